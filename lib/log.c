@@ -1,0 +1,208 @@
+/* log — see log.h. Each line is assembled in a bounded stack buffer and
+ * written with one write(2), so lines from threads never interleave. */
+#include "log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "err.h"
+
+#define LOG_LINE_MAX 8192
+
+static enum log_level log_min_level = LOG_LEVEL_INFO;
+static enum log_format log_fmt = LOG_FORMAT_TEXT;
+static pthread_mutex_t log_limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const log_level_names[] = { "debug", "info", "warn", "error" };
+
+void log_setup(enum log_level level, enum log_format format)
+{
+	log_min_level = level;
+	log_fmt = format;
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+	for (int i = 0; i < 4; i++) {
+		if (!strcmp(s, log_level_names[i])) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return err_set(BERR_INVALID, "unknown log level \"%s\" (debug, info, warn, error)", s);
+}
+
+int log_parse_format(const char *s, enum log_format *out)
+{
+	if (!strcmp(s, "text"))
+		*out = LOG_FORMAT_TEXT;
+	else if (!strcmp(s, "json"))
+		*out = LOG_FORMAT_JSON;
+	else
+		return err_set(BERR_INVALID, "unknown log format \"%s\" (text, json)", s);
+	return 0;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level >= log_min_level;
+}
+
+/* Bounded line under construction; once full, further text is dropped and
+ * the line ends with "...". */
+struct log_line {
+	char s[LOG_LINE_MAX];
+	size_t n;
+	int truncated;
+};
+
+static void line_put(struct log_line *l, const char *s, size_t len)
+{
+	size_t room = sizeof(l->s) - 5 - l->n;
+	if (len > room) {
+		len = room;
+		l->truncated = 1;
+	}
+	memcpy(l->s + l->n, s, len);
+	l->n += len;
+}
+
+static void line_puts(struct log_line *l, const char *s)
+{
+	line_put(l, s, strlen(s));
+}
+
+static void line_json_string(struct log_line *l, const char *s)
+{
+	line_put(l, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			line_put(l, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			line_puts(l, esc);
+		} else {
+			line_put(l, (const char *)&c, 1);
+		}
+	}
+	line_put(l, "\"", 1);
+}
+
+static void line_text_value(struct log_line *l, const char *s)
+{
+	if (*s && !strpbrk(s, " \t\n\"=")) {
+		line_puts(l, s);
+		return;
+	}
+	line_json_string(l, s);
+}
+
+static void log_vwrite(enum log_level level, unsigned dropped, const char *msg, va_list ap)
+{
+	struct log_line l;
+	char now[32], nbuf[24];
+	const char *k, *v;
+	ssize_t w;
+	size_t off;
+
+	if (!log_enabled(level))
+		return;
+	l.n = 0;
+	l.truncated = 0;
+	clock_now_rfc3339(now, sizeof(now));
+	if (log_fmt == LOG_FORMAT_JSON) {
+		line_puts(&l, "{\"time\":\"");
+		line_puts(&l, now);
+		line_puts(&l, "\",\"level\":\"");
+		line_puts(&l, log_level_names[level]);
+		line_puts(&l, "\",\"msg\":");
+		line_json_string(&l, msg);
+	} else {
+		line_puts(&l, now);
+		line_puts(&l, " ");
+		line_puts(&l, log_level_names[level]);
+		line_puts(&l, " ");
+		line_puts(&l, msg);
+	}
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		if (!v)
+			v = "";
+		if (log_fmt == LOG_FORMAT_JSON) {
+			line_puts(&l, ",");
+			line_json_string(&l, k);
+			line_puts(&l, ":");
+			line_json_string(&l, v);
+		} else {
+			line_puts(&l, " ");
+			line_puts(&l, k);
+			line_puts(&l, "=");
+			line_text_value(&l, v);
+		}
+	}
+	if (dropped) {
+		snprintf(nbuf, sizeof(nbuf), "%u", dropped);
+		line_puts(&l, log_fmt == LOG_FORMAT_JSON ? ",\"dropped\":\"" : " dropped=");
+		line_puts(&l, nbuf);
+		if (log_fmt == LOG_FORMAT_JSON)
+			line_puts(&l, "\"");
+	}
+	if (log_fmt == LOG_FORMAT_JSON)
+		line_puts(&l, "}");
+	if (l.truncated) {
+		memcpy(l.s + l.n, "...", 3);
+		l.n += 3;
+	}
+	l.s[l.n++] = '\n';
+	for (off = 0; off < l.n; off += (size_t)w) {
+		w = write(STDERR_FILENO, l.s + off, l.n - off);
+		if (w <= 0)
+			break;
+	}
+}
+
+void log_write(enum log_level level, const char *msg, ...)
+{
+	va_list ap;
+	va_start(ap, msg);
+	log_vwrite(level, 0, msg, ap);
+	va_end(ap);
+}
+
+void log_write_dropped(enum log_level level, unsigned dropped, const char *msg, ...)
+{
+	va_list ap;
+	va_start(ap, msg);
+	log_vwrite(level, dropped, msg, ap);
+	va_end(ap);
+}
+
+bool log_limit_allow(struct log_limit *lim, unsigned burst, int64_t interval_ms, unsigned *ret_dropped)
+{
+	int64_t now = clock_mono_ms();
+	bool ok;
+
+	pthread_mutex_lock(&log_limit_lock);
+	if (lim->window_start_ms == 0 || now - lim->window_start_ms >= interval_ms) {
+		lim->window_start_ms = now;
+		lim->printed = 0;
+	}
+	ok = lim->printed < burst;
+	if (ok) {
+		lim->printed++;
+		*ret_dropped = lim->dropped;
+		lim->dropped = 0;
+	} else {
+		lim->dropped++;
+	}
+	pthread_mutex_unlock(&log_limit_lock);
+	return ok;
+}

@@ -1,0 +1,308 @@
+# test-lib.sh — shared helpers for Berth's integration tests (git's t/ model).
+#
+# A test script sources this file, starts the real services it needs on free
+# loopback ports, drives the product as a user would, and asserts with the
+# t_* helpers, which print TAP-style lines ("ok N - what" / "not ok N - what")
+# that test/run-tests counts. Everything started through this file is stopped,
+# by PID, when the script exits — also when it fails or is interrupted — and
+# the scratch folder $TEST_DIR is removed (kept with BERTH_KEEP=1).
+#
+#   . "$(dirname "$0")/test-lib.sh"
+#   start_redis
+#   start_git_http --auth alice:secret
+#   make_repo guestbook "$FIXTURES/argocd-example-apps/guestbook"
+#   t_ok "repo is served" git ls-remote "$GIT_HTTP_AUTH_URL/guestbook.git"
+#   wait_for "redis answers" 10 redis_cli ping
+#   t_done
+#
+# Helpers
+#   free_port                  print a free loopback TCP port (never the same twice per test)
+#   run_bg NAME CMD...         start CMD in the background, log to $TEST_DIR/NAME.log, stop at exit
+#   wait_for DESC SECS CMD...  retry CMD until it succeeds or SECS pass (then fail the test)
+#   wait_for_line FILE REGEX SECS   wait until FILE has a line matching REGEX
+#   start_redis                REDIS_PORT, REDIS_PASSWORD, REDIS_ADDR; redis_cli ARGS...
+#   start_git_http [--auth U:P]  GIT_HTTP_URL (anonymous) and GIT_HTTP_AUTH_URL/GIT_HTTP_USER/GIT_HTTP_PASS
+#   start_git_daemon           GIT_DAEMON_URL
+#   make_repo NAME DIR         bare repo $GIT_ROOT/NAME.git holding DIR's files in one commit
+#   repo_commit NAME MSG CMD...  clone NAME, run CMD inside the clone, commit, push
+#   t_ok DESC CMD...           pass if CMD exits 0
+#   t_fail DESC CMD...         pass if CMD exits non-zero
+#   t_eq DESC ACTUAL EXPECTED  pass if equal
+#   t_match DESC TEXT REGEX    pass if TEXT matches the extended regex
+#   t_skip DESC WHY            counts as passed with "# SKIP" (only for what the machine cannot do)
+#   t_done                     end: exit non-zero if any assertion failed
+set -u
+set -o pipefail
+
+BERTH_TOP=${BERTH_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BERTH_BIN=${BERTH_BIN:-$BERTH_TOP/bin}
+FIXTURES=${FIXTURES:-$BERTH_TOP/../shared/fixtures}
+export PATH="$BERTH_BIN:$BERTH_TOP/.deps/bin:$PATH"
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/berth-$TEST_NAME.XXXXXX")
+export HOME=$TEST_DIR/home
+mkdir -p "$HOME"
+export GIT_CONFIG_NOSYSTEM=1
+git config --global user.email test@berth.test
+git config --global user.name "Berth test"
+git config --global init.defaultBranch main
+git config --global protocol.file.allow always
+
+_tl_pids=()
+_tl_ports=" "
+_tl_n=0
+_tl_failed=0
+
+_tl_cleanup() {
+	local pid
+	for pid in "${_tl_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	local deadline=$((SECONDS + 5))
+	for pid in "${_tl_pids[@]}"; do
+		while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ "${BERTH_KEEP:-0}" = 1 ] || [ $_tl_failed != 0 -a "${BERTH_KEEP_FAILED:-0}" = 1 ]; then
+		echo "# kept $TEST_DIR"
+	else
+		rm -rf "$TEST_DIR"
+	fi
+}
+trap _tl_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Port in 20000-59999 that nothing listens on and this test has not handed out.
+free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		[[ "$_tl_ports" == *" $p "* ]] && continue
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+			_tl_ports="$_tl_ports$p "
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+# run_bg NAME CMD... — start CMD with output in $TEST_DIR/NAME.log; sets LAST_PID.
+run_bg() {
+	local name=$1
+	shift
+	"$@" >"$TEST_DIR/$name.log" 2>&1 &
+	LAST_PID=$!
+	_tl_pids+=("$LAST_PID")
+}
+
+# stop_bg PID — stop one background process now (TERM, then KILL after 5 s).
+stop_bg() {
+	local pid=$1 deadline=$((SECONDS + 5))
+	kill -TERM "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	local kept=() p
+	for p in "${_tl_pids[@]}"; do [ "$p" != "$pid" ] && kept+=("$p"); done
+	_tl_pids=("${kept[@]}")
+	return 0
+}
+
+_tl_result() {
+	local rc=$1 desc=$2
+	_tl_n=$((_tl_n + 1))
+	if [ "$rc" = 0 ]; then
+		echo "ok $_tl_n - $desc"
+	else
+		echo "not ok $_tl_n - $desc"
+		_tl_failed=$((_tl_failed + 1))
+	fi
+	return "$rc"
+}
+
+t_ok() {
+	local desc=$1
+	shift
+	local out
+	out=$("$@" 2>&1)
+	local rc=$?
+	[ $rc != 0 ] && printf '# command failed (%d): %s\n%s\n' "$rc" "$*" "$(echo "$out" | tail -20 | sed 's/^/#   /')"
+	_tl_result $rc "$desc"
+}
+
+t_fail() {
+	local desc=$1
+	shift
+	local out
+	out=$("$@" 2>&1)
+	local rc=$?
+	if [ $rc = 0 ]; then
+		printf '# command succeeded but should have failed: %s\n' "$*"
+		_tl_result 1 "$desc"
+	else
+		_tl_result 0 "$desc"
+	fi
+}
+
+t_eq() {
+	local desc=$1 actual=$2 expected=$3
+	if [ "$actual" = "$expected" ]; then
+		_tl_result 0 "$desc"
+	else
+		printf '# expected: %s\n# actual:   %s\n' "$expected" "$actual"
+		_tl_result 1 "$desc"
+	fi
+}
+
+t_match() {
+	local desc=$1 text=$2 re=$3
+	if [[ "$text" =~ $re ]]; then
+		_tl_result 0 "$desc"
+	else
+		printf '# no match for /%s/ in:\n%s\n' "$re" "$(echo "$text" | head -20 | sed 's/^/#   /')"
+		_tl_result 1 "$desc"
+	fi
+}
+
+t_skip() {
+	_tl_n=$((_tl_n + 1))
+	echo "ok $_tl_n - $1 # SKIP $2"
+}
+
+t_done() {
+	echo "# $TEST_NAME: $_tl_n assertions, $_tl_failed failed"
+	[ $_tl_failed = 0 ]
+	exit $?
+}
+
+# wait_for DESC SECS CMD... — poll CMD (every 50 ms, backing off to 500 ms)
+# until it succeeds; on timeout record a failure and return 1.
+wait_for() {
+	local desc=$1 secs=$2
+	shift 2
+	local deadline=$((SECONDS + secs)) delay=0.05
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		if [ $SECONDS -ge $deadline ]; then
+			echo "# timed out after ${secs}s waiting for: $desc"
+			_tl_result 1 "wait for $desc"
+			return 1
+		fi
+		sleep $delay
+		case $delay in 0.05) delay=0.1 ;; 0.1) delay=0.2 ;; 0.2) delay=0.5 ;; esac
+	done
+}
+
+wait_for_line() {
+	local file=$1 re=$2 secs=$3
+	wait_for "line /$re/ in $(basename "$file")" "$secs" grep -qE "$re" "$file"
+}
+
+# ---- Redis -------------------------------------------------------------
+start_redis() {
+	REDIS_PORT=$(free_port)
+	REDIS_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	REDIS_ADDR=127.0.0.1:$REDIS_PORT
+	mkdir -p "$TEST_DIR/redis"
+	printf '%s\n' "$REDIS_PASSWORD" >"$TEST_DIR/redis/password"
+	chmod 600 "$TEST_DIR/redis/password"
+	run_bg redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --requirepass "$REDIS_PASSWORD" \
+		--save "" --appendonly no --dir "$TEST_DIR/redis" --daemonize no
+	REDIS_PID=$LAST_PID
+	REDIS_PASSWORD_FILE=$TEST_DIR/redis/password
+	wait_for "redis on $REDIS_PORT" 20 redis_cli ping || return 1
+	export REDIS_PORT REDIS_PASSWORD REDIS_ADDR REDIS_PASSWORD_FILE
+}
+
+redis_cli() {
+	REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning "$@"
+}
+
+# ---- Git servers --------------------------------------------------------
+GIT_ROOT=$TEST_DIR/git
+mkdir -p "$GIT_ROOT"
+
+# lighttpd + git-http-backend. Two URL trees over one root:
+#   $GIT_HTTP_URL/<name>.git        anonymous
+#   $GIT_HTTP_AUTH_URL/<name>.git   basic auth (user:pass from --auth, default alice:s3cret-pass)
+start_git_http() {
+	local auth=alice:s3cret-pass
+	[ "${1:-}" = "--auth" ] && auth=$2
+	GIT_HTTP_USER=${auth%%:*}
+	GIT_HTTP_PASS=${auth#*:}
+	local port
+	port=$(free_port)
+	local conf=$TEST_DIR/lighttpd.conf
+	printf '%s:%s\n' "$GIT_HTTP_USER" "$GIT_HTTP_PASS" >"$TEST_DIR/htpasswd"
+	cat >"$conf" <<CONF
+server.document-root = "$GIT_ROOT"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$TEST_DIR/lighttpd-error.log"
+server.modules = ("mod_alias", "mod_setenv", "mod_cgi", "mod_auth", "mod_authn_file")
+alias.url = ("/auth/" => "/usr/lib/git-core/git-http-backend/", "/git/" => "/usr/lib/git-core/git-http-backend/")
+\$HTTP["url"] =~ "^/(git|auth)/" {
+	cgi.assign = ("" => "")
+	setenv.add-environment = ("GIT_PROJECT_ROOT" => "$GIT_ROOT", "GIT_HTTP_EXPORT_ALL" => "1")
+}
+auth.backend = "plain"
+auth.backend.plain.userfile = "$TEST_DIR/htpasswd"
+auth.require = ("/auth/" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
+CONF
+	run_bg lighttpd lighttpd -D -f "$conf"
+	GIT_HTTP_URL=http://127.0.0.1:$port/git
+	GIT_HTTP_AUTH_URL=http://127.0.0.1:$port/auth
+	GIT_HTTP_PORT=$port
+	wait_for "lighttpd on $port" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || return 1
+	export GIT_HTTP_URL GIT_HTTP_AUTH_URL GIT_HTTP_USER GIT_HTTP_PASS GIT_HTTP_PORT
+}
+
+start_git_daemon() {
+	local port
+	port=$(free_port)
+	run_bg git-daemon git daemon --reuseaddr --export-all --base-path="$GIT_ROOT" \
+		--listen=127.0.0.1 --port="$port" "$GIT_ROOT"
+	GIT_DAEMON_URL=git://127.0.0.1:$port
+	wait_for "git daemon on $port" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || return 1
+	export GIT_DAEMON_URL
+}
+
+# make_repo NAME DIR — a bare repository holding DIR's files in one commit on main.
+make_repo() {
+	local name=$1 src=$2 work=$TEST_DIR/work-$1
+	rm -rf "$work"
+	mkdir -p "$work"
+	cp -R "$src"/. "$work"/
+	chmod -R u+w "$work"
+	git -C "$work" init -q -b main
+	git -C "$work" add -A
+	git -C "$work" commit -q -m "initial import of $name"
+	git clone -q --bare "$work" "$GIT_ROOT/$name.git"
+	git -C "$GIT_ROOT/$name.git" config http.receivepack true
+	rm -rf "$work"
+}
+
+# repo_commit NAME MSG CMD... — run CMD in a fresh clone of NAME, commit all, push.
+repo_commit() {
+	local name=$1 msg=$2
+	shift 2
+	local work=$TEST_DIR/commit-$name-$RANDOM
+	git clone -q "$GIT_ROOT/$name.git" "$work" || return 1
+	(cd "$work" && "$@") || return 1
+	git -C "$work" add -A
+	git -C "$work" commit -q -m "$msg" || return 1
+	git -C "$work" push -q origin HEAD || return 1
+	rm -rf "$work"
+}
+
+repo_head() {
+	git -C "$GIT_ROOT/$1.git" rev-parse "${2:-HEAD}"
+}
