@@ -71,7 +71,11 @@ UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
 UNIT_HELPERS := $(wildcard test/unit/helpers/*.c)
 UNIT_HELPER_OBJ := $(patsubst %.c,$(B)/%.o,$(UNIT_HELPERS))
 
-.PHONY: all check check-unit check-integration install clean distclean demo bench tests
+# bench/<name>.c → build/bench/<name> (benchmark programs; `make bench-bins`).
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+.PHONY: all check bench-bins check-unit check-integration install clean distclean demo bench tests
 all: $(LIBBERTH) $(PART_BINS) $(KUBESIM_BIN)
 tests: $(UNIT_BINS)
 
@@ -100,6 +104,11 @@ $(B)/test/unit/test_%: $(B)/test/unit/test_%.o $(UNIT_HELPER_OBJ) $(LIBBERTH)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS_ALL)
 
+bench-bins: $(BENCH_BINS)
+$(B)/bench/%: $(B)/bench/%.o $(LIBBERTH)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
+
 $(B)/test/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -Wno-missing-prototypes
 
 # make check: one summary line "N passed, N failed"; non-zero exit on failure.
@@ -121,7 +130,7 @@ demo: all
 	@scripts/install-deps
 	@scripts/demo
 
-bench: all
+bench: all bench-bins
 	@bench/run
 
 install: all
