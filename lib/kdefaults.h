@@ -66,8 +66,10 @@ int kdefaults_apply(json_t *obj, const struct kdefaults_opts *opts);
 
 /* Defaults of a pod spec (containers, init containers, volumes, probes,
  * restartPolicy, dnsPolicy, ...), as used inside every workload template.
- * bare_pod adds what only bare Pods get (enableServiceLinks, requests copied
- * from limits, tolerations for not-ready/unreachable nodes are NOT added).
+ * bare_pod adds what only bare Pods get from defaulting and admission
+ * (enableServiceLinks, priority, preemptionPolicy, serviceAccountName,
+ * requests copied from limits, the 300 s tolerations of not-ready and
+ * unreachable nodes).
  * spec must be an object; 0 or BERR_INVALID. */
 int kdefaults_pod_spec(json_t *spec, bool bare_pod);
 
