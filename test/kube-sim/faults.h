@@ -9,8 +9,9 @@
  *
  * It is set at start from --faults SPEC, a comma list:
  *     429=0.1,500=0.05,503=0.1,latency=20ms,drop=0.01,watch-drop=10s,
- *     compact=30s,500@/apis/apps/*=1
- * (CODE=FRACTION; CODE@GLOB=FRACTION for a path pattern, CODE 500 or 503;
+ *     compact=30s,500@/apis/apps/GLOB=1
+ * (CODE=FRACTION; CODE@GLOB=FRACTION for a path pattern, CODE 500 or 503,
+ * GLOB a shell pattern where a star also matches slashes;
  * durations as lib/str.h parses them) and changed at run time through the
  * admin endpoint under /_admin/, which needs its own token (not the cluster
  * token): "Authorization: Bearer <admin token>".
@@ -18,7 +19,7 @@
  *   GET    /_admin/faults            the current fault set as JSON
  *   PUT    /_admin/faults            replace it: {"429":0.1,"500":0.05,"503":0,
  *                                    "latency":"20ms","drop":0.01,"watch-drop":"10s",
- *                                    "compact":"30s","paths":[{"pattern":"/api/v1/*",
+ *                                    "compact":"30s","paths":[{"pattern":"/api/v1/GLOB",
  *                                    "status":503,"fraction":1}]}  (or a "spec" string)
  *   DELETE /_admin/faults            clear every fault (token state too)
  *   POST   /_admin/compact           compact the watch history now
