@@ -3,11 +3,13 @@
  * survive a restart.
  *
  * Layout of DIR: "snapshot.jsonl" (one stored object per line, CRDs and
- * Namespaces first, then a last line {"rv":N}) and "log.jsonl" (changes since
+ * Namespaces first, then a last line {"base":B,"rv":N}: the global RV
+ * before and after the store was walked) and "log.jsonl" (changes since
  * the snapshot: {"e":"ADDED|MODIFIED|DELETED","rv":N,"o":{object}} per line,
  * appended as the store commits them and fdatasync'd at most every 100 ms by
- * a flusher thread). At load the snapshot is read and the log replayed; for
- * each object the entry with the highest RV wins (subscribers may see
+ * a flusher thread). At load the snapshot is read and the log replayed
+ * (entries with RV <= base are already in the snapshot); for each object
+ * the entry with the highest RV wins (subscribers may see
  * concurrent commits out of order). Then a fresh snapshot is written
  * (temp file, fsync, rename) and the log truncated; the same compaction runs
  * whenever the log grows past a bound.
@@ -18,6 +20,7 @@
 #ifndef KUBESIM_PERSIST_H
 #define KUBESIM_PERSIST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ks_store;
