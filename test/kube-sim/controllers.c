@@ -160,7 +160,8 @@ int ctrl_write_status(struct ctrl *c, const struct ks_type *t, json_t *obj, json
 	struct ks_write_opts wo = { .field_manager = manager, .sub = t->has_status ? KS_SUB_STATUS : KS_SUB_NONE };
 	const char *ns = jx_path_str(obj, "metadata", "namespace", NULL);
 
-	if (jx_equal(json_object_get(obj, "status"), status)) {
+	json_t *old = json_object_get(obj, "status");
+	if (old && jx_equal(old, status)) {
 		json_decref(status);
 		return 0;
 	}

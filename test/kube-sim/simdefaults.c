@@ -179,7 +179,8 @@ static void keep_allocated(json_t *obj, const json_t *old)
 		if (json_object_get(p, "nodePort"))
 			continue;
 		json_array_foreach(json_object_get(ospec, "ports"), j, op) {
-			if (jx_equal(json_object_get(p, "port"), json_object_get(op, "port")) &&
+			if (json_object_get(p, "port") && json_object_get(op, "port") &&
+			    jx_equal(json_object_get(p, "port"), json_object_get(op, "port")) &&
 			    json_object_get(op, "nodePort")) {
 				json_object_set(p, "nodePort", json_object_get(op, "nodePort"));
 				break;

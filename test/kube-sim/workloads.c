@@ -213,7 +213,7 @@ int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 	ctrl_hash(key, hash);
 	json_array_foreach(rss, i, rs) {
 		json_t *k = template_key(jx_path(rs, "spec", "template", NULL));
-		if (!ctrl_deleting(rs) && jx_equal(k, key))
+		if (!ctrl_deleting(rs) && k && key && jx_equal(k, key))
 			newrs = rs;
 		json_decref(k);
 		if (revision_of(rs) > max_rev)
