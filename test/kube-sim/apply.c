@@ -396,6 +396,11 @@ static void merge_into(const struct ks_type *t, json_t *dst, const json_t *src)
 
 /* ---- managedFields ------------------------------------------------------------- */
 
+static bool is_status(const char *sub)
+{
+	return sub && strcmp(sub, "status") == 0;
+}
+
 static bool entry_is(const json_t *e, const char *manager, const char *op, const char *sub)
 {
 	return str_eq_null(jx_str(e, "manager"), manager) && str_eq_null(jx_str(e, "operation"), op) &&
@@ -524,7 +529,7 @@ int apply_merge(const struct ks_type *t, json_t *live, const json_t *cfg, const 
 		if (!lv || jx_equal(lv, cv))
 			continue;
 		json_array_foreach(mf, i, e) {
-			if (e == mine || !str_eq_null(jx_str(e, "subresource"), sub))
+			if (e == mine || is_status(jx_str(e, "subresource")) != is_status(sub))
 				continue;
 			json_t *set = tree_to_set(json_object_get(e, "fieldsV1"));
 			if (json_object_get(set, p)) {
@@ -532,10 +537,11 @@ int apply_merge(const struct ks_type *t, json_t *live, const json_t *cfg, const 
 				struct buf h;
 				buf_init(&h, 4096);
 				path_human(p, &h);
-				char *msg = str_printf("conflict with \"%s\"%s%s%s", jx_str(e, "manager"),
-						       str_eq_null(jx_str(e, "operation"), "Update") ? " using " : "",
-						       str_eq_null(jx_str(e, "operation"), "Update") ? jx_str(e, "apiVersion") : "",
-						       "");
+				const char *esub = jx_str(e, "subresource");
+				bool upd = str_eq_null(jx_str(e, "operation"), "Update");
+				char *msg = str_printf("conflict with \"%s\"%s%s%s%s%s", jx_str(e, "manager"),
+						       esub ? " with subresource \"" : "", esub ? esub : "", esub ? "\"" : "",
+						       upd ? " using " : "", upd ? jx_str(e, "apiVersion") : "");
 				json_array_append_new(conflicts, json_pack("{s:s,s:s,s:s}", "reason", "FieldManagerConflict",
 									   "message", msg ? msg : "", "field", h.ptr));
 				free(msg);

@@ -213,3 +213,75 @@ json_t *discovery_version(void)
 			 "clean", "buildDate", "2026-01-01T00:00:00Z", "goVersion", "go1.23", "compiler", "gc",
 			 "platform", "linux/amd64");
 }
+
+/* ---- OpenAPI v3 -------------------------------------------------------------
+ * No schemas: only, per group-version, the object paths with a PATCH
+ * operation tagged with its group-version-kind and the query parameters the
+ * server supports. kubectl reads that to decide that the server validates
+ * fields itself (fieldValidation) and then skips client-side validation. */
+
+struct oa {
+	json_t *out;
+	const char *group, *version;
+	char hash[32];
+};
+
+static void collect_gv_index(void *ctx, const struct ks_type *t)
+{
+	struct oa *o = ctx;
+	if (!t->served)
+		return;
+	char *key = *t->group ? str_printf("apis/%s/%s", t->group, t->version) : str_printf("api/%s", t->version);
+	if (key && !json_object_get(o->out, key)) {
+		char *url = str_printf("/openapi/v3/%s?hash=%s", key, o->hash);
+		json_object_set_new(o->out, key, json_pack("{s:s}", "serverRelativeURL", url ? url : ""));
+		free(url);
+	}
+	free(key);
+}
+
+json_t *discovery_openapi_index(struct ks_store *s)
+{
+	struct oa o = { .out = json_object() };
+	snprintf(o.hash, sizeof(o.hash), "%016llX", (unsigned long long)store_rv(s));
+	store_types_foreach(s, collect_gv_index, &o);
+	return json_pack("{s:o}", "paths", o.out);
+}
+
+static void collect_gv_paths(void *ctx, const struct ks_type *t)
+{
+	struct oa *o = ctx;
+	if (!t->served || strcmp(t->group, o->group) != 0 || strcmp(t->version, o->version) != 0)
+		return;
+	char *path;
+	const char *base = *t->group ? "/apis/" : "/api";
+	if (t->namespaced)
+		path = *t->group ? str_printf("%s%s/%s/namespaces/{namespace}/%s/{name}", base, t->group, t->version, t->plural)
+				 : str_printf("%s/%s/namespaces/{namespace}/%s/{name}", base, t->version, t->plural);
+	else
+		path = *t->group ? str_printf("%s%s/%s/%s/{name}", base, t->group, t->version, t->plural)
+				 : str_printf("%s/%s/%s/{name}", base, t->version, t->plural);
+	if (!path)
+		return;
+	json_t *params = json_array();
+	static const char *const names[] = { "dryRun", "fieldManager", "fieldValidation", "force", NULL };
+	for (const char *const *n = names; *n; n++)
+		json_array_append_new(params, json_pack("{s:s,s:s,s:{s:s},s:b}", "name", *n, "in", "query", "schema", "type",
+							*n[0] == 'f' && (*n)[1] == 'o' ? "boolean" : "string", "uniqueItems", 1));
+	json_t *op = json_pack("{s:o,s:{s:s,s:s,s:s},s:s}", "parameters", params, "x-kubernetes-group-version-kind",
+			       "group", t->group, "version", t->version, "kind", t->kind, "x-kubernetes-action", "patch");
+	json_object_set_new(o->out, path, json_pack("{s:o}", "patch", op));
+	free(path);
+}
+
+json_t *discovery_openapi_gv(struct ks_store *s, const char *group, const char *version)
+{
+	struct oa o = { .out = json_object(), .group = group, .version = version };
+	store_types_foreach(s, collect_gv_paths, &o);
+	if (json_object_size(o.out) == 0) {
+		json_decref(o.out);
+		return NULL;
+	}
+	return json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{}}}", "openapi", "3.0.0", "info", "title", "Kubernetes", "version",
+			 "v1.32.0", "paths", o.out, "components", "schemas");
+}

@@ -27,6 +27,11 @@ json_t *discovery_aggregated(struct ks_store *s, bool core);
 /* APIResourceList for group ("" core) and version; NULL when no served type
  * belongs to it. */
 json_t *discovery_resource_list(struct ks_store *s, const char *group, const char *version);
+/* /openapi/v3: the index of group-versions; and one group-version's
+ * document (paths with PATCH operations and their query parameters, no
+ * schemas; NULL when the group-version is not served). New references. */
+json_t *discovery_openapi_index(struct ks_store *s);
+json_t *discovery_openapi_gv(struct ks_store *s, const char *group, const char *version);
 /* /version */
 json_t *discovery_version(void);
 

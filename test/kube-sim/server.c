@@ -736,11 +736,27 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 			return send_json_ct(c, 200, discovery_aggregated(srv->s, false), DISCOVERY_V2_CONTENT_TYPE);
 		return send_json(c, 200, discovery_group_list(srv->s));
 	}
+	/* No OpenAPI schemas are served: kubectl then skips client-side
+	 * validation (it asks /openapi/v3, then /openapi/v2 in protobuf). */
+	if (strcmp(url, "/openapi/v2") == 0 && accept && strstr(accept, "protobuf"))
+		return not_found_resource(c);
 	if (strcmp(url, "/openapi/v2") == 0)
 		return send_json(c, 200, json_pack("{s:s,s:{s:s,s:s},s:{},s:{}}", "swagger", "2.0", "info", "title",
 						   "Kubernetes", "version", "v1.32.0", "paths", "definitions"));
 	if (strcmp(url, "/openapi/v3") == 0)
-		return send_json(c, 200, json_pack("{s:{}}", "paths"));
+		return send_json(c, 200, discovery_openapi_index(srv->s));
+	if (str_starts_with(url, "/openapi/v3/")) {
+		char gv[512];
+		str_copy(gv, url + strlen("/openapi/v3/"), sizeof(gv));
+		char *segs2[4];
+		size_t n2 = split_path(gv, segs2, 4);
+		json_t *doc = NULL;
+		if (n2 == 2 && strcmp(segs2[0], "api") == 0)
+			doc = discovery_openapi_gv(srv->s, "", segs2[1]);
+		else if (n2 == 3 && strcmp(segs2[0], "apis") == 0)
+			doc = discovery_openapi_gv(srv->s, segs2[1], segs2[2]);
+		return doc ? send_json(c, 200, doc) : not_found_resource(c);
+	}
 
 	char path[2048];
 	if (str_copy(path, url, sizeof(path)) >= sizeof(path))
@@ -808,6 +824,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	store_err_details(NULL, NULL, NULL, NULL);
 	if (rq->too_large)
 		return send_status(c, 413, "RequestEntityTooLarge", "the request body is too large");
+	const char *ct = header(c, "Content-Type");
+	if (rq->body.len && ct && strstr(ct, "protobuf")) {
+		err_set(BERR_UNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
+					  "include: application/json, application/yaml");
+		err_set_status(415, "UnsupportedMediaType");
+		return send_error(c);
+	}
 	return dispatch(srv, c, url, method, rq);
 }
 
