@@ -20,21 +20,30 @@
  *     anything else, including timestamps, → string.
  * - quoted scalars (single or double, with escapes and folding) and block
  *   scalars (| and >) are always strings.
+ * - a float whose value is a whole number of magnitude below 2^53 becomes a
+ *   JSON integer (1e3 → 1000, 1.0 → 1): Kubernetes converts YAML to JSON
+ *   through Go's float64 encoding, which writes such values without a
+ *   fraction, so that is the JSON an API server receives.
  * - tags: !!str, !!int, !!float, !!bool, !!null force the type (an error
- *   when the text cannot be read as it); !!binary keeps the base64 text as a
- *   string; !!map/!!seq are accepted; any other tag is ignored.
+ *   when the text cannot be read as it); !!binary and !!timestamp keep the
+ *   text as a string; !!map/!!seq/!!omap are accepted. Any other tag is
+ *   ignored on a collection; a scalar with any other tag (or the
+ *   non-specific "!") is a string, as go-yaml v2 reads it.
  * - anchors and aliases (the alias is a deep copy), merge keys "<<" (one map
  *   or a list of maps; keys written in the map itself win, earlier maps in
  *   the list win over later ones).
  * - non-string map keys become their string form (1 → "1", true → "true",
  *   null → "null"); a collection as a key is an error.
- * - a key given twice in one map is an error, as in sigs.k8s.io/yaml.
+ * - a key given twice in one map is an error, as sigs.k8s.io/yaml's strict
+ *   mode and kubectl report it ("key already set in map"); the flag
+ *   KYAML_ALLOW_DUPLICATE_KEYS gives the lenient reading instead (the last
+ *   value wins, as sigs.k8s.io/yaml.Unmarshal does).
  *
  * Every input is bounded (struct kyaml_limits): bytes, nesting depth, number
- * of nodes created (which also caps alias expansion, so a "billion laughs"
- * bomb fails fast), number of documents. Malformed input returns
- * BERR_INVALID, a bound BERR_TOOLARGE; the message (err_msg()) reads
- * "line L column C: problem" (1-based), optionally after a document prefix.
+ * of JSON values created, values created by expanding aliases (so a
+ * "billion laughs" bomb fails fast), number of documents. Malformed input
+ * returns BERR_INVALID, a bound BERR_TOOLARGE; the message (err_msg()) reads
+ * "line L column C: problem" (both 1-based).
  *
  * The emitter (kyaml_dump) writes block YAML for humans as `kubectl get -o
  * yaml` does: two-space indent, "- key: v" for lists of maps, lists inside
@@ -53,14 +62,22 @@
 /* Default bounds (used for any field left 0, and when lim is NULL). */
 #define KYAML_MAX_BYTES ((size_t)64 << 20)
 #define KYAML_MAX_DEPTH 100
-#define KYAML_MAX_NODES ((size_t)10 << 20)
+#define KYAML_MAX_NODES ((size_t)16 << 20)
+#define KYAML_MAX_ALIAS_NODES ((size_t)1 << 20)
 #define KYAML_MAX_DOCS ((size_t)100000)
 
+/* Flags for kyaml_limits.flags. */
+enum kyaml_load_flags {
+	KYAML_ALLOW_DUPLICATE_KEYS = 1 << 0, /* last value wins instead of an error */
+};
+
 struct kyaml_limits {
-	size_t max_bytes; /* input size */
-	size_t max_depth; /* nesting of collections (a scalar document has depth 0) */
-	size_t max_nodes; /* JSON values created in total, alias copies included */
-	size_t max_docs;  /* non-empty documents in one stream */
+	size_t max_bytes;       /* input size */
+	size_t max_depth;       /* nesting of collections (a scalar has depth 0) */
+	size_t max_nodes;       /* JSON values created in total, alias copies included */
+	size_t max_alias_nodes; /* JSON values created by copying aliased nodes */
+	size_t max_docs;        /* non-empty documents in one stream */
+	unsigned flags;         /* enum kyaml_load_flags */
 };
 
 /* Parses a stream of YAML documents (separated by "---", optionally ended by
