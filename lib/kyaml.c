@@ -58,7 +58,6 @@ struct loader {
 	struct anchor *anchors;
 	size_t nanchors, anchors_cap;
 	json_t *root;           /* of the current document, or NULL */
-	size_t root_set;        /* a value was delivered as the root */
 	json_t *docs;
 	size_t nodes, alias_nodes;
 };
@@ -372,7 +371,6 @@ static int deliver(struct loader *L, json_t *v, size_t depth, const yaml_mark_t 
 
 	if (L->nframes == 0) {
 		L->root = v;
-		L->root_set = 1;
 		return 0;
 	}
 	f = &L->frames[L->nframes - 1];
@@ -390,7 +388,7 @@ static int deliver(struct loader *L, json_t *v, size_t depth, const yaml_mark_t 
 	}
 	before = json_object_size(f->node);
 	rc = json_object_setn_new_nocheck(f->node, f->key, f->key_len, v);
-	if (rc == 0 && json_object_size(f->node) == before && !(L->lim.flags & KYAML_ALLOW_DUPLICATE_KEYS))
+	if (rc == 0 && json_object_size(f->node) == before && (L->lim.flags & KYAML_REJECT_DUPLICATE_KEYS))
 		rc = at(&f->key_mark, BERR_INVALID, "key \"%.*s\" already set in map",
 			(int)(f->key_len > 64 ? 64 : f->key_len), f->key);
 	else if (rc)
@@ -568,7 +566,6 @@ static int on_document_end(struct loader *L, const yaml_event_t *ev)
 	int rc = 0;
 
 	L->root = NULL;
-	L->root_set = 0;
 	anchors_clear(L);
 	L->nodes = 0;
 	L->alias_nodes = 0;

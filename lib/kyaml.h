@@ -34,10 +34,12 @@
  *   the list win over later ones).
  * - non-string map keys become their string form (1 → "1", true → "true",
  *   null → "null"); a collection as a key is an error.
- * - a key given twice in one map is an error, as sigs.k8s.io/yaml's strict
- *   mode and kubectl report it ("key already set in map"); the flag
- *   KYAML_ALLOW_DUPLICATE_KEYS gives the lenient reading instead (the last
- *   value wins, as sigs.k8s.io/yaml.Unmarshal does).
+ * - a key given twice in one map: the last value wins, as with
+ *   sigs.k8s.io/yaml's Unmarshal and YAMLToJSON, which Argo CD and kubectl's
+ *   decoder use (real repositories have such files; one is among the
+ *   gitops-engine fixtures). With the flag KYAML_REJECT_DUPLICATE_KEYS it is
+ *   an error instead ("key "x" already set in map"), as with
+ *   sigs.k8s.io/yaml's UnmarshalStrict/YAMLToJSONStrict.
  *
  * Every input is bounded (struct kyaml_limits): bytes, nesting depth, number
  * of JSON values created, values created by expanding aliases (so a
@@ -68,7 +70,7 @@
 
 /* Flags for kyaml_limits.flags. */
 enum kyaml_load_flags {
-	KYAML_ALLOW_DUPLICATE_KEYS = 1 << 0, /* last value wins instead of an error */
+	KYAML_REJECT_DUPLICATE_KEYS = 1 << 0, /* a repeated key is an error, not "last wins" */
 };
 
 struct kyaml_limits {
@@ -85,8 +87,9 @@ struct kyaml_limits {
  * skipped. On success *ret_docs is a new JSON array with one element per
  * remaining document (possibly empty). data need not be NUL-terminated.
  * lim may be NULL (defaults). Returns 0, BERR_INVALID (syntax, bad tag
- * value, duplicate key, undefined alias, .inf/.nan, invalid UTF-8),
- * BERR_TOOLARGE (a limit) or BERR_NOMEM; *ret_docs untouched on failure. */
+ * value, duplicate key when rejected, undefined alias, .inf/.nan, invalid
+ * UTF-8), BERR_TOOLARGE (a limit) or BERR_NOMEM; *ret_docs untouched on
+ * failure. */
 int kyaml_load_stream(const char *data, size_t len, const struct kyaml_limits *lim,
 		      json_t **ret_docs);
 
