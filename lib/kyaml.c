@@ -223,6 +223,10 @@ static int resolve_event(const yaml_event_t *ev, struct kyaml_scalar *out)
 			want = KYAML_SCALAR_FLOAT;
 		else
 			return at(m, BERR_INVALID, "tag !!%s is not valid on a scalar", t);
+		if (want == KYAML_SCALAR_FLOAT && out->kind == KYAML_SCALAR_INF)
+			want = KYAML_SCALAR_INF;
+		if (want == KYAML_SCALAR_FLOAT && out->kind == KYAML_SCALAR_NAN)
+			want = KYAML_SCALAR_NAN;
 		if (want == KYAML_SCALAR_FLOAT && out->kind == KYAML_SCALAR_INT) {
 			out->d = (double)out->i;
 			out->kind = KYAML_SCALAR_FLOAT;
@@ -253,14 +257,55 @@ static int scalar_value(const yaml_event_t *ev, json_t **ret)
 	return 0;
 }
 
-/* The key text of a scalar used as a mapping key: the text itself when it is
- * a string, else its string form as sigs.k8s.io/yaml writes it. */
+static int key_copy(const char *s, size_t n, char **ret, size_t *ret_len)
+{
+	char *k = malloc(n + 1);
+
+	if (!k)
+		return err_set(BERR_NOMEM, "yaml: out of memory");
+	memcpy(k, s, n);
+	k[n] = '\0';
+	*ret = k;
+	*ret_len = n;
+	return 0;
+}
+
+/* The key text of a typed scalar (not a string) used as a mapping key: its
+ * string form as sigs.k8s.io/yaml writes it (ints in decimal, floats as Go's
+ * FormatFloat(f, 'g', -1, 32), true/false, null). */
+static int key_of_scalar(const struct kyaml_scalar *sv, char **ret, size_t *ret_len)
+{
+	char tmp[64];
+	size_t n;
+
+	switch (sv->kind) {
+	case KYAML_SCALAR_INT:
+		n = (size_t)snprintf(tmp, sizeof(tmp), "%lld", sv->i);
+		break;
+	case KYAML_SCALAR_FLOAT:
+	case KYAML_SCALAR_INF:
+	case KYAML_SCALAR_NAN:
+		n = kyaml_format_float_key(sv->kind == KYAML_SCALAR_NAN ? NAN : sv->d, tmp, sizeof(tmp));
+		break;
+	case KYAML_SCALAR_TRUE:
+		n = (size_t)snprintf(tmp, sizeof(tmp), "true");
+		break;
+	case KYAML_SCALAR_FALSE:
+		n = (size_t)snprintf(tmp, sizeof(tmp), "false");
+		break;
+	default:
+		n = (size_t)snprintf(tmp, sizeof(tmp), "null");
+		break;
+	}
+	return key_copy(tmp, n, ret, ret_len);
+}
+
+/* The key text of an aliased value used as a mapping key. */
 static int key_of_value(const json_t *v, const yaml_mark_t *m, char **ret, size_t *ret_len)
 {
 	char tmp[64];
 	const char *s = tmp;
 	size_t n;
-	char *k;
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
@@ -285,14 +330,7 @@ static int key_of_value(const json_t *v, const yaml_mark_t *m, char **ret, size_
 	default:
 		return at(m, BERR_INVALID, "a mapping key must be a scalar, not a collection");
 	}
-	k = malloc(n + 1);
-	if (!k)
-		return err_set(BERR_NOMEM, "yaml: out of memory");
-	memcpy(k, s, n);
-	k[n] = '\0';
-	*ret = k;
-	*ret_len = n;
-	return 0;
+	return key_copy(s, n, ret, ret_len);
 }
 
 static void frame_release(struct frame *f)
@@ -403,53 +441,51 @@ static bool expecting_key(const struct loader *L)
 	return L->nframes > 0 && L->frames[L->nframes - 1].is_map && L->frames[L->nframes - 1].want_key;
 }
 
-/* A scalar in key position: records the key text in the frame. */
+/* A scalar in key position: records the key text in the frame. Keys may
+ * be .inf or .nan (they become ".inf"/".nan"); their anchors record the
+ * value as a value would have it. */
 static int on_key(struct loader *L, yaml_event_t *ev)
 {
 	struct frame *f = &L->frames[L->nframes - 1];
+	const char *text = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
 	const char *tag = (const char *)ev->data.scalar.tag;
-	bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	const char *t = tag_suffix(tag);
 	struct kyaml_scalar sv = { .kind = KYAML_SCALAR_STRING };
-	json_t *v = NULL;
-	int rc = 0;
+	json_t *v;
+	int rc;
 
 	f->want_key = false;
 	f->key_mark = ev->start_mark;
-	if ((plain && !tag && ev->data.scalar.length == 2 && !memcmp(ev->data.scalar.value, "<<", 2)) ||
+	if ((ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !tag && len == 2 && !memcmp(text, "<<", 2)) ||
 	    (t && !strcmp(t, "merge"))) {
 		f->merge_pending = true;
 		return 0;
 	}
 	if ((rc = count_nodes(L, 1, false, &ev->start_mark)) < 0)
 		return rc;
-	if (tag || ev->data.scalar.anchor) {
-		/* Rare: build the value, then take its string form. */
+	if (ev->data.scalar.anchor) {
 		if ((rc = scalar_value(ev, &v)) < 0)
 			return rc;
-		if ((rc = key_of_value(v, &ev->start_mark, &f->key, &f->key_len)) < 0)
-			goto out;
-		if (ev->data.scalar.anchor) {
-			rc = anchor_add(L, (char *)ev->data.scalar.anchor, v, 1, 0);
-			ev->data.scalar.anchor = NULL;
-		}
-		goto out;
+		rc = anchor_add(L, (char *)ev->data.scalar.anchor, v, 1, 0);
+		ev->data.scalar.anchor = NULL;
+		json_decref(v);
+		if (rc < 0)
+			return rc;
 	}
-	if (plain)
-		kyaml_scalar_resolve((const char *)ev->data.scalar.value, ev->data.scalar.length, &sv);
-	if (sv.kind == KYAML_SCALAR_STRING) {
-		/* The common case: take the text over from the event. */
-		f->key = (char *)ev->data.scalar.value;
-		f->key_len = ev->data.scalar.length;
-		ev->data.scalar.value = NULL;
-		return 0;
+	if (tag) {
+		if ((rc = resolve_event(ev, &sv)) < 0)
+			return rc;
+	} else if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		kyaml_scalar_resolve(text, len, &sv);
 	}
-	if ((rc = scalar_value(ev, &v)) < 0)
-		return rc;
-	rc = key_of_value(v, &ev->start_mark, &f->key, &f->key_len);
-out:
-	json_decref(v);
-	return rc;
+	if (sv.kind != KYAML_SCALAR_STRING)
+		return key_of_scalar(&sv, &f->key, &f->key_len);
+	/* The common case: take the text over from the event, no copy. */
+	f->key = (char *)ev->data.scalar.value;
+	f->key_len = len;
+	ev->data.scalar.value = NULL;
+	return 0;
 }
 
 static int on_scalar(struct loader *L, yaml_event_t *ev)
