@@ -53,6 +53,7 @@
 #define STREAM_POLL_MS 500
 #define STREAM_BLOCK_BYTES (32u << 10)
 #define MAX_PARAMS 16
+#define STOP_DRAIN_MS 2000
 
 struct route {
 	char *method;
@@ -1466,6 +1467,11 @@ void httpd_stop(struct httpd *srv)
 	for (struct httpd_stream *s = srv->streams; s; s = s->next)
 		httpd_stream_close(s);
 	pthread_mutex_unlock(&srv->streams_mu);
+	/* Give the streams a moment to send what is queued and their final
+	 * chunk, so clients see a clean end rather than a cut connection. */
+	int64_t deadline = clock_mono_ms() + STOP_DRAIN_MS;
+	while (atomic_load(&srv->streams_open) > 0 && clock_mono_ms() < deadline)
+		clock_sleep_ms(10);
 	MHD_stop_daemon(srv->mhd);
 	srv->mhd = NULL;
 	if (lfd != MHD_INVALID_SOCKET)
