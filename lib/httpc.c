@@ -552,6 +552,14 @@ static int64_t backoff_ms(const struct httpc_retry *r, unsigned attempt)
 	return d;
 }
 
+/* True when the last transfer did not get as far as a connection (a
+ * connect timeout: safe to retry, nothing reached the server). */
+static bool never_connected(CURL *easy)
+{
+	curl_off_t t = 0;
+	return curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t == 0;
+}
+
 static bool status_retryable(const struct httpc_retry *r, long status)
 {
 	if (status == 429 || status == 503)
@@ -587,7 +595,7 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 		rc = perform(c, &t, req, timeout, 0);
 		if (attempt >= c->retry.max_attempts || !may_retry)
 			break;
-		if (rc == BERR_UNAVAILABLE)
+		if (rc == BERR_UNAVAILABLE || (rc == BERR_TIMEOUT && never_connected(t.easy)))
 			wait = backoff_ms(&c->retry, attempt);
 		else if (rc == 0 && status_retryable(&c->retry, tmp.status)) {
 			wait = retry_after_ms(&tmp);

@@ -30,7 +30,8 @@
  * BERR_TOOLARGE (body past the bound); messages name the method and URL with
  * any user:password@ removed, never credentials.
  *
- * Retries (httpc_request only): on transport failures, 429 and 503 (and other
+ * Retries (httpc_request only): on failures to connect or connection errors
+ * (not on a timeout once connected), 429 and 503 (and other
  * 5xx when retry_5xx), up to max_attempts in all, waiting base * 2^n capped
  * at max_delay, with jitter, or what Retry-After says (seconds or an HTTP
  * date, capped at max_retry_after_ms). Methods other than GET, HEAD,

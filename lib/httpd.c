@@ -1111,7 +1111,8 @@ static void dispatch(struct httpd_req *req)
 		}
 		if (m == 0)
 			continue;
-		if (strcmp(r->method, "*") == 0 || strcmp(r->method, req->method) == 0) {
+		if (strcmp(r->method, "*") == 0 || strcmp(r->method, req->method) == 0 ||
+		    (strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
 			r->handler(req, r->userdata);
 			goto answered;
 		}
@@ -1418,7 +1419,6 @@ int httpd_start(struct httpd *srv)
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv);
-	OPT(MHD_OPTION_THREAD_STACK_SIZE, 256u << 10, NULL);
 	if (srv->cert_pem) {
 		flags |= MHD_USE_TLS;
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert_pem);

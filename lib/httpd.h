@@ -30,7 +30,8 @@
  * and parameter values are decoded afterwards, so "a%2Fb" is one segment
  * whose value is "a/b". Method "*" matches any method. The first route whose
  * method and pattern match wins. When some route's pattern matches but none
- * of those routes has the method, the answer is 405 with an Allow header;
+ * of those routes has the method, the answer is 405 with an Allow header
+ * (a HEAD request is served by a GET route, without the body);
  * when no pattern matches, the fallback handler runs (default: 404
  * {"error":"not found: /path","code":404}).
  *
@@ -45,7 +46,10 @@
  *
  * Streams: httpd_stream_start sends the status and headers, then bytes
  * written with httpd_stream_write (from the handler or any other thread) are
- * sent as they come, chunked. Writes go to a queue bounded by
+ * sent as they come, chunked. The connection's own thread does the sending,
+ * and only after the handler has returned: a handler may queue a first
+ * batch, but must not wait for the stream (keep the stream, return, and
+ * write from elsewhere). Writes go to a queue bounded by
  * stream_queue_bytes; a client too slow to keep it below the bound gets its
  * stream closed (memory never grows without bound). Streams are reference
  * counted: the caller of httpd_stream_start holds one reference and the
@@ -248,10 +252,13 @@ bool httpd_stream_closed(struct httpd_stream *s);
  * Returns true when it has ended. */
 bool httpd_stream_wait_closed(struct httpd_stream *s, int64_t timeout_ms);
 
-/* Registers fn to run exactly once when the stream ends (on whichever thread
- * ends it; at once on this thread if it has already ended). fn must not
- * call httpd_stream_unref on the last reference. Replaces a previous
- * registration. */
+/* Registers fn to run exactly once when the connection is done with the
+ * stream (it ended and what could be sent was sent, or the client left, or
+ * the server stopped). fn runs on the connection's thread, never inside
+ * httpd_stream_write or httpd_stream_close, so it may take locks a writer
+ * holds while writing; it runs at once on the calling thread if the
+ * connection is already done. fn must not drop the last reference.
+ * Replaces a previous registration. */
 void httpd_stream_on_close(struct httpd_stream *s, void (*fn)(struct httpd_stream *s, void *ud),
 			   void *userdata);
 

@@ -357,6 +357,22 @@ START_TEST(connection_refused_is_unavailable_and_hides_credentials)
 }
 END_TEST
 
+START_TEST(connection_refused_is_retried_with_backoff)
+{
+	struct httpc_resp r;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/x", dead_port());
+	req.url = url;
+	httpc_resp_init(&r);
+	int64_t t0 = clock_mono_ms();
+	ck_assert_int_eq(httpc_request(cli, &req, &r), BERR_UNAVAILABLE);
+	/* 4 attempts: waits of 50, 100 and 200 ms in between. */
+	ck_assert_int_ge(clock_mono_ms() - t0, 350);
+	httpc_resp_release(&r);
+}
+END_TEST
+
 START_TEST(url_redaction_strips_userinfo_only)
 {
 	char out[256];
@@ -747,6 +763,7 @@ int main(void)
 	tcase_add_test(tc, post_is_not_retried_unless_asked);
 	tcase_add_test(tc, internal_error_is_retried_only_when_configured);
 	tcase_add_test(tc, connection_refused_is_unavailable_and_hides_credentials);
+	tcase_add_test(tc, connection_refused_is_retried_with_backoff);
 	tcase_add_test(tc, url_redaction_strips_userinfo_only);
 	tcase_add_test(tc, response_over_the_limit_is_too_large);
 	tcase_add_test(tc, per_request_timeout_gives_timeout);

@@ -294,6 +294,22 @@ START_TEST(known_path_with_wrong_method_gets_405_and_allow)
 }
 END_TEST
 
+START_TEST(head_is_served_by_the_get_route_without_body)
+{
+	struct httpc_req req = {.method = "HEAD"};
+	struct httpc_resp r;
+	char url[256];
+	snprintf(url, sizeof(url), "%s/api/v1/applications/web", base);
+	req.url = url;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.body.len, 0);
+	ck_assert_str_eq(httpc_resp_header(&r, "Content-Type"), "application/json");
+	httpc_resp_release(&r);
+}
+END_TEST
+
 static void custom_fallback(struct httpd_req *req, void *ud)
 {
 	httpd_respond(req, 299, "text/plain", ud, strlen(ud));
@@ -1030,6 +1046,7 @@ int main(void)
 	tcase_add_test(tc, route_does_not_match_extra_or_missing_segments);
 	tcase_add_test(tc, unknown_path_gets_404_json_error);
 	tcase_add_test(tc, known_path_with_wrong_method_gets_405_and_allow);
+	tcase_add_test(tc, head_is_served_by_the_get_route_without_body);
 	tcase_add_test(tc, catch_all_route_and_fallback);
 	tcase_add_test(tc, malformed_route_patterns_are_refused);
 	tcase_add_test(tc, bad_percent_encoding_gets_400);
