@@ -57,8 +57,9 @@
  *
  * ignore_differences: the Application's spec.ignoreDifferences array, as
  *   Argo CD spells it: [{group, kind, name, namespace, jsonPointers[],
- *   jqPathExpressions[], managedFieldsManagers[]}]; group "" is core, a
- *   missing group/kind/name/namespace matches any; kind and group accept "*".
+ *   jqPathExpressions[], managedFieldsManagers[]}]; a missing or "" group
+ *   is the core group, "*" any group; kind is required ("*" any); a missing
+ *   name or namespace matches any.
  * customizations: the system-wide per-kind rules from berth-cm
  *   (resource.customizations.ignoreDifferences.<group_kind>), already parsed:
  *   an object whose keys are "<group>_<Kind>" ("apps_Deployment"), "<Kind>"
@@ -104,9 +105,11 @@ struct diff_result {
 	json_t *normalized_live;
 	json_t *predicted_live;
 	/* The patch to send to the API server to sync (new reference; an empty
-	 * object when nothing is to do; NULL when live is missing, i.e. the
+	 * object when not modified; NULL when live is missing, i.e. the
 	 * object must be created). It is computed from the un-normalised
-	 * last-applied, desired and live, as kubectl apply would. */
+	 * last-applied, desired and live, as kubectl apply would, and (unless
+	 * desired already carries one) sets the last-applied annotation to the
+	 * canonical JSON of desired, so the next diff is three-way. */
 	json_t *patch;
 	bool patch_is_strategic; /* else JSON merge patch */
 	bool is_secret;          /* values masked in diff_unified */
