@@ -447,6 +447,7 @@ struct model_project {
 	size_t n_cluster_blacklist;
 	struct model_group_kind *namespace_whitelist;
 	size_t n_namespace_whitelist;
+	bool namespace_whitelist_set;   /* present, even if empty: [] permits nothing */
 	struct model_group_kind *namespace_blacklist;
 	size_t n_namespace_blacklist;
 	struct model_project_role *roles;
@@ -479,18 +480,26 @@ int model_project_init_default(struct model_project *out, const char *namespace_
  * ret_reason is not NULL, *ret_reason receives a newly allocated sentence
  * naming the project and what was refused (free() it).
  *
- * Source: the repo URL (normalised) must match an entry of sourceRepos and
- * no "!"-negated entry may exclude it. Globs: '*' does not cross '/', '**'
- * does, the entry "*" alone matches everything.
+ * These follow Argo CD's code, including its surprise: an entry "!pattern"
+ * counts as matching every value it does not exclude, so a list holding
+ * only deny entries permits everything they do not exclude.
  *
- * Destination: Argo CD 2.5+ rules: some entry must match (server or name,
- * and namespace, as globs); an entry whose server/name or namespace is a
- * "!pattern" that the destination hits refuses it.
+ * Source: the repo URL (normalised) must match some entry of sourceRepos
+ * and must not be excluded by a "!" entry. Globs: '*' does not cross '/',
+ * '**' does; the entry "*" alone matches everything.
+ *
+ * Destination: some entry must match (server or name, and namespace, as
+ * globs), and no entry may have a "!" part (server, name or namespace) that
+ * excludes the destination's value.
  *
  * Resource: cluster-scoped kinds must be in clusterResourceWhitelist and not
  * in clusterResourceBlacklist; namespaced kinds must be in
- * namespaceResourceWhitelist when that list is non-empty and not in
- * namespaceResourceBlacklist. group "" is the core group. */
+ * namespaceResourceWhitelist when that list is given (an empty list given
+ * explicitly permits no namespaced kind, as in Argo CD) and not in
+ * namespaceResourceBlacklist. group "" is the core group. Entries are globs.
+ *
+ * The caller should fill both server and name of dst when it knows the
+ * cluster (Argo CD resolves one from the other before checking). */
 bool model_project_permits_source(const struct model_project *p, const char *repo_url,
 				  char **ret_reason);
 bool model_project_permits_destination(const struct model_project *p,
@@ -540,8 +549,9 @@ int model_cluster_to_secret(const struct model_cluster *c, const char *namespace
 			    const char *secret_name, json_t **ret);
 
 /* API shape {server, name, config{bearerToken, tlsClientConfig{...}}}.
- * with_secrets == false omits bearerToken, password, keyData (and marks
- * them as "********" when set). from_json reads the same shape. */
+ * The tlsClientConfig *Data fields are base64 (as in the Secret's config).
+ * with_secrets == false omits bearerToken, password and keyData.
+ * from_json reads the same shape. */
 json_t *model_cluster_to_json(const struct model_cluster *c, bool with_secrets);
 int model_cluster_from_json(const json_t *obj, struct model_cluster *out);
 
