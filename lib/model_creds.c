@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "b64.h"
 #include "err.h"
 #include "jsonx.h"
 #include "model.h"
@@ -24,82 +25,21 @@
 #define MODEL_SECRET_VALUE_MAX ((size_t)1 << 20)
 #define ARGO_SECRET_TYPE_LABEL "argocd.argoproj.io/secret-type"
 
-/* ---- base64 (RFC 4648, standard alphabet, padded) ----------------------- */
-
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const char *in, size_t n)
+/* Decodes a base64 Secret value into text; NUL bytes are refused (every
+ * field the model reads is text). */
+static int decode_text(const char *in, const char *field, char **ret)
 {
-	size_t i, o = 0;
-	char *out = malloc((n + 2) / 3 * 4 + 1);
+	uint8_t *out = NULL;
+	size_t n = 0;
+	int rc = b64_decode(in, false, MODEL_SECRET_VALUE_MAX, &out, &n);
 
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = ((uint32_t)(uint8_t)in[i] << 16) | ((uint32_t)(uint8_t)in[i + 1] << 8) |
-			     (uint8_t)in[i + 2];
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = b64_alphabet[(v >> 6) & 63];
-		out[o++] = b64_alphabet[v & 63];
+	if (rc < 0)
+		return err_prefix(rc, "%s", field);
+	if (memchr(out, '\0', n)) {
+		free(out);
+		return err_set(BERR_INVALID, "%s: contains a NUL byte", field);
 	}
-	if (i < n) {
-		uint32_t v = (uint32_t)(uint8_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)(uint8_t)in[i + 1] << 8;
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int b64_value(char c)
-{
-	const char *p = c ? strchr(b64_alphabet, c) : NULL;
-	return p ? (int)(p - b64_alphabet) : -1;
-}
-
-/* Decodes into a NUL-terminated string; a value containing NUL bytes is
- * refused (every Secret field the model reads is text). */
-static int b64_decode(const char *in, const char *field, char **ret)
-{
-	size_t n = strlen(in), i, o = 0, bits = 0;
-	uint32_t acc = 0;
-	char *out;
-
-	if (n / 4 * 3 > MODEL_SECRET_VALUE_MAX)
-		return err_set(BERR_TOOLARGE, "%s: value too large", field);
-	out = malloc(n / 4 * 3 + 4);
-	if (!out)
-		return err_set(BERR_NOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		int v;
-		if (in[i] == '=')
-			break;
-		if (in[i] == '\n' || in[i] == '\r')
-			continue;
-		if ((v = b64_value(in[i])) < 0) {
-			free(out);
-			return err_set(BERR_INVALID, "%s: not valid base64", field);
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o] = (char)((acc >> bits) & 0xff);
-			if (out[o] == '\0') {
-				free(out);
-				return err_set(BERR_INVALID, "%s: contains a NUL byte", field);
-			}
-			o++;
-		}
-	}
-	out[o] = '\0';
-	*ret = out;
+	*ret = (char *)out;
 	return 0;
 }
 
@@ -116,7 +56,7 @@ static int secret_value(const json_t *secret, const char *key, char **out)
 
 	snprintf(field, sizeof(field), "data.%s", key);
 	if (json_is_object(data) && (v = jx_str(data, key))) {
-		if ((rc = b64_decode(v, field, &dec)) < 0)
+		if ((rc = decode_text(v, field, &dec)) < 0)
 			return rc;
 		free(*out);
 		*out = dec;
@@ -158,7 +98,7 @@ static int set_data(json_t *data, const char *key, const char *value)
 
 	if (!value)
 		return 0;
-	if (!(enc = b64_encode(value, strlen(value))))
+	if (!(enc = b64_encode(value, strlen(value), false)))
 		return err_set(BERR_NOMEM, "out of memory");
 	rc = mj_set_new(data, key, json_string(enc));
 	free(enc);
@@ -217,7 +157,7 @@ static int tls_data(const json_t *tls, const char *key, const char *path, char *
 
 	if (rc < 0 || !enc)
 		return rc;
-	rc = b64_decode(enc, mj_path(field, sizeof(field), path, key), out);
+	rc = decode_text(enc, mj_path(field, sizeof(field), path, key), out);
 	free(enc);
 	return rc;
 }
@@ -254,7 +194,7 @@ static int set_tls_data(json_t *tls, const char *key, const char *pem)
 
 	if (!pem)
 		return 0;
-	if (!(enc = b64_encode(pem, strlen(pem))))
+	if (!(enc = b64_encode(pem, strlen(pem), false)))
 		return err_set(BERR_NOMEM, "out of memory");
 	rc = mj_set_new(tls, key, json_string(enc));
 	free(enc);
