@@ -22,9 +22,10 @@
  * a fetch. Remote ref lists (ls-remote) are cached for 3 minutes per
  * (URL, credentials) unless the caller asks for a fresh answer.
  *
- * Fetching and listing use libgit2, with credentials handed over through its
- * callbacks; bench/RESULTS.md ("gitrepo fetch") records the measurement
- * against the git CLI that this choice rests on.
+ * Fetching and listing refs run the git CLI as a confined subprocess
+ * (credentials in its environment, never its argv; only http(s), ssh and git
+ * transports); libgit2 does all local reading. gitrepo.c and bench/RESULTS.md
+ * ("gitrepo fetch") give the measurements and the reasons.
  *
  * Export (gitrepo_export): writes the tree of a commit into a folder with
  * regular files, executables and symlinks (submodules are skipped), bounded
@@ -65,7 +66,7 @@ struct gitrepo_stats {
 struct gitrepo_cache;
 
 /* Opens (creating) a cache in dir. timeout_ms bounds each network operation
- * (0: 90 s); it is enforced by cancelling from libgit2's progress callbacks.
+ * (0: 90 s); the git process group is killed when it passes.
  * *ret owned by the caller (gitrepo_cache_free). 0, BERR_IO. */
 int gitrepo_cache_new(const char *dir, int64_t timeout_ms, struct gitrepo_cache **ret);
 void gitrepo_cache_free(struct gitrepo_cache *c);
