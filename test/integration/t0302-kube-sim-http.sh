@@ -172,6 +172,12 @@ req PATCH $DEP/web '{"spec":{"replicas":2},"status":{"replicas":5}}' application
 t_eq "spec change bumps generation, status ignored on main" "$(jqb .metadata.generation) $(jqb '.status.replicas // "none"')" "2 none"
 req PATCH $DEP/web/status '{"spec":{"replicas":9},"status":{"replicas":5}}' application/merge-patch+json
 t_eq "status write takes only status" "$CODE $(jqb .status.replicas) $(jqb .spec.replicas) $(jqb .metadata.generation)" "200 5 2 2"
+req PATCH $DEP/web '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox:1"}]}}}}' application/strategic-merge-patch+json
+t_eq "strategic merge patch merges containers by name" "$(jqb '[.spec.template.spec.containers[].name] | sort | join(",")')" "side,web"
+req PATCH $DEP/web '{"spec":{"template":{"spec":{"containers":[{"name":"side","$patch":"delete"}]}}}}' application/strategic-merge-patch+json
+t_eq "\$patch: delete removes the item" "$(jqb '[.spec.template.spec.containers[].name] | join(",")')" "web"
+req PATCH "$CM/yaml-applied?fieldManager=t0302" $'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml-applied\ndata:\n  k: "yes"\n' application/apply-patch+yaml
+t_eq "apply body in YAML" "$CODE $(jqb .data.k)" "201 yes"
 req GET $DEP/web/scale
 t_eq "scale subresource" "$(jqb .kind) $(jqb .spec.replicas) $(jqb .status.selector)" "Scale 2 app=web"
 req GET $CM/c1/status
