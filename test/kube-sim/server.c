@@ -839,7 +839,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		err_set_status(415, "UnsupportedMediaType");
 		return send_error(c);
 	}
-	return dispatch(srv, c, url, method, rq);
+	enum MHD_Result ret = dispatch(srv, c, url, method, rq);
+	store_err_details(NULL, NULL, NULL, NULL); /* drop per-thread detail before the thread ends */
+	return ret;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)

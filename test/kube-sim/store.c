@@ -378,7 +378,8 @@ void notes_flush(struct ks_store *s, struct notes *n)
 		struct sub subs[16];
 		if (nsubs > 16)
 			nsubs = 16;
-		memcpy(subs, s->subs, nsubs * sizeof(*subs));
+		if (nsubs)
+			memcpy(subs, s->subs, nsubs * sizeof(*subs));
 		pthread_mutex_unlock(&s->sub_mu);
 		for (size_t j = 0; j < nsubs; j++)
 			subs[j].fn(subs[j].ctx, n->items[i].event, &n->items[i].ts->t, n->items[i].blob->obj);
