@@ -789,7 +789,7 @@ int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 	json_t *jobs, *j, *active = json_array(), *status;
 	time_t last = 0, now = time(NULL), next;
 	const char *last_ok = NULL;
-	char ts[32], name[300];
+	char ts[32], name[300], last_ok_buf[40] = "";
 	size_t i;
 	bool ok, scheduled = false;
 
@@ -860,6 +860,8 @@ int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 			scheduled = true;
 		}
 	}
+	if (last_ok) /* borrowed from jobs, released below */
+		str_copy(last_ok_buf, last_ok, sizeof(last_ok_buf));
 	trim_jobs(c, jobs, true, int_at(cj, "spec", "successfulJobsHistoryLimit", 3));
 	trim_jobs(c, jobs, false, int_at(cj, "spec", "failedJobsHistoryLimit", 1));
 	json_decref(jobs);
@@ -872,8 +874,8 @@ int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 		clock_format_rfc3339(last, ts, sizeof(ts));
 		json_object_set_new(status, "lastScheduleTime", json_string(ts));
 	}
-	if (last_ok)
-		json_object_set_new(status, "lastSuccessfulTime", json_string(last_ok));
+	if (last_ok_buf[0])
+		json_object_set_new(status, "lastSuccessfulTime", json_string(last_ok_buf));
 	if (ctrl_write_status(c, c->cronjob, cj, status, CTRL_MANAGER) == BERR_CONFLICT)
 		return 50;
 	next = cron_next(&cr, now);
