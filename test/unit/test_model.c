@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "err.h"
 #include "jsonx.h"
+#include "kyaml.h"
 #include "model.h"
 
 /* String literals into the model's (non-const) struct fields. */
@@ -24,6 +25,23 @@ static json_t *load_json(const char *name)
 	v = json_load_file(path, 0, &e);
 	ck_assert_msg(v != NULL, "load %s: %s", path, e.text);
 	return v;
+}
+
+static char *read_top_file(const char *rel, size_t *ret_len)
+{
+	const char *top = getenv("BERTH_TOP");
+	char path[1024];
+	FILE *f;
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", top ? top : ".", rel);
+	f = fopen(path, "re");
+	ck_assert_msg(f != NULL, "open %s", path);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	*ret_len = n;
+	return buf;
 }
 
 static json_t *parse_str(const char *s)
@@ -249,6 +267,102 @@ START_TEST(argocd_application_converts_by_api_version)
 	ck_assert(jx_equal(o, back));
 	json_decref(back);
 	model_app_release(&app);
+	json_decref(o);
+}
+END_TEST
+
+/* Applications written the way Argo CD users keep them in Git (YAML, read
+ * with Kubernetes' YAML rules): each converts, parses and validates. */
+START_TEST(argocd_yaml_applications_convert_parse_and_validate)
+{
+	size_t len, i;
+	char *yaml = read_top_file("test/data/model/argocd-apps.yaml", &len);
+	json_t *docs = NULL, *doc;
+	struct model_app apps[4];
+	struct model_project def;
+
+	ck_assert_int_eq(kyaml_load_stream(yaml, len, NULL, &docs), 0);
+	ck_assert_uint_eq(json_array_size(docs), 4);
+	ck_assert_int_eq(model_project_init_default(&def, "berth"), 0);
+	json_array_foreach(docs, i, doc) {
+		ck_assert_int_eq(model_convert_argocd(doc), 1);
+		ck_assert_msg(model_app_parse(doc, &apps[i]) == 0, "doc %zu: %s", i, err_msg());
+		ck_assert_msg(model_app_validate(&apps[i]) == 0, "doc %zu: %s", i, err_msg());
+		ck_assert(model_project_permits_source(&def, apps[i].sources.v[0].repo_url, NULL));
+		ck_assert(model_project_permits_destination(&def, &apps[i].destination, NULL) ||
+			  apps[i].destination.name);
+	}
+	/* directory.recurse: yes is a YAML 1.1 boolean, as Kubernetes reads it. */
+	ck_assert(apps[0].sources.v[0].directory.recurse);
+	ck_assert_str_eq(apps[0].meta.finalizers.v[0], "resources-finalizer.berth.dev");
+	ck_assert(apps[0].sync_policy.automated && apps[0].sync_policy.self_heal);
+	ck_assert(model_sync_option_true(&apps[0].sync_policy.sync_options, "CreateNamespace"));
+	ck_assert_str_eq(model_app_annotation(&apps[1], "sync-wave"), "2");
+	ck_assert_int_eq(apps[1].sources.v[0].kustomize.replicas[0].count, 2);
+	ck_assert_str_eq(model_source_explicit_type(&apps[1].sources.v[0]), "Kustomize");
+	ck_assert_str_eq(apps[2].destination.name, "in-cluster");
+	ck_assert(apps[2].sources.v[0].directory.tlas[0].code);
+	ck_assert_str_eq(apps[2].sources.v[0].directory.ext_vars[0].value, "prod");
+	ck_assert_str_eq(apps[3].sources.v[0].helm.values, "service:\n  type: ClusterIP\n");
+	ck_assert_int_eq(apps[3].sync_policy.retry.backoff.max_duration_ms, 180000);
+	ck_assert_int_eq(apps[3].sync_policy.retry.limit, 2);
+	for (i = 0; i < 4; i++)
+		model_app_release(&apps[i]);
+	model_project_release(&def);
+	json_decref(docs);
+	free(yaml);
+}
+END_TEST
+
+START_TEST(crds_parse_with_kyaml)
+{
+	static const struct {
+		const char *file, *name, *kind, *shorts;
+		size_t columns;
+	} crds[] = {
+		{ "manifests/crds/application.yaml", "applications.berth.dev", "Application", "app,apps", 5 },
+		{ "manifests/crds/appproject.yaml", "appprojects.berth.dev", "AppProject", "proj", 1 },
+	};
+	size_t i, j, len;
+
+	for (i = 0; i < 2; i++) {
+		char *yaml = read_top_file(crds[i].file, &len), shorts[64] = "";
+		json_t *crd = NULL, *v, *sn;
+
+		ck_assert_msg(kyaml_load_one(yaml, len, NULL, &crd) == 0, "%s: %s", crds[i].file, err_msg());
+		ck_assert_str_eq(jx_path_str(crd, "metadata", "name", NULL), crds[i].name);
+		ck_assert_str_eq(jx_path_str(crd, "spec", "group", NULL), "berth.dev");
+		ck_assert_str_eq(jx_path_str(crd, "spec", "scope", NULL), "Namespaced");
+		ck_assert_str_eq(jx_path_str(crd, "spec", "names", "kind", NULL), crds[i].kind);
+		json_array_foreach(jx_path(crd, "spec", "names", "shortNames", NULL), j, sn) {
+			size_t off = strlen(shorts);
+			snprintf(shorts + off, sizeof(shorts) - off, "%s%s", j ? "," : "",
+				 json_string_value(sn));
+		}
+		ck_assert_str_eq(shorts, crds[i].shorts);
+		v = json_array_get(jx_path(crd, "spec", "versions", NULL), 0);
+		ck_assert_str_eq(jx_str(v, "name"), "v1alpha1");
+		ck_assert(json_is_object(jx_path(v, "subresources", "status", NULL)));
+		ck_assert_uint_eq(json_array_size(json_object_get(v, "additionalPrinterColumns")),
+				  crds[i].columns);
+		ck_assert_str_eq(jx_path_str(v, "schema", "openAPIV3Schema", "type", NULL), "object");
+		json_decref(crd);
+		free(yaml);
+	}
+}
+END_TEST
+
+START_TEST(project_fixture_round_trips)
+{
+	json_t *o = load_json("project.json"), *back;
+	struct model_project p;
+
+	ck_assert_int_eq(model_project_parse(o, &p), 0);
+	ck_assert_int_eq(model_project_validate(&p), 0);
+	back = model_project_to_json(&p);
+	ck_assert(jx_equal(o, back));
+	json_decref(back);
+	model_project_release(&p);
 	json_decref(o);
 }
 END_TEST
@@ -782,6 +896,9 @@ static Suite *model_suite(void)
 	tcase_add_loop_test(tc, app_validation_names_the_field, 0, NROWS(invalid_apps));
 	tcase_add_loop_test(tc, app_parse_rejects_wrong_types_by_path, 0, NROWS(mistyped_apps));
 	tcase_add_test(tc, argocd_application_converts_by_api_version);
+	tcase_add_test(tc, argocd_yaml_applications_convert_parse_and_validate);
+	tcase_add_test(tc, crds_parse_with_kyaml);
+	tcase_add_test(tc, project_fixture_round_trips);
 	tcase_add_test(tc, argocd_conversion_maps_finalizer_variants_and_projects);
 	tcase_add_test(tc, argocd_conversion_refuses_other_kinds);
 	tcase_add_test(tc, source_settings_hash_ignores_revision_but_not_settings);

@@ -39,7 +39,7 @@ START_TEST(policy_table_cases_hold)
 		char expect[16], subject[128], groups[256], res[64], act[64], obj[256];
 		const char *gv[8];
 		size_t ng = 0;
-		char *g, *save = NULL;
+		char *g, *rest;
 		bool got;
 
 		next = strchr(line, '\n');
@@ -50,9 +50,9 @@ START_TEST(policy_table_cases_hold)
 			continue;
 		ck_assert_int_eq(sscanf(line, "%15s %127s %255s %63s %63s %255s", expect, subject, groups,
 					res, act, obj), 6);
-		if (strcmp(groups, "-") != 0)
-			for (g = strtok_r(groups, ",", &save); g && ng < 8; g = strtok_r(NULL, ",", &save))
-				gv[ng++] = g;
+		rest = strcmp(groups, "-") != 0 ? groups : NULL;
+		while (rest && ng < 8 && (g = strsep(&rest, ",")))
+			gv[ng++] = g;
 		got = rbac_can(p, strcmp(subject, "-") == 0 ? NULL : subject, gv, ng, res, act, obj);
 		ck_assert_msg(got == (strcmp(expect, "allow") == 0), "cases.txt line %d: %s", lineno,
 			      line);
