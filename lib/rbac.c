@@ -37,6 +37,8 @@ static const char builtin_csv[] =
 	"p, role:readonly, repositories, get, *, allow\n"
 	"p, role:readonly, clusters, get, *, allow\n"
 	"p, role:readonly, accounts, get, *, allow\n"
+	"p, role:readonly, certificates, get, *, allow\n"
+	"p, role:readonly, gpgkeys, get, *, allow\n"
 	"p, role:admin, *, *, *, allow\n"
 	"g, role:admin, role:readonly\n"
 	"g, admin, role:admin\n";

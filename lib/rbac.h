@@ -18,14 +18,20 @@
  *    resource, action and object patterns match (globs: '*' matches any run
  *    of characters including '/', '?', '[...]', '{a,b}');
  *  - deny wins: one matching deny refuses, else one matching allow permits,
- *    else refused. (Argo CD evaluates the subject, each group and the
- *    default role separately, so there a deny on one does not cancel an
- *    allow on another; Berth is stricter on purpose.)
+ *    else refused. (Argo CD evaluates the default role, the subject and
+ *    each group separately, so there a deny on one does not cancel an allow
+ *    on another, and what policy.default grants "cannot be blocked by a
+ *    deny rule". Berth is stricter on purpose: a deny always wins. A policy
+ *    written for Argo CD grants nothing more in Berth.)
  * Objects: "<project>/<application>" for applications and logs; the name
  * for projects; the URL or name for repositories and clusters; the account
  * name for accounts. Resources: applications, projects, repositories,
  * clusters, accounts, logs. Actions: get, create, update, delete, sync,
  * override, or "*".
+ *
+ * Argo CD also reads extra keys policy.<name>.csv from the ConfigMap; the
+ * caller concatenates them after policy.csv (or adds them with
+ * rbac_policy_add_csv). policy.matchMode regex is not supported (globs only).
  *
  * Project roles (AppProject spec.roles) add lines for the subject
  * "proj:<project>:<role>" through rbac_policy_add_project, which refuses a

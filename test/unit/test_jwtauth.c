@@ -433,6 +433,37 @@ START_TEST(malformed_tokens_are_rejected)
 }
 END_TEST
 
+/* Any change to the signed part of a token (header or claims) makes it
+ * invalid. */
+START_TEST(every_single_character_change_is_rejected)
+{
+	static const char repl[] = "AaZz09-_.";
+	struct jwtauth_issue req = { .subject = "alice" };
+	struct jwtauth_claims got;
+	char *tok = NULL;
+	size_t i, j, signed_len, tried = 0;
+
+	ck_assert_int_eq(jwtauth_issue_hs256(SKEY, &req, now, &tok, NULL), 0);
+	signed_len = (size_t)(strrchr(tok, '.') - tok);
+	for (i = 0; i < signed_len; i++) {
+		char orig = tok[i];
+		for (j = 0; j < sizeof(repl) - 1; j++) {
+			if (repl[j] == orig)
+				continue;
+			tok[i] = repl[j];
+			ck_assert_msg(jwtauth_verify_hs256(SKEY, tok, NULL, now, &got) == BERR_UNAUTHORIZED,
+				      "position %zu -> '%c' verified", i, repl[j]);
+			tried++;
+		}
+		tok[i] = orig;
+	}
+	ck_assert_int_eq(jwtauth_verify_hs256(SKEY, tok, NULL, now, &got), 0);
+	jwtauth_claims_release(&got);
+	ck_assert_uint_gt(tried, 500);
+	free(tok);
+}
+END_TEST
+
 /* ---- OIDC ------------------------------------------------------------------------ */
 
 START_TEST(oidc_rs256_token_is_accepted)
@@ -665,6 +696,7 @@ static Suite *jwtauth_suite(void)
 	tcase_add_test(tc, session_rejects_critical_headers);
 	tcase_add_test(tc, only_project_tokens_may_omit_expiry);
 	tcase_add_test(tc, malformed_tokens_are_rejected);
+	tcase_add_test(tc, every_single_character_change_is_rejected);
 	tcase_add_test(tc, oidc_rs256_token_is_accepted);
 	tcase_add_test(tc, oidc_es256_token_in_jws_format_is_accepted);
 	tcase_add_test(tc, oidc_rejects_hs256_signed_with_the_public_key);

@@ -882,6 +882,74 @@ START_TEST(glob_matches_argocd_patterns)
 }
 END_TEST
 
+/* Collects the JSON pointer of every value under v. */
+static void collect_pointers(json_t *v, const char *prefix, json_t *out)
+{
+	const char *k;
+	json_t *c;
+	size_t i;
+	char p[1024];
+
+	json_array_append_new(out, json_string(prefix));
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, c) {
+			snprintf(p, sizeof(p), "%s/%s", prefix, k);
+			collect_pointers(c, p, out);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c) {
+			snprintf(p, sizeof(p), "%s/%zu", prefix, i);
+			collect_pointers(c, p, out);
+		}
+	}
+}
+
+/* Every value of a full Application replaced by every other JSON type: the
+ * parser answers 0 or BERR_INVALID (never crashes, never leaks: run under
+ * ASan), and what it accepts validates and serialises. */
+START_TEST(app_parser_survives_every_type_substitution)
+{
+	static const char *const subs[] = { "1", "-1", "\"x\"", "[]", "{}", "true", "null", "[1]",
+					    "{\"a\":1}", "1.5" };
+	json_t *orig = load_json("full-app.json"), *ptrs = json_array(), *pv;
+	size_t i, j, accepted = 0, refused = 0;
+
+	collect_pointers(orig, "", ptrs);
+	ck_assert_uint_gt(json_array_size(ptrs), 100);
+	json_array_foreach(ptrs, i, pv) {
+		const char *ptr = json_string_value(pv);
+		if (!*ptr)
+			continue;
+		for (j = 0; j < sizeof(subs) / sizeof(subs[0]); j++) {
+			json_t *o = json_deep_copy(orig);
+			struct model_app app;
+			int rc;
+
+			ck_assert_int_eq(jx_ptr_set(o, ptr, parse_str(subs[j]), false), 0);
+			rc = model_app_parse(o, &app);
+			ck_assert_msg(rc == 0 || rc == BERR_INVALID, "%s = %s: %d", ptr, subs[j], rc);
+			if (rc == 0) {
+				json_t *back = model_app_to_json(&app, true);
+				ck_assert_ptr_nonnull(back);
+				rc = model_app_validate(&app);
+				ck_assert(rc == 0 || rc == BERR_INVALID);
+				json_decref(back);
+				model_app_release(&app);
+				accepted++;
+			} else {
+				ck_assert_msg(strlen(err_msg()) > 0, "%s: no message", ptr);
+				refused++;
+			}
+			json_decref(o);
+		}
+	}
+	ck_assert_uint_gt(accepted, 0);
+	ck_assert_uint_gt(refused, 0);
+	json_decref(ptrs);
+	json_decref(orig);
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *model_suite(void)
@@ -893,6 +961,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, app_full_object_round_trips_exactly);
 	tcase_add_test(tc, app_without_status_omits_it);
 	tcase_add_test(tc, app_status_alone_round_trips);
+	tcase_add_test(tc, app_parser_survives_every_type_substitution);
 	tcase_add_loop_test(tc, app_validation_names_the_field, 0, NROWS(invalid_apps));
 	tcase_add_loop_test(tc, app_parse_rejects_wrong_types_by_path, 0, NROWS(mistyped_apps));
 	tcase_add_test(tc, argocd_application_converts_by_api_version);
