@@ -388,6 +388,14 @@ json_t *model_app_status_to_json(const struct model_app_status *st);
  * else NULL. Borrowed from app->meta.annotations. */
 const char *model_app_annotation(const struct model_app *app, const char *name);
 
+/* Appends a history entry (its members are moved: entry is left zeroed)
+ * with id = last id + 1, then drops the oldest entries beyond
+ * revisionHistoryLimit. 0 or BERR_NOMEM (entry untouched). */
+int model_app_history_push(struct model_app *app, struct model_history *entry);
+
+/* The history entry with this id, or NULL. Borrowed. */
+const struct model_history *model_app_history_find(const struct model_app *app, int64_t id);
+
 /* The app's primary source (sources.v[0]) or NULL when there is none.
  * Borrowed. */
 const struct model_source *model_app_source(const struct model_app *app);
@@ -507,6 +515,14 @@ bool model_project_permits_destination(const struct model_project *p,
 bool model_project_permits_resource(const struct model_project *p, const char *group,
 				    const char *kind, bool namespaced, char **ret_reason);
 
+/* All of an application's rules at once, as the API server (create, update,
+ * sync) and the controller (before applying) check them: app->project must
+ * be this project, every source's repoURL must be permitted, and the
+ * destination (resolve it first with model_destination_resolve) too.
+ * Resources are checked one by one later with _permits_resource. */
+bool model_project_permits_app(const struct model_project *p, const struct model_app *app,
+			       char **ret_reason);
+
 /* The role called name, or NULL. Borrowed. */
 const struct model_project_role *model_project_role(const struct model_project *p,
 						    const char *name);
@@ -558,6 +574,17 @@ int model_cluster_from_json(const json_t *obj, struct model_cluster *out);
 /* Fills out with the control-plane cluster (in-cluster, no credentials:
  * the caller uses its own in-cluster config). */
 int model_cluster_init_in_cluster(struct model_cluster *out);
+
+/* Resolves a destination against the known clusters (the control-plane
+ * cluster https://kubernetes.default.svc / in-cluster is always known,
+ * unless a cluster Secret redefines it): fills both server and name in
+ * *out (a copy; release with model_destination_release), namespace copied.
+ * Returns the index of the cluster in clusters, n for the implicit
+ * in-cluster, or BERR_NOTFOUND ("spec.destination: no cluster named
+ * \"x\"" / "... with server \"y\""), BERR_INVALID (neither set), BERR_NOMEM. */
+ssize_t model_destination_resolve(const struct model_destination *d,
+				  const struct model_cluster *clusters, size_t n,
+				  struct model_destination *out);
 
 /* ---- repositories -------------------------------------------------------- */
 

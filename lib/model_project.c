@@ -819,6 +819,21 @@ bool model_project_permits_resource(const struct model_project *p, const char *g
 	return true;
 }
 
+bool model_project_permits_app(const struct model_project *p, const struct model_app *app,
+			       char **ret_reason)
+{
+	size_t i;
+
+	if (!app->project || !p->meta.name || strcmp(app->project, p->meta.name) != 0)
+		return refuse(ret_reason, "application \"%s\" belongs to project \"%s\", not \"%s\"",
+			      app->meta.name ? app->meta.name : "", app->project ? app->project : "",
+			      pname(p));
+	for (i = 0; i < app->sources.n; i++)
+		if (!model_project_permits_source(p, app->sources.v[i].repo_url, ret_reason))
+			return false;
+	return model_project_permits_destination(p, &app->destination, ret_reason);
+}
+
 const struct model_project_role *model_project_role(const struct model_project *p,
 						    const char *name)
 {

@@ -603,6 +603,72 @@ START_TEST(in_cluster_is_kubernetes_default_svc)
 }
 END_TEST
 
+START_TEST(destinations_resolve_by_name_or_server)
+{
+	struct model_cluster clusters[2] = {
+		{ .name = S("prod"), .server = S("https://10.0.0.1:6443") },
+		{ .name = S("staging"), .server = S("https://10.0.0.2:6443") },
+	};
+	struct model_destination by_name = { .name = S("staging"), .namespace_ = S("web") };
+	struct model_destination by_server = { .server = S("https://10.0.0.1:6443") };
+	struct model_destination local = { .name = S("in-cluster"), .namespace_ = S("x") };
+	struct model_destination unknown = { .name = S("nope") };
+	struct model_destination none = { .namespace_ = S("x") };
+	struct model_destination out;
+
+	ck_assert_int_eq(model_destination_resolve(&by_name, clusters, 2, &out), 1);
+	ck_assert_str_eq(out.server, "https://10.0.0.2:6443");
+	ck_assert_str_eq(out.namespace_, "web");
+	model_destination_release(&out);
+	ck_assert_int_eq(model_destination_resolve(&by_server, clusters, 2, &out), 0);
+	ck_assert_str_eq(out.name, "prod");
+	ck_assert_ptr_null(out.namespace_);
+	model_destination_release(&out);
+	ck_assert_int_eq(model_destination_resolve(&local, clusters, 2, &out), 2);
+	ck_assert_str_eq(out.server, "https://kubernetes.default.svc");
+	model_destination_release(&out);
+	ck_assert_int_eq(model_destination_resolve(&unknown, clusters, 2, &out), BERR_NOTFOUND);
+	ck_assert_str_eq(err_msg(), "spec.destination: no cluster named \"nope\"");
+	ck_assert_int_eq(model_destination_resolve(&none, clusters, 2, &out), BERR_INVALID);
+}
+END_TEST
+
+static struct model_history history_entry(const char *rev)
+{
+	struct model_history h = { 0 };
+
+	h.revision = strdup(rev);
+	h.deployed_at = strdup("2026-01-01T00:00:00Z");
+	return h;
+}
+
+START_TEST(history_is_kept_to_the_limit_with_increasing_ids)
+{
+	json_t *o = parse_str(minimal_app);
+	struct model_app app;
+	char rev[16];
+	int i;
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	app.revision_history_limit = 3;
+	for (i = 0; i < 5; i++) {
+		struct model_history h;
+		snprintf(rev, sizeof(rev), "rev-%d", i);
+		h = history_entry(rev);
+		ck_assert_int_eq(model_app_history_push(&app, &h), 0);
+		ck_assert_ptr_null(h.revision);
+	}
+	ck_assert_uint_eq(app.status.n_history, 3);
+	ck_assert_int_eq(app.status.history[0].id, 2);
+	ck_assert_str_eq(app.status.history[2].revision, "rev-4");
+	ck_assert_int_eq(app.status.history[2].id, 4);
+	ck_assert_ptr_nonnull(model_app_history_find(&app, 3));
+	ck_assert_ptr_null(model_app_history_find(&app, 1));
+	model_app_release(&app);
+	json_decref(o);
+}
+END_TEST
+
 /* ---- projects ------------------------------------------------------------------ */
 
 static const char *team_project =
@@ -731,6 +797,38 @@ START_TEST(project_source_negation_excludes_and_admits_the_rest)
 	model_project_release(&q);
 	json_decref(o);
 	json_decref(both);
+}
+END_TEST
+
+START_TEST(project_checks_a_whole_application)
+{
+	struct model_project p = load_team();
+	json_t *o = parse_str(minimal_app);
+	struct model_app app;
+	char *reason = NULL;
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	ck_assert(!model_project_permits_app(&p, &app, &reason));
+	ck_assert_str_eq(reason, "application \"guestbook\" belongs to project \"default\", not \"team\"");
+	free(reason);
+	free(app.project);
+	app.project = strdup("team");
+	ck_assert(!model_project_permits_app(&p, &app, &reason));
+	ck_assert_ptr_nonnull(strstr(reason, "sourceRepos"));
+	free(reason);
+	free(app.sources.v[0].repo_url);
+	app.sources.v[0].repo_url = strdup("https://github.com/team/web.git");
+	free(app.destination.namespace_);
+	app.destination.namespace_ = strdup("kube-system");
+	ck_assert(!model_project_permits_app(&p, &app, &reason));
+	ck_assert_ptr_nonnull(strstr(reason, "destination"));
+	free(reason);
+	free(app.destination.namespace_);
+	app.destination.namespace_ = strdup("team-web");
+	ck_assert(model_project_permits_app(&p, &app, NULL));
+	model_app_release(&app);
+	model_project_release(&p);
+	json_decref(o);
 }
 END_TEST
 
@@ -980,7 +1078,10 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, cluster_secret_round_trips);
 	tcase_add_test(tc, cluster_secret_from_argocd_shape);
 	tcase_add_test(tc, in_cluster_is_kubernetes_default_svc);
+	tcase_add_test(tc, destinations_resolve_by_name_or_server);
+	tcase_add_test(tc, history_is_kept_to_the_limit_with_increasing_ids);
 	tcase_add_test(tc, project_round_trips);
+	tcase_add_test(tc, project_checks_a_whole_application);
 	tcase_add_loop_test(tc, project_sources_follow_globs_and_negation, 0, NROWS(source_rows));
 	tcase_add_loop_test(tc, project_destinations_follow_argocd_rules, 0, NROWS(dest_rows));
 	tcase_add_test(tc, project_source_negation_excludes_and_admits_the_rest);
