@@ -527,6 +527,12 @@ bool model_project_permits_app(const struct model_project *p, const struct model
 const struct model_project_role *model_project_role(const struct model_project *p,
 						    const char *name);
 
+/* Whether a project role token is still valid: role exists, a jwtTokens
+ * entry has this id, and it has not expired at now (Unix seconds; exp 0
+ * never expires). Deleting the entry from the project revokes the token. */
+bool model_project_token_valid(const struct model_project *p, const char *role, const char *id,
+			       int64_t now);
+
 /* Glob match as Argo CD's project rules use it: '*' any run of characters
  * except sep (when sep != 0), '**' any run including sep, '?' one character,
  * '[...]' classes, '{a,b}' alternatives. A leading '!' is NOT interpreted

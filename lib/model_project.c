@@ -844,3 +844,19 @@ const struct model_project_role *model_project_role(const struct model_project *
 			return &p->roles[i];
 	return NULL;
 }
+
+bool model_project_token_valid(const struct model_project *p, const char *role, const char *id,
+			       int64_t now)
+{
+	const struct model_project_role *r = model_project_role(p, role);
+	size_t i;
+
+	if (!r || !id)
+		return false;
+	for (i = 0; i < r->n_jwt_tokens; i++) {
+		const struct model_project_token *t = &r->jwt_tokens[i];
+		if (t->id && strcmp(t->id, id) == 0)
+			return t->exp == 0 || now < t->exp;
+	}
+	return false;
+}

@@ -15,7 +15,9 @@
  *    can thus delay logins of accounts that have no entry, for one window,
  *    but can never unlock or reset an account, nor buy unlimited guesses.
  * Accounts are keyed by a SHA-256 of the username, so any length works and
- * no username is kept in memory.
+ * no username is kept in memory. Callers pass the canonical account name
+ * (the string the account is looked up by), so spelling variants of one
+ * account cannot get separate counters.
  *
  * Usage per login attempt:
  *     if (throttle_check(t, user, now) < 0) -> refuse (same message as a bad password)

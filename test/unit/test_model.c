@@ -800,6 +800,24 @@ START_TEST(project_source_negation_excludes_and_admits_the_rest)
 }
 END_TEST
 
+START_TEST(project_tokens_are_valid_while_listed_and_unexpired)
+{
+	json_t *o = load_json("project.json");
+	struct model_project p;
+
+	ck_assert_int_eq(model_project_parse(o, &p), 0);
+	ck_assert(model_project_token_valid(&p, "ci", "tok-1", 1700000001));
+	ck_assert(!model_project_token_valid(&p, "ci", "tok-1", 1800000000));
+	ck_assert(!model_project_token_valid(&p, "ci", "tok-2", 1700000001));
+	ck_assert(!model_project_token_valid(&p, "admin", "tok-1", 1700000001));
+	ck_assert(!model_project_token_valid(&p, "ci", NULL, 1700000001));
+	p.roles[0].jwt_tokens[0].exp = 0;
+	ck_assert(model_project_token_valid(&p, "ci", "tok-1", 1900000000));
+	model_project_release(&p);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(project_checks_a_whole_application)
 {
 	struct model_project p = load_team();
@@ -1082,6 +1100,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, history_is_kept_to_the_limit_with_increasing_ids);
 	tcase_add_test(tc, project_round_trips);
 	tcase_add_test(tc, project_checks_a_whole_application);
+	tcase_add_test(tc, project_tokens_are_valid_while_listed_and_unexpired);
 	tcase_add_loop_test(tc, project_sources_follow_globs_and_negation, 0, NROWS(source_rows));
 	tcase_add_loop_test(tc, project_destinations_follow_argocd_rules, 0, NROWS(dest_rows));
 	tcase_add_test(tc, project_source_negation_excludes_and_admits_the_rest);
