@@ -76,9 +76,34 @@ void model_meta_release(struct model_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* resources-finalizer.argocd.argoproj.io[/suffix] -> resources-finalizer.berth.dev[/suffix] */
+static char *mapped_finalizer(const char *s)
+{
+	size_t n = strlen(MODEL_ARGO_FINALIZER);
+
+	if (strncmp(s, MODEL_ARGO_FINALIZER, n) != 0 || (s[n] && s[n] != '/'))
+		return NULL;
+	return str_printf("%s%s", MODEL_FINALIZER, s + n);
+}
+
+static int map_argo_finalizers(struct model_strv *fins)
+{
+	size_t i;
+
+	for (i = 0; i < fins->n; i++) {
+		char *m = mapped_finalizer(fins->v[i]);
+		if (m) {
+			free(fins->v[i]);
+			fins->v[i] = m;
+		}
+	}
+	return 0;
+}
+
 int model_meta_parse(const json_t *obj, struct model_meta *out)
 {
 	const json_t *md;
+	const char *av;
 	int rc;
 
 	TRY(mj_obj(obj, "metadata", "", &md));
@@ -93,6 +118,9 @@ int model_meta_parse(const json_t *obj, struct model_meta *out)
 	TRY(mj_strv(md, "finalizers", "metadata", &out->finalizers));
 	TRY(mj_str_map(md, "labels", "metadata", &out->labels));
 	TRY(mj_str_map(md, "annotations", "metadata", &out->annotations));
+	av = jx_str(obj, "apiVersion");
+	if (av && strcmp(av, MODEL_ARGO_API_VERSION) == 0)
+		TRY(map_argo_finalizers(&out->finalizers));
 	out->raw = json_deep_copy(md);
 	if (!out->raw)
 		rc = err_set(BERR_NOMEM, "out of memory");
@@ -1302,13 +1330,11 @@ static int convert_finalizers(json_t *md)
 		return 0;
 	json_array_foreach(fins, i, f) {
 		const char *s = json_string_value(f);
-		size_t n = strlen(MODEL_ARGO_FINALIZER);
 		char *mapped;
-		if (!s || strncmp(s, MODEL_ARGO_FINALIZER, n) != 0 || (s[n] && s[n] != '/'))
-			continue;
 		/* "…argoproj.io/background" keeps its deletion-mode suffix. */
-		mapped = str_printf("%s%s", MODEL_FINALIZER, s + n);
-		if (!mapped || json_array_set_new(fins, i, json_string(mapped)) < 0) {
+		if (!s || !(mapped = mapped_finalizer(s)))
+			continue;
+		if (json_array_set_new(fins, i, json_string(mapped)) < 0) {
 			free(mapped);
 			return err_set(BERR_NOMEM, "out of memory");
 		}

@@ -365,7 +365,8 @@ struct model_app {
 void model_app_release(struct model_app *app);
 
 /* Parses an Application object (berth.dev/v1alpha1; an argoproj.io one is
- * accepted too and treated as converted). Checks field types, applies
+ * accepted too and read as model_convert_argocd would convert it, Argo CD
+ * finalizers mapped). Checks field types, applies
  * defaults. 0, BERR_INVALID (message names the field), BERR_TOOLARGE,
  * BERR_NOMEM. out is untouched on failure. */
 int model_app_parse(const json_t *obj, struct model_app *out);

@@ -385,6 +385,23 @@ START_TEST(argocd_conversion_maps_finalizer_variants_and_projects)
 }
 END_TEST
 
+START_TEST(argocd_application_parses_without_explicit_conversion)
+{
+	json_t *o = load_json("argocd-helm-app.json"), *back;
+	struct model_app app;
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	ck_assert_str_eq(app.meta.finalizers.v[0], "resources-finalizer.berth.dev");
+	back = model_app_to_json(&app, false);
+	ck_assert_str_eq(jx_str(back, "apiVersion"), "berth.dev/v1alpha1");
+	ck_assert_str_eq(json_string_value(jx_ptr_get(back, "/metadata/finalizers/0")),
+			 "resources-finalizer.berth.dev");
+	json_decref(back);
+	model_app_release(&app);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(argocd_conversion_refuses_other_kinds)
 {
 	json_t *a = parse_str("{\"apiVersion\":\"apps/v1\",\"kind\":\"Application\"}");
@@ -1086,6 +1103,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, project_fixture_round_trips);
 	tcase_add_test(tc, argocd_conversion_maps_finalizer_variants_and_projects);
 	tcase_add_test(tc, argocd_conversion_refuses_other_kinds);
+	tcase_add_test(tc, argocd_application_parses_without_explicit_conversion);
 	tcase_add_test(tc, source_settings_hash_ignores_revision_but_not_settings);
 	tcase_add_test(tc, durations_format_like_go);
 	tcase_add_loop_test(tc, repo_url_normalises_like_argocd, 0, NROWS(url_rows));
