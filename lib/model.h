@@ -11,9 +11,12 @@
  * (required fields, exclusive fields, durations). Every error is BERR_INVALID
  * with a message that starts with the offending field's path:
  *     spec.destination: one of server or name is required
- * model_*_to_json writes the object back. Fields of metadata Berth does not
- * model (managedFields, ownerReferences, ...) are kept as they came, in
- * `metadata`; unknown spec/status fields are dropped.
+ * model_*_to_json writes the object back. Fields Berth does not model are
+ * kept as they came and written back unchanged: in metadata (managedFields,
+ * ownerReferences, ...), in the spec, the sources and their helm,
+ * kustomize and directory settings, and the sync policy (the `extra`
+ * members), so an update through Berth never loses what an Argo CD user
+ * wrote. Unknown status fields are dropped (the controller owns status).
  *
  * Projects decide what an application may use: model_project_permits_source,
  * _destination and _resource evaluate sourceRepos, destinations and the
@@ -105,6 +108,7 @@ struct model_helm {
 	char *release_name;
 	bool skip_crds;
 	bool ignore_missing_value_files;
+	json_t *extra;              /* fields Berth does not model, kept as they came */
 };
 
 struct model_kustomize_replica {
@@ -122,6 +126,7 @@ struct model_kustomize {
 	char *namespace_;
 	struct model_kustomize_replica *replicas;
 	size_t n_replicas;
+	json_t *extra;              /* e.g. patches, components, version: kept as they came */
 };
 
 struct model_jsonnet_var {
@@ -140,6 +145,7 @@ struct model_directory {
 	struct model_jsonnet_var *tlas;
 	size_t n_tlas;
 	struct model_strv jsonnet_libs;
+	json_t *extra;
 };
 
 struct model_source {
@@ -152,6 +158,7 @@ struct model_source {
 	struct model_helm helm;
 	struct model_kustomize kustomize;
 	struct model_directory directory;
+	json_t *extra;
 };
 
 void model_source_release(struct model_source *s);
@@ -223,6 +230,7 @@ struct model_sync_policy {
 	bool allow_empty;
 	struct model_strv sync_options;  /* "CreateNamespace=true", ... */
 	struct model_retry retry;
+	json_t *extra;              /* e.g. managedNamespaceMetadata */
 };
 
 /* True when options holds "<name>=true" (case-insensitive value). */
@@ -358,6 +366,7 @@ struct model_app {
 	struct model_ignore_diff *ignore_differences;
 	size_t n_ignore_differences;
 	int64_t revision_history_limit;     /* defaulted to 10 */
+	json_t *spec_extra;         /* spec fields Berth does not model (e.g. info) */
 	struct model_operation operation;
 	struct model_app_status status;
 };

@@ -114,6 +114,37 @@ START_TEST(app_full_object_round_trips_exactly)
 }
 END_TEST
 
+/* Fields Berth does not model (Argo CD's info, managedNamespaceMetadata,
+ * Kustomize patches, Helm fileParameters, ...) survive a change made
+ * through the model, and count in the rendering settings. */
+START_TEST(app_keeps_fields_it_does_not_model)
+{
+	json_t *o = load_json("full-app.json"), *back;
+	struct model_app app;
+	char h1[65], h2[65];
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	free(app.project);
+	app.project = strdup("shop");
+	back = model_app_to_json(&app, false);
+	ck_assert_str_eq(json_string_value(jx_ptr_get(back, "/spec/project")), "shop");
+	ck_assert(jx_equal(jx_ptr_get(back, "/spec/info"), jx_ptr_get(o, "/spec/info")));
+	ck_assert(jx_equal(jx_ptr_get(back, "/spec/syncPolicy/managedNamespaceMetadata"),
+			   jx_ptr_get(o, "/spec/syncPolicy/managedNamespaceMetadata")));
+	ck_assert(jx_equal(jx_ptr_get(back, "/spec/sources/0/kustomize/patches"),
+			   jx_ptr_get(o, "/spec/sources/0/kustomize/patches")));
+	ck_assert_str_eq(json_string_value(jx_ptr_get(back, "/spec/sources/2/helm/fileParameters/0/path")),
+			 "files/config.json");
+	ck_assert_int_eq(model_source_settings_hash(&app.sources.v[0], h1), 0);
+	json_object_del(app.sources.v[0].kustomize.extra, "patches");
+	ck_assert_int_eq(model_source_settings_hash(&app.sources.v[0], h2), 0);
+	ck_assert_str_ne(h1, h2);
+	json_decref(back);
+	model_app_release(&app);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(app_without_status_omits_it)
 {
 	json_t *o = load_json("full-app.json"), *back;
@@ -174,6 +205,7 @@ static const struct {
 	  "operation.sync.resources[0].name: is required" },
 	{ "/operation", "{\"initiatedBy\":{\"username\":\"a\"}}", "operation.sync: is required" },
 	{ "/spec/source/chart", "\"redis\"", "spec.source: only one of chart or path may be set" },
+	{ "/spec/source/plugin", "{\"name\":\"cmp\"}", "spec.source.plugin: config management plugins are not supported" },
 };
 
 START_TEST(app_validation_names_the_field)
@@ -220,7 +252,6 @@ static const struct {
 	{ "/spec/destination", "[]", "spec.destination: must be an object" },
 	{ "/spec/revisionHistoryLimit", "\"ten\"", "spec.revisionHistoryLimit: must be an integer" },
 	{ "/spec/sources", "[{\"repoURL\":\"x\"}]", "spec.sources: only one of source or sources may be set" },
-	{ "/spec/source/plugin", "{}", "spec.source.plugin: config management plugins are not supported" },
 	{ "/kind", "\"Deployment\"", "kind: \"Deployment\" is not Application" },
 	{ "/apiVersion", "\"apps/v1\"", "apiVersion: \"apps/v1\" is not berth.dev/v1alpha1" },
 	{ "/metadata/labels", "{\"a\":1}", "metadata.labels.a: must be a string" },
@@ -1092,6 +1123,7 @@ static Suite *model_suite(void)
 
 	tcase_add_test(tc, app_parse_applies_defaults);
 	tcase_add_test(tc, app_full_object_round_trips_exactly);
+	tcase_add_test(tc, app_keeps_fields_it_does_not_model);
 	tcase_add_test(tc, app_without_status_omits_it);
 	tcase_add_test(tc, app_status_alone_round_trips);
 	tcase_add_test(tc, app_parser_survives_every_type_substitution);
