@@ -473,6 +473,7 @@ struct model_project {
 	struct model_sync_window *sync_windows;
 	size_t n_sync_windows;
 	struct model_strv source_namespaces;
+	json_t *spec_extra;         /* spec fields Berth does not model, kept as they came */
 	json_t *status;             /* free-form status (jwtTokensByRole), or NULL */
 };
 

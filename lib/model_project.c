@@ -245,6 +245,7 @@ void model_project_release(struct model_project *p)
 	}
 	free(p->sync_windows);
 	model_strv_release(&p->source_namespaces);
+	json_decref(p->spec_extra);
 	json_decref(p->status);
 	memset(p, 0, sizeof(*p));
 }
@@ -384,8 +385,14 @@ out:
 
 static int parse_project_spec(const json_t *spec, struct model_project *p)
 {
+	static const char *const known[] = {
+		"description", "sourceRepos", "destinations", "clusterResourceWhitelist",
+		"clusterResourceBlacklist", "namespaceResourceWhitelist", "namespaceResourceBlacklist",
+		"roles", "syncWindows", "sourceNamespaces", NULL
+	};
 	int rc;
 
+	TRY(mj_extra(spec, known, &p->spec_extra));
 	TRY(mj_str(spec, "description", "spec", &p->description));
 	TRY(mj_strv(spec, "sourceRepos", "spec", &p->source_repos));
 	TRY(parse_destinations(spec, p));
@@ -642,6 +649,7 @@ static json_t *project_spec_to_json(const struct model_project *p)
 	TRY(set_roles(spec, p));
 	TRY(set_sync_windows(spec, p));
 	TRY(mj_set_strv(spec, "sourceNamespaces", &p->source_namespaces));
+	TRY(mj_merge_extra(spec, p->spec_extra));
 out:
 	if (rc < 0) {
 		json_decref(spec);
