@@ -546,8 +546,14 @@ bool model_project_token_valid(const struct model_project *p, const char *role, 
 
 /* Glob match as Argo CD's project rules use it: '*' any run of characters
  * except sep (when sep != 0), '**' any run including sep, '?' one character,
- * '[...]' classes, '{a,b}' alternatives. A leading '!' is NOT interpreted
- * here. */
+ * '[...]' classes, '{a,b}' alternatives, '\\' escapes. A leading '!' is
+ * NOT interpreted here. Matching is bounded by MODEL_GLOB_MAX_STEPS steps:
+ * model_glob_checked returns 1 (match), 0 (no match) or BERR_TOOLARGE
+ * (pattern over 1023 characters, or too costly for s); model_glob is true
+ * only for a match. Callers applying a deny rule must treat BERR_TOOLARGE
+ * as a hit, not a miss. */
+#define MODEL_GLOB_MAX_STEPS 200000L
+int model_glob_checked(const char *pattern, const char *s, char sep);
 bool model_glob(const char *pattern, const char *s, char sep);
 
 /* ---- clusters ------------------------------------------------------------ */

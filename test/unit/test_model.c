@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "jsonx.h"
 #include "kyaml.h"
 #include "model.h"
+#include "str.h"
 
 /* String literals into the model's (non-const) struct fields. */
 #define S(x) ((char *)(x))
@@ -1114,6 +1116,37 @@ START_TEST(app_parser_survives_every_type_substitution)
 }
 END_TEST
 
+/* Backtracking over many stars is exponential; the step budget stops it,
+ * and deny rules treat "too costly" as excluded. */
+START_TEST(costly_patterns_are_bounded_and_fail_safe)
+{
+	const char *evil = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+	char s[200];
+	char *deny_entry = NULL;
+	struct model_project p = { 0 };
+	int64_t start = clock_mono_ms();
+
+	memset(s, 'a', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	ck_assert_int_eq(model_glob_checked(evil, s, 0), BERR_TOOLARGE);
+	ck_assert(!model_glob(evil, s, 0));
+	ck_assert_int_lt(clock_mono_ms() - start, 2000);
+	/* A deny entry that cannot be evaluated excludes; an allow entry does
+	 * not admit. */
+	deny_entry = str_printf("!https://git.example/%s", evil);
+	p.meta.name = S("p");
+	model_strv_push(&p.source_repos, deny_entry);
+	model_strv_push(&p.source_repos, "https://git.example/*");
+	ck_assert(!model_project_permits_source(&p, "https://git.example/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL));
+	ck_assert(model_project_permits_source(&p, "https://git.example/web", NULL));
+	model_strv_release(&p.source_repos);
+	model_strv_push(&p.source_repos, evil);
+	ck_assert(!model_project_permits_source(&p, s, NULL));
+	model_strv_release(&p.source_repos);
+	free(deny_entry);
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *model_suite(void)
@@ -1159,6 +1192,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, project_empty_namespace_whitelist_permits_nothing);
 	tcase_add_test(tc, default_project_permits_everything);
 	tcase_add_loop_test(tc, project_validation_names_the_field, 0, NROWS(invalid_projects));
+	tcase_add_test(tc, costly_patterns_are_bounded_and_fail_safe);
 	tcase_add_loop_test(tc, glob_matches_argocd_patterns, 0, NROWS(glob_rows));
 	suite_add_tcase(s, tc);
 	return s;
