@@ -836,13 +836,29 @@ bool model_project_permits_destination(const struct model_project *p,
 	return true;
 }
 
-static bool in_list(const struct model_group_kind *v, size_t n, const char *group, const char *kind)
+/* One pattern of a resource list. A pattern too costly to match counts as a
+ * hit in a deny list (blacklist) and as a miss in an allow list. */
+static bool list_match(const char *pattern, const char *value, bool deny_list)
+{
+	bool neg = is_deny(pattern);
+	int m;
+
+	if (strcmp(pattern, "*") == 0)
+		return true;
+	m = model_glob_checked(neg ? pattern + 1 : pattern, value, 0);
+	if (m < 0)
+		return deny_list;
+	return neg ? m == 0 : m == 1;
+}
+
+static bool in_list(const struct model_group_kind *v, size_t n, const char *group, const char *kind,
+		    bool deny_list)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (glob_neg(v[i].group ? v[i].group : "", group, 0) &&
-		    glob_neg(v[i].kind ? v[i].kind : "", kind, 0))
+		if (list_match(v[i].group ? v[i].group : "", group, deny_list) &&
+		    list_match(v[i].kind ? v[i].kind : "", kind, deny_list))
 			return true;
 	return false;
 }
@@ -857,11 +873,11 @@ bool model_project_permits_resource(const struct model_project *p, const char *g
 
 	if (namespaced) {
 		white = !p->namespace_whitelist_set ||
-			in_list(p->namespace_whitelist, p->n_namespace_whitelist, g, k);
-		black = in_list(p->namespace_blacklist, p->n_namespace_blacklist, g, k);
+			in_list(p->namespace_whitelist, p->n_namespace_whitelist, g, k, false);
+		black = in_list(p->namespace_blacklist, p->n_namespace_blacklist, g, k, true);
 	} else {
-		white = in_list(p->cluster_whitelist, p->n_cluster_whitelist, g, k);
-		black = in_list(p->cluster_blacklist, p->n_cluster_blacklist, g, k);
+		white = in_list(p->cluster_whitelist, p->n_cluster_whitelist, g, k, false);
+		black = in_list(p->cluster_blacklist, p->n_cluster_blacklist, g, k, true);
 	}
 	if (!white || black)
 		return refuse(ret_reason, "project \"%s\": %s resource %s%s%s is not permitted",

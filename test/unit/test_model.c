@@ -1144,6 +1144,21 @@ START_TEST(costly_patterns_are_bounded_and_fail_safe)
 	ck_assert(!model_project_permits_source(&p, s, NULL));
 	model_strv_release(&p.source_repos);
 	free(deny_entry);
+	/* Resource blacklists fail safe too. */
+	{
+		struct model_group_kind all = { .group = S("*"), .kind = S("*") };
+		struct model_group_kind bad = { .group = S("*"), .kind = S(evil) };
+		p.namespace_blacklist = &bad;
+		p.n_namespace_blacklist = 1;
+		ck_assert(!model_project_permits_resource(&p, "", s, true, NULL));
+		ck_assert(model_project_permits_resource(&p, "", "ConfigMap", true, NULL));
+		p.cluster_whitelist = &bad;
+		p.n_cluster_whitelist = 1;
+		p.cluster_blacklist = NULL;
+		ck_assert(!model_project_permits_resource(&p, "", s, false, NULL));
+		p.cluster_whitelist = &all;
+		ck_assert(model_project_permits_resource(&p, "", s, false, NULL));
+	}
 }
 END_TEST
 
