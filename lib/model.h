@@ -646,6 +646,10 @@ int model_repo_from_json(const json_t *obj, struct model_repo *out);
  * (empty), BERR_NOMEM. */
 int model_repo_url_normalize(const char *url, char **ret);
 
+/* Copies url into out[size] with any user information ("user:password@")
+ * replaced by "***@", for messages and logs. Returns out. */
+const char *model_repo_url_redact(const char *url, char *out, size_t size);
+
 /* True when a and b normalise to the same URL. */
 bool model_repo_url_equal(const char *a, const char *b);
 

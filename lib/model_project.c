@@ -772,13 +772,14 @@ static const char *pname(const struct model_project *p)
 bool model_project_permits_source(const struct model_project *p, const char *repo_url,
 				  char **ret_reason)
 {
-	char *src = NULL, *pat = NULL;
+	char *src = NULL, *pat = NULL, red[512];
 	bool any = false, denied = false;
 	size_t i;
 
+	model_repo_url_redact(repo_url, red, sizeof(red));
 	if (!repo_url || model_repo_url_normalize(repo_url, &src) < 0)
 		return refuse(ret_reason, "project \"%s\": repository URL \"%s\" is not valid",
-			      pname(p), repo_url ? repo_url : "");
+			      pname(p), red);
 	for (i = 0; i < p->source_repos.n && !denied; i++) {
 		const char *entry = p->source_repos.v[i];
 		bool deny = is_deny(entry);
@@ -805,7 +806,7 @@ bool model_project_permits_source(const struct model_project *p, const char *rep
 	if (denied || !any)
 		return refuse(ret_reason,
 			      "project \"%s\": repository \"%s\" is not permitted in sourceRepos",
-			      pname(p), repo_url);
+			      pname(p), red);
 	return true;
 }
 

@@ -524,6 +524,33 @@ START_TEST(repo_url_equal_across_forms)
 }
 END_TEST
 
+START_TEST(repo_urls_are_redacted_in_messages)
+{
+	static const struct {
+		const char *in, *out;
+	} rows[] = {
+		{ "https://alice:s3cret@git.example/a.git", "https://***@git.example/a.git" },
+		{ "https://token@git.example/a", "https://***@git.example/a" },
+		{ "https://git.example/a@b", "https://git.example/a@b" },
+		{ "git@github.com:org/repo.git", "git@github.com:org/repo.git" },
+		{ "ssh://git:pw@host/x", "ssh://***@host/x" },
+	};
+	struct model_project p = { 0 };
+	char out[256], *reason = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		ck_assert_str_eq(model_repo_url_redact(rows[i].in, out, sizeof(out)), rows[i].out);
+	p.meta.name = S("p");
+	model_strv_push(&p.source_repos, "https://other.example/*");
+	ck_assert(!model_project_permits_source(&p, "https://alice:s3cret@git.example/a.git", &reason));
+	ck_assert_ptr_null(strstr(reason, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(reason, "https://***@git.example/a.git"));
+	free(reason);
+	model_strv_release(&p.source_repos);
+}
+END_TEST
+
 START_TEST(repo_match_prefers_exact_then_longest_template)
 {
 	struct model_repo repos[4] = {
@@ -1188,6 +1215,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, durations_format_like_go);
 	tcase_add_loop_test(tc, repo_url_normalises_like_argocd, 0, NROWS(url_rows));
 	tcase_add_test(tc, repo_url_equal_across_forms);
+	tcase_add_test(tc, repo_urls_are_redacted_in_messages);
 	tcase_add_test(tc, repo_match_prefers_exact_then_longest_template);
 	tcase_add_test(tc, repo_secret_round_trips_and_hides_secrets);
 	tcase_add_test(tc, repo_secret_reads_argocd_string_data);
