@@ -615,6 +615,11 @@ START_TEST(oidc_unknown_kid_is_a_distinct_error)
 
 	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err_msg(), "rotated-key"));
+	/* The attacker's kid is quoted harmlessly (no line breaks in logs). */
+	free(tok);
+	tok = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "x\\ninjected", claims);
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
+	ck_assert_ptr_null(strchr(err_msg(), '\n'));
 	/* No kid and more than one key: the key cannot be chosen. */
 	ck_assert_int_eq(jwtauth_verify_oidc(keys, nokid, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
 	free(tok);
