@@ -49,6 +49,7 @@ struct httpc {
 	char **headers;
 	size_t nheaders;
 	char *user_agent;
+	char *server_name;
 	int64_t connect_timeout_ms, timeout_ms;
 	size_t max_response;
 	unsigned max_idle;
@@ -75,6 +76,10 @@ struct transfer {
 	void *userdata;
 	struct buf partial;
 	int stop_rc;         /* what the line callback asked to stop with */
+	/* tls_server_name: the URL with the host replaced, and where to
+	 * really connect */
+	char *url_override;
+	struct curl_slist *connect_to;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -190,6 +195,7 @@ void httpc_free(struct httpc *c)
 		free_secret(c->headers[i]);
 	free(c->headers);
 	free(c->user_agent);
+	free(c->server_name);
 	free(c);
 }
 
@@ -216,7 +222,8 @@ int httpc_new(const struct httpc_config *cfg, struct httpc **ret)
 		pthread_mutex_init(&c->share_mu[i], NULL);
 	if (!dup_opt(cfg->ca_pem, &c->ca_pem) || !dup_opt(cfg->client_cert_pem, &c->cert_pem) ||
 	    !dup_opt(cfg->client_key_pem, &c->key_pem) ||
-	    !dup_opt(cfg->user_agent ? cfg->user_agent : USER_AGENT, &c->user_agent))
+	    !dup_opt(cfg->user_agent ? cfg->user_agent : USER_AGENT, &c->user_agent) ||
+	    !dup_opt(cfg->tls_server_name, &c->server_name))
 		goto nomem;
 	if (!c->cert_pem != !c->key_pem) {
 		httpc_free(c);
@@ -364,6 +371,53 @@ static bool method_is(const char *m, const char *want)
 	return strcmp(m, want) == 0;
 }
 
+static void transfer_clear_target(struct transfer *t)
+{
+	if (t->easy)
+		curl_easy_setopt(t->easy, CURLOPT_CONNECT_TO, NULL);
+	curl_slist_free_all(t->connect_to);
+	t->connect_to = NULL;
+	free(t->url_override);
+	t->url_override = NULL;
+}
+
+/* With tls_server_name: the request goes to url's host and port, but the
+ * URL (and so SNI, certificate verification and Host) names server_name.
+ * curl's CONNECT_TO maps one to the other. */
+static int aim_at_server_name(struct httpc *c, struct transfer *t, const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *aimed = NULL, *entry = NULL;
+	int rc = 0;
+	if (!u)
+		return err_set(BERR_NOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, c->server_name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &aimed, 0) != CURLUE_OK) {
+		char shown[512];
+		httpc_url_redact(url, shown, sizeof(shown));
+		rc = err_set(BERR_INVALID, "%s: not a URL usable with tls server name \"%s\"", shown,
+			     c->server_name);
+		goto out;
+	}
+	entry = str_printf("%s:%s:%s:%s", c->server_name, port, host, port);
+	t->url_override = str_dup(aimed);
+	if (!entry || !t->url_override || !(t->connect_to = curl_slist_append(NULL, entry))) {
+		rc = err_set(BERR_NOMEM, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(t->easy, CURLOPT_CONNECT_TO, t->connect_to);
+out:
+	free(entry);
+	curl_free(host);
+	curl_free(port);
+	curl_free(aimed);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 /* Sets every option of one transfer on easy (after a reset). */
 static int setup(struct httpc *c, struct transfer *t, const struct httpc_req *req,
 		 struct curl_slist **ret_headers, char *errbuf, bool copy_body)
@@ -372,8 +426,12 @@ static int setup(struct httpc *c, struct transfer *t, const struct httpc_req *re
 	const char *method = req->method ? req->method : "GET";
 	struct curl_slist *hl = NULL, *tmp;
 	char ctype[512];
+	int rc;
 
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	transfer_clear_target(t);
+	if (c->server_name && (rc = aim_at_server_name(c, t, req->url)) < 0)
+		return rc;
+	curl_easy_setopt(e, CURLOPT_URL, t->url_override ? t->url_override : req->url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
@@ -495,8 +553,10 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 
 	if (!req->url)
 		return err_set(BERR_INVALID, "http request without a URL");
-	if ((rc = setup(c, t, req, &hl, errbuf, false)) < 0)
+	if ((rc = setup(c, t, req, &hl, errbuf, false)) < 0) {
+		transfer_clear_target(t);
 		return rc;
+	}
 	if (timeout_ms > 0)
 		curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	if (low_speed_ms > 0) {
@@ -514,6 +574,7 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 	}
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hl);
+	transfer_clear_target(t);
 	return rc;
 }
 
@@ -613,7 +674,6 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 		return rc;
 	}
 	tmp.attempts = attempt;
-	tmp.body.max = resp->body.max > tmp.body.max ? resp->body.max : tmp.body.max;
 	httpc_resp_release(resp);
 	*resp = tmp;
 	return 0;
@@ -707,6 +767,8 @@ static void mux_stream_free(struct httpc_mux_stream *s)
 {
 	if (s->t.easy)
 		curl_easy_cleanup(s->t.easy);
+	s->t.easy = NULL;
+	transfer_clear_target(&s->t);
 	curl_slist_free_all(s->headers);
 	buf_release(&s->t.partial);
 	httpc_resp_release(&s->resp);

@@ -69,6 +69,9 @@ struct httpc_config {
 	const char *client_cert_pem;
 	const char *client_key_pem;
 	bool insecure_skip_verify;   /* do not verify the server (kube "insecure") */
+	/* Verify the server as this name (SNI, certificate name, Host) while
+	 * connecting to the URL's host (kube tlsClientConfig.serverName). */
+	const char *tls_server_name;
 
 	/* Headers sent with every request, "Name: value", NULL-terminated array
 	 * (e.g. "Authorization: Bearer ..."). May be NULL. */

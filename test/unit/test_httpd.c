@@ -882,7 +882,7 @@ static void make_certs(void)
 		 " -keyout other.key -out other.pem;"
 		 "q openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost"
 		 " -keyout srv.key -out srv.csr;"
-		 "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > srv.ext;"
+		 "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\\nextendedKeyUsage=serverAuth\\n' > srv.ext;"
 		 "q openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile srv.ext -out srv.pem;"
 		 "printf 'extendedKeyUsage=clientAuth\\n' > cli.ext;"
 		 "q openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/O=devs/O=admins/CN=alice'"
@@ -975,6 +975,32 @@ START_TEST(tls_client_without_the_ca_refuses_the_server)
 	ck_assert_int_eq(tls_get("other.pem", NULL, NULL, &r), BERR_UNAVAILABLE);
 	ck_assert_ptr_nonnull(strstr(err_msg(), "127.0.0.1"));
 	httpc_resp_release(&r);
+}
+END_TEST
+
+START_TEST(tls_server_name_sets_the_name_verified)
+{
+	char *ca = slurp("ca.pem");
+	struct httpc_config ok_cfg = {.ca_pem = ca, .tls_server_name = "kubernetes.default.svc"};
+	struct httpc_config bad_cfg = {.ca_pem = ca, .tls_server_name = "elsewhere.example"};
+	struct httpc *c;
+	struct httpc_resp r;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "%s/whoami", base);
+	req.url = url;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_new(&ok_cfg, &c), 0);
+	ck_assert_msg(httpc_request(c, &req, &r) == 0, "%s", err_msg());
+	ck_assert_int_eq(r.status, 200);
+	httpc_free(c);
+	ck_assert_int_eq(httpc_new(&bad_cfg, &c), 0);
+	ck_assert_int_eq(httpc_request(c, &req, &r), BERR_UNAVAILABLE);
+	/* Refused for the certificate's names, not for a failed lookup. */
+	ck_assert_msg(strstr(err_msg(), "elsewhere.example") && !strstr(err_msg(), "resolve"), "%s", err_msg());
+	httpc_free(c);
+	httpc_resp_release(&r);
+	free(ca);
 }
 END_TEST
 
@@ -1080,6 +1106,7 @@ int main(void)
 	tcase_set_timeout(tt, 30);
 	tcase_add_test(tt, tls_serves_a_client_that_trusts_the_ca);
 	tcase_add_test(tt, tls_client_without_the_ca_refuses_the_server);
+	tcase_add_test(tt, tls_server_name_sets_the_name_verified);
 	tcase_add_test(tt, tls_client_certificate_subject_reaches_the_handler);
 	tcase_add_test(tt, tls_untrusted_client_certificate_is_refused);
 	tcase_add_test(tt, tls_required_client_certificate_missing_is_refused);
