@@ -123,7 +123,7 @@ struct httpd_req {
 	bool answered;
 	unsigned status;
 	uint64_t bytes;
-	struct httpd_stream *stream;  /* the server's reference is held by the MHD response */
+	struct httpd_stream *stream;  /* holds a reference (the response holds another) */
 	int64_t start_ms;
 	char peer[64];
 	char method[16];
@@ -1056,7 +1056,7 @@ int httpd_stream_start(struct httpd_req *req, unsigned status, const char *conte
 	pthread_cond_init(&s->cond, NULL);
 	s->srv = srv;
 	s->max = srv->stream_queue_bytes;
-	s->refs = 2;  /* the caller's and the response's */
+	s->refs = 3;  /* the caller's, the response's and the request's */
 	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->fd = ci ? ci->connect_fd : -1;
 
@@ -1082,7 +1082,8 @@ int httpd_stream_start(struct httpd_req *req, unsigned status, const char *conte
 	 * stream_response_gone and drops it. */
 	rc = queue(req, status, content_type, resp);
 	if (rc < 0) {
-		httpd_stream_unref(s);
+		httpd_stream_unref(s);  /* the request's */
+		httpd_stream_unref(s);  /* the caller's */
 		return rc;
 	}
 	req->stream = s;
@@ -1241,6 +1242,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		bytes = req->stream->sent;
 		req->stream->fd = -1;
 		pthread_mutex_unlock(&req->stream->mu);
+		httpd_stream_unref(req->stream);
+		req->stream = NULL;
 	}
 	atomic_fetch_add(&srv->requests_total, 1);
 	if (srv->access_log && req->method[0]) {
