@@ -418,6 +418,27 @@ out:
 	return rc;
 }
 
+/* TLS material from the client's settings (curl copies the blobs). */
+static void setup_tls(struct httpc *c, CURL *e)
+{
+	if (c->ca_pem) {
+		struct curl_blob blob = {c->ca_pem, strlen(c->ca_pem), CURL_BLOB_COPY};
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (c->cert_pem) {
+		struct curl_blob cert = {c->cert_pem, strlen(c->cert_pem), CURL_BLOB_COPY};
+		struct curl_blob key = {c->key_pem, strlen(c->key_pem), CURL_BLOB_COPY};
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (c->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 /* Sets every option of one transfer on easy (after a reset). */
 static int setup(struct httpc *c, struct transfer *t, const struct httpc_req *req,
 		 struct curl_slist **ret_headers, char *errbuf, bool copy_body)
@@ -442,22 +463,7 @@ static int setup(struct httpc *c, struct transfer *t, const struct httpc_req *re
 	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	if (c->ca_pem) {
-		struct curl_blob blob = {c->ca_pem, strlen(c->ca_pem), CURL_BLOB_COPY};
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-	}
-	if (c->cert_pem) {
-		struct curl_blob cert = {c->cert_pem, strlen(c->cert_pem), CURL_BLOB_COPY};
-		struct curl_blob key = {c->key_pem, strlen(c->key_pem), CURL_BLOB_COPY};
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	if (c->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	setup_tls(c, e);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

@@ -1014,6 +1014,33 @@ START_TEST(tls_client_certificate_subject_reaches_the_handler)
 }
 END_TEST
 
+START_TEST(tls_keep_alive_reuses_one_connection)
+{
+	char *ca = slurp("ca.pem"), *cert = slurp("cli.pem"), *key = slurp("cli.key");
+	struct httpc_config cfg = {.ca_pem = ca, .client_cert_pem = cert, .client_key_pem = key};
+	struct httpc *c;
+	struct httpc_resp r;
+	struct httpd_stats st;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "%s/whoami", base);
+	req.url = url;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_new(&cfg, &c), 0);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(httpc_request(c, &req, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+	}
+	httpd_get_stats(srv, &st);
+	ck_assert_uint_eq(st.connections_total, 1);
+	httpc_free(c);
+	httpc_resp_release(&r);
+	free(ca);
+	free(cert);
+	free(key);
+}
+END_TEST
+
 START_TEST(tls_untrusted_client_certificate_is_refused)
 {
 	struct httpc_resp r;
@@ -1108,6 +1135,7 @@ int main(void)
 	tcase_add_test(tt, tls_client_without_the_ca_refuses_the_server);
 	tcase_add_test(tt, tls_server_name_sets_the_name_verified);
 	tcase_add_test(tt, tls_client_certificate_subject_reaches_the_handler);
+	tcase_add_test(tt, tls_keep_alive_reuses_one_connection);
 	tcase_add_test(tt, tls_untrusted_client_certificate_is_refused);
 	tcase_add_test(tt, tls_required_client_certificate_missing_is_refused);
 	tcase_add_test(tt, tls_key_without_certificate_is_invalid);
