@@ -750,6 +750,51 @@ START_TEST(mux_reports_error_status_with_body)
 }
 END_TEST
 
+struct rewatch {
+	struct httpc_mux *m;
+	char url[256];
+	int generations;
+	int lines;
+};
+
+static int rewatch_line(const char *line, size_t len, void *ud)
+{
+	struct rewatch *w = ud;
+	(void)line;
+	(void)len;
+	w->lines++;
+	return 0;
+}
+
+/* A watch that ends is started again from its own on_done, as lib/kube
+ * resumes a watch. */
+static void rewatch_done(int rc, const struct httpc_resp *resp, void *ud)
+{
+	struct rewatch *w = ud;
+	struct httpc_req req = {.url = w->url};
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(resp->status, 200);
+	if (++w->generations < 3)
+		ck_assert_int_eq(httpc_mux_add_stream(w->m, &req, rewatch_line, rewatch_done, w, NULL), 0);
+}
+
+START_TEST(mux_stream_can_be_restarted_from_on_done)
+{
+	struct rewatch w = {0};
+	struct httpc_req req = {0};
+	ck_assert_int_eq(httpc_mux_new(cli, &w.m), 0);
+	snprintf(w.url, sizeof(w.url), "%s/lines?n=4", base);
+	req.url = w.url;
+	ck_assert_int_eq(httpc_mux_add_stream(w.m, &req, rewatch_line, rewatch_done, &w, NULL), 0);
+	int64_t deadline = clock_mono_ms() + 5000;
+	while (httpc_mux_run(w.m, 100) > 0 && clock_mono_ms() < deadline)
+		;
+	ck_assert_int_eq(w.generations, 3);
+	ck_assert_int_eq(w.lines, 12);
+	httpc_mux_free(w.m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("httpc");
@@ -784,6 +829,7 @@ int main(void)
 	tcase_add_test(ts, mux_cancel_ends_a_stream_with_canceled);
 	tcase_add_test(ts, mux_free_cancels_what_is_left);
 	tcase_add_test(ts, mux_reports_error_status_with_body);
+	tcase_add_test(ts, mux_stream_can_be_restarted_from_on_done);
 	suite_add_tcase(s, ts);
 
 	SRunner *sr = srunner_create(s);

@@ -574,6 +574,67 @@ START_TEST(access_log_line_names_method_path_status_and_peer)
 }
 END_TEST
 
+START_TEST(garbage_requests_get_errors_and_the_server_keeps_serving)
+{
+	const char *bad[] = {
+		"GARBAGE\r\n\r\n",
+		"GET\r\n\r\n",
+		"GET /query HTTP/9.9\r\nHost: x\r\n\r\n",
+		"GET /query HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+		"GET /query HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+		"GET /query HTTP/1.1\r\nBad Header Line\r\n\r\n",
+		"POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n",
+		"GET http://evil/query HTTP/1.1\r\nHost: x\r\n\r\n",
+		"AVERYLONGMETHODNAMEINDEED /query HTTP/1.1\r\nHost: x\r\n\r\n",
+		NULL,
+	};
+	for (int i = 0; bad[i]; i++) {
+		int fd = raw_connect();
+		struct buf out;
+		buf_init(&out, 1 << 16);
+		send(fd, bad[i], strlen(bad[i]), MSG_NOSIGNAL);
+		shutdown(fd, SHUT_WR);
+		raw_read_until_close(fd, &out, 3000);
+		ck_assert_msg(out.len == 0 || !str_starts_with(out.ptr, "HTTP/1.1 2"), "request %d answered: %s", i,
+			      out.ptr);
+		buf_release(&out);
+		close(fd);
+	}
+	struct httpc_resp r;
+	ck_assert_int_eq(get("/query", &r), 200);
+	httpc_resp_release(&r);
+}
+END_TEST
+
+START_TEST(connections_past_the_limit_are_refused)
+{
+	struct httpd_config cfg = {.max_connections = 2};
+	int fds[3];
+	struct buf out;
+	httpd_free(srv);
+	srv = NULL;
+	start_server(&cfg);
+	fds[0] = raw_connect();
+	fds[1] = raw_connect();
+	raw_send(fds[0], "GET /query HTTP/1.1\r\nHost: x\r\n");
+	raw_send(fds[1], "GET /query HTTP/1.1\r\nHost: x\r\n");
+	struct httpd_stats st;
+	int64_t deadline = clock_mono_ms() + 3000;
+	do {  /* both accepted before the third arrives */
+		httpd_get_stats(srv, &st);
+	} while (st.connections_open < 2 && clock_mono_ms() < deadline && (clock_sleep_ms(5), 1));
+	ck_assert_uint_eq(st.connections_open, 2);
+	fds[2] = raw_connect();
+	buf_init(&out, 1 << 16);
+	send(fds[2], "GET /query HTTP/1.1\r\nHost: x\r\n\r\n", 32, MSG_NOSIGNAL);
+	ck_assert(raw_read_until_close(fds[2], &out, 3000));
+	ck_assert_msg(!str_starts_with(out.ptr, "HTTP/1.1 200"), "third connection served: %s", out.ptr);
+	buf_release(&out);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
+END_TEST
+
 START_TEST(listen_on_a_busy_port_fails_with_unavailable)
 {
 	struct httpd *s2;
@@ -773,6 +834,10 @@ START_TEST(slow_client_stream_is_closed_without_memory_growth)
 	struct httpd_stream *s = wait_held();
 	memset(line, 'z', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\n';
+	/* Write holding the lock the close callback takes, as a broadcaster
+	 * holding its watcher list would: the callback must not run inside
+	 * httpd_stream_write (that would deadlock here). */
+	pthread_mutex_lock(&held_mu);
 	while (written < ((size_t)64 << 20)) {
 		rc = httpd_stream_write(s, line, sizeof(line));
 		if (rc < 0)
@@ -782,6 +847,7 @@ START_TEST(slow_client_stream_is_closed_without_memory_growth)
 		if (q > max_queued)
 			max_queued = q;
 	}
+	pthread_mutex_unlock(&held_mu);
 	ck_assert_int_eq(rc, BERR_TOOLARGE);
 	ck_assert_uint_le(max_queued, 64 << 10);
 	ck_assert(httpd_stream_closed(s));
@@ -1114,6 +1180,8 @@ int main(void)
 	tcase_add_test(tc, handler_without_answer_gets_500);
 	tcase_add_test(tc, keep_alive_reuses_one_connection);
 	tcase_add_test(tc, access_log_line_names_method_path_status_and_peer);
+	tcase_add_test(tc, garbage_requests_get_errors_and_the_server_keeps_serving);
+	tcase_add_test(tc, connections_past_the_limit_are_refused);
 	tcase_add_test(tc, listen_on_a_busy_port_fails_with_unavailable);
 	suite_add_tcase(s, tc);
 
