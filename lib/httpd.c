@@ -1152,7 +1152,11 @@ static bool refuse_early(struct httpd_req *req)
 		httpd_respond_error(req, 400, "bad request target encoding");
 		return true;
 	}
-	if (srv->ca_pem && req->cctx) {
+	if (srv->ca_pem && !req->cctx) {
+		httpd_respond_error(req, 503, "out of memory");  /* cannot judge the certificate */
+		return true;
+	}
+	if (srv->ca_pem) {
 		if (req->cctx->verdict == TLS_UNCHECKED)
 			tls_check_peer(srv, req->conn, req->cctx);
 		if (req->cctx->verdict == TLS_REJECTED) {
