@@ -560,6 +560,7 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 	if (!req->url)
 		return err_set(BERR_INVALID, "http request without a URL");
 	if ((rc = setup(c, t, req, &hl, errbuf, false)) < 0) {
+		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
 		transfer_clear_target(t);
 		return rc;
 	}
@@ -578,6 +579,9 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 		if (lrc != 0)
 			rc = lrc < 0 ? lrc : BERR_CANCELED;
 	}
+	/* Nothing of this call's stack may stay attached to a pooled handle
+	 * (curl may report to the error buffer while closing connections). */
+	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hl);
 	transfer_clear_target(t);
