@@ -530,6 +530,17 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t size)
 	}
 }
 
+static void out_headers_clear(struct httpd_req *req)
+{
+	for (size_t i = 0; i < req->nout_headers; i++) {
+		free(req->out_headers[i].key);
+		free(req->out_headers[i].value);
+	}
+	free(req->out_headers);
+	req->out_headers = NULL;
+	req->nout_headers = 0;
+}
+
 static void req_free(struct httpd_req *req)
 {
 	if (!req)
@@ -543,11 +554,7 @@ static void req_free(struct httpd_req *req)
 	}
 	free(req->query);
 	params_clear(req);
-	for (size_t i = 0; i < req->nout_headers; i++) {
-		free(req->out_headers[i].key);
-		free(req->out_headers[i].value);
-	}
-	free(req->out_headers);
+	out_headers_clear(req);
 	buf_release(&req->body);
 	free(req);
 }
@@ -1129,8 +1136,12 @@ static void dispatch(struct httpd_req *req)
 	}
 	srv->fallback(req, srv->fallback_ud);
 answered:
-	if (!req->answered)
+	if (!req->answered) {
+		/* No answer, or one MHD refused (a header it will not send):
+		 * answer 500 without the handler's headers. */
+		out_headers_clear(req);
 		httpd_respond_error(req, 500, "internal error: no response");
+	}
 out:
 	buf_release(&allow);
 }
@@ -1226,7 +1237,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	err_clear();
 	dispatch(req);
 	(void)conn;
-	return MHD_YES;
+	return req->answered ? MHD_YES : MHD_NO;  /* MHD_NO: drop the connection */
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

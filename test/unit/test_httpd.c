@@ -97,6 +97,14 @@ static void headers_handler(struct httpd_req *req, void *ud)
 	ck_assert_int_eq(httpd_respond(req, 200, "text/plain", "again", 5), BERR_INVALID);
 }
 
+static void refused_header_handler(struct httpd_req *req, void *ud)
+{
+	(void)ud;
+	/* MHD manages Content-Length itself and refuses it from callers. */
+	httpd_add_header(req, "Content-Length", "999");
+	httpd_respond(req, 200, "text/plain", "ok", 2);
+}
+
 static void silent_handler(struct httpd_req *req, void *ud)
 {
 	(void)req;
@@ -115,6 +123,7 @@ static void start_server(struct httpd_config *cfg)
 	ck_assert_int_eq(httpd_route(srv, "POST", "/body", body_len_handler, NULL), 0);
 	ck_assert_int_eq(httpd_route(srv, "GET", "/headers", headers_handler, NULL), 0);
 	ck_assert_int_eq(httpd_route(srv, "GET", "/silent", silent_handler, NULL), 0);
+	ck_assert_int_eq(httpd_route(srv, "GET", "/refused-header", refused_header_handler, NULL), 0);
 	ck_assert_int_eq(httpd_start(srv), 0);
 	ck_assert_uint_gt(httpd_port(srv), 0);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", httpd_port(srv));
@@ -516,6 +525,15 @@ START_TEST(handler_without_answer_gets_500)
 {
 	struct httpc_resp r;
 	ck_assert_int_eq(get("/silent", &r), 500);
+	httpc_resp_release(&r);
+}
+END_TEST
+
+START_TEST(response_the_library_refuses_becomes_500)
+{
+	struct httpc_resp r;
+	ck_assert_int_eq(get("/refused-header", &r), 500);
+	ck_assert_ptr_null(httpc_resp_header(&r, "Content-Length") && strcmp(httpc_resp_header(&r, "Content-Length"), "999") == 0 ? "bad" : NULL);
 	httpc_resp_release(&r);
 }
 END_TEST
@@ -1183,6 +1201,7 @@ int main(void)
 	tcase_add_test(tc, idle_client_is_disconnected);
 	tcase_add_test(tc, response_headers_are_sent_and_injection_refused);
 	tcase_add_test(tc, handler_without_answer_gets_500);
+	tcase_add_test(tc, response_the_library_refuses_becomes_500);
 	tcase_add_test(tc, keep_alive_reuses_one_connection);
 	tcase_add_test(tc, access_log_line_names_method_path_status_and_peer);
 	tcase_add_test(tc, garbage_requests_get_errors_and_the_server_keeps_serving);
