@@ -1,0 +1,314 @@
+/* Unit tests for patch (JSON patch, merge patch, strategic merge patch,
+ * three-way creation) and mergekeys. The tables live in test/data/patch/. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "jsonx.h"
+#include "mergekeys.h"
+#include "patch.h"
+
+static json_t *t_json_patch, *t_merge, *t_strategic, *t_three_way;
+
+static json_t *load_table(const char *name)
+{
+	const char *top = getenv("BERTH_TOP");
+	char path[4096];
+	json_error_t e;
+	snprintf(path, sizeof(path), "%s/test/data/patch/%s", top ? top : ".", name);
+	json_t *v = json_load_file(path, 0, &e);
+	if (!json_is_array(v)) {
+		fprintf(stderr, "cannot load %s: %s (line %d)\n", path, e.text, e.line);
+		exit(2);
+	}
+	return v;
+}
+
+static char *dump(const json_t *v)
+{
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	jx_dump_canonical(v, &b);
+	return buf_detach(&b, NULL);
+}
+
+static void assert_json_eq(const char *what, const json_t *got, const json_t *want)
+{
+	if (!jx_equal(got, want)) {
+		char *g = dump(got), *w = dump(want);
+		ck_abort_msg("%s:\n got  %s\n want %s", what, g, w);
+	}
+}
+
+/* Runs one row: apply returns rc, and the document must equal "expected"
+ * on success or be unchanged on error. */
+static void check_apply_row(const json_t *row, int (*apply)(json_t *, const json_t *, const json_t *))
+{
+	const char *name = jx_str(row, "name");
+	json_t *doc = json_deep_copy(json_object_get(row, "doc"));
+	json_t *before = json_deep_copy(doc);
+	int rc = apply(doc, json_object_get(row, "patch"), row);
+	if (json_is_true(json_object_get(row, "error"))) {
+		ck_assert_msg(rc < 0, "%s: expected an error", name);
+		ck_assert_int_eq(err_code(), rc);
+		assert_json_eq(name, doc, before);
+	} else {
+		ck_assert_msg(rc == 0, "%s: %s", name, err_msg());
+		assert_json_eq(name, doc, json_object_get(row, "expected"));
+	}
+	json_decref(doc);
+	json_decref(before);
+}
+
+static int do_json_patch(json_t *doc, const json_t *p, const json_t *row)
+{
+	(void)row;
+	return patch_apply_json_patch(doc, p);
+}
+
+static int do_merge(json_t *doc, const json_t *p, const json_t *row)
+{
+	(void)row;
+	return patch_apply_merge(doc, p);
+}
+
+static int do_strategic(json_t *doc, const json_t *p, const json_t *row)
+{
+	return patch_apply_strategic(doc, p, jx_str(row, "group"), jx_str(row, "kind"));
+}
+
+START_TEST(json_patch_table)
+{
+	check_apply_row(json_array_get(t_json_patch, (size_t)_i), do_json_patch);
+}
+END_TEST
+
+START_TEST(merge_patch_table)
+{
+	check_apply_row(json_array_get(t_merge, (size_t)_i), do_merge);
+}
+END_TEST
+
+START_TEST(strategic_patch_table)
+{
+	check_apply_row(json_array_get(t_strategic, (size_t)_i), do_strategic);
+}
+END_TEST
+
+/* Three-way: the patch (when given) matches, and applying it to current
+ * gives the expected object. */
+START_TEST(three_way_table)
+{
+	const json_t *row = json_array_get(t_three_way, (size_t)_i);
+	const char *name = jx_str(row, "name"), *group = jx_str(row, "group"), *kind = jx_str(row, "kind");
+	json_t *orig = json_object_get(row, "original");
+	json_t *cur = json_deep_copy(json_object_get(row, "current"));
+	json_t *patch = NULL;
+	if (json_is_null(orig))
+		orig = NULL;
+	int rc = patch_create_three_way(orig, json_object_get(row, "modified"), cur, group, kind, &patch);
+	if (json_is_true(json_object_get(row, "error"))) {
+		ck_assert_msg(rc < 0, "%s: expected an error", name);
+		ck_assert_ptr_null(patch);
+		json_decref(cur);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", name, err_msg());
+	json_t *want_patch = json_object_get(row, "expected_patch");
+	if (want_patch)
+		assert_json_eq(name, patch, want_patch);
+	if (mk_is_builtin(group, kind))
+		rc = patch_apply_strategic(cur, patch, group, kind);
+	else
+		rc = patch_apply_merge(cur, patch);
+	ck_assert_msg(rc == 0, "%s: apply: %s", name, err_msg());
+	assert_json_eq(name, cur, json_object_get(row, "expected"));
+	json_decref(patch);
+	json_decref(cur);
+}
+END_TEST
+
+START_TEST(json_patch_error_names_op_index_and_path)
+{
+	json_t *doc = json_pack("{si}", "a", 1);
+	json_t *ops = json_loads("[{\"op\":\"add\",\"path\":\"/b\",\"value\":2},"
+				 "{\"op\":\"remove\",\"path\":\"/nope\"}]", 0, NULL);
+	ck_assert_int_eq(patch_apply_json_patch(doc, ops), BERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "op 1"));
+	ck_assert_ptr_nonnull(strstr(err_msg(), "/nope"));
+	ck_assert_int_eq(json_object_size(doc), 1);
+	json_decref(doc);
+	json_decref(ops);
+}
+END_TEST
+
+START_TEST(json_patch_rejects_non_array)
+{
+	json_t *doc = json_object(), *ops = json_object();
+	ck_assert_int_eq(patch_apply_json_patch(doc, ops), BERR_INVALID);
+	json_decref(doc);
+	json_decref(ops);
+}
+END_TEST
+
+START_TEST(strategic_failure_leaves_doc_unchanged)
+{
+	json_t *doc = json_loads("{\"spec\":{\"replicas\":1,\"containers\":[{\"name\":\"a\"}]}}", 0, NULL);
+	json_t *p = json_loads("{\"spec\":{\"replicas\":5,\"containers\":[{\"image\":\"x\"}]}}", 0, NULL);
+	ck_assert_int_eq(patch_apply_strategic(doc, p, "", "Pod"), BERR_INVALID);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc, "spec"), "replicas")), 1);
+	json_decref(doc);
+	json_decref(p);
+}
+END_TEST
+
+static json_t *nested(int depth)
+{
+	json_t *v = json_object();
+	for (int i = 0; i < depth; i++)
+		v = json_pack("{so}", "a", v);
+	return v;
+}
+
+START_TEST(patches_nested_too_deep_are_refused)
+{
+	json_t *doc = json_object(), *p = nested(PATCH_MAX_DEPTH + 5);
+	ck_assert_int_eq(patch_apply_strategic(doc, p, "", "ConfigMap"), BERR_TOOLARGE);
+	ck_assert_int_eq(patch_apply_merge(doc, p), BERR_TOOLARGE);
+	ck_assert_int_eq(json_object_size(doc), 0);
+	json_t *ret = NULL;
+	ck_assert_int_eq(patch_create_three_way(NULL, p, doc, "", "ConfigMap", &ret), 0);
+	json_decref(ret);
+	ck_assert_int_eq(patch_create_three_way(NULL, p, p, "", "ConfigMap", &ret), BERR_TOOLARGE);
+	json_decref(doc);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(create_merge_round_trips)
+{
+	json_t *a = json_loads("{\"a\":1,\"b\":{\"c\":[1,2],\"d\":\"x\"},\"e\":null}", 0, NULL);
+	json_t *b = json_loads("{\"a\":2,\"b\":{\"c\":[3]},\"f\":{\"g\":true}}", 0, NULL);
+	json_t *p = NULL;
+	ck_assert_int_eq(patch_create_merge(a, b, &p), 0);
+	ck_assert_int_eq(patch_apply_merge(a, p), 0);
+	assert_json_eq("round trip", a, b);
+	json_decref(a);
+	json_decref(b);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(create_merge_of_equal_objects_is_empty)
+{
+	json_t *a = json_loads("{\"a\":1,\"b\":{\"c\":[1,2]}}", 0, NULL);
+	json_t *p = NULL;
+	ck_assert_int_eq(patch_create_merge(a, a, &p), 0);
+	ck_assert_int_eq(json_object_size(p), 0);
+	json_decref(a);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(mergekeys_lookup_mounts_pod_spec_everywhere)
+{
+	struct mk_strategy s;
+	ck_assert_int_eq(mk_lookup("apps", "Deployment", "spec.template.spec.containers", &s), 0);
+	ck_assert_int_eq(s.list, MK_LIST_MAP);
+	ck_assert_str_eq(s.key, "name");
+	ck_assert_int_eq(mk_lookup("batch", "CronJob", "spec.jobTemplate.spec.template.spec.containers[].env", &s), 0);
+	ck_assert_int_eq(s.list, MK_LIST_MAP);
+	ck_assert_str_eq(s.key, "name");
+	ck_assert_int_eq(mk_lookup("", "Pod", "spec.containers[].volumeMounts", &s), 0);
+	ck_assert_str_eq(s.key, "mountPath");
+	ck_assert_int_eq(mk_lookup("", "Pod", "spec.initContainers[].volumeDevices", &s), 0);
+	ck_assert_str_eq(s.key, "devicePath");
+	ck_assert_int_eq(mk_lookup("", "Pod", "spec.ephemeralContainers[].ports", &s), 0);
+	ck_assert_str_eq(s.key, "containerPort");
+	ck_assert_int_eq(mk_lookup("apps", "StatefulSet", "spec.template.spec.volumes", &s), 0);
+	ck_assert(s.retain_keys);
+	ck_assert_int_eq(mk_lookup("", "Pod", "spec.hostAliases", &s), 0);
+	ck_assert_str_eq(s.key, "ip");
+	ck_assert_int_eq(mk_lookup("", "Pod", "spec.topologySpreadConstraints", &s), 0);
+	ck_assert_str_eq(s.key, "topologyKey");
+	ck_assert_int_eq(mk_lookup("", "Pod", "spec.imagePullSecrets", &s), 0);
+	ck_assert_str_eq(s.key, "name");
+	ck_assert_int_eq(mk_lookup("", "Service", "spec.ports", &s), 0);
+	ck_assert_str_eq(s.key, "port");
+	ck_assert_int_eq(mk_lookup("apps", "ReplicaSet", "metadata.ownerReferences", &s), 0);
+	ck_assert_str_eq(s.key, "uid");
+	ck_assert_int_eq(mk_lookup("apps", "Deployment", "status.conditions", &s), 0);
+	ck_assert_str_eq(s.key, "type");
+	ck_assert_int_eq(mk_lookup("", "ConfigMap", "metadata.finalizers", &s), 0);
+	ck_assert_int_eq(s.list, MK_LIST_SET);
+}
+END_TEST
+
+START_TEST(mergekeys_atomic_lists)
+{
+	struct mk_strategy s;
+	const char *atomic[] = {"spec.template.spec.tolerations", "spec.template.spec.containers[].args",
+				"spec.template.spec.containers[].command", "spec.template.spec.containers[].envFrom",
+				"spec.volumeClaimTemplates"};
+	for (size_t i = 0; i < sizeof(atomic) / sizeof(atomic[0]); i++) {
+		ck_assert_int_eq(mk_lookup("apps", "StatefulSet", atomic[i], &s), 0);
+		ck_assert_msg(s.list == MK_LIST_ATOMIC, "%s", atomic[i]);
+	}
+	ck_assert_int_eq(mk_lookup("example.com", "Widget", "spec.template.spec.containers", &s), 0);
+	ck_assert_int_eq(s.list, MK_LIST_ATOMIC);
+	ck_assert_int_eq(mk_lookup("", "Pod", "spec..x", &s), BERR_INVALID);
+	ck_assert_int_eq(mk_lookup("", "Pod", "", &s), BERR_INVALID);
+}
+END_TEST
+
+START_TEST(mergekeys_builtin_groups)
+{
+	ck_assert(mk_is_builtin("", "ConfigMap"));
+	ck_assert(mk_is_builtin("apps", "Deployment"));
+	ck_assert(mk_is_builtin("networking.k8s.io", "Ingress"));
+	ck_assert(!mk_is_builtin("gateway.networking.k8s.io", "HTTPRoute"));
+	ck_assert(!mk_is_builtin("argoproj.io", "Application"));
+	ck_assert_ptr_null(mk_kind_schema("berth.dev", "Application"));
+	ck_assert_ptr_nonnull(mk_kind_schema("rbac.authorization.k8s.io", "ClusterRole"));
+}
+END_TEST
+
+int main(void)
+{
+	t_json_patch = load_table("json-patch.json");
+	t_merge = load_table("merge-patch.json");
+	t_strategic = load_table("strategic.json");
+	t_three_way = load_table("three-way.json");
+
+	Suite *s = suite_create("patch");
+	TCase *tc = tcase_create("tables");
+	tcase_add_loop_test(tc, json_patch_table, 0, (int)json_array_size(t_json_patch));
+	tcase_add_loop_test(tc, merge_patch_table, 0, (int)json_array_size(t_merge));
+	tcase_add_loop_test(tc, strategic_patch_table, 0, (int)json_array_size(t_strategic));
+	tcase_add_loop_test(tc, three_way_table, 0, (int)json_array_size(t_three_way));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("behaviour");
+	tcase_add_test(tc, json_patch_error_names_op_index_and_path);
+	tcase_add_test(tc, json_patch_rejects_non_array);
+	tcase_add_test(tc, strategic_failure_leaves_doc_unchanged);
+	tcase_add_test(tc, patches_nested_too_deep_are_refused);
+	tcase_add_test(tc, create_merge_round_trips);
+	tcase_add_test(tc, create_merge_of_equal_objects_is_empty);
+	tcase_add_test(tc, mergekeys_lookup_mounts_pod_spec_everywhere);
+	tcase_add_test(tc, mergekeys_atomic_lists);
+	tcase_add_test(tc, mergekeys_builtin_groups);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	json_decref(t_json_patch);
+	json_decref(t_merge);
+	json_decref(t_strategic);
+	json_decref(t_three_way);
+	return failed ? 1 : 0;
+}
