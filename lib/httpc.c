@@ -652,7 +652,7 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 	if (!t.easy)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpc_resp_init(&tmp);
-	tmp.body.max = c->max_response;
+	tmp.body.max = req->max_response_bytes ? req->max_response_bytes : c->max_response;
 	t.resp = &tmp;
 	for (;;) {
 		int64_t wait;

@@ -96,6 +96,7 @@ struct httpc_req {
 	size_t body_len;
 	const char *content_type;    /* Content-Type of the body, if any */
 	int64_t timeout_ms;          /* overrides the client's total timeout (httpc_request) */
+	size_t max_response_bytes;   /* overrides the client's body bound (httpc_request) */
 	bool retry_unsafe;           /* allow retrying a non-idempotent method */
 
 	/* Streams only. */

@@ -407,6 +407,12 @@ START_TEST(response_over_the_limit_is_too_large)
 	ck_assert_int_eq(do_req("GET", "/big", &r), 0);
 	ck_assert_uint_eq(r.body.len, 100000);
 	httpc_resp_release(&r);
+	/* A per-request bound overrides the client's. */
+	req.max_response_bytes = 99999;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_request(cli, &req, &r), BERR_TOOLARGE);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "99999"));
+	httpc_resp_release(&r);
 }
 END_TEST
 
