@@ -96,6 +96,7 @@ void httpc_resp_init(struct httpc_resp *resp)
 {
 	resp->status = 0;
 	resp->attempts = 0;
+	resp->http_version = 0;
 	buf_init(&resp->body, DEFAULT_MAX_RESPONSE);
 	buf_init(&resp->headers, MAX_HEADER_BYTES);
 }
@@ -548,6 +549,24 @@ static int transfer_result(struct transfer *t, CURLcode cc, const struct httpc_r
 	return err_set(code, "%s %s: %s", method, url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 }
 
+static int http_version(CURL *easy)
+{
+	long v = 0;
+	curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &v);
+	switch (v) {
+	case CURL_HTTP_VERSION_1_0:
+		return 10;
+	case CURL_HTTP_VERSION_1_1:
+		return 11;
+	case CURL_HTTP_VERSION_2_0:
+		return 20;
+	case CURL_HTTP_VERSION_3:
+		return 30;
+	default:
+		return 0;
+	}
+}
+
 /* One attempt; fills t->resp. 0 when an HTTP response arrived. */
 static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *req, int64_t timeout_ms,
 		   int64_t low_speed_ms)
@@ -572,6 +591,7 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 	}
 	cc = curl_easy_perform(t->easy);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->resp->status);
+	t->resp->http_version = http_version(t->easy);
 	rc = transfer_result(t, cc, req, errbuf);
 	if (rc == 0 && t->lines && !t->error_body && t->partial.len > 0 && t->status_checked) {
 		int lrc = t->on_line(t->partial.ptr, t->partial.len, t->userdata);
@@ -790,8 +810,10 @@ static void mux_stream_free(struct httpc_mux_stream *s)
 /* Ends s (already out of every list and the multi handle): on_done, free. */
 static void mux_finish(struct httpc_mux *m, struct httpc_mux_stream *s, int rc)
 {
-	if (s->t.easy)
+	if (s->t.easy) {
 		curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->resp.status);
+		s->resp.http_version = http_version(s->t.easy);
+	}
 	s->resp.attempts = 1;
 	if (s->on_done)
 		s->on_done(rc, &s->resp, s->t.userdata);

@@ -111,6 +111,7 @@ struct httpc_resp {
 	struct buf body;             /* response body, NUL-terminated */
 	struct buf headers;          /* internal: header lines; use httpc_resp_header */
 	unsigned attempts;           /* attempts made (1 + retries) */
+	int http_version;            /* protocol of the response: 10, 11, 20 (0: unknown) */
 };
 
 void httpc_resp_init(struct httpc_resp *resp);

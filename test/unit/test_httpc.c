@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -806,6 +808,148 @@ START_TEST(mux_stream_can_be_restarted_from_on_done)
 }
 END_TEST
 
+/* ------------------------------------------------------------- HTTP/2 */
+
+/* lighttpd with TLS speaks HTTP/2 (ALPN h2) by default: a real server to
+ * show the client takes HTTP/2 when offered. */
+static pid_t lighttpd_pid = -1;
+static char h2dir[64];
+static char h2base[64];
+static char *h2ca;
+
+static void h2_start(void)
+{
+	char cmd[1024], conf[256];
+	unsigned port = dead_port();
+	FILE *f;
+	str_copy(h2dir, "/tmp/berth-httpc-h2.XXXXXX", sizeof(h2dir));
+	ck_assert_ptr_nonnull(mkdtemp(h2dir));
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2"
+		 " -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout srv.key -out srv.pem"
+		 " >/dev/null 2>&1 && printf 'one\\ntwo\\nthree\\n' > lines.txt",
+		 h2dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(conf, sizeof(conf), "%s/lighttpd.conf", h2dir);
+	f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"server.port = %u\nserver.bind = \"127.0.0.1\"\nserver.document-root = \"%s\"\n"
+		"server.errorlog = \"%s/error.log\"\nserver.modules += (\"mod_openssl\")\n"
+		"ssl.engine = \"enable\"\nssl.pemfile = \"%s/srv.pem\"\nssl.privkey = \"%s/srv.key\"\n"
+		"mimetype.assign = (\".txt\" => \"text/plain\")\n",
+		port, h2dir, h2dir, h2dir, h2dir);
+	fclose(f);
+	lighttpd_pid = fork();
+	ck_assert_int_ge(lighttpd_pid, 0);
+	if (lighttpd_pid == 0) {
+		execl("/usr/sbin/lighttpd", "lighttpd", "-D", "-f", conf, (char *)NULL);
+		execlp("lighttpd", "lighttpd", "-D", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	/* Wait until it accepts connections. */
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	int64_t deadline = clock_mono_ms() + 10000;
+	for (;;) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		close(fd);
+		if (ok)
+			break;
+		ck_assert_msg(clock_mono_ms() < deadline, "lighttpd did not start (see %s/error.log)", h2dir);
+		clock_sleep_ms(20);
+	}
+	snprintf(h2base, sizeof(h2base), "https://127.0.0.1:%u", port);
+	snprintf(cmd, sizeof(cmd), "%s/srv.pem", h2dir);
+	f = fopen(cmd, "re");
+	ck_assert_ptr_nonnull(f);
+	h2ca = calloc(1, 8192);
+	ck_assert_uint_gt(fread(h2ca, 1, 8191, f), 0);
+	fclose(f);
+}
+
+static void h2_stop(void)
+{
+	char cmd[256];
+	if (lighttpd_pid > 0) {
+		kill(lighttpd_pid, SIGTERM);
+		waitpid(lighttpd_pid, NULL, 0);
+		lighttpd_pid = -1;
+	}
+	free(h2ca);
+	h2ca = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", h2dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(http2_is_used_when_a_tls_server_offers_it)
+{
+	struct httpc_config cfg = {.ca_pem = h2ca};
+	struct httpc *c;
+	struct httpc_resp r;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "%s/lines.txt", h2base);
+	req.url = url;
+	ck_assert_int_eq(httpc_new(&cfg, &c), 0);
+	httpc_resp_init(&r);
+	ck_assert_msg(httpc_request(c, &req, &r) == 0, "%s", err_msg());
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(r.http_version, 20);
+	ck_assert_str_eq(r.body.ptr, "one\ntwo\nthree\n");
+	ck_assert_str_eq(httpc_resp_header(&r, "content-type"), "text/plain");
+	httpc_resp_release(&r);
+	httpc_free(c);
+}
+END_TEST
+
+static void h2_done(int rc, const struct httpc_resp *resp, void *ud)
+{
+	int *ok = ud;
+	if (rc == 0 && resp->status == 200 && resp->http_version == 20)
+		(*ok)++;
+}
+
+static int h2_line(const char *line, size_t len, void *ud)
+{
+	(void)line;
+	(void)ud;
+	return len > 0 ? 0 : BERR_INVALID;
+}
+
+START_TEST(mux_streams_run_over_http2)
+{
+	struct httpc_config cfg = {.ca_pem = h2ca};
+	struct httpc *c;
+	struct httpc_mux *m;
+	char url[256];
+	struct httpc_req req = {0};
+	int ok = 0;
+	snprintf(url, sizeof(url), "%s/lines.txt", h2base);
+	req.url = url;
+	ck_assert_int_eq(httpc_new(&cfg, &c), 0);
+	ck_assert_int_eq(httpc_mux_new(c, &m), 0);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(httpc_mux_add_stream(m, &req, h2_line, h2_done, &ok, NULL), 0);
+	int64_t deadline = clock_mono_ms() + 10000;
+	while (httpc_mux_run(m, 100) > 0 && clock_mono_ms() < deadline)
+		;
+	ck_assert_int_eq(ok, 10);
+	httpc_mux_free(m);
+	httpc_free(c);
+}
+END_TEST
+
+START_TEST(plain_http_uses_http_1_1)
+{
+	struct httpc_resp r;
+	ck_assert_int_eq(do_req("GET", "/echo/v", &r), 0);
+	ck_assert_int_eq(r.http_version, 11);
+	httpc_resp_release(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("httpc");
@@ -841,7 +985,15 @@ int main(void)
 	tcase_add_test(ts, mux_free_cancels_what_is_left);
 	tcase_add_test(ts, mux_reports_error_status_with_body);
 	tcase_add_test(ts, mux_stream_can_be_restarted_from_on_done);
+	tcase_add_test(ts, plain_http_uses_http_1_1);
 	suite_add_tcase(s, ts);
+
+	TCase *th = tcase_create("http2");
+	tcase_add_unchecked_fixture(th, h2_start, h2_stop);
+	tcase_set_timeout(th, 30);
+	tcase_add_test(th, http2_is_used_when_a_tls_server_offers_it);
+	tcase_add_test(th, mux_streams_run_over_http2);
+	suite_add_tcase(s, th);
 
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
