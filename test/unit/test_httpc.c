@@ -56,6 +56,17 @@ static void h_429_date_then_ok(struct httpd_req *req, void *ud)
 	httpd_respond(req, 200, "text/plain", "ok", 2);
 }
 
+static void h_429_long_then_ok(struct httpd_req *req, void *ud)
+{
+	(void)ud;
+	if (atomic_fetch_add(&calls, 1) == 0) {
+		httpd_add_header(req, "Retry-After", "3600");
+		httpd_respond_error(req, 429, "come back in an hour");
+		return;
+	}
+	httpd_respond(req, 200, "text/plain", "ok", 2);
+}
+
 static void h_503_twice(struct httpd_req *req, void *ud)
 {
 	(void)ud;
@@ -196,6 +207,7 @@ static void setup(void)
 	httpd_route(srv, "GET", "/429", h_429_then_ok, NULL);
 	httpd_route(srv, "GET", "/429-date", h_429_date_then_ok, NULL);
 	httpd_route(srv, "GET", "/503", h_503_twice, NULL);
+	httpd_route(srv, "GET", "/429-long", h_429_long_then_ok, NULL);
 	httpd_route(srv, "*", "/always/429", h_always, (void *)(uintptr_t)429);
 	httpd_route(srv, "*", "/always/500", h_always, (void *)(uintptr_t)500);
 	httpd_route(srv, "GET", "/big", h_big, NULL);
@@ -258,6 +270,28 @@ START_TEST(retry_after_http_date_is_honoured)
 	ck_assert_int_ge(clock_mono_ms() - t0, 900);
 	ck_assert_uint_eq(r.attempts, 2);
 	httpc_resp_release(&r);
+}
+END_TEST
+
+START_TEST(retry_after_is_capped)
+{
+	struct httpc *c2;
+	struct httpc_config cfg = {.retry = {.max_attempts = 2, .max_retry_after_ms = 200}};
+	struct httpc_resp r;
+	char url[256];
+	struct httpc_req req = {0};
+	ck_assert_int_eq(httpc_new(&cfg, &c2), 0);
+	snprintf(url, sizeof(url), "%s/429-long", base);
+	req.url = url;
+	httpc_resp_init(&r);
+	int64_t t0 = clock_mono_ms();
+	ck_assert_int_eq(httpc_request(c2, &req, &r), 0);
+	int64_t elapsed = clock_mono_ms() - t0;
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_ge(elapsed, 200);
+	ck_assert_int_lt(elapsed, 3000);
+	httpc_resp_release(&r);
+	httpc_free(c2);
 }
 END_TEST
 
@@ -958,6 +992,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, retry_after_seconds_is_honoured_then_success);
 	tcase_add_test(tc, retry_after_http_date_is_honoured);
+	tcase_add_test(tc, retry_after_is_capped);
 	tcase_add_test(tc, service_unavailable_is_retried_with_backoff);
 	tcase_add_test(tc, retries_stop_at_max_attempts_and_return_last_response);
 	tcase_add_test(tc, post_is_not_retried_unless_asked);

@@ -1058,6 +1058,24 @@ START_TEST(tls_serves_a_client_that_trusts_the_ca)
 }
 END_TEST
 
+START_TEST(tls_insecure_client_skips_verification)
+{
+	struct httpc_config cfg = {.insecure_skip_verify = true};
+	struct httpc *c;
+	struct httpc_resp r;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "%s/whoami", base);
+	req.url = url;
+	ck_assert_int_eq(httpc_new(&cfg, &c), 0);
+	httpc_resp_init(&r);
+	ck_assert_msg(httpc_request(c, &req, &r) == 0, "%s", err_msg());
+	ck_assert_int_eq(r.status, 200);
+	httpc_resp_release(&r);
+	httpc_free(c);
+}
+END_TEST
+
 START_TEST(tls_client_without_the_ca_refuses_the_server)
 {
 	struct httpc_resp r;
@@ -1224,6 +1242,7 @@ int main(void)
 	tcase_add_checked_fixture(tt, tls_setup, tls_teardown);
 	tcase_set_timeout(tt, 30);
 	tcase_add_test(tt, tls_serves_a_client_that_trusts_the_ca);
+	tcase_add_test(tt, tls_insecure_client_skips_verification);
 	tcase_add_test(tt, tls_client_without_the_ca_refuses_the_server);
 	tcase_add_test(tt, tls_server_name_sets_the_name_verified);
 	tcase_add_test(tt, tls_client_certificate_subject_reaches_the_handler);
