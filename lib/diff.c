@@ -733,13 +733,49 @@ void diff_result_release(struct diff_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* The parsed last-applied annotation of live, or NULL when absent or not a
- * JSON object (then the diff is two-way). */
-static json_t *last_applied(const json_t *live)
+struct prefix_cmp {
+	const char *s;
+	size_t n, off;
+};
+
+/* json_dump_callback sink that compares instead of writing, and stops the
+ * dump at the first difference. */
+static int prefix_cmp_cb(const char *data, size_t size, void *arg)
 {
-	const char *s = jx_path_str(live, "metadata", "annotations", DIFF_LAST_APPLIED, NULL);
+	struct prefix_cmp *p = arg;
+	if (size > p->n - p->off || memcmp(p->s + p->off, data, size) != 0)
+		return -1;
+	p->off += size;
+	return 0;
+}
+
+/* True when the annotation text is exactly the canonical JSON of desired
+ * (what Berth writes, and what kubectl's sorted-key marshalling writes for
+ * most objects), with or without kubectl's trailing newline. The canonical
+ * form is compared while it is produced, so a mismatch costs little. */
+static bool annotation_is(const char *s, size_t n, const json_t *desired)
+{
+	struct prefix_cmp p = {s, n, 0};
+	if (n && s[n - 1] == '\n')
+		p.n--;
+	if (json_dump_callback(desired, prefix_cmp_cb, &p, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) < 0)
+		return false;
+	return p.off == p.n;
+}
+
+/* The parsed last-applied annotation of live, or NULL when absent or not a
+ * JSON object (then the diff is two-way). When the annotation is the
+ * canonical form of desired, desired itself is returned (a new reference)
+ * without parsing: the common case of an object Git has not changed since
+ * the last sync. */
+static json_t *last_applied(const json_t *live, const json_t *desired)
+{
+	json_t *a = jx_path(live, "metadata", "annotations", DIFF_LAST_APPLIED, NULL);
+	const char *s = json_string_value(a);
 	json_t *v = NULL;
-	if (!s || jx_parse(s, strlen(s), LAST_APPLIED_MAX_BYTES, DIFF_MAX_DEPTH, &v) < 0) {
+	if (s && annotation_is(s, json_string_length(a), desired))
+		return json_incref((json_t *)desired);
+	if (!s || jx_parse(s, json_string_length(a), LAST_APPLIED_MAX_BYTES, DIFF_MAX_DEPTH, &v) < 0) {
 		err_clear();
 		return NULL;
 	}
@@ -933,13 +969,15 @@ out:
 
 static int compute_both(const struct ctx *c, const json_t *desired, const json_t *live, struct diff_result *r)
 {
-	json_t *la = last_applied(live), *nd = NULL, *no = NULL, *npatch = NULL;
+	json_t *la = last_applied(live, desired), *nd = NULL, *no = NULL, *npatch = NULL;
 	int rc;
 
 	r->three_way = la != NULL;
 	if ((rc = normalize(c, desired, &nd)) < 0 || (rc = normalize(c, live, &r->normalized_live)) < 0)
 		goto out;
-	if (la) {
+	if (la == desired) {
+		no = json_incref(nd);
+	} else if (la) {
 		if ((rc = normalize(c, la, &no)) < 0)
 			goto out;
 	} else {
