@@ -1,0 +1,31 @@
+/*
+ * gc — kube-sim's garbage collector for ownerReferences (KUBE-API.md §5.6).
+ *
+ * - Background: when an owner is gone (deleted, or no object with that uid),
+ *   its dependents are deleted (Background again).
+ * - Foreground: an owner with deletionTimestamp and the finalizer
+ *   "foregroundDeletion" has its dependents deleted in foreground; once no
+ *   dependent with blockOwnerDeletion=true remains, the finalizer is removed
+ *   (and the store removes the owner).
+ * - Orphan: an owner with deletionTimestamp and the finalizer "orphan" has
+ *   its dependents' ownerReferences to it removed, then the finalizer.
+ * Dependents with several owners are deleted only when all owners are gone
+ * (references to missing owners are dropped otherwise).
+ *
+ * Runs on its own worker thread, fed by store change events; a full scan
+ * runs at start (after persistence loaded) and every few seconds as a
+ * safety net.
+ */
+#ifndef KUBESIM_GC_H
+#define KUBESIM_GC_H
+
+struct ks_store;
+struct gc;
+
+/* Starts the collector on s. 0 or a BERR. */
+int gc_start(struct ks_store *s, struct gc **ret);
+
+/* Stops and frees. NULL is fine. */
+void gc_stop(struct gc *g);
+
+#endif

@@ -1,0 +1,881 @@
+/* workloads — the simulated workload controllers of kube-controller-manager:
+ * Deployment, ReplicaSet/ReplicationController, StatefulSet, DaemonSet, Job,
+ * CronJob (see controllers.h for what they do, ctrl.h for the helpers). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "ctrl.h"
+#include "err.h"
+#include "jsonx.h"
+#include "str.h"
+
+static json_int_t int_at(const json_t *obj, const char *a, const char *b, json_int_t dflt)
+{
+	json_t *v = jx_path(obj, a, b, NULL);
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static const char *ns_of(const json_t *obj)
+{
+	return jx_path_str(obj, "metadata", "namespace", NULL);
+}
+
+/* Sets an integer member only when non-zero (the API's omitempty). */
+static void set_nz(json_t *obj, const char *key, json_int_t v)
+{
+	if (v)
+		json_object_set_new(obj, key, json_integer(v));
+}
+
+/* ---- ReplicaSet / ReplicationController ------------------------------------------ */
+
+int64_t ctrl_replicaset(struct ctrl *c, const struct ks_type *t, json_t *rs)
+{
+	json_int_t want = int_at(rs, "spec", "replicas", 1);
+	json_t *pods, *pod, *tmpl = jx_path(rs, "spec", "template", NULL);
+	json_int_t have = 0, ready = 0, available = 0, labeled = 0;
+	size_t i;
+	int64_t again = -1;
+
+	if (!c->pods || ctrl_deleting(rs) || !(pods = ctrl_list_owned(c, c->pods, ns_of(rs), rs)))
+		return -1;
+	json_array_foreach(pods, i, pod) {
+		if (ctrl_deleting(pod))
+			continue;
+		const char *ph = ctrl_pod_phase(pod);
+		if (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0)
+			continue;
+		have++;
+		labeled++;
+		if (ctrl_pod_ready(pod)) {
+			ready++;
+			available++;
+		}
+	}
+	if (have < want && json_is_object(tmpl)) {
+		char name[300], sfx[8], node[64];
+		ctrl_node_name(0, node);
+		for (json_int_t n = have; n < want; n++) {
+			ctrl_rand_suffix(sfx, 5);
+			snprintf(name, sizeof(name), "%s-%s", ctrl_meta(rs, "name"), sfx);
+			json_t *p = ctrl_pod_from_template(rs, t, tmpl, name, NULL, node);
+			if (ctrl_create(c, c->pods, p) == 0)
+				have++, labeled++;
+			json_decref(p);
+		}
+	} else if (have > want) {
+		/* Delete not-ready pods first, then the newest. */
+		json_int_t extra = have - want;
+		for (int pass = 0; pass < 2 && extra > 0; pass++) {
+			for (size_t k = json_array_size(pods); k-- > 0 && extra > 0;) {
+				pod = json_array_get(pods, k);
+				if (ctrl_deleting(pod) || (pass == 0 && ctrl_pod_ready(pod)))
+					continue;
+				if (ctrl_delete(c, c->pods, ns_of(pod), ctrl_meta(pod, "name"), NULL) == 0) {
+					if (ctrl_pod_ready(pod))
+						ready--, available--;
+					have--, labeled--, extra--;
+					json_object_set_new(jx_obj_ensure(pod, "metadata"), "deletionTimestamp",
+							    json_string("x"));
+				}
+			}
+		}
+	}
+	json_decref(pods);
+
+	json_t *status = json_object();
+	json_object_set_new(status, "replicas", json_integer(have));
+	set_nz(status, "fullyLabeledReplicas", labeled);
+	set_nz(status, "readyReplicas", ready);
+	set_nz(status, "availableReplicas", available);
+	json_object_set_new(status, "observedGeneration", json_integer(int_at(rs, "metadata", "generation", 1)));
+	if (ctrl_write_status(c, t, rs, status, CTRL_MANAGER) == BERR_CONFLICT)
+		again = 50;
+	return again;
+}
+
+/* ---- Deployment ------------------------------------------------------------------ */
+
+/* The template without the pod-template-hash label, for comparisons. */
+static json_t *template_key(const json_t *tmpl)
+{
+	json_t *k = json_deep_copy(tmpl);
+	json_t *labels = jx_path(k, "metadata", "labels", NULL);
+	if (labels)
+		json_object_del(labels, "pod-template-hash");
+	return k;
+}
+
+static json_int_t revision_of(const json_t *rs)
+{
+	int64_t v = 0;
+	const char *s = jx_path_str(rs, "metadata", "annotations", "deployment.kubernetes.io/revision", NULL);
+	if (s && str_to_i64(s, &v) == 0)
+		return v;
+	return 0;
+}
+
+/* Progress tracking for the progress deadline: per Deployment uid, when the
+ * counts last changed. Only the worker thread touches it. */
+struct progress {
+	char uid[64];
+	char sig[96];
+	int64_t since_ms;
+};
+static struct progress progress_tab[256];
+
+static int64_t progress_age(const char *uid, const char *sig)
+{
+	struct progress *slot = NULL, *oldest = &progress_tab[0];
+	int64_t now = clock_mono_ms();
+	for (size_t i = 0; i < sizeof(progress_tab) / sizeof(progress_tab[0]); i++) {
+		if (strcmp(progress_tab[i].uid, uid) == 0) {
+			slot = &progress_tab[i];
+			break;
+		}
+		if (progress_tab[i].since_ms < oldest->since_ms)
+			oldest = &progress_tab[i];
+	}
+	if (!slot) {
+		slot = oldest;
+		str_copy(slot->uid, uid, sizeof(slot->uid));
+		slot->sig[0] = '\0';
+	}
+	if (strcmp(slot->sig, sig) != 0) {
+		str_copy(slot->sig, sig, sizeof(slot->sig));
+		slot->since_ms = now;
+	}
+	return now - slot->since_ms;
+}
+
+/* Creates the ReplicaSet for the current template. Returns its name in
+ * out (0) or a BERR. */
+static int new_replicaset(struct ctrl *c, json_t *d, const char *hash, json_int_t revision, json_int_t replicas,
+			  char *out, size_t size)
+{
+	json_t *tmpl = json_deep_copy(jx_path(d, "spec", "template", NULL));
+	json_t *sel = json_deep_copy(jx_path(d, "spec", "selector", NULL));
+	json_t *labels, *rs;
+	char rev[32];
+	int rc;
+
+	snprintf(out, size, "%s-%s", ctrl_meta(d, "name"), hash);
+	snprintf(rev, sizeof(rev), "%lld", (long long)revision);
+	labels = jx_obj_ensure(jx_obj_ensure(tmpl, "metadata"), "labels");
+	json_object_set_new(labels, "pod-template-hash", json_string(hash));
+	if (!json_is_object(sel))
+		sel = json_object();
+	json_object_set_new(jx_obj_ensure(sel, "matchLabels"), "pod-template-hash", json_string(hash));
+	rs = json_pack("{s:s, s:s, s:{s:s, s:s, s:O, s:{s:s, s:s, s:s}, s:[o]}, s:{s:I, s:o, s:o}}", "apiVersion",
+		       "apps/v1", "kind", "ReplicaSet", "metadata", "name", out, "namespace", ctrl_meta(d, "namespace"),
+		       "labels", labels, "annotations", "deployment.kubernetes.io/revision", rev,
+		       "deployment.kubernetes.io/desired-replicas", "1", "deployment.kubernetes.io/max-replicas", "2",
+		       "ownerReferences", ctrl_owner_ref(d, c->deploy), "spec", "replicas", replicas, "selector", sel,
+		       "template", tmpl);
+	char desired[32];
+	snprintf(desired, sizeof(desired), "%lld", (long long)int_at(d, "spec", "replicas", 1));
+	json_object_set_new(jx_path(rs, "metadata", "annotations", NULL), "deployment.kubernetes.io/desired-replicas",
+			    json_string(desired));
+	json_int_t dr = int_at(d, "spec", "replicas", 1);
+	snprintf(desired, sizeof(desired), "%lld", (long long)(dr + (dr + 3) / 4));
+	json_object_set_new(jx_path(rs, "metadata", "annotations", NULL), "deployment.kubernetes.io/max-replicas",
+			    json_string(desired));
+	rc = ctrl_create(c, c->rs, rs);
+	json_decref(rs);
+	return rc == BERR_EXISTS ? 0 : rc;
+}
+
+static void set_rs_replicas(struct ctrl *c, json_t *rs, json_int_t n)
+{
+	if (int_at(rs, "spec", "replicas", 1) == n)
+		return;
+	json_object_set_new(jx_obj_ensure(rs, "spec"), "replicas", json_integer(n));
+	ctrl_update(c, c->rs, rs);
+}
+
+int64_t ctrl_deployment(struct ctrl *c, json_t *d)
+{
+	json_t *rss, *rs, *newrs = NULL, *key;
+	json_int_t want = int_at(d, "spec", "replicas", 1), max_rev = 0;
+	json_int_t total = 0, updated = 0, ready = 0, available = 0;
+	json_int_t history = int_at(d, "spec", "revisionHistoryLimit", 10);
+	char hash[16], rsname[300];
+	size_t i;
+	bool paused = json_is_true(jx_path(d, "spec", "paused", NULL));
+	int64_t again = -1;
+
+	if (!c->rs || ctrl_deleting(d) || !(rss = ctrl_list_owned(c, c->rs, ns_of(d), d)))
+		return -1;
+	key = template_key(jx_path(d, "spec", "template", NULL));
+	ctrl_hash(key, hash);
+	json_array_foreach(rss, i, rs) {
+		json_t *k = template_key(jx_path(rs, "spec", "template", NULL));
+		if (!ctrl_deleting(rs) && k && key && jx_equal(k, key))
+			newrs = rs;
+		json_decref(k);
+		if (revision_of(rs) > max_rev)
+			max_rev = revision_of(rs);
+	}
+	json_decref(key);
+	if (!newrs && !paused) {
+		if (new_replicaset(c, d, hash, max_rev + 1, want, rsname, sizeof(rsname)) == 0) {
+			json_decref(rss);
+			return 0; /* again with the new ReplicaSet listed */
+		}
+		json_decref(rss);
+		return 500;
+	}
+	if (newrs) {
+		set_rs_replicas(c, newrs, want);
+		/* Bump the revision of a ReplicaSet rolled back to. */
+		if (revision_of(newrs) < max_rev) {
+			char rev[32];
+			snprintf(rev, sizeof(rev), "%lld", (long long)max_rev + 1);
+			json_object_set_new(jx_obj_ensure(jx_obj_ensure(newrs, "metadata"), "annotations"),
+					    "deployment.kubernetes.io/revision", json_string(rev));
+			ctrl_update(c, c->rs, newrs);
+			max_rev++;
+		}
+	}
+	json_int_t new_avail = newrs ? int_at(newrs, "status", "availableReplicas", 0) : 0;
+	bool new_done = newrs && new_avail >= want && int_at(newrs, "status", "replicas", 0) == want;
+	/* Old ReplicaSets go to zero once the new one is available (a
+	 * simplified rolling update); the oldest beyond the history limit go. */
+	json_int_t old_kept = 0;
+	for (size_t k = json_array_size(rss); k-- > 0;) {
+		rs = json_array_get(rss, k);
+		if (rs == newrs || ctrl_deleting(rs))
+			continue;
+		if (new_done)
+			set_rs_replicas(c, rs, 0);
+	}
+	json_array_foreach(rss, i, rs) {
+		total += int_at(rs, "status", "replicas", 0);
+		ready += int_at(rs, "status", "readyReplicas", 0);
+		available += int_at(rs, "status", "availableReplicas", 0);
+	}
+	if (newrs)
+		updated = int_at(newrs, "status", "replicas", 0);
+	/* Trim history: old, scaled-down ReplicaSets beyond the limit, oldest
+	 * revision first. */
+	for (;;) {
+		json_t *oldest = NULL;
+		old_kept = 0;
+		json_array_foreach(rss, i, rs) {
+			if (rs == newrs || ctrl_deleting(rs) || int_at(rs, "spec", "replicas", 1) != 0 ||
+			    int_at(rs, "status", "replicas", 0) != 0)
+				continue;
+			old_kept++;
+			if (!oldest || revision_of(rs) < revision_of(oldest))
+				oldest = rs;
+		}
+		if (old_kept <= history || !oldest)
+			break;
+		ctrl_delete(c, c->rs, ns_of(oldest), ctrl_meta(oldest, "name"), NULL);
+		json_object_set_new(jx_obj_ensure(oldest, "metadata"), "deletionTimestamp", json_string("x"));
+	}
+
+	/* Status. */
+	const char *newname = newrs ? ctrl_meta(newrs, "name") : "";
+	json_t *oldc = jx_path(d, "status", "conditions", NULL), *conds = json_array();
+	const char *maxu = jx_path_str(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
+	json_int_t max_unavail = 0;
+	if (str_eq_null(jx_path_str(d, "spec", "strategy", "type", NULL), "RollingUpdate")) {
+		json_t *mu = jx_path(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
+		if (json_is_integer(mu))
+			max_unavail = json_integer_value(mu);
+		else if (maxu && str_ends_with(maxu, "%")) {
+			int64_t pct = 25;
+			char tmp[16];
+			str_copy(tmp, maxu, sizeof(tmp));
+			tmp[strlen(tmp) - 1] = '\0';
+			str_to_i64(tmp, &pct);
+			max_unavail = want * pct / 100;
+		}
+	}
+	bool min_avail = available >= want - max_unavail;
+	json_array_append_new(conds, ctrl_condition(oldc, "Available", min_avail ? "True" : "False",
+						    min_avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+						    min_avail ? "Deployment has minimum availability."
+							      : "Deployment does not have minimum availability.",
+						    true));
+	char msg[512], sig[96];
+	bool complete = new_done && total == want && updated == want && available >= want;
+	snprintf(sig, sizeof(sig), "%s/%lld/%lld/%lld/%lld", hash, (long long)total, (long long)updated,
+		 (long long)ready, (long long)available);
+	int64_t age = progress_age(ctrl_meta(d, "uid"), sig);
+	int64_t deadline = int_at(d, "spec", "progressDeadlineSeconds", 600) * 1000;
+	if (deadline > c->o.fail_deadline_ms)
+		deadline = c->o.fail_deadline_ms;
+	if (paused) {
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "Unknown", "DeploymentPaused",
+							    "Deployment is paused", true));
+	} else if (complete) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.", newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "NewReplicaSetAvailable", msg,
+							    true));
+	} else if (age >= deadline) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "False", "ProgressDeadlineExceeded",
+							    msg, true));
+	} else {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "ReplicaSetUpdated", msg,
+							    true));
+		again = deadline - age + 10;
+	}
+	json_t *status = json_object();
+	json_object_set_new(status, "observedGeneration", json_integer(int_at(d, "metadata", "generation", 1)));
+	set_nz(status, "replicas", total);
+	set_nz(status, "updatedReplicas", updated);
+	set_nz(status, "readyReplicas", ready);
+	set_nz(status, "availableReplicas", available);
+	set_nz(status, "unavailableReplicas", total - available > 0 ? total - available : (want - available > 0 ? want - available : 0));
+	json_object_set_new(status, "conditions", conds);
+	json_decref(rss);
+	if (ctrl_write_status(c, c->deploy, d, status, CTRL_MANAGER) == BERR_CONFLICT)
+		return 50;
+	return again;
+}
+
+/* ---- ControllerRevision (StatefulSet, DaemonSet) ----------------------------- */
+
+/* Makes sure a ControllerRevision <owner>-<hash> holding the template exists;
+ * returns its revision number. */
+static json_int_t ensure_revision(struct ctrl *c, const struct ks_type *ot, json_t *owner, const char *hash)
+{
+	char name[300];
+	json_t *cr = NULL;
+	json_int_t rev = 1;
+
+	if (!c->cr)
+		return 1;
+	snprintf(name, sizeof(name), "%s-%s", ctrl_meta(owner, "name"), hash);
+	if (store_get(c->s, c->cr, ns_of(owner), name, &cr) == 0) {
+		rev = json_integer_value(json_object_get(cr, "revision"));
+		json_decref(cr);
+		return rev;
+	}
+	json_t *crs = ctrl_list_owned(c, c->cr, ns_of(owner), owner);
+	size_t i;
+	json_array_foreach(crs, i, cr)
+		if (json_integer_value(json_object_get(cr, "revision")) >= rev)
+			rev = json_integer_value(json_object_get(cr, "revision")) + 1;
+	json_decref(crs);
+	json_t *labels = json_deep_copy(jx_path(owner, "spec", "template", "metadata", "labels", NULL));
+	if (!json_is_object(labels)) {
+		json_decref(labels);
+		labels = json_object();
+	}
+	json_object_set_new(labels, "controller-revision-hash", json_string(hash));
+	json_t *tmpl = json_deep_copy(jx_path(owner, "spec", "template", NULL));
+	json_object_set_new(tmpl, "$patch", json_string("replace"));
+	cr = json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:[o]}, s:{s:{s:o}}, s:I}", "apiVersion", "apps/v1", "kind",
+		       "ControllerRevision", "metadata", "name", name, "namespace", ctrl_meta(owner, "namespace"),
+		       "labels", labels, "ownerReferences", ctrl_owner_ref(owner, ot), "data", "spec", "template",
+		       tmpl, "revision", rev);
+	ctrl_create(c, c->cr, cr);
+	json_decref(cr);
+	return rev;
+}
+
+/* ---- StatefulSet --------------------------------------------------------------- */
+
+static void create_claims(struct ctrl *c, json_t *sts, const char *pod_name)
+{
+	size_t i;
+	json_t *vct;
+	char name[400];
+
+	if (!c->pvc)
+		return;
+	json_array_foreach(jx_path(sts, "spec", "volumeClaimTemplates", NULL), i, vct) {
+		const char *tn = jx_path_str(vct, "metadata", "name", NULL);
+		if (!tn)
+			continue;
+		snprintf(name, sizeof(name), "%s-%s", tn, pod_name);
+		json_t *pvc = json_pack("{s:s, s:s, s:{s:s, s:s, s:O*}, s:O*}", "apiVersion", "v1", "kind",
+					"PersistentVolumeClaim", "metadata", "name", name, "namespace",
+					ctrl_meta(sts, "namespace"), "labels",
+					jx_path(sts, "spec", "selector", "matchLabels", NULL), "spec",
+					json_object_get(vct, "spec"));
+		ctrl_create(c, c->pvc, pvc); /* AlreadyExists is fine: claims outlive pods */
+		json_decref(pvc);
+	}
+}
+
+int64_t ctrl_statefulset(struct ctrl *c, json_t *sts)
+{
+	json_int_t want = int_at(sts, "spec", "replicas", 1), have = 0, ready = 0, updated = 0;
+	json_t *key = jx_path(sts, "spec", "template", NULL), *pods, *pod;
+	char hash[16], rev_name[300], name[300];
+	bool ordered = !str_eq_null(jx_path_str(sts, "spec", "podManagementPolicy", NULL), "Parallel");
+	size_t i;
+
+	if (!c->pods || ctrl_deleting(sts) || !json_is_object(key))
+		return -1;
+	ctrl_hash(key, hash);
+	snprintf(rev_name, sizeof(rev_name), "%s-%s", ctrl_meta(sts, "name"), hash);
+	ensure_revision(c, c->sts, sts, hash);
+	if (!(pods = ctrl_list_owned(c, c->pods, ns_of(sts), sts)))
+		return -1;
+	/* Pods by ordinal: delete those beyond replicas or of an old revision
+	 * (highest first, one at a time), create missing ones in order. */
+	json_t *by_ord = json_object();
+	json_array_foreach(pods, i, pod) {
+		if (!ctrl_deleting(pod))
+			json_object_set(by_ord, ctrl_meta(pod, "name"), pod);
+	}
+	bool busy = false;
+	for (json_int_t n = want; n < want + 1000; n++) {
+		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(sts, "name"), (long long)n);
+		if (!(pod = json_object_get(by_ord, name)))
+			break;
+		ctrl_delete(c, c->pods, ns_of(sts), name, NULL);
+		busy = true;
+	}
+	for (json_int_t n = want - 1; n >= 0 && !busy; n--) {
+		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(sts, "name"), (long long)n);
+		pod = json_object_get(by_ord, name);
+		if (pod && !str_eq_null(jx_path_str(pod, "metadata", "labels", "controller-revision-hash", NULL),
+					rev_name)) {
+			ctrl_delete(c, c->pods, ns_of(sts), name, NULL);
+			json_object_del(by_ord, name);
+			busy = true;
+			break;
+		}
+	}
+	for (json_int_t n = 0; n < want; n++) {
+		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(sts, "name"), (long long)n);
+		pod = json_object_get(by_ord, name);
+		if (pod) {
+			have++;
+			if (ctrl_pod_ready(pod))
+				ready++;
+			else if (ordered)
+				busy = true;
+			if (str_eq_null(jx_path_str(pod, "metadata", "labels", "controller-revision-hash", NULL), rev_name))
+				updated++;
+			continue;
+		}
+		if (busy)
+			break;
+		char node[64];
+		ctrl_node_name(0, node);
+		json_t *extra = json_pack("{s:s, s:s}", "controller-revision-hash", rev_name,
+					  "statefulset.kubernetes.io/pod-name", name);
+		json_t *p = ctrl_pod_from_template(sts, c->sts, key, name, extra, node);
+		json_object_set_new(json_object_get(p, "spec"), "hostname", json_string(name));
+		if (jx_str(json_object_get(sts, "spec"), "serviceName"))
+			json_object_set_new(json_object_get(p, "spec"), "subdomain",
+					    json_string(jx_str(json_object_get(sts, "spec"), "serviceName")));
+		create_claims(c, sts, name);
+		/* Claims appear as volumes of the pod. */
+		size_t k;
+		json_t *vct;
+		json_array_foreach(jx_path(sts, "spec", "volumeClaimTemplates", NULL), k, vct) {
+			const char *tn = jx_path_str(vct, "metadata", "name", NULL);
+			char cn[400];
+			if (!tn)
+				continue;
+			snprintf(cn, sizeof(cn), "%s-%s", tn, name);
+			json_t *vols = json_object_get(json_object_get(p, "spec"), "volumes");
+			if (!vols) {
+				vols = json_array();
+				json_object_set_new(json_object_get(p, "spec"), "volumes", vols);
+			}
+			json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", tn, "persistentVolumeClaim",
+							      "claimName", cn));
+		}
+		if (ctrl_create(c, c->pods, p) == 0)
+			have++, updated++;
+		json_decref(p);
+		json_decref(extra);
+		if (ordered)
+			break;
+	}
+	json_decref(by_ord);
+	json_decref(pods);
+
+	json_t *status = json_pack("{s:I, s:I, s:s, s:s, s:i}", "observedGeneration",
+				   int_at(sts, "metadata", "generation", 1), "replicas", have, "currentRevision",
+				   rev_name, "updateRevision", rev_name, "collisionCount", 0);
+	set_nz(status, "readyReplicas", ready);
+	set_nz(status, "availableReplicas", ready);
+	set_nz(status, "currentReplicas", updated);
+	set_nz(status, "updatedReplicas", updated);
+	return ctrl_write_status(c, c->sts, sts, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
+}
+
+/* ---- DaemonSet ------------------------------------------------------------------ */
+
+int64_t ctrl_daemonset(struct ctrl *c, json_t *ds)
+{
+	json_t *tmpl = jx_path(ds, "spec", "template", NULL), *pods, *pod;
+	char hash[16], node[64], name[300], sfx[8];
+	json_int_t scheduled = 0, ready = 0, updated = 0;
+	size_t i;
+
+	if (!c->pods || ctrl_deleting(ds) || !json_is_object(tmpl))
+		return -1;
+	ctrl_hash(tmpl, hash);
+	ensure_revision(c, c->ds, ds, hash);
+	if (!(pods = ctrl_list_owned(c, c->pods, ns_of(ds), ds)))
+		return -1;
+	for (int n = 0; n < c->o.nodes; n++) {
+		json_t *found = NULL;
+		ctrl_node_name(n, node);
+		json_array_foreach(pods, i, pod) {
+			if (!ctrl_deleting(pod) && str_eq_null(jx_path_str(pod, "spec", "nodeName", NULL), node))
+				found = pod;
+		}
+		if (found && !str_eq_null(jx_path_str(found, "metadata", "labels", "controller-revision-hash", NULL),
+					  hash)) {
+			ctrl_delete(c, c->pods, ns_of(ds), ctrl_meta(found, "name"), NULL);
+			found = NULL;
+		}
+		if (found) {
+			scheduled++;
+			updated++;
+			if (ctrl_pod_ready(found))
+				ready++;
+			continue;
+		}
+		ctrl_rand_suffix(sfx, 5);
+		snprintf(name, sizeof(name), "%s-%s", ctrl_meta(ds, "name"), sfx);
+		json_t *extra = json_pack("{s:s, s:s}", "controller-revision-hash", hash, "pod-template-generation", "1");
+		json_t *p = ctrl_pod_from_template(ds, c->ds, tmpl, name, extra, node);
+		if (ctrl_create(c, c->pods, p) == 0)
+			scheduled++, updated++;
+		json_decref(p);
+		json_decref(extra);
+	}
+	json_decref(pods);
+	json_t *status = json_pack("{s:I, s:I, s:I, s:i, s:I}", "observedGeneration",
+				   int_at(ds, "metadata", "generation", 1), "currentNumberScheduled", scheduled,
+				   "desiredNumberScheduled", (json_int_t)c->o.nodes, "numberMisscheduled", 0,
+				   "numberReady", ready);
+	set_nz(status, "numberAvailable", ready);
+	set_nz(status, "numberUnavailable", c->o.nodes - ready);
+	set_nz(status, "updatedNumberScheduled", updated);
+	return ctrl_write_status(c, c->ds, ds, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
+}
+
+/* ---- Job ------------------------------------------------------------------------ */
+
+static bool has_condition(const json_t *obj, const char *type)
+{
+	size_t i;
+	json_t *cnd;
+	json_array_foreach(jx_path(obj, "status", "conditions", NULL), i, cnd)
+		if (str_eq_null(jx_str(cnd, "type"), type) && str_eq_null(jx_str(cnd, "status"), "True"))
+			return true;
+	return false;
+}
+
+int64_t ctrl_job(struct ctrl *c, json_t *job)
+{
+	json_int_t completions = int_at(job, "spec", "completions", 1);
+	json_int_t parallelism = int_at(job, "spec", "parallelism", 1);
+	json_int_t backoff = int_at(job, "spec", "backoffLimit", 6);
+	json_int_t active = 0, succeeded = 0, failed = 0, ready = 0;
+	json_t *pods, *pod, *tmpl = jx_path(job, "spec", "template", NULL);
+	json_t *old = json_object_get(job, "status");
+	char now[32], name[300], sfx[8], node[64];
+	size_t i;
+
+	if (!c->pods || ctrl_deleting(job) || has_condition(job, "Complete") || has_condition(job, "Failed"))
+		return -1;
+	if (!(pods = ctrl_list_owned(c, c->pods, ns_of(job), job)))
+		return -1;
+	json_array_foreach(pods, i, pod) {
+		const char *ph = ctrl_pod_phase(pod);
+		if (strcmp(ph, "Succeeded") == 0)
+			succeeded++;
+		else if (strcmp(ph, "Failed") == 0)
+			failed++;
+		else if (!ctrl_deleting(pod)) {
+			active++;
+			if (ctrl_pod_ready(pod))
+				ready++;
+		}
+	}
+	json_decref(pods);
+	ctrl_now(now);
+	bool suspended = json_is_true(jx_path(job, "spec", "suspend", NULL));
+	bool complete = succeeded >= completions;
+	bool failed_out = failed > backoff;
+	if (!complete && !failed_out && !suspended && json_is_object(tmpl)) {
+		json_int_t room = parallelism - active;
+		if (room > completions - succeeded - active)
+			room = completions - succeeded - active;
+		ctrl_node_name(0, node);
+		for (json_int_t n = 0; n < room; n++) {
+			ctrl_rand_suffix(sfx, 5);
+			snprintf(name, sizeof(name), "%s-%s", ctrl_meta(job, "name"), sfx);
+			json_t *p = ctrl_pod_from_template(job, c->job, tmpl, name, NULL, node);
+			if (ctrl_create(c, c->pods, p) == 0)
+				active++;
+			json_decref(p);
+		}
+	}
+	json_t *status = json_object(), *conds = json_array();
+	json_t *st = json_object_get(old, "startTime");
+	json_object_set_new(status, "startTime", st ? json_incref(st) : json_string(now));
+	set_nz(status, "active", complete || failed_out ? 0 : active);
+	set_nz(status, "succeeded", succeeded);
+	set_nz(status, "failed", failed);
+	json_object_set_new(status, "ready", json_integer(complete || failed_out ? 0 : ready));
+	json_object_set_new(status, "terminating", json_integer(0));
+	json_object_set_new(status, "uncountedTerminatedPods", json_object());
+	json_t *oc = json_object_get(old, "conditions");
+	if (complete) {
+		json_array_append_new(conds, ctrl_condition(oc, "SuccessCriteriaMet", "True", "CompletionsReached",
+							    "Reached expected number of succeeded pods", true));
+		json_array_append_new(conds, ctrl_condition(oc, "Complete", "True", "CompletionsReached",
+							    "Reached expected number of succeeded pods", true));
+		json_object_set_new(status, "completionTime", json_string(now));
+	} else if (failed_out) {
+		json_array_append_new(conds, ctrl_condition(oc, "FailureTarget", "True", "BackoffLimitExceeded",
+							    "Job has reached the specified backoff limit", true));
+		json_array_append_new(conds, ctrl_condition(oc, "Failed", "True", "BackoffLimitExceeded",
+							    "Job has reached the specified backoff limit", true));
+	} else if (suspended) {
+		json_array_append_new(conds, ctrl_condition(oc, "Suspended", "True", "JobSuspended", "Job suspended",
+							    true));
+	}
+	if (json_array_size(conds))
+		json_object_set_new(status, "conditions", conds);
+	else
+		json_decref(conds);
+	return ctrl_write_status(c, c->job, job, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
+}
+
+/* ---- CronJob ---------------------------------------------------------------------- */
+
+/* One cron field as a bit set. */
+static int cron_field(const char *s, int lo, int hi, uint64_t *out)
+{
+	char buf[128];
+	uint64_t bits = 0;
+
+	if (str_copy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return BERR_INVALID;
+	for (char *part = buf, *comma; part; part = comma ? comma + 1 : NULL) {
+		if ((comma = strchr(part, ',')))
+			*comma = '\0';
+		int a = lo, b = hi, step = 1;
+		char *slash = strchr(part, '/');
+		if (slash) {
+			*slash = '\0';
+			if (str_to_int(slash + 1, 1, 60, &step) < 0)
+				return BERR_INVALID;
+		}
+		if (strcmp(part, "*") != 0 && strcmp(part, "?") != 0) {
+			char *dash = strchr(part, '-');
+			if (dash) {
+				*dash = '\0';
+				if (str_to_int(part, lo, hi, &a) < 0 || str_to_int(dash + 1, lo, hi, &b) < 0)
+					return BERR_INVALID;
+			} else {
+				if (str_to_int(part, lo, hi, &a) < 0)
+					return BERR_INVALID;
+				b = slash ? hi : a;
+			}
+		}
+		if (a > b)
+			return BERR_INVALID;
+		for (int v = a; v <= b; v += step)
+			bits |= (uint64_t)1 << v;
+	}
+	*out = bits;
+	return 0;
+}
+
+struct cron {
+	uint64_t min, hour, dom, mon, dow;
+	bool dom_star, dow_star;
+};
+
+static int cron_parse(const char *spec, struct cron *c)
+{
+	static const struct { const char *name, *spec; } macros[] = {
+		{ "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" },
+		{ "@weekly", "0 0 * * 0" }, { "@daily", "0 0 * * *" },    { "@midnight", "0 0 * * *" },
+		{ "@hourly", "0 * * * *" },
+	};
+	char f[5][64];
+
+	for (size_t i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
+		if (strcmp(spec, macros[i].name) == 0)
+			spec = macros[i].spec;
+	if (sscanf(spec, "%63s %63s %63s %63s %63s", f[0], f[1], f[2], f[3], f[4]) != 5)
+		return BERR_INVALID;
+	if (cron_field(f[0], 0, 59, &c->min) < 0 || cron_field(f[1], 0, 23, &c->hour) < 0 ||
+	    cron_field(f[2], 1, 31, &c->dom) < 0 || cron_field(f[3], 1, 12, &c->mon) < 0 ||
+	    cron_field(f[4], 0, 7, &c->dow) < 0)
+		return BERR_INVALID;
+	if (c->dow & (1u << 7))
+		c->dow |= 1; /* 7 is Sunday too */
+	c->dom_star = f[2][0] == '*' || f[2][0] == '?';
+	c->dow_star = f[4][0] == '*' || f[4][0] == '?';
+	return 0;
+}
+
+/* The first minute strictly after t that matches, or 0 when none within
+ * about four years. */
+static time_t cron_next(const struct cron *c, time_t t)
+{
+	t = t - t % 60 + 60;
+	for (int i = 0; i < 4 * 366 * 24 * 60; i++, t += 60) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		if (!(c->mon & ((uint64_t)1 << (tm.tm_mon + 1)))) {
+			/* skip to the next month quickly */
+			tm.tm_mday = 1, tm.tm_hour = 0, tm.tm_min = 0, tm.tm_sec = 0, tm.tm_mon++;
+			t = timegm(&tm) - 60;
+			continue;
+		}
+		bool dom = c->dom & ((uint64_t)1 << tm.tm_mday), dow = c->dow & ((uint64_t)1 << tm.tm_wday);
+		bool day = c->dom_star || c->dow_star ? dom && dow : dom || dow;
+		if (!day) {
+			tm.tm_hour = 0, tm.tm_min = 0, tm.tm_sec = 0, tm.tm_mday++;
+			t = timegm(&tm) - 60;
+			continue;
+		}
+		if ((c->hour & ((uint64_t)1 << tm.tm_hour)) && (c->min & ((uint64_t)1 << tm.tm_min)))
+			return t;
+	}
+	return 0;
+}
+
+static bool job_finished(const json_t *job, bool *ret_ok)
+{
+	*ret_ok = has_condition(job, "Complete");
+	return *ret_ok || has_condition(job, "Failed");
+}
+
+/* Deletes the oldest finished jobs beyond limit (ok selects successful or
+ * failed ones). jobs is sorted by name, and names carry the schedule time. */
+static void trim_jobs(struct ctrl *c, json_t *jobs, bool ok_kind, json_int_t limit)
+{
+	json_int_t n = 0;
+	size_t i;
+	json_t *j;
+	bool ok;
+
+	json_array_foreach(jobs, i, j)
+		if (!ctrl_deleting(j) && job_finished(j, &ok) && ok == ok_kind)
+			n++;
+	json_array_foreach(jobs, i, j) {
+		if (n <= limit)
+			break;
+		if (!ctrl_deleting(j) && job_finished(j, &ok) && ok == ok_kind) {
+			ctrl_delete(c, c->job, ns_of(j), ctrl_meta(j, "name"), "Background");
+			n--;
+		}
+	}
+}
+
+int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
+{
+	struct cron cr;
+	const char *sched = jx_path_str(cj, "spec", "schedule", NULL);
+	const char *last_s = jx_path_str(cj, "status", "lastScheduleTime", NULL);
+	const char *policy = jx_path_str(cj, "spec", "concurrencyPolicy", NULL);
+	json_t *jobs, *j, *active = json_array(), *status;
+	time_t last = 0, now = time(NULL), next;
+	const char *last_ok = NULL;
+	char ts[32], name[300];
+	size_t i;
+	bool ok, scheduled = false;
+
+	if (!c->job || ctrl_deleting(cj) || !sched || cron_parse(sched, &cr) < 0 ||
+	    !(jobs = ctrl_list_owned(c, c->job, ns_of(cj), cj))) {
+		json_decref(active);
+		return -1;
+	}
+	if (!last_s || clock_parse_rfc3339(last_s, &last) < 0)
+		clock_parse_rfc3339(ctrl_meta(cj, "creationTimestamp"), &last);
+	json_array_foreach(jobs, i, j) {
+		if (ctrl_deleting(j))
+			continue;
+		if (!job_finished(j, &ok))
+			json_array_append_new(active, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion", "batch/v1",
+								"kind", "Job", "name", ctrl_meta(j, "name"), "namespace",
+								ctrl_meta(j, "namespace"), "uid", ctrl_meta(j, "uid")));
+		else if (ok) {
+			const char *ct = jx_path_str(j, "status", "completionTime", NULL);
+			if (ct && (!last_ok || strcmp(ct, last_ok) > 0))
+				last_ok = ct;
+		}
+	}
+	next = cron_next(&cr, last);
+	/* Missed runs collapse into the latest one. */
+	while (next && next <= now) {
+		time_t after = cron_next(&cr, next);
+		if (!after || after > now)
+			break;
+		next = after;
+	}
+	bool suspended = json_is_true(jx_path(cj, "spec", "suspend", NULL));
+	if (next && next <= now && !suspended &&
+	    !(str_eq_null(policy, "Forbid") && json_array_size(active) > 0)) {
+		if (str_eq_null(policy, "Replace")) {
+			json_array_foreach(active, i, j)
+				ctrl_delete(c, c->job, ns_of(cj), jx_str(j, "name"), "Background");
+			json_array_clear(active);
+		}
+		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(cj, "name"), (long long)(next / 60));
+		clock_format_rfc3339(next, ts, sizeof(ts));
+		json_t *jt = jx_path(cj, "spec", "jobTemplate", NULL);
+		json_t *md = json_deep_copy(json_object_get(jt, "metadata"));
+		if (!json_is_object(md)) {
+			json_decref(md);
+			md = json_object();
+		}
+		json_object_del(md, "creationTimestamp");
+		json_object_set_new(md, "name", json_string(name));
+		json_object_set_new(md, "namespace", json_string(ctrl_meta(cj, "namespace")));
+		json_object_set_new(md, "ownerReferences", json_pack("[o]", ctrl_owner_ref(cj, c->cronjob)));
+		json_object_set_new(jx_obj_ensure(md, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
+				    json_string(ts));
+		json_t *job = json_pack("{s:s, s:s, s:o, s:O*}", "apiVersion", "batch/v1", "kind", "Job", "metadata",
+					md, "spec", json_object_get(jt, "spec"));
+		int rc = ctrl_create(c, c->job, job);
+		json_decref(job);
+		if (rc == 0 || rc == BERR_EXISTS) {
+			json_t *created = NULL;
+			if (store_get(c->s, c->job, ns_of(cj), name, &created) == 0) {
+				json_array_append_new(active, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion",
+									"batch/v1", "kind", "Job", "name", name,
+									"namespace", ctrl_meta(cj, "namespace"), "uid",
+									ctrl_meta(created, "uid")));
+				json_decref(created);
+			}
+			last = next;
+			scheduled = true;
+		}
+	}
+	trim_jobs(c, jobs, true, int_at(cj, "spec", "successfulJobsHistoryLimit", 3));
+	trim_jobs(c, jobs, false, int_at(cj, "spec", "failedJobsHistoryLimit", 1));
+	json_decref(jobs);
+
+	status = json_object();
+	if (json_array_size(active))
+		json_object_set(status, "active", active);
+	json_decref(active);
+	if (scheduled || last_s) {
+		clock_format_rfc3339(last, ts, sizeof(ts));
+		json_object_set_new(status, "lastScheduleTime", json_string(ts));
+	}
+	if (last_ok)
+		json_object_set_new(status, "lastSuccessfulTime", json_string(last_ok));
+	if (ctrl_write_status(c, c->cronjob, cj, status, CTRL_MANAGER) == BERR_CONFLICT)
+		return 50;
+	next = cron_next(&cr, now);
+	return next ? (int64_t)(next - now) * 1000 + 50 : -1;
+}

@@ -1,0 +1,373 @@
+/* Unit tests for gitrepo against a real git daemon serving real repositories
+ * built with the git CLI. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "err.h"
+#include "fsx.h"
+#include "gitrepo.h"
+#include "str.h"
+
+static char top[PATH_MAX];
+static char url[256];
+static pid_t daemon_pid;
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static char *sh_out(const char *cmd)
+{
+	char line[256] = "";
+	FILE *f = popen(cmd, "r");
+	if (!f || !fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (f)
+		pclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return strdup(line);
+}
+
+static int free_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	bind(s, (struct sockaddr *)&a, sizeof(a));
+	getsockname(s, (struct sockaddr *)&a, &len);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+#define GITENV "GIT_CONFIG_NOSYSTEM=1 HOME=%s GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t"
+
+static void setup_repos(void)
+{
+	char tmpl[] = "/tmp/berth-test-gitrepo.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	str_copy(top, tmpl, sizeof(top));
+	int rc = sh("set -e; cd %s; export " GITENV "; mkdir -p srv w; cd w; git init -q -b main;"
+		    "mkdir -p app sub; echo 'kind: A' > app/a.yaml; echo '#!/bin/sh' > run.sh; chmod +x run.sh;"
+		    "ln -s ../app/a.yaml sub/link.yaml;"
+		    "git add -A; git commit -q -m one; git tag v1.0.0; git tag -a v1.2.0 -m rel;"
+		    "echo 'kind: B' > app/b.yaml; git add -A; git commit -q -m two; git tag v1.2.5; git tag v2.0.0-rc.1;"
+		    "git checkout -q -b feature; echo f > f.txt; git add -A; git commit -q -m feat; git checkout -q main;"
+		    "git clone -q --bare . ../srv/good.git;"
+		    "git checkout -q -b evil; ln -s /etc etc-link; git add -A; git commit -q -m evil;"
+		    "git clone -q --bare . ../srv/evil.git;"
+		    "git checkout -q main; git checkout -q -b chain; ln -s c2 c1; ln -s ../../../../../../ c2; git add -A;"
+		    "git commit -q -m chain; git clone -q --bare . ../srv/chain.git",
+		    top, top);
+	ck_assert_int_eq(rc, 0);
+	int port = free_port();
+	daemon_pid = fork();
+	if (daemon_pid == 0) {
+		char base[PATH_MAX + 20], portarg[32];
+		snprintf(base, sizeof(base), "--base-path=%s/srv", top);
+		snprintf(portarg, sizeof(portarg), "--port=%d", port);
+		int dn = open("/dev/null", O_WRONLY);
+		dup2(dn, 2);
+		execlp("git", "git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", base,
+		       "--listen=127.0.0.1", portarg, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(url, sizeof(url), "git://127.0.0.1:%d", port);
+	/* wait until it answers */
+	for (int i = 0; i < 200; i++) {
+		if (sh("git ls-remote %s/good.git >/dev/null 2>&1", url) == 0)
+			return;
+		clock_sleep_ms(50);
+	}
+	ck_abort_msg("git daemon did not start");
+}
+
+static void teardown_repos(void)
+{
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGTERM);
+		waitpid(daemon_pid, NULL, 0);
+	}
+	sh("rm -rf %s", top);
+}
+
+static struct gitrepo_cache *new_cache(void)
+{
+	struct gitrepo_cache *c;
+	char *dir = NULL;
+	ck_assert_int_eq(fsx_private_dir(top, "cache-", &dir), 0);
+	ck_assert_int_eq(gitrepo_cache_new(dir, 20000, &c), 0);
+	free(dir);
+	return c;
+}
+
+static char *repo_url(const char *name)
+{
+	return str_printf("%s/%s.git", url, name);
+}
+
+static char *rev_parse(const char *repo, const char *rev)
+{
+	char *cmd = str_printf("git -C %s/srv/%s.git rev-parse '%s^{commit}'", top, repo, rev);
+	char *out = sh_out(cmd);
+	free(cmd);
+	return out;
+}
+
+static void assert_resolves(struct gitrepo_cache *c, const char *rev, const char *want_rev)
+{
+	char *u = repo_url("good"), *want = rev_parse("good", want_rev);
+	char got[41];
+	int rc = gitrepo_resolve(c, u, NULL, rev, false, got);
+	ck_assert_msg(rc == 0, "resolve %s: %s", rev, err_msg());
+	ck_assert_msg(!strcmp(got, want), "%s: got %s want %s", rev, got, want);
+	free(u);
+	free(want);
+}
+
+START_TEST(gitrepo_resolves_head_branch_tag_and_sha)
+{
+	struct gitrepo_cache *c = new_cache();
+	char *head = rev_parse("good", "main");
+	char shortsha[9];
+	str_copy(shortsha, head, sizeof(shortsha));
+	assert_resolves(c, "", "main");
+	assert_resolves(c, "HEAD", "main");
+	assert_resolves(c, "feature", "feature");
+	assert_resolves(c, "refs/heads/feature", "feature");
+	assert_resolves(c, "v1.0.0", "v1.0.0");
+	assert_resolves(c, "v1.2.0", "v1.2.0"); /* annotated: peeled to its commit */
+	assert_resolves(c, head, "main");
+	assert_resolves(c, shortsha, "main");
+	free(head);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_resolves_semver_constraints_over_tags)
+{
+	struct gitrepo_cache *c = new_cache();
+	assert_resolves(c, "1.2.*", "v1.2.5");
+	assert_resolves(c, ">=1.0.0 <1.2.0", "v1.0.0");
+	assert_resolves(c, "~1.2", "v1.2.5");
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_unknown_revision_is_not_found)
+{
+	struct gitrepo_cache *c = new_cache();
+	char *u = repo_url("good");
+	char got[41];
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "no-such-branch", false, got), BERR_NOTFOUND);
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "9.*", false, got), BERR_NOTFOUND);
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "0000000000000000000000000000000000000000", false, got),
+			 BERR_NOTFOUND);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_refuses_local_file_urls)
+{
+	struct gitrepo_cache *c = new_cache();
+	char *u = str_printf("file://%s/srv/good.git", top);
+	char got[41];
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "HEAD", false, got), BERR_INVALID);
+	ck_assert_int_eq(gitrepo_resolve(c, "/etc", NULL, "HEAD", false, got), BERR_INVALID);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_caches_ls_remote_and_sees_new_commit_when_fresh)
+{
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_stats st;
+	char *u = repo_url("good");
+	char a[41], b[41], d[41];
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "main", false, a), 0);
+	ck_assert_int_eq(sh("set -e; export " GITENV "; cd %s/w; git checkout -q main; echo n > new.txt; git add -A;"
+			    "git commit -q -m new; git push -q ../srv/good.git main",
+			    top, top),
+			 0);
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "main", false, b), 0);
+	ck_assert_str_eq(a, b); /* answered from the 3-minute cache */
+	gitrepo_get_stats(c, &st);
+	ck_assert_uint_eq(st.ls_remotes, 1);
+	ck_assert_uint_eq(st.ls_remote_hits, 1);
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "main", true, d), 0);
+	ck_assert_str_ne(a, d);
+	char *want = rev_parse("good", "main");
+	ck_assert_str_eq(d, want);
+	free(want);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+struct race {
+	struct gitrepo_cache *c;
+	const char *url;
+	char sha[41];
+	int rc;
+};
+
+static void *race_resolve(void *arg)
+{
+	struct race *r = arg;
+	r->rc = gitrepo_resolve(r->c, r->url, NULL, "feature", false, r->sha);
+	return NULL;
+}
+
+START_TEST(gitrepo_concurrent_requests_share_one_fetch)
+{
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_stats st;
+	char *u = repo_url("good");
+	struct race r[6];
+	pthread_t th[6];
+	for (int i = 0; i < 6; i++) {
+		r[i].c = c;
+		r[i].url = u;
+		pthread_create(&th[i], NULL, race_resolve, &r[i]);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(r[i].rc, 0);
+		ck_assert_str_eq(r[i].sha, r[0].sha);
+	}
+	gitrepo_get_stats(c, &st);
+	ck_assert_uint_eq(st.fetches, 1);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+static int export_rev(struct gitrepo_cache *c, const char *repo, const char *rev, char **ret_dir)
+{
+	char *u = repo_url(repo);
+	char sha[41];
+	int rc = gitrepo_resolve(c, u, NULL, rev, false, sha);
+	ck_assert_msg(rc == 0, "%s", err_msg());
+	ck_assert_int_eq(fsx_private_dir(top, "export-", ret_dir), 0);
+	rc = gitrepo_export(c, u, sha, *ret_dir, NULL);
+	free(u);
+	return rc;
+}
+
+START_TEST(gitrepo_exports_files_modes_and_inner_symlinks)
+{
+	struct gitrepo_cache *c = new_cache();
+	char *dir, *p;
+	struct stat st;
+	ck_assert_int_eq(export_rev(c, "good", "v1.2.5", &dir), 0);
+	p = str_printf("%s/app/b.yaml", dir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	free(p);
+	p = str_printf("%s/run.sh", dir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert(st.st_mode & S_IXUSR);
+	free(p);
+	p = str_printf("%s/sub/link.yaml", dir);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	free(p);
+	fsx_remove_tree(dir);
+	free(dir);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_rejects_symlink_out_of_the_repository)
+{
+	struct gitrepo_cache *c = new_cache();
+	char *dir;
+	ck_assert_int_eq(export_rev(c, "evil", "evil", &dir), BERR_FORBIDDEN);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "outside the repository root"));
+	ck_assert_ptr_null(strstr(err_msg(), "/etc"));
+	fsx_remove_tree(dir);
+	free(dir);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_rejects_symlink_chain_out_of_the_repository)
+{
+	struct gitrepo_cache *c = new_cache();
+	char *dir;
+	ck_assert_int_eq(export_rev(c, "chain", "chain", &dir), BERR_FORBIDDEN);
+	fsx_remove_tree(dir);
+	free(dir);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_export_honours_file_limit)
+{
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_limits lim = {.max_files = 2};
+	char *u = repo_url("good"), *dir, sha[41];
+	ck_assert_int_eq(gitrepo_resolve(c, u, NULL, "main", false, sha), 0);
+	ck_assert_int_eq(fsx_private_dir(top, "export-", &dir), 0);
+	ck_assert_int_eq(gitrepo_export(c, u, sha, dir, &lim), BERR_TOOLARGE);
+	fsx_remove_tree(dir);
+	free(dir);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_redacts_credentials_in_urls)
+{
+	char out[256];
+	gitrepo_redact_url("https://bob:hunter2@git.example/x.git", out, sizeof(out));
+	ck_assert_str_eq(out, "https://git.example/x.git");
+	gitrepo_redact_url("https://git.example/a@b.git", out, sizeof(out));
+	ck_assert_str_eq(out, "https://git.example/a@b.git");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("gitrepo");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, setup_repos, teardown_repos);
+	tcase_add_test(tc, gitrepo_resolves_head_branch_tag_and_sha);
+	tcase_add_test(tc, gitrepo_resolves_semver_constraints_over_tags);
+	tcase_add_test(tc, gitrepo_unknown_revision_is_not_found);
+	tcase_add_test(tc, gitrepo_refuses_local_file_urls);
+	tcase_add_test(tc, gitrepo_caches_ls_remote_and_sees_new_commit_when_fresh);
+	tcase_add_test(tc, gitrepo_concurrent_requests_share_one_fetch);
+	tcase_add_test(tc, gitrepo_exports_files_modes_and_inner_symlinks);
+	tcase_add_test(tc, gitrepo_rejects_symlink_out_of_the_repository);
+	tcase_add_test(tc, gitrepo_rejects_symlink_chain_out_of_the_repository);
+	tcase_add_test(tc, gitrepo_export_honours_file_limit);
+	tcase_add_test(tc, gitrepo_redacts_credentials_in_urls);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
