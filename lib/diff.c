@@ -13,27 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "err.h"
 #include "jqpath.h"
 #include "jsonx.h"
+#include "kdefaults.h"
+#include "kyaml.h"
 #include "linediff.h"
 #include "mergekeys.h"
 #include "patch.h"
-
-#if defined(__has_include)
-#if __has_include("quantity.h")
 #include "quantity.h"
-#define DIFF_HAVE_QUANTITY 1
-#endif
-#if __has_include("kdefaults.h")
-#include "kdefaults.h"
-#define DIFF_HAVE_KDEFAULTS 1
-#endif
-#if __has_include("kyaml.h")
-#include "kyaml.h"
-#define DIFF_HAVE_KYAML 1
-#endif
-#endif
 
 #define LAST_APPLIED_MAX_BYTES ((size_t)1 << 20)
 #define TRACKING_ID "berth.dev/tracking-id"
@@ -271,60 +260,26 @@ static int apply_rule(const struct ctx *c, const json_t *r, json_t *obj)
 	return 0;
 }
 
-/* ---- base64 ---- */
-
-static int b64val(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
+/* Kubernetes decodes Secret data with Go's padded standard encoding:
+ * the length must be a multiple of four and lib/b64 must accept it. */
 static bool base64_valid(const char *s, size_t n)
 {
-	if (n % 4)
+	uint8_t *out = NULL;
+	if (n % 4 || memchr(s, '\n', n) || memchr(s, '\r', n) || strlen(s) != n)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '=') {
-			/* only as the last one or two characters */
-			if (i < n - 2 || (i == n - 2 && s[n - 1] != '='))
-				return false;
-		} else if (b64val((unsigned char)s[i]) < 0) {
-			return false;
-		}
+	if (b64_decode(s, false, n, &out, NULL) < 0) {
+		err_clear();
+		return false;
 	}
+	free(out);
 	return true;
 }
 
 static json_t *base64_encode(const char *s, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t outn = (n + 2) / 3 * 4;
-	char *o = malloc(outn + 1);
-	if (!o)
-		return NULL;
-	size_t j = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		o[j++] = tbl[(v >> 18) & 63];
-		o[j++] = tbl[(v >> 12) & 63];
-		o[j++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-		o[j++] = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	json_t *r = json_stringn_nocheck(o, j);
-	free(o);
+	char *enc = b64_encode(s, n, false);
+	json_t *r = enc ? json_string(enc) : NULL;
+	free(enc);
 	return r;
 }
 
@@ -614,15 +569,11 @@ static bool scalar_equal(const json_t *a, const json_t *b, bool quantities)
 {
 	if (jx_equal(a, b))
 		return true;
-#ifdef DIFF_HAVE_QUANTITY
 	if (quantities && (json_is_string(a) || json_is_number(a)) && (json_is_string(b) || json_is_number(b))) {
 		struct quantity qa, qb;
 		if (quantity_from_json(a, &qa) == 0 && quantity_from_json(b, &qb) == 0)
 			return quantity_cmp(&qa, &qb) == 0;
 	}
-#else
-	(void)quantities;
-#endif
 	return false;
 }
 
@@ -876,18 +827,56 @@ static void fill_atomic_from_live(json_t *pred, const json_t *live, const json_t
 	}
 }
 
-/* Fills server defaults into what the patch wrote. Defaults are only added
- * where absent, so fields live already has are untouched. */
-static int fill_defaults(json_t *pred)
+/*
+ * Drops what defaulting added (in after, not in before) where live has the
+ * same parent object without that field: a default the live object does
+ * not carry (an older server, a kind's defaults differing by version) is
+ * not something a sync would change, so it must not read as drift. Where
+ * live has no counterpart (a new container, a new object) the defaults
+ * stay: the server will add them.
+ */
+static void prune_unmatched_defaults(json_t *after, const json_t *before, const json_t *live, int depth)
 {
-#ifdef DIFF_HAVE_KDEFAULTS
+	if (depth > DIFF_MAX_DEPTH)
+		return;
+	if (json_is_object(after) && json_is_object(before) && json_is_object(live)) {
+		const char *k;
+		json_t *v;
+		void *tmp;
+		json_object_foreach_safe(after, tmp, k, v) {
+			json_t *b = json_object_get(before, k), *l = json_object_get(live, k);
+			if (!b && !l)
+				json_object_del(after, k);
+			else if (b && l)
+				prune_unmatched_defaults(v, b, l, depth + 1);
+		}
+	} else if (json_is_array(after) && json_is_array(before) && json_is_array(live) &&
+		   json_array_size(after) == json_array_size(before) &&
+		   json_array_size(before) == json_array_size(live)) {
+		for (size_t i = 0; i < json_array_size(after); i++)
+			prune_unmatched_defaults(json_array_get(after, i), json_array_get(before, i),
+						 json_array_get(live, i), depth + 1);
+	}
+}
+
+/* Fills server defaults into what the patch wrote (see
+ * prune_unmatched_defaults for the ones live does not have). live may be
+ * NULL (object to be created: all defaults stay). */
+static int fill_defaults(json_t *pred, const json_t *live)
+{
+	json_t *before = live ? json_deep_copy(pred) : NULL;
+	if (live && !before)
+		return err_set(BERR_NOMEM, "out of memory");
 	int rc = kdefaults_apply(pred, NULL);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(before);
 		return err_prefix(rc, "server defaults");
-#else
-	(void)pred;
-#endif
-	return 0;
+	}
+	if (live)
+		prune_unmatched_defaults(pred, before, live, 0);
+	json_decref(before);
+	/* defaulting writes template creationTimestamp: null back */
+	return normalize_templates(pred);
 }
 
 static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred)
@@ -999,7 +988,7 @@ static int compute_both(const struct ctx *c, const json_t *desired, const json_t
 		bool strategic = mk_is_builtin(c->group, c->kind);
 		fill_atomic_from_live(r->predicted_live, r->normalized_live, npatch,
 				      strategic ? mk_kind_schema(c->group, c->kind) : NULL, strategic, 0);
-		if ((rc = fill_defaults(r->predicted_live)) < 0)
+		if ((rc = fill_defaults(r->predicted_live, r->normalized_live)) < 0)
 			goto out;
 		if ((rc = compare_into(r, r->normalized_live, r->predicted_live)) < 0)
 			goto out;
@@ -1040,7 +1029,7 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 		json_t *nd = NULL;
 		if ((rc = normalize(&c, desired, &nd)) == 0) {
 			r.predicted_live = json_deep_copy(nd);
-			rc = r.predicted_live ? fill_defaults(r.predicted_live) : err_set(BERR_NOMEM, "out of memory");
+			rc = r.predicted_live ? fill_defaults(r.predicted_live, NULL) : err_set(BERR_NOMEM, "out of memory");
 			if (rc == 0)
 				rc = compare_into(&r, NULL, r.predicted_live);
 		}
@@ -1085,18 +1074,7 @@ static int render(const json_t *v, struct buf *out)
 {
 	if (!v)
 		return 0;
-#ifdef DIFF_HAVE_KYAML
 	return kyaml_dump_ex(v, KYAML_DUMP_SORT_KEYS, out);
-#else
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!s)
-		return err_set(BERR_NOMEM, "out of memory");
-	int rc = buf_puts(out, s);
-	if (rc == 0)
-		rc = buf_putc(out, '\n');
-	free(s);
-	return rc;
-#endif
 }
 
 int diff_unified(const struct diff_result *r, struct buf *out)
