@@ -23,6 +23,7 @@
 #include "mergekeys.h"
 #include "patch.h"
 #include "quantity.h"
+#include "str.h"
 
 #define LAST_APPLIED_MAX_BYTES ((size_t)1 << 20)
 #define TRACKING_ID "berth.dev/tracking-id"
@@ -879,6 +880,49 @@ static int fill_defaults(json_t *pred, const json_t *live)
 	return normalize_templates(pred);
 }
 
+static json_t *mask_string(size_t n)
+{
+	static const char plus[] = "++++++++++++++++";
+	return json_stringn(plus, n < sizeof(plus) - 1 ? n : sizeof(plus) - 1);
+}
+
+/* Replaces every member value of a data map by a mask of length n. */
+static void mask_map(json_t *map, size_t n)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(map, k, v)
+		json_object_set_new(map, k, mask_string(n));
+}
+
+/* Secret values never leave the engine in the change list: a change under
+ * /data shows 8 '+' for the live value and 12 for the desired one (equal
+ * values never appear as a change), whole-object and whole-map changes get
+ * their data masked the same way. */
+static void mask_secret_changes(struct diff_result *r)
+{
+	for (size_t i = 0; i < r->n_changes; i++) {
+		struct diff_change *ch = &r->changes[i];
+		const char *p = ch->pointer;
+		json_t *vals[2] = {ch->old_value, ch->new_value};
+		for (int j = 0; j < 2; j++) {
+			size_t n = j == 0 ? 8 : 12;
+			if (!vals[j])
+				continue;
+			if (str_starts_with(p, "/data/")) {
+				json_decref(vals[j]);
+				vals[j] = mask_string(n);
+			} else if (strcmp(p, "/data") == 0) {
+				mask_map(vals[j], n);
+			} else if (*p == '\0') {
+				mask_map(json_object_get(vals[j], "data"), n);
+			}
+		}
+		ch->old_value = vals[0];
+		ch->new_value = vals[1];
+	}
+}
+
 static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred)
 {
 	struct cmp c = {.r = r};
@@ -890,6 +934,8 @@ static int compare_into(struct diff_result *r, const json_t *live, const json_t 
 	else
 		cmp_value(&c, live, pred, false);
 	buf_release(&c.ptr);
+	if (r->is_secret)
+		mask_secret_changes(r);
 	return c.rc;
 }
 

@@ -368,9 +368,36 @@ START_TEST(diff_unified_masks_secret_values)
 	ck_assert_ptr_nonnull(strstr(b.ptr, "\n-"));
 	ck_assert_ptr_nonnull(strstr(b.ptr, "\n+"));
 	ck_assert_ptr_nonnull(strstr(b.ptr, "++++++++++++"));
-	/* the change list carries values; callers must not show them for
-	 * Secrets, and is_secret says so */
+	/* the change list holds masks, not values */
 	ck_assert(d.r.is_secret);
+	ck_assert(has_change(&d.r, "/data/pw", DIFF_OP_REPLACE));
+	for (size_t i = 0; i < d.r.n_changes; i++) {
+		char *o = dump(d.r.changes[i].old_value), *n = dump(d.r.changes[i].new_value);
+		ck_assert_ptr_null(strstr(o, "cGFzcw"));
+		ck_assert_ptr_null(strstr(n, "cGFzcw"));
+		ck_assert_str_ne(o, n);
+		free(o);
+		free(n);
+	}
+	buf_release(&b);
+	diff_result_release(&d.r);
+}
+END_TEST
+
+START_TEST(diff_new_secret_is_masked_in_changes)
+{
+	struct dr d = run("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},\"stringData\":{\"pw\":\"hunter2\"}}", NULL, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert(has_change(&d.r, "", DIFF_OP_ADD));
+	char *n = dump(d.r.changes[0].new_value);
+	ck_assert_ptr_null(strstr(n, "hunter2"));
+	ck_assert_ptr_null(strstr(n, "aHVudGVyMg"));
+	ck_assert_ptr_nonnull(strstr(n, "++++"));
+	free(n);
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	ck_assert_int_eq(diff_unified(&d.r, &b), 0);
+	ck_assert_ptr_null(strstr(b.ptr, "aHVudGVyMg"));
 	buf_release(&b);
 	diff_result_release(&d.r);
 }
@@ -808,6 +835,7 @@ int main(void)
 	tcase_add_test(tc, diff_rejects_invalid_base64_in_secret);
 	tcase_add_test(tc, diff_unified_masks_secret_values);
 	tcase_add_test(tc, diff_unified_shows_changed_lines);
+	tcase_add_test(tc, diff_new_secret_is_masked_in_changes);
 	tcase_add_test(tc, diff_ignore_differences_json_pointer);
 	tcase_add_test(tc, diff_ignore_differences_jq_select);
 	tcase_add_test(tc, diff_ignore_differences_jq_annotation_key);
