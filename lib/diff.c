@@ -543,11 +543,38 @@ int diff_normalize(json_t *obj, const struct diff_settings *s)
 
 /* ---- comparison ---- */
 
+/* The path being compared, as segments; turned into a JSON pointer only
+ * when a change is recorded (most of the walk records nothing). */
+struct seg {
+	const char *key; /* NULL for an array index */
+	size_t index;
+};
+
 struct cmp {
 	struct diff_result *r;
-	struct buf ptr;
+	struct seg path[DIFF_MAX_DEPTH + 2];
+	size_t depth;
 	int rc;
 };
+
+static int build_pointer(const struct cmp *c, char **ret)
+{
+	struct buf b;
+	int rc = 0;
+	buf_init(&b, (size_t)1 << 20);
+	for (size_t i = 0; i < c->depth && rc == 0; i++) {
+		if (c->path[i].key)
+			rc = buf_putc(&b, '/') < 0 ? -1 : jx_ptr_escape(&b, c->path[i].key);
+		else
+			rc = buf_printf(&b, "/%zu", c->path[i].index);
+	}
+	if (rc < 0) {
+		buf_release(&b);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	*ret = buf_detach(&b, NULL);
+	return *ret ? 0 : err_set(BERR_NOMEM, "out of memory");
+}
 
 static bool is_empty(const json_t *v)
 {
@@ -558,6 +585,8 @@ static bool is_empty(const json_t *v)
 /* Keys whose values are maps of quantities. */
 static bool quantity_map_key(const char *k)
 {
+	if (!strchr("lrchamdo", k[0]))
+		return false;
 	static const char *const keys[] = {"limits", "requests", "capacity", "hard", "allocatable",
 					   "overhead", "min", "max", "default", "defaultRequest"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -595,11 +624,8 @@ static void add_change(struct cmp *c, enum diff_op op, const json_t *old, const 
 		r->changes = n;
 	}
 	struct diff_change *ch = &r->changes[r->n_changes];
-	ch->pointer = strdup(c->ptr.ptr);
-	if (!ch->pointer) {
-		c->rc = err_set(BERR_NOMEM, "out of memory");
+	if ((c->rc = build_pointer(c, &ch->pointer)) < 0)
 		return;
-	}
 	ch->op = op;
 	ch->old_value = old ? json_deep_copy(old) : NULL;
 	ch->new_value = nw ? json_deep_copy(nw) : NULL;
@@ -610,18 +636,16 @@ static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, boo
 
 static void cmp_member(struct cmp *c, const char *k, const json_t *lv, const json_t *pv, bool quantities)
 {
-	size_t mark = c->ptr.len;
-	if (buf_putc(&c->ptr, '/') < 0 || jx_ptr_escape(&c->ptr, k) < 0) {
-		c->rc = err_set(BERR_NOMEM, "out of memory");
-		return;
-	}
+	if (c->depth >= DIFF_MAX_DEPTH + 2)
+		return; /* cannot happen: inputs are depth-checked */
+	c->path[c->depth++] = (struct seg){k, 0};
 	if (!lv)
 		add_change(c, DIFF_OP_ADD, NULL, pv);
 	else if (!pv)
 		add_change(c, DIFF_OP_REMOVE, lv, NULL);
 	else
 		cmp_value(c, lv, pv, quantities || quantity_map_key(k));
-	buf_truncate(&c->ptr, mark);
+	c->depth--;
 }
 
 static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities)
@@ -648,13 +672,11 @@ static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, boo
 	}
 	if (json_is_array(live) && json_is_array(pred) && json_array_size(live) == json_array_size(pred)) {
 		for (size_t i = 0; i < json_array_size(live); i++) {
-			size_t mark = c->ptr.len;
-			if (buf_printf(&c->ptr, "/%zu", i) < 0) {
-				c->rc = err_set(BERR_NOMEM, "out of memory");
+			if (c->depth >= DIFF_MAX_DEPTH + 2)
 				return;
-			}
+			c->path[c->depth++] = (struct seg){NULL, i};
 			cmp_value(c, json_array_get(live, i), json_array_get(pred, i), quantities);
-			buf_truncate(&c->ptr, mark);
+			c->depth--;
 		}
 		return;
 	}
@@ -820,8 +842,10 @@ static void fill_atomic_from_live(json_t *pred, const json_t *live, const json_t
 			} else if ((!f || f->list == MK_LIST_ATOMIC) && json_array_size(P) == json_array_size(L)) {
 				for (size_t i = 0; i < json_array_size(P); i++) {
 					json_t *pi = json_array_get(P, i), *li = json_array_get(L, i);
+					/* a copy: defaulting later edits predicted in place,
+					 * and live's nodes are shared with the caller's */
 					if (pi != li && (json_is_object(pi) || json_is_array(pi)) && subset_of(pi, li, depth))
-						json_array_set(P, i, li);
+						json_array_set_new(P, i, json_deep_copy(li));
 				}
 			}
 		}
@@ -829,53 +853,85 @@ static void fill_atomic_from_live(json_t *pred, const json_t *live, const json_t
 }
 
 /*
- * Drops what defaulting added (in after, not in before) where live has the
- * same parent object without that field: a default the live object does
- * not carry (an older server, a kind's defaults differing by version) is
- * not something a sync would change, so it must not read as drift. Where
- * live has no counterpart (a new container, a new object) the defaults
- * stay: the server will add them.
+ * Drops what defaulting added where live does not have it: predicted is
+ * live + patch + defaults, so a field in predicted that is neither in live
+ * nor written by the patch came from defaulting. Such a default (an older
+ * server, a default that differs by version) is not something a sync would
+ * change, so it must not read as drift. Where live has no counterpart (a
+ * new container, a new object) the defaults stay: the server will add them.
+ * patch may be NULL (subtree the patch did not touch).
  */
-static void prune_unmatched_defaults(json_t *after, const json_t *before, const json_t *live, int depth)
+static void prune_defaults(json_t *pred, const json_t *live, const json_t *patch,
+			   const struct mk_node *node, bool strategic, int depth);
+
+static json_t *find_by_key(const json_t *list, const char *key, const json_t *kv)
 {
-	if (depth > DIFF_MAX_DEPTH)
-		return;
-	if (json_is_object(after) && json_is_object(before) && json_is_object(live)) {
-		const char *k;
-		json_t *v;
-		void *tmp;
-		json_object_foreach_safe(after, tmp, k, v) {
-			json_t *b = json_object_get(before, k), *l = json_object_get(live, k);
-			if (!b && !l)
-				json_object_del(after, k);
-			else if (b && l)
-				prune_unmatched_defaults(v, b, l, depth + 1);
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x)
+		if (jx_equal(json_object_get(x, key), kv))
+			return x;
+	return NULL;
+}
+
+static void prune_list(json_t *P, const json_t *L, const json_t *pv, const struct mk_field *f,
+		       bool strategic, int depth)
+{
+	size_t i;
+	json_t *pi;
+	if (f && f->list == MK_LIST_MAP) {
+		json_array_foreach(P, i, pi) {
+			json_t *kv = json_object_get(pi, f->key);
+			json_t *li = kv ? find_by_key(L, f->key, kv) : NULL;
+			if (li)
+				prune_defaults(pi, li, json_is_array(pv) ? find_by_key(pv, f->key, kv) : NULL,
+					       f->child, strategic, depth + 1);
 		}
-	} else if (json_is_array(after) && json_is_array(before) && json_is_array(live) &&
-		   json_array_size(after) == json_array_size(before) &&
-		   json_array_size(before) == json_array_size(live)) {
-		for (size_t i = 0; i < json_array_size(after); i++)
-			prune_unmatched_defaults(json_array_get(after, i), json_array_get(before, i),
-						 json_array_get(live, i), depth + 1);
+	} else if (json_array_size(P) == json_array_size(L)) {
+		json_array_foreach(P, i, pi)
+			prune_defaults(pi, json_array_get(L, i), json_array_get(pv, i), f ? f->child : NULL,
+				       strategic, depth + 1);
 	}
 }
 
-/* Fills server defaults into what the patch wrote (see
- * prune_unmatched_defaults for the ones live does not have). live may be
- * NULL (object to be created: all defaults stay). */
-static int fill_defaults(json_t *pred, const json_t *live)
+static void prune_defaults(json_t *pred, const json_t *live, const json_t *patch,
+			   const struct mk_node *node, bool strategic, int depth)
 {
-	json_t *before = live ? json_deep_copy(pred) : NULL;
-	if (live && !before)
-		return err_set(BERR_NOMEM, "out of memory");
-	int rc = kdefaults_apply(pred, NULL);
-	if (rc < 0) {
-		json_decref(before);
-		return err_prefix(rc, "server defaults");
+	const char *k;
+	json_t *v;
+	void *tmp;
+
+	if (depth > DIFF_MAX_DEPTH || !json_is_object(pred) || !json_is_object(live))
+		return;
+	if (!json_is_object(patch))
+		patch = NULL;
+	json_object_foreach_safe(pred, tmp, k, v) {
+		json_t *lv = json_object_get(live, k), *pv = patch ? json_object_get(patch, k) : NULL;
+		const struct mk_field *f = strategic ? mk_node_field(node, k) : NULL;
+		if (!lv) {
+			if (!pv)
+				json_object_del(pred, k);
+		} else if (json_is_object(v)) {
+			prune_defaults(v, lv, pv, f ? f->child : NULL, strategic, depth + 1);
+		} else if (json_is_array(v) && json_is_array(lv)) {
+			prune_list(v, lv, pv, f, strategic, depth);
+		}
 	}
-	if (live)
-		prune_unmatched_defaults(pred, before, live, 0);
-	json_decref(before);
+}
+
+/* Fills server defaults into what the patch wrote (see prune_defaults for
+ * the ones live does not have). live and patch are NULL for an object to be
+ * created: then all defaults stay. */
+static int fill_defaults(json_t *pred, const json_t *live, const json_t *patch, const struct ctx *c)
+{
+	int rc = kdefaults_apply(pred, NULL);
+	if (rc < 0)
+		return err_prefix(rc, "server defaults");
+	if (live) {
+		bool strategic = mk_is_builtin(c->group, c->kind);
+		prune_defaults(pred, live, patch, strategic ? mk_kind_schema(c->group, c->kind) : NULL,
+			       strategic, 0);
+	}
 	/* defaulting writes template creationTimestamp: null back */
 	return normalize_templates(pred);
 }
@@ -926,14 +982,12 @@ static void mask_secret_changes(struct diff_result *r)
 static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred)
 {
 	struct cmp c = {.r = r};
-	buf_init(&c.ptr, (size_t)1 << 20);
 	if (!live)
 		add_change(&c, DIFF_OP_ADD, NULL, pred);
 	else if (!pred)
 		add_change(&c, DIFF_OP_REMOVE, live, NULL);
 	else
 		cmp_value(&c, live, pred, false);
-	buf_release(&c.ptr);
 	if (r->is_secret)
 		mask_secret_changes(r);
 	return c.rc;
@@ -1034,7 +1088,7 @@ static int compute_both(const struct ctx *c, const json_t *desired, const json_t
 		bool strategic = mk_is_builtin(c->group, c->kind);
 		fill_atomic_from_live(r->predicted_live, r->normalized_live, npatch,
 				      strategic ? mk_kind_schema(c->group, c->kind) : NULL, strategic, 0);
-		if ((rc = fill_defaults(r->predicted_live, r->normalized_live)) < 0)
+		if ((rc = fill_defaults(r->predicted_live, r->normalized_live, npatch, c)) < 0)
 			goto out;
 		if ((rc = compare_into(r, r->normalized_live, r->predicted_live)) < 0)
 			goto out;
@@ -1075,7 +1129,7 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 		json_t *nd = NULL;
 		if ((rc = normalize(&c, desired, &nd)) == 0) {
 			r.predicted_live = json_deep_copy(nd);
-			rc = r.predicted_live ? fill_defaults(r.predicted_live, NULL) : err_set(BERR_NOMEM, "out of memory");
+			rc = r.predicted_live ? fill_defaults(r.predicted_live, NULL, NULL, &c) : err_set(BERR_NOMEM, "out of memory");
 			if (rc == 0)
 				rc = compare_into(&r, NULL, r.predicted_live);
 		}
