@@ -178,6 +178,40 @@ t_eq "changed Secret, json: exit 1" "$?" 1
 t_fail "Secret json hides both values" grep -qE "$new_b64|$old_b64|s3cret|YWRtaW4=" out.json err.txt
 t_ok "Secret json still reports a change" jq -e '.modified and (.changes | length > 0)' out.json
 
+# stringData in Git is folded into data, and masked as well
+cat >secret-string.yaml <<'YAML'
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: shop}
+type: Opaque
+stringData:
+  password: plain-text-pw-42
+  user: admin
+YAML
+berth local diff secret-string.yaml secret-live.yaml >out.txt 2>err.txt
+t_eq "stringData Secret differing: exit 1" "$?" 1
+sd_b64=$(printf 'plain-text-pw-42' | base64)
+t_fail "stringData value hidden in the diff" grep -qE "plain-text-pw|$sd_b64|$old_b64" out.txt err.txt
+berth local diff -o json secret-string.yaml secret-live.yaml >out.json 2>err.txt
+t_fail "stringData value hidden in json" grep -qE "plain-text-pw|$sd_b64|$old_b64" out.json err.txt
+
+# Every real desired/live pair of gitops-engine's diff fixtures diffs
+# without an error (0 or 1), in both output formats.
+D=$FIXTURES/gitops-engine/diff
+bad=""
+for c in "$D"/*-config*.*; do
+	base=${c%%-config*}
+	for l in "$base"-live*; do
+		[ -f "$l" ] || continue
+		berth local diff "$c" "$l" >/dev/null 2>&1
+		rc=$?
+		[ $rc -le 1 ] || bad="$bad $(basename "$c")($rc)"
+		json=$(berth local diff -o json "$c" "$l" 2>/dev/null)
+		jq -e 'has("modified")' >/dev/null <<<"$json" || bad="$bad $(basename "$c")(json)"
+	done
+done
+t_eq "fixture pairs diff without errors" "$bad" ""
+
 # ---- errors: exit 2 with a clear message --------------------------------------
 berth local diff desired.yaml >/dev/null 2>err.txt
 t_eq "one file only: exit 2" "$?" 2
@@ -207,6 +241,10 @@ t_match "health: crashlooping Pod" "$out" "Pod/my-pod: Degraded Back-off"
 t_match "health: LoadBalancer without address" "$out" "Service/argo-artifacts: Progressing"
 t_match "health: kind without rule" "$out" "Service/helloworld: -"
 t_eq "health: one line per object" "$(printf '%s\n' "$out" | wc -l)" 4
+
+out=$(berth local health "$H"/*.yaml)
+t_eq "health on every fixture: exit 0" "$?" 0
+t_eq "health on every fixture: one line each" "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" "$(ls "$H"/*.yaml | wc -l | tr -d ' ')"
 
 berth local health -o json "$H/deployment-suspended.yaml" "$H/job-succeeded.yaml" >out.json
 t_eq "health json: exit 0" "$?" 0
