@@ -34,6 +34,7 @@
 #define CLI_COMMANDS(X)                                                                     \
 	X("local diff", cmd_local_diff, "compare desired manifests with live objects, offline") \
 	X("local health", cmd_local_health, "assess the health of objects, offline")            \
+	X("local plan", cmd_local_plan, "show the order a sync would apply objects in, offline") \
 	X("version", cmd_version, "print the version of berth")
 
 #define CLI_DECLARE_(name, fn, summary) int fn(int argc, char **argv);
