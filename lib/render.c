@@ -412,6 +412,18 @@ static int render_directory(struct render_ctx *c, bool jsonnet_only)
 	struct dir_walk w = {.c = c, .recurse = json_is_true(rec)};
 	int rc;
 
+	/* library paths are checked even when no Jsonnet file is evaluated */
+	size_t i;
+	json_t *lib;
+	json_array_foreach(jx_path(dir, "jsonnet", "libs", NULL), i, lib) {
+		char *resolved = NULL;
+		if (!json_is_string(lib))
+			return err_set(BERR_INVALID, "jsonnet libs: not a string");
+		rc = fsx_confine(c->o->root, json_string_value(lib), &resolved);
+		free(resolved);
+		if (rc < 0 && rc != BERR_NOTFOUND)
+			return err_prefix(rc, "jsonnet library path");
+	}
 	w.include = patterns(dir, "include");
 	w.exclude = patterns(dir, "exclude");
 	if (jsonnet_only && !json_array_size(w.include))

@@ -1,6 +1,7 @@
 /* render — Helm and Kustomize (see render.h). Both run as subprocesses
  * through render_tool (subproc: no shell, fixed environment, timeout,
  * capped output) in the private copy of the repository. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -234,6 +235,20 @@ static int helm_values_args(struct render_ctx *c, const json_t *helm, struct arg
 	return 0;
 }
 
+/* A release name or namespace as Kubernetes allows them (lowercase
+ * alphanumerics, '-' and '.', alphanumeric at both ends): never something
+ * helm would read as a flag. */
+static bool valid_dns_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (!n || n > max || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
 int render_helm(struct render_ctx *c)
 {
 	const json_t *helm = jx_path(c->o->source, "helm", NULL);
@@ -245,6 +260,23 @@ int render_helm(struct render_ctx *c)
 	if (!release || !*release)
 		release = c->o->app_name && *c->o->app_name ? c->o->app_name : "release";
 	buf_init(&out, c->o->max_tool_output ? c->o->max_tool_output : (size_t)50 << 20);
+	if (!valid_dns_name(release, 53)) {
+		rc = err_set(BERR_INVALID, "helm release name \"%.60s\" is not a valid name", release);
+		goto out;
+	}
+	if (c->o->namespace && *c->o->namespace && !valid_dns_name(c->o->namespace, 63)) {
+		rc = err_set(BERR_INVALID, "namespace \"%.70s\" is not a valid name", c->o->namespace);
+		goto out;
+	}
+	if ((c->o->kube_version && c->o->kube_version[0] == '-')) {
+		rc = err_set(BERR_INVALID, "kubeVersion is not a version");
+		goto out;
+	}
+	for (size_t i = 0; c->o->api_versions && c->o->api_versions[i]; i++)
+		if (c->o->api_versions[i][0] == '-') {
+			rc = err_set(BERR_INVALID, "apiVersions entry is not an API version");
+			goto out;
+		}
 	if ((rc = helm_dependencies(c)) < 0)
 		goto out;
 	arg(&a, "helm");
