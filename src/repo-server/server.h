@@ -36,6 +36,7 @@ struct repo_server {
 	struct gitrepo_cache *git;
 	struct rcache *cache;       /* NULL when no --redis */
 	char *work_dir;             /* where private checkouts go */
+	bool work_dir_private;      /* made by us in /dev/shm: removed at exit */
 	char *tool_path;            /* PATH for helm/kustomize */
 	char *tool_versions;        /* for cache keys */
 	int64_t exec_timeout_ms;

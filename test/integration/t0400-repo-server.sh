@@ -17,7 +17,7 @@ printf 'integration-test-secret-key-0123456789\n' >"$TEST_DIR/secret"
 port=$(free_port)
 run_bg repo-server berth-repo-server --listen "127.0.0.1:$port" --redis "$REDIS_ADDR" \
 	--redis-password-file "$REDIS_PASSWORD_FILE" --server-secret-file "$TEST_DIR/secret" \
-	--cache-dir "$TEST_DIR/cache" --parallelism 4
+	--cache-dir "$TEST_DIR/cache" --work-dir "$TEST_DIR/work" --parallelism 4
 RS=http://127.0.0.1:$port
 wait_for "repo server answers" 30 curl -sf "$RS/healthz" || t_done
 
@@ -136,7 +136,8 @@ t_eq "redis_up metric is 0" "$(metric berth_repo_redis_up)" 0
 t_fail "password never in responses" grep -q "$GIT_HTTP_PASS" "$TEST_DIR/all-responses.txt"
 t_fail "password never in the log" grep -q "$GIT_HTTP_PASS" "$TEST_DIR/repo-server.log"
 t_fail "password never in metrics" bash -c "curl -s '$RS/metrics' | grep -q '$GIT_HTTP_PASS'"
-t_eq "private checkouts removed" "$(find "$TEST_DIR/cache/work" -mindepth 1 -maxdepth 1 | wc -l)" 0
+t_ok "work dir in use" test -d "$TEST_DIR/work"
+t_eq "private checkouts removed" "$(find "$TEST_DIR/work" -mindepth 1 -maxdepth 1 | wc -l)" 0
 
 # ---- flags: --help and the man page agree --------------------------------------------
 man=$BERTH_TOP/man/berth-repo-server.8

@@ -40,7 +40,7 @@ make_repo link-chain "$TEST_DIR/l2"
 make_repo link-chart "$TEST_DIR/l3"
 
 port=$(free_port)
-run_bg repo-server berth-repo-server --listen "127.0.0.1:$port" --cache-dir "$TEST_DIR/cache" \
+run_bg repo-server berth-repo-server --listen "127.0.0.1:$port" --cache-dir "$TEST_DIR/cache" --work-dir "$TEST_DIR/work" \
 	--max-manifest-bytes 1M --max-request-bytes 64k --exec-timeout 20s
 RS=http://127.0.0.1:$port
 wait_for "repo server answers" 30 curl -sf "$RS/healthz" || t_done
@@ -115,6 +115,7 @@ t_fail "no byte of outside files in responses" grep -q "$CANARY" "$TEST_DIR/all-
 t_fail "no byte of outside files in the log" grep -q "$CANARY" "$TEST_DIR/repo-server.log"
 t_fail "password never in responses" grep -q "$GIT_HTTP_PASS" "$TEST_DIR/all-responses.txt"
 t_fail "password never in the log" grep -q "$GIT_HTTP_PASS" "$TEST_DIR/repo-server.log"
-t_eq "every private checkout removed" "$(find "$TEST_DIR/cache/work" -mindepth 1 -maxdepth 1 | wc -l)" 0
+t_ok "work dir in use" test -d "$TEST_DIR/work"
+t_eq "every private checkout removed" "$(find "$TEST_DIR/work" -mindepth 1 -maxdepth 1 | wc -l)" 0
 
 t_done
