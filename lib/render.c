@@ -252,7 +252,7 @@ int render_tool(struct render_ctx *c, const char *const *argv, const char *cwd, 
 		rc = err_set(BERR_INVALID, "%s failed: %s", argv[0], msg ? msg : "");
 		free(msg);
 	} else if (rc == BERR_NOTFOUND) {
-		rc = err_set(BERR_UNSUPPORTED, "%s is not installed on the repo server", argv[0]);
+		rc = err_set(BERR_UNSUPPORTED, "%s not found in PATH", argv[0]);
 	} else if (rc == 0 && out) {
 		rc = buf_append(out, r.out.ptr, r.out.len);
 	}
