@@ -403,6 +403,15 @@ const char *model_app_annotation(const struct model_app *app, const char *name);
  * revisionHistoryLimit. 0 or BERR_NOMEM (entry untouched). */
 int model_app_history_push(struct model_app *app, struct model_history *entry);
 
+/* Sets the condition of this type (one per type, as Argo CD keeps them):
+ * replaces its message, and its lastTransitionTime (now, RFC 3339) only when
+ * the message changed. 0 or BERR_NOMEM. */
+int model_app_condition_set(struct model_app_status *st, const char *type, const char *message,
+			    const char *now);
+
+/* Removes the condition of this type; true when there was one. */
+bool model_app_condition_clear(struct model_app_status *st, const char *type);
+
 /* The history entry with this id, or NULL. Borrowed. */
 const struct model_history *model_app_history_find(const struct model_app *app, int64_t id);
 

@@ -710,6 +710,26 @@ START_TEST(destinations_resolve_by_name_or_server)
 }
 END_TEST
 
+START_TEST(conditions_are_one_per_type)
+{
+	struct model_app_status st = { 0 };
+
+	ck_assert_int_eq(model_app_condition_set(&st, "SyncError", "boom", "2026-01-01T00:00:00Z"), 0);
+	ck_assert_int_eq(model_app_condition_set(&st, "ComparisonError", "x", "2026-01-01T00:00:01Z"), 0);
+	ck_assert_int_eq(model_app_condition_set(&st, "SyncError", "boom", "2026-01-01T00:00:02Z"), 0);
+	ck_assert_uint_eq(st.n_conditions, 2);
+	ck_assert_str_eq(st.conditions[0].last_transition_time, "2026-01-01T00:00:00Z");
+	ck_assert_int_eq(model_app_condition_set(&st, "SyncError", "bang", "2026-01-01T00:00:03Z"), 0);
+	ck_assert_str_eq(st.conditions[0].message, "bang");
+	ck_assert_str_eq(st.conditions[0].last_transition_time, "2026-01-01T00:00:03Z");
+	ck_assert(model_app_condition_clear(&st, "SyncError"));
+	ck_assert(!model_app_condition_clear(&st, "SyncError"));
+	ck_assert_uint_eq(st.n_conditions, 1);
+	ck_assert_str_eq(st.conditions[0].type, "ComparisonError");
+	model_app_status_release(&st);
+}
+END_TEST
+
 static struct model_history history_entry(const char *rev)
 {
 	struct model_history h = { 0 };
@@ -1224,6 +1244,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, in_cluster_is_kubernetes_default_svc);
 	tcase_add_test(tc, destinations_resolve_by_name_or_server);
 	tcase_add_test(tc, history_is_kept_to_the_limit_with_increasing_ids);
+	tcase_add_test(tc, conditions_are_one_per_type);
 	tcase_add_test(tc, project_round_trips);
 	tcase_add_test(tc, project_checks_a_whole_application);
 	tcase_add_test(tc, project_tokens_are_valid_while_listed_and_unexpired);
