@@ -27,6 +27,12 @@
  * them (base64 in Secret data), and model_repo_url_normalize compares
  * repository URLs the way Argo CD's NormalizeGitURL does.
  *
+ * The code: model.c (applications, sources, operations, Argo CD
+ * conversion), model_status.c (status shapes, history, conditions),
+ * model_project.c (projects, globs, rules), model_creds.c (cluster and
+ * repository Secrets, URLs, destination resolution), modeljson.[ch]
+ * (internal typed field readers/writers).
+ *
  * Strings in the structs are owned (malloc'd) by the struct; NULL means
  * absent. json_t members are owned references. Every struct that can be
  * parsed has a matching *_release that frees its members and leaves it
