@@ -380,6 +380,51 @@ int model_cluster_init_in_cluster(struct model_cluster *out)
 	return 0;
 }
 
+static int dest_copy(const struct model_destination *d, const char *server, const char *name,
+		     struct model_destination *out)
+{
+	struct model_destination r = { 0 };
+
+	r.server = strdup(server);
+	r.name = strdup(name);
+	r.namespace_ = str_dup(d->namespace_);
+	if (!r.server || !r.name || (d->namespace_ && !r.namespace_)) {
+		model_destination_release(&r);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	*out = r;
+	return 0;
+}
+
+ssize_t model_destination_resolve(const struct model_destination *d,
+				  const struct model_cluster *clusters, size_t n,
+				  struct model_destination *out)
+{
+	bool by_name = d->name && *d->name;
+	size_t i;
+	int rc;
+
+	if (!by_name && (!d->server || !*d->server))
+		return err_set(BERR_INVALID, "spec.destination: one of server or name is required");
+	for (i = 0; i < n; i++) {
+		const struct model_cluster *c = &clusters[i];
+		bool hit = by_name ? (c->name && strcmp(c->name, d->name) == 0)
+				   : (c->server && strcmp(c->server, d->server) == 0);
+		if (hit) {
+			rc = dest_copy(d, c->server, c->name ? c->name : c->server, out);
+			return rc < 0 ? rc : (ssize_t)i;
+		}
+	}
+	if (by_name ? strcmp(d->name, MODEL_IN_CLUSTER_NAME) == 0
+		    : strcmp(d->server, MODEL_IN_CLUSTER_SERVER) == 0) {
+		rc = dest_copy(d, MODEL_IN_CLUSTER_SERVER, MODEL_IN_CLUSTER_NAME, out);
+		return rc < 0 ? rc : (ssize_t)n;
+	}
+	if (by_name)
+		return err_set(BERR_NOTFOUND, "spec.destination: no cluster named \"%s\"", d->name);
+	return err_set(BERR_NOTFOUND, "spec.destination: no cluster with server \"%s\"", d->server);
+}
+
 /* ---- repositories ------------------------------------------------------------ */
 
 void model_repo_release(struct model_repo *r)
@@ -502,6 +547,29 @@ out:
 
 /* ---- URL normalisation -------------------------------------------------------- */
 
+const char *model_repo_url_redact(const char *url, char *out, size_t size)
+{
+	const char *scheme, *auth, *end, *at = NULL, *p;
+
+	if (!url) {
+		snprintf(out, size, "%s", "");
+		return out;
+	}
+	scheme = strstr(url, "://");
+	auth = scheme ? scheme + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	/* scp-style git@host:path names a user but carries no secret. */
+	if (!at || (!scheme && !memchr(auth, ':', (size_t)(at - auth)))) {
+		snprintf(out, size, "%s", url);
+		return out;
+	}
+	snprintf(out, size, "%.*s***%s", (int)(auth - url), url, at);
+	return out;
+}
+
 /* scp-style "user@host:path": no scheme, an '@' before the first ':' and no
  * '/' before the '@'. */
 static bool is_scp_style(const char *u)
@@ -515,6 +583,7 @@ static bool is_scp_style(const char *u)
 
 int model_repo_url_normalize(const char *url, char **ret)
 {
+	char red[512];
 	struct buf b;
 	const char *s, *e;
 	char *p;
@@ -550,7 +619,8 @@ int model_repo_url_normalize(const char *url, char **ret)
 	while (b.len > 0 && b.ptr[b.len - 1] == '/')
 		buf_truncate(&b, b.len - 1);
 	if (b.len == 0)
-		TRY(err_set(BERR_INVALID, "repository URL \"%s\" is empty after normalisation", url));
+		TRY(err_set(BERR_INVALID, "repository URL \"%s\" is empty after normalisation",
+			    model_repo_url_redact(url, red, sizeof(red))));
 	*ret = buf_detach(&b, NULL);
 	if (!*ret)
 		rc = err_set(BERR_NOMEM, "out of memory");
