@@ -1009,10 +1009,17 @@ static int watch_scan(struct ks_watch *w, struct buf *out)
 	struct ks_tstate *ts = w->ts;
 	if (w->cursor < ts->horizon)
 		return BERR_GONE;
-	for (size_t i = 0; i < ts->ring_len; i++) {
+	/* The ring is ordered by RV: find the first event after the cursor. */
+	size_t lo = 0, hi = ts->ring_len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ts->ring[(ts->ring_start + mid) % ts->ring_cap].rv <= w->cursor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < ts->ring_len; i++) {
 		struct ks_event *e = &ts->ring[(ts->ring_start + i) % ts->ring_cap];
-		if (e->rv <= w->cursor)
-			continue;
 		w->cursor = e->rv;
 		bool now = watch_matches(w, e->obj);
 		bool before = e->prev ? watch_matches(w, e->prev) : false;
