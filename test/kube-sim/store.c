@@ -54,10 +54,13 @@ static json_t *make_view(const json_t *obj)
 	json_t *vm = json_object();
 	const char *k;
 	json_t *x;
-	json_object_foreach(meta, k, x) {
-		if (strcmp(k, "annotations") != 0 && strcmp(k, "managedFields") != 0)
-			json_object_set_new(vm, k, json_deep_copy(x));
+	static const char *const keep[] = { "name", "namespace", "labels", "uid", "deletionTimestamp", "finalizers", NULL };
+	for (const char *const *p = keep; *p; p++) {
+		x = json_object_get(meta, *p);
+		if (x)
+			json_object_set_new(vm, *p, json_deep_copy(x));
 	}
+	(void)k;
 	json_object_set_new(v, "metadata", vm);
 	for (size_t i = 0; i < sizeof(view_paths) / sizeof(view_paths[0]); i++) {
 		json_t *top = json_object_get(obj, view_paths[i][0]);
@@ -557,7 +560,13 @@ struct ks_store *store_new(const struct ks_store_opts *opts)
 		return NULL;
 	s->ring_cap = opts && opts->watch_window ? opts->watch_window : 10000;
 	s->cont_ttl_ms = opts && opts->continue_ttl_ms ? opts->continue_ttl_ms : 5 * 60 * 1000;
-	pthread_rwlock_init(&s->lock, NULL);
+	/* Writers first: long list scans must not starve commits. (No thread
+	 * takes the read lock twice, so writer preference cannot deadlock.) */
+	pthread_rwlockattr_t la;
+	pthread_rwlockattr_init(&la);
+	pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->lock, &la);
+	pthread_rwlockattr_destroy(&la);
 	pthread_mutex_init(&s->sub_mu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_mutex_init(&s->cmu, NULL);
@@ -641,6 +650,50 @@ static int cmp_blob_key(const void *a, const void *b)
 {
 	const struct ks_blob *x = *(struct ks_blob *const *)a, *y = *(struct ks_blob *const *)b;
 	return strcmp(x->key, y->key);
+}
+
+/* The object name a field selector pins with metadata.name=X, or NULL. */
+static const char *pinned_name(const struct selector *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (fs->reqs[i].op == SEL_EQ && strcmp(fs->reqs[i].key, "metadata.name") == 0)
+			return fs->reqs[i].values[0];
+	return NULL;
+}
+
+/* Collects the blobs of ts in ns (NULL: all) matching both selectors into
+ * items (capacity ts->objs.count + 1), each with a reference. A selector
+ * pinning one name in a namespace (or of a cluster-scoped type) is a
+ * direct lookup. Under the read lock. */
+static size_t collect_matching(struct ks_tstate *ts, const char *ns, const struct selector *ls,
+			       const struct selector *fs, struct ks_blob **items)
+{
+	size_t n = 0;
+	const char *name = pinned_name(fs);
+	if (name && (ns || !ts->t.namespaced)) {
+		struct ks_blob *b = store_lookup(ts, ns, name);
+		if (b && selector_match_labels(ls, b->view) && selector_match_fields(fs, b->view)) {
+			blob_ref(b);
+			items[n++] = b;
+		}
+		return n;
+	}
+	size_t it;
+	for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {
+		struct ks_blob *b = e->value;
+		if (ns && ts->t.namespaced) {
+			const char *ons = jx_path_str(b->view, "metadata", "namespace", NULL);
+			if (!ons || strcmp(ons, ns) != 0)
+				continue;
+		}
+		if (ls->n && !selector_match_labels(ls, b->view))
+			continue;
+		if (fs->n && !selector_match_fields(fs, b->view))
+			continue;
+		blob_ref(b);
+		items[n++] = b;
+	}
+	return n;
 }
 
 static void random_hex(char *out, size_t nbytes)
@@ -743,19 +796,7 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 			rc = BERR_NOMEM;
 			goto out;
 		}
-		size_t it;
-		for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {
-			struct ks_blob *b = e->value;
-			if (ns && t->namespaced) {
-				const char *ons = jx_path_str(b->view, "metadata", "namespace", NULL);
-				if (!ons || strcmp(ons, ns) != 0)
-					continue;
-			}
-			if (!selector_match_labels(&ls, b->view) || !selector_match_fields(&fs, b->view))
-				continue;
-			blob_ref(b);
-			items[n++] = b;
-		}
+		n = collect_matching(ts, ns, &ls, &fs, items);
 		pthread_rwlock_unlock(&s->lock);
 		qsort(items, n, sizeof(*items), cmp_blob_key);
 	}
@@ -923,20 +964,8 @@ int store_watch_open(struct ks_store *s, const struct ks_type *t, const char *ns
 	if (initial) {
 		w->cursor = s->rv;
 		w->initial = malloc((w->ts->objs.count + 1) * sizeof(*w->initial));
-		size_t it;
-		for (struct kmap_entry *e = kmap_first(&w->ts->objs, &it); w->initial && e;
-		     e = kmap_next(&w->ts->objs, e, &it)) {
-			struct ks_blob *b = e->value;
-			if (w->ns && t->namespaced) {
-				const char *ons = jx_path_str(b->view, "metadata", "namespace", NULL);
-				if (!ons || strcmp(ons, w->ns) != 0)
-					continue;
-			}
-			if (!selector_match_labels(&w->ls, b->view) || !selector_match_fields(&w->fs, b->view))
-				continue;
-			blob_ref(b);
-			w->initial[w->ninitial++] = b;
-		}
+		if (w->initial)
+			w->ninitial = collect_matching(w->ts, w->ns, &w->ls, &w->fs, w->initial);
 		w->initial_bookmark = o && o->send_initial_events;
 	} else {
 		uint64_t rv = 0;

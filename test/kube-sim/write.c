@@ -688,8 +688,9 @@ static json_t *merge_replace(const struct ks_type *t, const json_t *old, const j
 static int check_rv(const struct ks_type *t, const json_t *obj, const struct ks_blob *old, const char *name)
 {
 	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
-	const char *orv = jx_path_str(old->view, "metadata", "resourceVersion", NULL);
-	if (rv && *rv && orv && strcmp(rv, orv) != 0)
+	char orv[32];
+	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
+	if (rv && *rv && strcmp(rv, orv) != 0)
 		return store_conflict_modified(t, name);
 	return 0;
 }
@@ -903,11 +904,13 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 		rc = BERR_CONFLICT;
 		goto out;
 	}
-	if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, jx_str(ometa, "resourceVersion")) != 0) {
+	char orv[32];
+	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
+	if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, orv) != 0) {
 		char rl[300];
 		snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
 		err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
-			rl, name, o->precond_rv, jx_str(ometa, "resourceVersion"));
+			rl, name, o->precond_rv, orv);
 		err_set_status(409, "Conflict");
 		store_err_details(name, t->group, t->plural, NULL);
 		rc = BERR_CONFLICT;
