@@ -15,6 +15,22 @@ export KUBECONFIG=$TEST_DIR/kubeconfig
 k() { kubectl --request-timeout=10s "$@"; }
 jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null; }
 
+# CronJob (applied first: it fires at the next minute boundary, checked at the end)
+cat >"$TEST_DIR/cron.yaml" <<'YAML'
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "*/1 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: t, image: "busybox:1.36"}]
+YAML
+t_ok "apply a CronJob" k apply --validate=false -f "$TEST_DIR/cron.yaml"
+
 cat >"$TEST_DIR/web.yaml" <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
@@ -191,22 +207,6 @@ wait_for "the APIService is Available" 10 bash -c \
 wait_for "PVC is Bound" 10 bash -c "kubectl get pvc cache -o jsonpath='{.status.phase}' | grep -qx Bound"
 t_ok "its PersistentVolume exists" k get pv "$(jp pvc/cache '{.spec.volumeName}')"
 wait_for "StatefulSet claims are Bound" 10 bash -c "kubectl get pvc data-db-1 -o jsonpath='{.status.phase}' | grep -qx Bound"
-
-# CronJob: a schedule that fires every minute; lastScheduleTime is set once it ran
-cat >"$TEST_DIR/cron.yaml" <<'YAML'
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: tick}
-spec:
-  schedule: "*/1 * * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: OnFailure
-          containers: [{name: t, image: "busybox:1.36"}]
-YAML
-t_ok "apply a CronJob" k apply --validate=false -f "$TEST_DIR/cron.yaml"
 
 # deletes cascade
 t_ok "delete the Deployment (background)" k delete deployment web --wait=true --timeout=20s

@@ -197,16 +197,124 @@ static void set_rs_replicas(struct ctrl *c, json_t *rs, json_int_t n)
 	ctrl_update(c, c->rs, rs);
 }
 
+/* Old ReplicaSets go to zero once the new one is fully available (a
+ * simplified rolling update); scaled-down ones beyond revisionHistoryLimit
+ * are deleted, oldest revision first. */
+static void scale_down_and_trim(struct ctrl *c, json_t *d, json_t *rss, json_t *newrs, bool new_done)
+{
+	json_int_t history = int_at(d, "spec", "revisionHistoryLimit", 10), kept;
+	json_t *rs, *oldest;
+	size_t i;
+
+	json_array_foreach(rss, i, rs) {
+		if (rs != newrs && !ctrl_deleting(rs) && new_done)
+			set_rs_replicas(c, rs, 0);
+	}
+	for (;;) {
+		oldest = NULL;
+		kept = 0;
+		json_array_foreach(rss, i, rs) {
+			if (rs == newrs || ctrl_deleting(rs) || int_at(rs, "spec", "replicas", 1) != 0 ||
+			    int_at(rs, "status", "replicas", 0) != 0)
+				continue;
+			kept++;
+			if (!oldest || revision_of(rs) < revision_of(oldest))
+				oldest = rs;
+		}
+		if (kept <= history || !oldest)
+			break;
+		ctrl_delete(c, c->rs, ns_of(oldest), ctrl_meta(oldest, "name"), NULL);
+		json_object_set_new(jx_obj_ensure(oldest, "metadata"), "deletionTimestamp", json_string("x"));
+	}
+}
+
+/* maxUnavailable of a RollingUpdate strategy, in pods (0 for Recreate). */
+static json_int_t max_unavailable(const json_t *d, json_int_t want)
+{
+	json_t *mu = jx_path(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
+	const char *s = json_string_value(mu);
+	int64_t pct = 25;
+	char tmp[16];
+
+	if (!str_eq_null(jx_path_str(d, "spec", "strategy", "type", NULL), "RollingUpdate"))
+		return 0;
+	if (json_is_integer(mu))
+		return json_integer_value(mu);
+	if (s && str_ends_with(s, "%") && str_copy(tmp, s, sizeof(tmp)) < sizeof(tmp)) {
+		tmp[strlen(tmp) - 1] = '\0';
+		str_to_i64(tmp, &pct);
+	}
+	return want * pct / 100;
+}
+
+struct rollout {
+	json_int_t want, total, updated, ready, available;
+	bool new_done;
+	const char *hash, *newname;
+};
+
+/* Writes the Deployment's status; returns the requeue delay. */
+static int64_t deployment_status(struct ctrl *c, json_t *d, const struct rollout *r)
+{
+	json_t *oldc = jx_path(d, "status", "conditions", NULL), *conds = json_array(), *status;
+	bool paused = json_is_true(jx_path(d, "spec", "paused", NULL));
+	bool min_avail = r->available >= r->want - max_unavailable(d, r->want);
+	bool complete = r->new_done && r->total == r->want && r->updated == r->want && r->available >= r->want;
+	char msg[512], sig[96];
+	int64_t again = -1;
+
+	json_array_append_new(conds, ctrl_condition(oldc, "Available", min_avail ? "True" : "False",
+						    min_avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+						    min_avail ? "Deployment has minimum availability."
+							      : "Deployment does not have minimum availability.",
+						    true));
+	/* Progress is any change of the counts; the deadline runs from the
+	 * last one. */
+	snprintf(sig, sizeof(sig), "%s/%lld/%lld/%lld/%lld", r->hash, (long long)r->total, (long long)r->updated,
+		 (long long)r->ready, (long long)r->available);
+	int64_t age = progress_age(ctrl_meta(d, "uid"), sig);
+	int64_t deadline = int_at(d, "spec", "progressDeadlineSeconds", 600) * 1000;
+	if (deadline > c->o.fail_deadline_ms)
+		deadline = c->o.fail_deadline_ms;
+	if (paused) {
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "Unknown", "DeploymentPaused",
+							    "Deployment is paused", true));
+	} else if (complete) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.", r->newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "NewReplicaSetAvailable", msg,
+							    true));
+	} else if (age >= deadline) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", r->newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "False", "ProgressDeadlineExceeded",
+							    msg, true));
+	} else {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", r->newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "ReplicaSetUpdated", msg,
+							    true));
+		again = deadline - age + 10;
+	}
+	json_int_t unavailable = (r->total > r->want ? r->total : r->want) - r->available;
+	status = json_object();
+	json_object_set_new(status, "observedGeneration", json_integer(int_at(d, "metadata", "generation", 1)));
+	set_nz(status, "replicas", r->total);
+	set_nz(status, "updatedReplicas", r->updated);
+	set_nz(status, "readyReplicas", r->ready);
+	set_nz(status, "availableReplicas", r->available);
+	set_nz(status, "unavailableReplicas", unavailable > 0 ? unavailable : 0);
+	json_object_set_new(status, "conditions", conds);
+	if (ctrl_write_status(c, c->deploy, d, status, CTRL_MANAGER) == BERR_CONFLICT)
+		return 50;
+	return again;
+}
+
 int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 {
 	json_t *rss, *rs, *newrs = NULL, *key;
-	json_int_t want = int_at(d, "spec", "replicas", 1), max_rev = 0;
-	json_int_t total = 0, updated = 0, ready = 0, available = 0;
-	json_int_t history = int_at(d, "spec", "revisionHistoryLimit", 10);
+	json_int_t max_rev = 0;
+	struct rollout r = { .want = int_at(d, "spec", "replicas", 1) };
 	char hash[16], rsname[300];
 	size_t i;
-	bool paused = json_is_true(jx_path(d, "spec", "paused", NULL));
-	int64_t again = -1;
+	int64_t again;
 
 	if (!c->rs || ctrl_deleting(d) || !(rss = ctrl_list_owned(c, c->rs, ns_of(d), d)))
 		return -1;
@@ -221,124 +329,35 @@ int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 			max_rev = revision_of(rs);
 	}
 	json_decref(key);
-	if (!newrs && !paused) {
-		if (new_replicaset(c, d, hash, max_rev + 1, want, rsname, sizeof(rsname)) == 0) {
-			json_decref(rss);
-			return 0; /* again with the new ReplicaSet listed */
-		}
+	if (!newrs && !json_is_true(jx_path(d, "spec", "paused", NULL))) {
+		int rc = new_replicaset(c, d, hash, max_rev + 1, r.want, rsname, sizeof(rsname));
 		json_decref(rss);
-		return 500;
+		return rc == 0 ? 0 : 500; /* again, with the new ReplicaSet listed */
 	}
 	if (newrs) {
-		set_rs_replicas(c, newrs, want);
-		/* Bump the revision of a ReplicaSet rolled back to. */
+		set_rs_replicas(c, newrs, r.want);
+		/* A ReplicaSet rolled back to gets the next revision. */
 		if (revision_of(newrs) < max_rev) {
 			char rev[32];
 			snprintf(rev, sizeof(rev), "%lld", (long long)max_rev + 1);
 			json_object_set_new(jx_obj_ensure(jx_obj_ensure(newrs, "metadata"), "annotations"),
 					    "deployment.kubernetes.io/revision", json_string(rev));
 			ctrl_update(c, c->rs, newrs);
-			max_rev++;
 		}
+		r.new_done = int_at(newrs, "status", "availableReplicas", 0) >= r.want &&
+			     int_at(newrs, "status", "replicas", 0) == r.want;
+		r.updated = int_at(newrs, "status", "replicas", 0);
 	}
-	json_int_t new_avail = newrs ? int_at(newrs, "status", "availableReplicas", 0) : 0;
-	bool new_done = newrs && new_avail >= want && int_at(newrs, "status", "replicas", 0) == want;
-	/* Old ReplicaSets go to zero once the new one is available (a
-	 * simplified rolling update); the oldest beyond the history limit go. */
-	json_int_t old_kept = 0;
-	for (size_t k = json_array_size(rss); k-- > 0;) {
-		rs = json_array_get(rss, k);
-		if (rs == newrs || ctrl_deleting(rs))
-			continue;
-		if (new_done)
-			set_rs_replicas(c, rs, 0);
-	}
+	scale_down_and_trim(c, d, rss, newrs, r.new_done);
 	json_array_foreach(rss, i, rs) {
-		total += int_at(rs, "status", "replicas", 0);
-		ready += int_at(rs, "status", "readyReplicas", 0);
-		available += int_at(rs, "status", "availableReplicas", 0);
+		r.total += int_at(rs, "status", "replicas", 0);
+		r.ready += int_at(rs, "status", "readyReplicas", 0);
+		r.available += int_at(rs, "status", "availableReplicas", 0);
 	}
-	if (newrs)
-		updated = int_at(newrs, "status", "replicas", 0);
-	/* Trim history: old, scaled-down ReplicaSets beyond the limit, oldest
-	 * revision first. */
-	for (;;) {
-		json_t *oldest = NULL;
-		old_kept = 0;
-		json_array_foreach(rss, i, rs) {
-			if (rs == newrs || ctrl_deleting(rs) || int_at(rs, "spec", "replicas", 1) != 0 ||
-			    int_at(rs, "status", "replicas", 0) != 0)
-				continue;
-			old_kept++;
-			if (!oldest || revision_of(rs) < revision_of(oldest))
-				oldest = rs;
-		}
-		if (old_kept <= history || !oldest)
-			break;
-		ctrl_delete(c, c->rs, ns_of(oldest), ctrl_meta(oldest, "name"), NULL);
-		json_object_set_new(jx_obj_ensure(oldest, "metadata"), "deletionTimestamp", json_string("x"));
-	}
-
-	/* Status. */
-	const char *newname = newrs ? ctrl_meta(newrs, "name") : "";
-	json_t *oldc = jx_path(d, "status", "conditions", NULL), *conds = json_array();
-	const char *maxu = jx_path_str(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
-	json_int_t max_unavail = 0;
-	if (str_eq_null(jx_path_str(d, "spec", "strategy", "type", NULL), "RollingUpdate")) {
-		json_t *mu = jx_path(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
-		if (json_is_integer(mu))
-			max_unavail = json_integer_value(mu);
-		else if (maxu && str_ends_with(maxu, "%")) {
-			int64_t pct = 25;
-			char tmp[16];
-			str_copy(tmp, maxu, sizeof(tmp));
-			tmp[strlen(tmp) - 1] = '\0';
-			str_to_i64(tmp, &pct);
-			max_unavail = want * pct / 100;
-		}
-	}
-	bool min_avail = available >= want - max_unavail;
-	json_array_append_new(conds, ctrl_condition(oldc, "Available", min_avail ? "True" : "False",
-						    min_avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-						    min_avail ? "Deployment has minimum availability."
-							      : "Deployment does not have minimum availability.",
-						    true));
-	char msg[512], sig[96];
-	bool complete = new_done && total == want && updated == want && available >= want;
-	snprintf(sig, sizeof(sig), "%s/%lld/%lld/%lld/%lld", hash, (long long)total, (long long)updated,
-		 (long long)ready, (long long)available);
-	int64_t age = progress_age(ctrl_meta(d, "uid"), sig);
-	int64_t deadline = int_at(d, "spec", "progressDeadlineSeconds", 600) * 1000;
-	if (deadline > c->o.fail_deadline_ms)
-		deadline = c->o.fail_deadline_ms;
-	if (paused) {
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "Unknown", "DeploymentPaused",
-							    "Deployment is paused", true));
-	} else if (complete) {
-		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.", newname);
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "NewReplicaSetAvailable", msg,
-							    true));
-	} else if (age >= deadline) {
-		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", newname);
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "False", "ProgressDeadlineExceeded",
-							    msg, true));
-	} else {
-		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", newname);
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "ReplicaSetUpdated", msg,
-							    true));
-		again = deadline - age + 10;
-	}
-	json_t *status = json_object();
-	json_object_set_new(status, "observedGeneration", json_integer(int_at(d, "metadata", "generation", 1)));
-	set_nz(status, "replicas", total);
-	set_nz(status, "updatedReplicas", updated);
-	set_nz(status, "readyReplicas", ready);
-	set_nz(status, "availableReplicas", available);
-	set_nz(status, "unavailableReplicas", total - available > 0 ? total - available : (want - available > 0 ? want - available : 0));
-	json_object_set_new(status, "conditions", conds);
+	r.hash = hash;
+	r.newname = newrs ? ctrl_meta(newrs, "name") : "";
+	again = deployment_status(c, d, &r);
 	json_decref(rss);
-	if (ctrl_write_status(c, c->deploy, d, status, CTRL_MANAGER) == BERR_CONFLICT)
-		return 50;
 	return again;
 }
 
