@@ -427,6 +427,40 @@ static void create_claims(struct ctrl *c, json_t *sts, const char *pod_name)
 	}
 }
 
+/* Creates StatefulSet pod `name` (with its claims mounted). 0 or BERR. */
+static int sts_create_pod(struct ctrl *c, json_t *sts, const char *name, const char *rev_name)
+{
+	json_t *spec_s = json_object_get(sts, "spec"), *vct, *spec, *vols;
+	char node[64], cn[400];
+	size_t k;
+	int rc;
+
+	ctrl_node_name(0, node);
+	json_t *extra = json_pack("{s:s, s:s}", "controller-revision-hash", rev_name,
+				  "statefulset.kubernetes.io/pod-name", name);
+	json_t *p = ctrl_pod_from_template(sts, c->sts, json_object_get(spec_s, "template"), name, extra, node);
+	spec = json_object_get(p, "spec");
+	json_object_set_new(spec, "hostname", json_string(name));
+	if (jx_str(spec_s, "serviceName"))
+		json_object_set_new(spec, "subdomain", json_string(jx_str(spec_s, "serviceName")));
+	create_claims(c, sts, name);
+	json_array_foreach(json_object_get(spec_s, "volumeClaimTemplates"), k, vct) {
+		const char *tn = jx_path_str(vct, "metadata", "name", NULL);
+		if (!tn)
+			continue;
+		snprintf(cn, sizeof(cn), "%s-%s", tn, name);
+		if (!(vols = json_object_get(spec, "volumes"))) {
+			vols = json_array();
+			json_object_set_new(spec, "volumes", vols);
+		}
+		json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", tn, "persistentVolumeClaim", "claimName", cn));
+	}
+	rc = ctrl_create(c, c->pods, p);
+	json_decref(p);
+	json_decref(extra);
+	return rc;
+}
+
 int64_t ctrl_statefulset(struct ctrl *c, json_t *sts)
 {
 	json_int_t want = int_at(sts, "spec", "replicas", 1), have = 0, ready = 0, updated = 0;
@@ -483,37 +517,8 @@ int64_t ctrl_statefulset(struct ctrl *c, json_t *sts)
 		}
 		if (busy)
 			break;
-		char node[64];
-		ctrl_node_name(0, node);
-		json_t *extra = json_pack("{s:s, s:s}", "controller-revision-hash", rev_name,
-					  "statefulset.kubernetes.io/pod-name", name);
-		json_t *p = ctrl_pod_from_template(sts, c->sts, key, name, extra, node);
-		json_object_set_new(json_object_get(p, "spec"), "hostname", json_string(name));
-		if (jx_str(json_object_get(sts, "spec"), "serviceName"))
-			json_object_set_new(json_object_get(p, "spec"), "subdomain",
-					    json_string(jx_str(json_object_get(sts, "spec"), "serviceName")));
-		create_claims(c, sts, name);
-		/* Claims appear as volumes of the pod. */
-		size_t k;
-		json_t *vct;
-		json_array_foreach(jx_path(sts, "spec", "volumeClaimTemplates", NULL), k, vct) {
-			const char *tn = jx_path_str(vct, "metadata", "name", NULL);
-			char cn[400];
-			if (!tn)
-				continue;
-			snprintf(cn, sizeof(cn), "%s-%s", tn, name);
-			json_t *vols = json_object_get(json_object_get(p, "spec"), "volumes");
-			if (!vols) {
-				vols = json_array();
-				json_object_set_new(json_object_get(p, "spec"), "volumes", vols);
-			}
-			json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", tn, "persistentVolumeClaim",
-							      "claimName", cn));
-		}
-		if (ctrl_create(c, c->pods, p) == 0)
+		if (sts_create_pod(c, sts, name, rev_name) == 0)
 			have++, updated++;
-		json_decref(p);
-		json_decref(extra);
 		if (ordered)
 			break;
 	}
@@ -704,6 +709,41 @@ static void trim_jobs(struct ctrl *c, json_t *jobs, bool ok_kind, json_int_t lim
 	}
 }
 
+/* Creates the Job of cj's run at `when` and lists it in active. 0 or BERR
+ * (AlreadyExists counts as success: the run happened). */
+static int cron_start_job(struct ctrl *c, json_t *cj, time_t when, json_t *active)
+{
+	json_t *jt = jx_path(cj, "spec", "jobTemplate", NULL);
+	json_t *md = json_deep_copy(json_object_get(jt, "metadata")), *job, *created = NULL;
+	char name[300], ts[32];
+	int rc;
+
+	snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(cj, "name"), (long long)(when / 60));
+	clock_format_rfc3339(when, ts, sizeof(ts));
+	if (!json_is_object(md)) {
+		json_decref(md);
+		md = json_object();
+	}
+	json_object_del(md, "creationTimestamp");
+	json_object_set_new(md, "name", json_string(name));
+	json_object_set_new(md, "namespace", json_string(ctrl_meta(cj, "namespace")));
+	json_object_set_new(md, "ownerReferences", json_pack("[o]", ctrl_owner_ref(cj, c->cronjob)));
+	json_object_set_new(jx_obj_ensure(md, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
+			    json_string(ts));
+	job = json_pack("{s:s, s:s, s:o, s:O*}", "apiVersion", "batch/v1", "kind", "Job", "metadata", md, "spec",
+			json_object_get(jt, "spec"));
+	rc = ctrl_create(c, c->job, job);
+	json_decref(job);
+	if (rc < 0 && rc != BERR_EXISTS)
+		return rc;
+	if (store_get(c->s, c->job, ns_of(cj), name, &created) == 0)
+		json_array_append_new(active, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion", "batch/v1", "kind",
+							"Job", "name", name, "namespace", ctrl_meta(cj, "namespace"),
+							"uid", ctrl_meta(created, "uid")));
+	json_decref(created);
+	return 0;
+}
+
 int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 {
 	struct ks_cron cr;
@@ -713,7 +753,7 @@ int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 	json_t *jobs, *j, *active = json_array(), *status;
 	time_t last = 0, now = time(NULL), next;
 	const char *last_ok = NULL;
-	char ts[32], name[300], last_ok_buf[40] = "";
+	char ts[32], last_ok_buf[40] = "";
 	size_t i;
 	bool ok, scheduled = false;
 
@@ -753,33 +793,7 @@ int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 				ctrl_delete(c, c->job, ns_of(cj), jx_str(j, "name"), "Background");
 			json_array_clear(active);
 		}
-		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(cj, "name"), (long long)(next / 60));
-		clock_format_rfc3339(next, ts, sizeof(ts));
-		json_t *jt = jx_path(cj, "spec", "jobTemplate", NULL);
-		json_t *md = json_deep_copy(json_object_get(jt, "metadata"));
-		if (!json_is_object(md)) {
-			json_decref(md);
-			md = json_object();
-		}
-		json_object_del(md, "creationTimestamp");
-		json_object_set_new(md, "name", json_string(name));
-		json_object_set_new(md, "namespace", json_string(ctrl_meta(cj, "namespace")));
-		json_object_set_new(md, "ownerReferences", json_pack("[o]", ctrl_owner_ref(cj, c->cronjob)));
-		json_object_set_new(jx_obj_ensure(md, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
-				    json_string(ts));
-		json_t *job = json_pack("{s:s, s:s, s:o, s:O*}", "apiVersion", "batch/v1", "kind", "Job", "metadata",
-					md, "spec", json_object_get(jt, "spec"));
-		int rc = ctrl_create(c, c->job, job);
-		json_decref(job);
-		if (rc == 0 || rc == BERR_EXISTS) {
-			json_t *created = NULL;
-			if (store_get(c->s, c->job, ns_of(cj), name, &created) == 0) {
-				json_array_append_new(active, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion",
-									"batch/v1", "kind", "Job", "name", name,
-									"namespace", ctrl_meta(cj, "namespace"), "uid",
-									ctrl_meta(created, "uid")));
-				json_decref(created);
-			}
+		if (cron_start_job(c, cj, next, active) == 0) {
 			last = next;
 			scheduled = true;
 		}
