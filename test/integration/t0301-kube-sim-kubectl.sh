@@ -135,6 +135,16 @@ wait_for_line "$TEST_DIR/watch.out" "configmap/watched" 10
 t_ok "watch received the event" grep -q "configmap/watched" "$TEST_DIR/watch.out"
 stop_bg "$WPID"
 
+# -- imperative commands (kubectl sends these bodies as protobuf) ------------------------------
+t_ok "create namespace" k create namespace imperative
+t_ok "create configmap" k create configmap settings -n imperative --from-literal=mode=fast
+t_ok "create secret" k create secret generic creds -n imperative --from-literal=password=s3cret
+t_eq "configmap data" "$(k get cm settings -n imperative -o jsonpath='{.data.mode}')" fast
+t_eq "secret data base64" "$(k get secret creds -n imperative -o jsonpath='{.data.password}')" "$(printf s3cret | base64)"
+t_eq "namespace spec.finalizers defaulted" "$(k get ns imperative -o jsonpath='{.spec.finalizers[0]}')" kubernetes
+t_ok "delete the namespace with its contents" k delete namespace imperative --timeout=20s
+t_fail "namespace gone" k get namespace imperative
+
 # -- auth ----------------------------------------------------------------------------------------------
 sed "s/token: .*/token: wrong-token/" "$KC" >"$TEST_DIR/bad-kc"
 out=$(kubectl --kubeconfig "$TEST_DIR/bad-kc" get ns 2>&1)

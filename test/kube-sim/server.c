@@ -23,6 +23,7 @@
 #include "err.h"
 #include "faults.h"
 #include "jsonx.h"
+#include "kpb.h"
 #include "kyaml.h"
 #include "log.h"
 #include "store_int.h"
@@ -834,10 +835,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return send_status(c, 413, "RequestEntityTooLarge", "the request body is too large");
 	const char *ct = header(c, "Content-Type");
 	if (rq->body.len && ct && strstr(ct, "protobuf")) {
-		err_set(BERR_UNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
-					  "include: application/json, application/yaml");
-		err_set_status(415, "UnsupportedMediaType");
-		return send_error(c);
+		/* kubectl's imperative create commands send protobuf; the kinds
+		 * they use are decoded, others are 415. */
+		json_t *obj = NULL;
+		int rc = kpb_decode((const unsigned char *)rq->body.ptr, rq->body.len, &obj);
+		char *js = rc == 0 ? json_dumps(obj, JSON_COMPACT) : NULL;
+		json_decref(obj);
+		if (!js) {
+			err_set(rc == BERR_INVALID ? BERR_INVALID : BERR_UNSUPPORTED, "%s",
+				rc == BERR_INVALID ? "the body of the request could not be decoded as protobuf"
+						   : "the body of the request was in an unknown format - accepted media "
+						     "types include: application/json, application/yaml");
+			err_set_status(rc == BERR_INVALID ? 400 : 415, rc == BERR_INVALID ? "BadRequest" : "UnsupportedMediaType");
+			return send_error(c);
+		}
+		buf_reset(&rq->body);
+		rc = buf_puts(&rq->body, js);
+		free(js);
+		if (rc < 0)
+			return send_status(c, 413, "RequestEntityTooLarge", "the request body is too large");
 	}
 	enum MHD_Result ret = dispatch(srv, c, url, method, rq);
 	store_err_details(NULL, NULL, NULL, NULL); /* drop per-thread detail before the thread ends */
