@@ -146,6 +146,7 @@ t_ok "delete the namespace with its contents" k delete namespace imperative --ti
 t_fail "namespace gone" k get namespace imperative
 
 # -- auth ----------------------------------------------------------------------------------------------
+t_eq "auth can-i with the right token" "$(k auth can-i list pods 2>&1)" yes
 sed "s/token: .*/token: wrong-token/" "$KC" >"$TEST_DIR/bad-kc"
 out=$(kubectl --kubeconfig "$TEST_DIR/bad-kc" get ns 2>&1)
 t_match "wrong token is refused" "$out" "Unauthorized|must be logged in"

@@ -730,6 +730,18 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 			return ret;
 		}
 	}
+	/* Authorization and identity reviews (kubectl auth can-i / whoami):
+	 * every authenticated caller may do everything. */
+	if (strcmp(method, "POST") == 0 &&
+	    strcmp(url, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") == 0)
+		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{},s:{s:b,s:s}}", "kind", "SelfSubjectAccessReview",
+						   "apiVersion", "authorization.k8s.io/v1", "metadata", "spec", "status",
+						   "allowed", 1, "reason", "kube-sim allows every authenticated request"));
+	if (strcmp(method, "POST") == 0 && strcmp(url, "/apis/authentication.k8s.io/v1/selfsubjectreviews") == 0)
+		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{s:{s:s,s:[s,s]}}}", "kind", "SelfSubjectReview",
+						   "apiVersion", "authentication.k8s.io/v1", "metadata", "status",
+						   "userInfo", "username", "kube-sim-admin", "groups", "system:masters",
+						   "system:authenticated"));
 	if (public_path && strcmp(url, "/version") != 0)
 		return send_bytes(c, 200, "text/plain; charset=utf-8", str_dup("ok"), 2);
 	if (strcmp(url, "/version") == 0)
@@ -834,7 +846,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (rq->too_large)
 		return send_status(c, 413, "RequestEntityTooLarge", "the request body is too large");
 	const char *ct = header(c, "Content-Type");
-	if (rq->body.len && ct && strstr(ct, "protobuf")) {
+	if (rq->body.len && ct && strstr(ct, "protobuf") && !strstr(url, "reviews")) {
 		/* kubectl's imperative create commands send protobuf; the kinds
 		 * they use are decoded, others are 415. */
 		json_t *obj = NULL;
