@@ -53,7 +53,7 @@ static void set_release(struct fault_set *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
-static void random_hex(char *out, size_t nbytes)
+static void token_hex(char *out, size_t nbytes)
 {
 	unsigned char raw[64];
 	if (nbytes > sizeof(raw))
@@ -306,7 +306,7 @@ struct faults *faults_new(struct ks_store *s, const char *admin_token, const cha
 	if (admin_token)
 		str_copy(f->admin_token, admin_token, sizeof(f->admin_token));
 	else
-		random_hex(f->admin_token, 16);
+		token_hex(f->admin_token, 16);
 	if (cluster_token) {
 		f->orig_token = str_dup(cluster_token);
 		f->cur_token = str_dup(cluster_token);
@@ -454,7 +454,7 @@ static int token_admin(struct faults *f, const char *action, const char *body, s
 		if (want && *want)
 			str_copy(fresh, want, sizeof(fresh));
 		else
-			random_hex(fresh, 16);
+			token_hex(fresh, 16);
 		json_decref(req);
 		free(f->cur_token);
 		f->cur_token = str_dup(fresh);
