@@ -55,6 +55,9 @@ t_eq "generation bumped by scale" "$(k get deploy guestbook-ui -o jsonpath='{.me
 t_ok "rollout status after scale" k rollout status deployment/guestbook-ui --timeout=30s
 wait_for "3 pods of guestbook-ui" 20 bash -c "[ \$(kubectl --kubeconfig '$KC' get pods -l app=guestbook-ui -o name | wc -l) = 3 ]"
 t_eq "status.readyReplicas 3" "$(k get deploy guestbook-ui -o jsonpath='{.status.readyReplicas}')" 3
+t_match "kubectl get shows server-side columns" "$(k get deploy guestbook-ui)" "NAME +READY +UP-TO-DATE +AVAILABLE +AGE.*guestbook-ui +3/3 +3 +3 "
+t_match "pods print READY and STATUS" "$(k get pods -l app=guestbook-ui)" "guestbook-ui-[a-z0-9]+-[a-z0-9]+ +1/1 +Running +0 "
+t_match "services print their cluster IP" "$(k get svc guestbook-ui)" "guestbook-ui +ClusterIP +10\.[0-9.]+ +<none> +80/TCP "
 
 # -- server-side apply --------------------------------------------------------------------
 out=$(k apply --server-side -f "$TEST_DIR/gb2.yaml" 2>&1)

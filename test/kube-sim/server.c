@@ -29,6 +29,7 @@
 #include "store_int.h"
 #include "patch.h"
 #include "str.h"
+#include "table.h"
 #include <arpa/inet.h>
 
 #pragma weak faults_before_request
@@ -196,7 +197,31 @@ struct watch_stream {
 	size_t off;
 	int64_t deadline_ms;
 	bool ended;
+	const struct ks_type *table_t; /* non-NULL: events carry Tables (kubectl get -w) */
+	char include_object[16];
 };
+
+/* Rewrites the last event line of pending (from offset start) so that its
+ * object is a one-row Table. */
+static void watch_tableize(struct watch_stream *ws, size_t start)
+{
+	json_t *ev = NULL;
+	if (jx_parse(ws->pending.ptr + start, ws->pending.len - start, ws->pending.max, JX_MAX_DEPTH, &ev) < 0)
+		return;
+	const char *type = jx_str(ev, "type");
+	if (type && (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 || strcmp(type, "DELETED") == 0)) {
+		json_t *tbl = table_of(ws->table_t, json_object_get(ev, "object"), ws->include_object);
+		json_object_set_new(ev, "object", tbl);
+		char *line = json_dumps(ev, JSON_COMPACT);
+		if (line) {
+			buf_truncate(&ws->pending, start);
+			buf_puts(&ws->pending, line);
+			buf_putc(&ws->pending, '\n');
+			free(line);
+		}
+	}
+	json_decref(ev);
+}
 
 static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -220,7 +245,10 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
 		int64_t left = ws->deadline_ms - clock_mono_ms();
 		if (left <= 0)
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		size_t start = ws->pending.len;
 		int rc = store_watch_next(ws->w, left < 500 ? left : 500, &ws->pending);
+		if (rc == 1 && ws->table_t)
+			watch_tableize(ws, start);
 		if (rc == BERR_CANCELED)
 			ws->ended = true;
 		else if (rc < 0)
@@ -265,6 +293,10 @@ static enum MHD_Result do_watch(struct ks_server *srv, struct MHD_Connection *c,
 	}
 	ws->srv = srv;
 	ws->w = w;
+	if (table_wanted(header(c, "Accept"))) {
+		ws->table_t = t;
+		str_copy(ws->include_object, arg(c, "includeObject") ? arg(c, "includeObject") : "", sizeof(ws->include_object));
+	}
 	buf_init(&ws->pending, (size_t)64 << 20);
 	int64_t timeout_s = 1800;
 	const char *ts = arg(c, "timeoutSeconds");
@@ -481,6 +513,13 @@ static enum MHD_Result do_object(struct ks_server *srv, struct MHD_Connection *c
 			store_not_found(t, name);
 			return send_error(c);
 		}
+		if (table_wanted(header(c, "Accept"))) {
+			json_t *obj = blob_full(b);
+			blob_unref(b);
+			json_t *tbl = obj ? table_of(t, obj, arg(c, "includeObject")) : NULL;
+			json_decref(obj);
+			return tbl ? send_json(c, 200, tbl) : MHD_NO;
+		}
 		char *copy = malloc(b->len + 1);
 		if (copy)
 			memcpy(copy, b->json, b->len + 1);
@@ -578,6 +617,14 @@ static enum MHD_Result do_collection(struct ks_server *srv, struct MHD_Connectio
 						    "Too large resource version"));
 			store_err_retry_after(1);
 			return send_error(c);
+		}
+		if (table_wanted(header(c, "Accept"))) {
+			json_t *list = NULL;
+			if (store_list(srv->s, t, ns, &lo, &list) < 0)
+				return send_error(c);
+			json_t *tbl = table_of(t, list, arg(c, "includeObject"));
+			json_decref(list);
+			return send_json(c, 200, tbl);
 		}
 		struct buf out;
 		buf_init(&out, (size_t)2 << 30);
