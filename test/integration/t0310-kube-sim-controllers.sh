@@ -56,6 +56,8 @@ t_eq "observedGeneration follows generation" \
 RS1=$(k get rs -l app=web -o jsonpath='{.items[0].metadata.name}')
 HASH=$(jp "rs/$RS1" '{.metadata.labels.pod-template-hash}')
 t_match "ReplicaSet is named after the pod-template-hash" "$RS1" "^web-$HASH\$"
+t_match "kubectl describe shows the controller's events" "$(k describe deployment web)" \
+	"ScalingReplicaSet +[0-9a-z]+ +deployment-controller +Scaled up replica set web-"
 t_eq "ReplicaSet carries revision 1" "$(jp "rs/$RS1" '{.metadata.annotations.deployment\.kubernetes\.io/revision}')" "1"
 
 # scale
@@ -88,6 +90,8 @@ wait_for "pod crash-loops" 15 bash -c \
 	"kubectl get pods -l app=bad -o jsonpath='{.items[0].status.containerStatuses[0].state.waiting.reason}' | grep -qx CrashLoopBackOff"
 wait_for "Deployment exceeds its progress deadline" 15 bash -c \
 	"kubectl get deploy bad -o jsonpath='{.status.conditions[?(@.type==\"Progressing\")].reason}' | grep -qx ProgressDeadlineExceeded"
+t_match "the kubelet reports BackOff warnings" \
+	"$(k get events -o jsonpath='{range .items[?(@.reason=="BackOff")]}{.type} {.involvedObject.name}{"\n"}{end}')" "^Warning bad-"
 t_fail "rollout status of the failing Deployment fails" timeout 20 kubectl rollout status deployment/bad --timeout=15s
 wait_for "restartCount grows" 15 bash -c \
 	"[ \"\$(kubectl get pods -l app=bad -o jsonpath='{.items[0].status.containerStatuses[0].restartCount}')\" -ge 2 ]"
