@@ -32,10 +32,6 @@
 #include "table.h"
 #include <arpa/inet.h>
 
-#pragma weak faults_before_request
-#pragma weak faults_status_body
-#pragma weak faults_token_accepted
-#pragma weak faults_admin
 
 struct ks_server {
 	struct MHD_Daemon *d;
@@ -720,7 +716,7 @@ static bool authorized(struct ks_server *srv, struct MHD_Connection *c)
 	const char *bearer = bearer_of(c);
 	if (srv->tls && srv->client_ca && client_cert_ok(srv, c))
 		return true;
-	if (srv->faults && faults_token_accepted) {
+	if (srv->faults) {
 		if (!srv->token && !(srv->tls && srv->client_ca))
 			return true;
 		if (!srv->token)
@@ -741,10 +737,56 @@ static size_t split_path(char *path, char **segs, size_t max)
 	return n;
 }
 
+/* Health, version, discovery and OpenAPI. True when url was one of them
+ * (the answer in *ret). */
+static bool serve_meta(struct ks_server *srv, struct MHD_Connection *c, const char *url, bool public_path,
+		       enum MHD_Result *ret)
+{
+	const char *accept = header(c, "Accept");
+	if (public_path && strcmp(url, "/version") != 0)
+		return (*ret = send_bytes(c, 200, "text/plain; charset=utf-8", str_dup("ok"), 2)), true;
+	if (strcmp(url, "/version") == 0)
+		return (*ret = send_json(c, 200, discovery_version())), true;
+	if (strcmp(url, "/api") == 0 || strcmp(url, "/api/") == 0) {
+		if (discovery_wants_v2(accept))
+			return (*ret = send_json_ct(c, 200, discovery_aggregated(srv->s, true), DISCOVERY_V2_CONTENT_TYPE)), true;
+		return (*ret = send_json(c, 200, discovery_api_versions())), true;
+	}
+	if (strcmp(url, "/apis") == 0 || strcmp(url, "/apis/") == 0) {
+		if (discovery_wants_v2(accept))
+			return (*ret = send_json_ct(c, 200, discovery_aggregated(srv->s, false), DISCOVERY_V2_CONTENT_TYPE)), true;
+		return (*ret = send_json(c, 200, discovery_group_list(srv->s))), true;
+	}
+	/* No OpenAPI schemas are served: kubectl then skips client-side
+	 * validation (it asks /openapi/v3, then /openapi/v2 in protobuf). */
+	if (strcmp(url, "/openapi/v2") == 0 && accept && strstr(accept, "protobuf"))
+		return (*ret = not_found_resource(c)), true;
+	if (strcmp(url, "/openapi/v2") == 0) {
+		*ret = send_json(c, 200, json_pack("{s:s,s:{s:s,s:s},s:{},s:{}}", "swagger", "2.0", "info", "title",
+						   "Kubernetes", "version", "v1.32.0", "paths", "definitions"));
+		return true;
+	}
+	if (strcmp(url, "/openapi/v3") == 0)
+		return (*ret = send_json(c, 200, discovery_openapi_index(srv->s))), true;
+	if (str_starts_with(url, "/openapi/v3/")) {
+		char gv[512];
+		str_copy(gv, url + strlen("/openapi/v3/"), sizeof(gv));
+		char *segs2[4];
+		size_t n2 = split_path(gv, segs2, 4);
+		json_t *doc = NULL;
+		if (n2 == 2 && strcmp(segs2[0], "api") == 0)
+			doc = discovery_openapi_gv(srv->s, "", segs2[1]);
+		else if (n2 == 3 && strcmp(segs2[0], "apis") == 0)
+			doc = discovery_openapi_gv(srv->s, segs2[1], segs2[2]);
+		return (*ret = doc ? send_json(c, 200, doc) : not_found_resource(c)), true;
+	}
+	return false;
+}
+
 static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c, const char *url, const char *method,
 				struct request *rq)
 {
-	if (str_starts_with(url, "/_admin/") && srv->faults && faults_admin) {
+	if (str_starts_with(url, FAULTS_ADMIN_PREFIX) && srv->faults) {
 		json_t *out = NULL;
 		int code = faults_admin(srv->faults, method, url, bearer_of(c), rq->body.ptr, rq->body.len, &out);
 		return send_json(c, code, out ? out : json_object());
@@ -756,7 +798,7 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 				       "status", "Failure", "message", "Unauthorized", "reason", "Unauthorized", "code", 401);
 		return send_json(c, 401, st);
 	}
-	if (srv->faults && faults_before_request) {
+	if (srv->faults) {
 		struct faults_verdict v = { 0 };
 		faults_before_request(srv->faults, method, url, &v);
 		if (v.drop)
@@ -789,43 +831,9 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 						   "apiVersion", "authentication.k8s.io/v1", "metadata", "status",
 						   "userInfo", "username", "kube-sim-admin", "groups", "system:masters",
 						   "system:authenticated"));
-	if (public_path && strcmp(url, "/version") != 0)
-		return send_bytes(c, 200, "text/plain; charset=utf-8", str_dup("ok"), 2);
-	if (strcmp(url, "/version") == 0)
-		return send_json(c, 200, discovery_version());
-	const char *accept = header(c, "Accept");
-	if (strcmp(url, "/api") == 0 || strcmp(url, "/api/") == 0) {
-		if (discovery_wants_v2(accept))
-			return send_json_ct(c, 200, discovery_aggregated(srv->s, true), DISCOVERY_V2_CONTENT_TYPE);
-		return send_json(c, 200, discovery_api_versions());
-	}
-	if (strcmp(url, "/apis") == 0 || strcmp(url, "/apis/") == 0) {
-		if (discovery_wants_v2(accept))
-			return send_json_ct(c, 200, discovery_aggregated(srv->s, false), DISCOVERY_V2_CONTENT_TYPE);
-		return send_json(c, 200, discovery_group_list(srv->s));
-	}
-	/* No OpenAPI schemas are served: kubectl then skips client-side
-	 * validation (it asks /openapi/v3, then /openapi/v2 in protobuf). */
-	if (strcmp(url, "/openapi/v2") == 0 && accept && strstr(accept, "protobuf"))
-		return not_found_resource(c);
-	if (strcmp(url, "/openapi/v2") == 0)
-		return send_json(c, 200, json_pack("{s:s,s:{s:s,s:s},s:{},s:{}}", "swagger", "2.0", "info", "title",
-						   "Kubernetes", "version", "v1.32.0", "paths", "definitions"));
-	if (strcmp(url, "/openapi/v3") == 0)
-		return send_json(c, 200, discovery_openapi_index(srv->s));
-	if (str_starts_with(url, "/openapi/v3/")) {
-		char gv[512];
-		str_copy(gv, url + strlen("/openapi/v3/"), sizeof(gv));
-		char *segs2[4];
-		size_t n2 = split_path(gv, segs2, 4);
-		json_t *doc = NULL;
-		if (n2 == 2 && strcmp(segs2[0], "api") == 0)
-			doc = discovery_openapi_gv(srv->s, "", segs2[1]);
-		else if (n2 == 3 && strcmp(segs2[0], "apis") == 0)
-			doc = discovery_openapi_gv(srv->s, segs2[1], segs2[2]);
-		return doc ? send_json(c, 200, doc) : not_found_resource(c);
-	}
-
+	enum MHD_Result ret;
+	if (serve_meta(srv, c, url, public_path, &ret))
+		return ret;
 	char path[2048];
 	if (str_copy(path, url, sizeof(path)) >= sizeof(path))
 		return not_found_resource(c);
