@@ -227,6 +227,10 @@ t_eq "its pods stay, without ownerReferences" \
 	"$(k get pods -l app=agent -o jsonpath='{range .items[*]}{.metadata.ownerReferences}x{end}')" "xx"
 t_ok "delete the Job, orphaning its pods (kubectl's default for Jobs is background)" \
 	k delete job migrate --cascade=orphan
+t_ok "a DELETE of a Job without a propagation policy" k delete --raw /apis/batch/v1/namespaces/default/jobs/broken
+wait_for "the Job is gone" 10 bash -c "! kubectl get job broken 2>/dev/null"
+t_eq "orphans its pods (the default for Jobs)" \
+	"$(k get pods -l job-name=broken -o jsonpath='{range .items[*]}{.status.phase}:{.metadata.ownerReferences}{"\n"}{end}')" "$(printf 'Failed:\nFailed:')"
 t_eq "the Job's pod survives" "$(k get pods -l job-name=migrate -o jsonpath='{.items[*].status.phase}')" "Succeeded"
 
 # The CronJob fires at the next minute boundary (at most 60 s away).
