@@ -273,9 +273,17 @@ static void *timer_main(void *arg)
 			pthread_mutex_lock(&f->mu);
 			continue;
 		}
+		/* Sleep until the next timer is due (at most 1 s; a new fault
+		 * set wakes us through the condition variable). */
+		int64_t wait = 1000;
+		if (f->next_drop_ms && f->next_drop_ms - now < wait)
+			wait = f->next_drop_ms - now;
+		if (f->next_compact_ms && f->next_compact_ms - now < wait)
+			wait = f->next_compact_ms - now;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 50 * 1000000;
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (wait % 1000) * 1000000;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
