@@ -231,7 +231,8 @@ wait_for "namespace doomed removed once empty" 10 bash -c "[ \$(curl -s -o /dev/
 
 # -- watch ---------------------------------------------------------------------------------------------------------
 W=$TEST_DIR/watch
-curl -sN "$U$CM?watch=1&labelSelector=w%3Dyes&resourceVersion=$(curl -s $U$CM | jq -r .metadata.resourceVersion)&timeoutSeconds=5" >"$W" &
+WRV=$(curl -s $U$CM | jq -r .metadata.resourceVersion)
+curl -sN "$U$CM?watch=1&labelSelector=w%3Dyes&resourceVersion=$WRV&timeoutSeconds=5" >"$W" &
 WPID=$!
 req POST $CM '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wc"}}'
 req PATCH $CM/wc '{"metadata":{"labels":{"w":"yes"}}}' application/merge-patch+json

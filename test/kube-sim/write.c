@@ -877,59 +877,33 @@ static void array_add_unique(json_t *arr, const char *s)
 static void cleanup_namespace(struct ks_store *s, const char *ns);
 static void cleanup_crd(struct ks_store *s, const char *crd_name);
 
-int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
-		 const struct ks_delete_opts *o, json_t **ret, bool *ret_gone)
+/* The delete preconditions (uid, resourceVersion) against the stored
+ * object: 0 or 409. */
+static int check_delete_preconditions(const struct ks_type *t, const char *name, const struct ks_blob *old,
+				      const struct ks_delete_opts *o)
 {
-	struct ks_tstate *ts = store_tstate(t);
-	struct notes n;
-	notes_init(&n);
-	int rc = 0;
-	bool cleanup_ns = false, cleanup_crd_flag = false;
-	char key[512];
-	obj_key(t, ns, name, key, sizeof(key));
-	store_wrlock(s);
-	struct ks_blob *old = store_lookup(ts, ns, name);
-	if (!old) {
-		rc = store_not_found(t, name);
-		goto out;
-	}
-	json_t *ometa = json_object_get(old->view, "metadata");
-	if (o && o->precond_uid && *o->precond_uid && strcmp(o->precond_uid, jx_str(ometa, "uid")) != 0) {
-		char rl[300];
-		snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
-		err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in precondition: %s, UID in object meta: %s",
-			rl, name, o->precond_uid, jx_str(ometa, "uid"));
-		err_set_status(409, "Conflict");
-		store_err_details(name, t->group, t->plural, NULL);
-		rc = BERR_CONFLICT;
-		goto out;
-	}
-	char orv[32];
+	const char *uid = jx_path_str(old->view, "metadata", "uid", NULL);
+	char orv[32], rl[300];
 	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
-	if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, orv) != 0) {
-		char rl[300];
-		snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
-		err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
-			rl, name, o->precond_rv, orv);
-		err_set_status(409, "Conflict");
-		store_err_details(name, t->group, t->plural, NULL);
-		rc = BERR_CONFLICT;
-		goto out;
-	}
-	if (json_object_get(ometa, "deletionTimestamp")) {
-		/* Already pending: the same answer again. */
-		*ret = blob_full(old);
-		*ret_gone = false;
-		goto out;
-	}
-	const char *policy = o ? o->propagation : NULL;
-	if (!policy || !*policy)
-		policy = (is_kind(t, "batch", "Job") || is_kind(t, "", "ReplicationController")) ? "Orphan" : "Background";
-	json_t *obj = blob_full(old);
-	if (!obj) {
-		rc = BERR_NOMEM;
-		goto out;
-	}
+	snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
+	const char *what = NULL, *want = NULL, *have = NULL;
+	if (o && o->precond_uid && *o->precond_uid && strcmp(o->precond_uid, uid ? uid : "") != 0)
+		what = "UID", want = o->precond_uid, have = uid ? uid : "";
+	else if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, orv) != 0)
+		what = "ResourceVersion", want = o->precond_rv, have = orv;
+	if (!what)
+		return 0;
+	err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: %s in precondition: %s, "
+			       "%s in object meta: %s", rl, name, what, want, what, have);
+	err_set_status(409, "Conflict");
+	store_err_details(name, t->group, t->plural, NULL);
+	return BERR_CONFLICT;
+}
+
+/* Adds the finalizers the propagation policy (and the kind) ask for; true
+ * when deletion must wait (finalizers present, or a namespace). */
+static bool add_deletion_finalizers(const struct ks_type *t, json_t *obj, const char *policy)
+{
 	json_t *meta = json_object_get(obj, "metadata");
 	bool is_ns = is_kind(t, "", "Namespace");
 	bool is_crd = is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition");
@@ -948,35 +922,68 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 		if (json_array_size(fin) == 0)
 			json_object_del(meta, "finalizers");
 	}
-	if (is_ns || json_array_size(json_object_get(meta, "finalizers")) > 0) {
-		char now[32];
-		clock_now_rfc3339(now, sizeof(now));
-		json_object_set_new(meta, "deletionTimestamp", json_string(now));
-		json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
-		if (t->has_generation)
-			json_object_set_new(meta, "generation",
-					    json_integer(json_integer_value(json_object_get(meta, "generation")) + 1));
-		if (is_ns)
-			json_object_set_new(jx_obj_ensure(obj, "status"), "phase", json_string("Terminating"));
-		if (is_crd) {
-			json_t *conds = jx_path(obj, "status", "conditions", NULL);
-			char nowc[32];
-			clock_now_rfc3339(nowc, sizeof(nowc));
-			if (json_is_array(conds))
-				json_array_append_new(conds, condition("Terminating", "True", "InstanceDeletionInProgress",
-								       "CustomResource deletion is in progress", nowc));
-		}
+	return is_ns || json_array_size(json_object_get(meta, "finalizers")) > 0;
+}
+
+/* Marks obj as being deleted: deletionTimestamp, generation, Terminating. */
+static void mark_deleting(const struct ks_type *t, json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	char now[32];
+	clock_now_rfc3339(now, sizeof(now));
+	json_object_set_new(meta, "deletionTimestamp", json_string(now));
+	json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
+	if (t->has_generation)
+		json_object_set_new(meta, "generation", json_integer(json_integer_value(json_object_get(meta, "generation")) + 1));
+	if (is_kind(t, "", "Namespace"))
+		json_object_set_new(jx_obj_ensure(obj, "status"), "phase", json_string("Terminating"));
+	json_t *conds = jx_path(obj, "status", "conditions", NULL);
+	if (is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition") && json_is_array(conds))
+		json_array_append_new(conds, condition("Terminating", "True", "InstanceDeletionInProgress",
+						       "CustomResource deletion is in progress", now));
+}
+
+int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
+		 const struct ks_delete_opts *o, json_t **ret, bool *ret_gone)
+{
+	struct ks_tstate *ts = store_tstate(t);
+	struct notes n;
+	notes_init(&n);
+	int rc = 0;
+	bool pending_cleanup = false;
+	char key[512];
+	obj_key(t, ns, name, key, sizeof(key));
+	store_wrlock(s);
+	struct ks_blob *old = store_lookup(ts, ns, name);
+	if (!old) {
+		rc = store_not_found(t, name);
+		goto out;
+	}
+	if ((rc = check_delete_preconditions(t, name, old, o)) < 0)
+		goto out;
+	json_t *obj = blob_full(old);
+	if (!obj) {
+		rc = BERR_NOMEM;
+		goto out;
+	}
+	*ret_gone = false;
+	if (jx_path(old->view, "metadata", "deletionTimestamp", NULL)) {
+		*ret = obj; /* already pending: the same answer again */
+		goto out;
+	}
+	const char *policy = o && o->propagation && *o->propagation ? o->propagation
+			     : (is_kind(t, "batch", "Job") || is_kind(t, "", "ReplicationController")) ? "Orphan"
+												: "Background";
+	if (add_deletion_finalizers(t, obj, policy)) {
+		mark_deleting(t, obj);
 		if (o && o->dry_run) {
 			*ret = obj;
-			*ret_gone = false;
 			goto out;
 		}
 		json_t *stored = NULL;
 		commit_put(s, ts, key, obj, &n, &stored);
 		*ret = stored;
-		*ret_gone = false;
-		cleanup_ns = is_ns;
-		cleanup_crd_flag = is_crd;
+		pending_cleanup = true;
 		goto out;
 	}
 	*ret = obj;
@@ -988,9 +995,9 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 out:
 	store_unlock(s);
 	notes_flush(s, &n);
-	if (cleanup_ns)
+	if (pending_cleanup && is_kind(t, "", "Namespace"))
 		cleanup_namespace(s, name);
-	if (cleanup_crd_flag)
+	if (pending_cleanup && is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition"))
 		cleanup_crd(s, name);
 	return rc;
 }
