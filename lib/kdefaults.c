@@ -414,6 +414,11 @@ static int service_defaults(json_t *obj, const struct kdefaults_opts *o)
 	if (!type)
 		return 0;
 	default_str(spec, "sessionAffinity", "None");
+	if (str_is(json_object_get(spec, "sessionAffinity"), "ClientIP")) {
+		json_t *sac = child(spec, "sessionAffinityConfig"), *cip = sac ? child(sac, "clientIP") : NULL;
+		if (cip)
+			default_int(cip, "timeoutSeconds", 10800);
+	}
 	if (strcmp(type, "ExternalName") != 0) {
 		json_t *ip = json_object_get(spec, "clusterIP");
 		if ((!ip || str_is(ip, "")) && o && o->alloc_cluster_ip) {
@@ -532,8 +537,15 @@ static void rc_defaults(json_t *obj, json_t *spec)
 
 static void networkpolicy_defaults(json_t *spec)
 {
-	json_t *types;
+	static const char *const dirs[] = { "ingress", "egress" };
+	json_t *types, *rule, *port;
+	size_t i, j;
 
+	for (size_t d = 0; d < 2; d++)
+		json_array_foreach(json_object_get(spec, dirs[d]), i, rule)
+			json_array_foreach(json_object_get(rule, "ports"), j, port)
+				if (json_is_object(port))
+					default_str(port, "protocol", "TCP");
 	if (json_object_get(spec, "policyTypes"))
 		return;
 	types = json_pack("[s]", "Ingress");
