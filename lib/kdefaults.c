@@ -177,6 +177,17 @@ static void default_volume(json_t *vol)
 			if ((ref = get_obj(it, "fieldRef")))
 				default_str(ref, "apiVersion", "v1");
 	}
+	if ((src = get_obj(vol, "projected"))) {
+		json_array_foreach(json_object_get(src, "sources"), j, it) {
+			json_t *sat = get_obj(it, "serviceAccountToken"), *dapi = get_obj(it, "downwardAPI"), *dit;
+			size_t k;
+			if (sat)
+				default_int(sat, "expirationSeconds", 3600);
+			json_array_foreach(json_object_get(dapi, "items"), k, dit)
+				if ((ref = get_obj(dit, "fieldRef")))
+					default_str(ref, "apiVersion", "v1");
+		}
+	}
 	if ((src = get_obj(vol, "hostPath")))
 		default_str(src, "type", "");
 	if ((src = get_obj(vol, "emptyDir")))
