@@ -754,16 +754,10 @@ static int patch_failed(const struct ks_type *t, const char *name, int rc)
 	return BERR_INVALID;
 }
 
-int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
-		enum ks_patch_type type, const json_t *patch, const struct ks_write_opts *o, json_t **ret,
-		bool *ret_created)
+/* Checks a patch before any lookup: 415 for SMP on custom resources, 400
+ * for malformed bodies and apply bodies naming another object. */
+static int check_patch(const struct ks_type *t, const char *name, enum ks_patch_type type, const json_t *patch)
 {
-	struct ks_tstate *ts = store_tstate(t);
-	struct ks_write_opts dflt = { 0 };
-	if (!o)
-		o = &dflt;
-	if (ret_created)
-		*ret_created = false;
 	if (type == KS_PATCH_STRATEGIC && t->custom) {
 		err_set(BERR_UNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
 					  "include: application/json-patch+json, application/merge-patch+json, "
@@ -781,9 +775,75 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 		if (jx_path(patch, "metadata", "managedFields", NULL))
 			return store_bad_request("metadata.managedFields must be nil");
 	}
+	return 0;
+}
+
+/* Applies patch of type to *work (replaced for apply). 0 or an error with
+ * its Status (422 for a patch that does not apply). */
+static int apply_patch_body(const struct ks_type *t, const char *name, enum ks_patch_type type, const json_t *patch,
+			    const struct ks_write_opts *o, json_t **work)
+{
+	int rc;
+	json_t *merged = NULL;
+	switch (type) {
+	case KS_PATCH_JSON:
+		rc = patch_apply_json_patch(*work, patch);
+		break;
+	case KS_PATCH_MERGE:
+		rc = patch_apply_merge(*work, patch);
+		break;
+	case KS_PATCH_STRATEGIC:
+		rc = patch_apply_strategic(*work, patch, t->group, t->kind);
+		break;
+	case KS_PATCH_APPLY:
+		rc = apply_merge(t, *work, patch, manager_of(o), o->force, sub_name(o), &merged);
+		if (rc == 0) {
+			json_decref(*work);
+			*work = merged;
+		}
+		break;
+	default:
+		return store_bad_request("unknown patch type");
+	}
+	if (rc < 0 && !err_status())
+		rc = patch_failed(t, name, rc);
+	if (rc == 0 && !json_is_object(*work))
+		rc = store_bad_request("the patched object is not an object");
+	return rc;
+}
+
+/* Apply on a missing object creates it (under the write lock). */
+static int patch_creates(struct ks_store *s, struct ks_tstate *ts, const char *ns, const char *name,
+			 const json_t *patch, const struct ks_write_opts *o, struct notes *n, json_t **ret)
+{
+	const struct ks_type *t = &ts->t;
+	json_t *work = NULL;
+	if (!jx_str(patch, "apiVersion") || !jx_str(patch, "kind"))
+		return store_bad_request("apiVersion and kind must be set");
+	int rc = apply_merge(t, NULL, patch, manager_of(o), o->force, sub_name(o), &work);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(jx_obj_ensure(work, "metadata"), "name", json_string(name));
+	json_object_set_new(work, "apiVersion", json_string(ks_type_api_version(t)));
+	json_object_set_new(work, "kind", json_string(t->kind));
+	return create_applied(s, ts, ns, work, o, n, ret);
+}
+
+int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
+		enum ks_patch_type type, const json_t *patch, const struct ks_write_opts *o, json_t **ret,
+		bool *ret_created)
+{
+	struct ks_tstate *ts = store_tstate(t);
+	struct ks_write_opts dflt = { 0 };
+	if (!o)
+		o = &dflt;
+	if (ret_created)
+		*ret_created = false;
+	int rc = check_patch(t, name, type, patch);
+	if (rc < 0)
+		return rc;
 	struct notes n;
 	notes_init(&n);
-	int rc;
 	json_t *work = NULL, *old_obj = NULL;
 	store_wrlock(s);
 	struct ks_blob *old = store_lookup(ts, ns, name);
@@ -792,19 +852,7 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 		goto out;
 	}
 	if (!old) {
-		/* Apply creates. */
-		if (!jx_str(patch, "apiVersion") || !jx_str(patch, "kind")) {
-			rc = store_bad_request("apiVersion and kind must be set");
-			goto out;
-		}
-		rc = apply_merge(t, NULL, patch, manager_of(o), o->force, sub_name(o), &work);
-		if (rc < 0)
-			goto out;
-		json_object_set_new(jx_obj_ensure(work, "metadata"), "name", json_string(name));
-		json_object_set_new(work, "apiVersion", json_string(ks_type_api_version(t)));
-		json_object_set_new(work, "kind", json_string(t->kind));
-		rc = create_applied(s, ts, ns, work, o, &n, ret);
-		work = NULL;
+		rc = patch_creates(s, ts, ns, name, patch, o, &n, ret);
 		if (rc == 0 && ret_created)
 			*ret_created = true;
 		goto out;
@@ -815,43 +863,10 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 		rc = BERR_NOMEM;
 		goto out;
 	}
-	switch (type) {
-	case KS_PATCH_JSON:
-		rc = patch_apply_json_patch(work, patch);
-		break;
-	case KS_PATCH_MERGE:
-		rc = patch_apply_merge(work, patch);
-		break;
-	case KS_PATCH_STRATEGIC:
-		rc = patch_apply_strategic(work, patch, t->group, t->kind);
-		break;
-	case KS_PATCH_APPLY: {
-		json_t *merged = NULL;
-		rc = apply_merge(t, work, patch, manager_of(o), o->force, sub_name(o), &merged);
-		if (rc == 0) {
-			json_decref(work);
-			work = merged;
-		}
-		break;
-	}
-	default:
-		rc = store_bad_request("unknown patch type");
-	}
-	if (rc < 0) {
-		if (!err_status())
-			rc = patch_failed(t, name, rc);
-		goto out;
-	}
-	if (!json_is_object(work)) {
-		rc = store_bad_request("the patched object is not an object");
-		goto out;
-	}
-	if ((rc = check_rv(t, work, old, name)) < 0)
+	if ((rc = apply_patch_body(t, name, type, patch, o, &work)) < 0 || (rc = check_rv(t, work, old, name)) < 0)
 		goto out;
 	json_t *obj = merge_replace(t, old_obj, work, o->sub);
-	if (type == KS_PATCH_APPLY && o->sub != KS_SUB_STATUS)
-		json_object_set(json_object_get(obj, "metadata"), "managedFields", jx_path(work, "metadata", "managedFields", NULL));
-	if (type == KS_PATCH_APPLY && o->sub == KS_SUB_STATUS)
+	if (type == KS_PATCH_APPLY)
 		json_object_set(json_object_get(obj, "metadata"), "managedFields", jx_path(work, "metadata", "managedFields", NULL));
 	char key[512];
 	obj_key(t, ns, name, key, sizeof(key));
