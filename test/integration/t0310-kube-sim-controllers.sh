@@ -209,10 +209,14 @@ wait_for "the HPA reports the target's replicas" 10 bash -c \
 wait_for "the APIService is Available" 10 bash -c \
 	"kubectl get apiservice v1beta1.metrics.k8s.io -o jsonpath='{.status.conditions[?(@.type==\"Available\")].status}' | grep -qx True"
 wait_for "PVC is Bound" 10 bash -c "kubectl get pvc cache -o jsonpath='{.status.phase}' | grep -qx Bound"
-t_ok "its PersistentVolume exists" k get pv "$(jp pvc/cache '{.spec.volumeName}')"
+PV=$(jp pvc/cache '{.spec.volumeName}')
+t_ok "its PersistentVolume exists" k get pv "$PV"
+t_eq "and is Bound" "$(jp "pv/$PV" '{.status.phase}')" "Bound"
 wait_for "StatefulSet claims are Bound" 10 bash -c "kubectl get pvc data-db-1 -o jsonpath='{.status.phase}' | grep -qx Bound"
 
 # deletes cascade
+t_ok "delete the PVC" k delete pvc cache --timeout=20s
+wait_for "its provisioned volume is deleted (reclaim policy Delete)" 10 bash -c "! kubectl get pv $PV 2>/dev/null"
 t_ok "delete the Deployment (background)" k delete deployment web --wait=true --timeout=20s
 wait_for "its ReplicaSets are collected" 15 bash -c "[ -z \"\$(kubectl get rs -l app=web -o name)\" ]"
 wait_for "its Pods are collected" 15 bash -c "[ -z \"\$(kubectl get pods -l app=web -o name)\" ]"

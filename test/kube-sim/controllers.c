@@ -648,6 +648,29 @@ static int64_t pvc(struct ctrl *c, json_t *claim)
 	return ctrl_write_status(c, c->pvc, claim, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
 }
 
+/* A provisioned volume whose claim is gone is deleted (reclaim policy
+ * Delete) or Released (Retain). */
+static int64_t pv(struct ctrl *c, json_t *vol)
+{
+	json_t *ref = jx_path(vol, "spec", "claimRef", NULL), *claim = NULL;
+	bool claim_alive;
+
+	if (!ref || ctrl_deleting(vol))
+		return -1;
+	claim_alive = store_get(c->s, c->pvc, jx_str(ref, "namespace"), jx_str(ref, "name"), &claim) == 0 &&
+		      str_eq_null(ctrl_meta(claim, "uid"), jx_str(ref, "uid"));
+	json_decref(claim);
+	if (claim_alive)
+		return -1;
+	if (str_eq_null(jx_path_str(vol, "spec", "persistentVolumeReclaimPolicy", NULL), "Delete")) {
+		ctrl_delete(c, c->pv, NULL, ctrl_meta(vol, "name"), NULL);
+		return -1;
+	}
+	return ctrl_write_status(c, c->pv, vol, json_pack("{s:s}", "phase", "Released"), CTRL_MANAGER) == BERR_CONFLICT
+		       ? 50
+		       : -1;
+}
+
 /* ---- APIServices, HPAs, Endpoints -------------------------------------------------- */
 
 static int64_t apiservice(struct ctrl *c, json_t *as)
@@ -854,6 +877,8 @@ static int64_t reconcile(struct ctrl *c, const struct ks_type *t, json_t *obj)
 		return pvc(c, obj);
 	if (t == c->apisvc)
 		return apiservice(c, obj);
+	if (t == c->pv)
+		return pv(c, obj);
 	if (t == c->hpa)
 		return hpa(c, obj);
 	return -1;
@@ -863,7 +888,7 @@ static bool handled(struct ctrl *c, const struct ks_type *t)
 {
 	return t && (t == c->pods || t == c->deploy || t == c->rs || t == c->rc || t == c->sts || t == c->ds ||
 		     t == c->job || t == c->cronjob || t == c->svc || t == c->ing || t == c->pvc ||
-		     t == c->apisvc || t == c->hpa);
+		     t == c->apisvc || t == c->hpa || t == c->pv);
 }
 
 /* Store subscription: runs on the writer's thread; only queues work. */
@@ -878,6 +903,11 @@ static void on_change(void *ctx, const char *event, const struct ks_type *t, con
 		ctrl_enqueue(c, t, ns, ctrl_meta(obj, "name"), t == c->pods ? c->o.status_delay_ms : 0);
 	if ((t == c->pods || t == c->svc) && c->ep && ns)
 		ctrl_enqueue(c, c->ep, ns, "*", 50);
+	if (t == c->pvc && c->pv && strcmp(event, "DELETED") == 0) {
+		const char *vol = jx_path_str(obj, "spec", "volumeName", NULL);
+		if (vol)
+			ctrl_enqueue(c, c->pv, NULL, vol, 0);
+	}
 	/* The controller owning a changed object reconciles again. */
 	json_array_foreach(jx_path(obj, "metadata", "ownerReferences", NULL), i, ref) {
 		if (!json_is_true(json_object_get(ref, "controller")))
