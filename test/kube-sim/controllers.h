@@ -19,10 +19,14 @@
  *   CrashLoopBackOff, restartCount growing), a Job's pod with such an image
  *   fails; other Job pods succeed.
  * - LoadBalancer Services get status.loadBalancer.ingress[{ip}], Ingresses
- *   an address, PVCs are Bound (with a PersistentVolume); Services with a
+ *   an address, PVCs are Bound (with a PersistentVolume, deleted with the
+ *   claim under reclaim policy Delete, else Released); Services with a
  *   selector get Endpoints listing their ready Pods; APIServices are
  *   Available; HPAs report their target's replicas (no metrics, so they
  *   never scale). Namespace termination is the store's.
+ *
+ * - Events (core v1) for what the real components report: scheduling, pod
+ *   starts, BackOff, ReplicaSet scaling, pod and job creation, job outcome.
  *
  * All writes go through the store like any client's (status through the
  * /status subresource, field manager "kube-controller-manager" or
