@@ -24,7 +24,6 @@
  *   selector get Endpoints listing their ready Pods; APIServices are
  *   Available; HPAs report their target's replicas (no metrics, so they
  *   never scale). Namespace termination is the store's.
- *
  * - Events (core v1) for what the real components report: scheduling, pod
  *   starts, BackOff, ReplicaSet scaling, pod and job creation, job outcome.
  *
