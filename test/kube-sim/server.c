@@ -798,6 +798,59 @@ static bool serve_meta(struct ks_server *srv, struct MHD_Connection *c, const ch
 	return false;
 }
 
+/* Injected faults (faults.h): latency is slept inside; a drop closes the
+ * connection, a status answers it. True when the request was faulted. */
+static bool serve_fault(struct ks_server *srv, struct MHD_Connection *c, const char *method, const char *url,
+			enum MHD_Result *ret)
+{
+	struct faults_verdict v = { 0 };
+	faults_before_request(srv->faults, method, url, &v);
+	if (v.drop) {
+		*ret = MHD_NO;
+		return true;
+	}
+	if (!v.status)
+		return false;
+	json_t *body = faults_status_body(&v);
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct MHD_Response *r = MHD_create_response_from_buffer(text ? strlen(text) : 0, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		*ret = MHD_NO;
+		return true;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	if (v.retry_after_s > 0) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", v.retry_after_s);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
+	*ret = MHD_queue_response(c, (unsigned)v.status, r);
+	MHD_destroy_response(r);
+	return true;
+}
+
+/* Authorization and identity reviews (kubectl auth can-i / whoami): every
+ * authenticated caller may do everything. True when url was one. */
+static bool serve_review(struct MHD_Connection *c, const char *url, enum MHD_Result *ret)
+{
+	if (strcmp(url, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") == 0) {
+		*ret = send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{},s:{s:b,s:s}}", "kind", "SelfSubjectAccessReview",
+						   "apiVersion", "authorization.k8s.io/v1", "metadata", "spec", "status",
+						   "allowed", 1, "reason", "kube-sim allows every authenticated request"));
+		return true;
+	}
+	if (strcmp(url, "/apis/authentication.k8s.io/v1/selfsubjectreviews") == 0) {
+		*ret = send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{s:{s:s,s:[s,s]}}}", "kind", "SelfSubjectReview",
+						   "apiVersion", "authentication.k8s.io/v1", "metadata", "status",
+						   "userInfo", "username", "kube-sim-admin", "groups", "system:masters",
+						   "system:authenticated"));
+		return true;
+	}
+	return false;
+}
+
 static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c, const char *url, const char *method,
 				struct request *rq)
 {
@@ -813,40 +866,11 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 				       "status", "Failure", "message", "Unauthorized", "reason", "Unauthorized", "code", 401);
 		return send_json(c, 401, st);
 	}
-	if (srv->faults) {
-		struct faults_verdict v = { 0 };
-		faults_before_request(srv->faults, method, url, &v);
-		if (v.drop)
-			return MHD_NO;
-		if (v.status) {
-			json_t *body = faults_status_body(&v);
-			char *s = json_dumps(body, JSON_COMPACT);
-			json_decref(body);
-			struct MHD_Response *r = MHD_create_response_from_buffer(s ? strlen(s) : 0, s, MHD_RESPMEM_MUST_FREE);
-			MHD_add_response_header(r, "Content-Type", "application/json");
-			if (v.retry_after_s > 0) {
-				char ra[16];
-				snprintf(ra, sizeof(ra), "%d", v.retry_after_s);
-				MHD_add_response_header(r, "Retry-After", ra);
-			}
-			enum MHD_Result ret = MHD_queue_response(c, (unsigned)v.status, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
-	}
-	/* Authorization and identity reviews (kubectl auth can-i / whoami):
-	 * every authenticated caller may do everything. */
-	if (strcmp(method, "POST") == 0 &&
-	    strcmp(url, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") == 0)
-		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{},s:{s:b,s:s}}", "kind", "SelfSubjectAccessReview",
-						   "apiVersion", "authorization.k8s.io/v1", "metadata", "spec", "status",
-						   "allowed", 1, "reason", "kube-sim allows every authenticated request"));
-	if (strcmp(method, "POST") == 0 && strcmp(url, "/apis/authentication.k8s.io/v1/selfsubjectreviews") == 0)
-		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{s:{s:s,s:[s,s]}}}", "kind", "SelfSubjectReview",
-						   "apiVersion", "authentication.k8s.io/v1", "metadata", "status",
-						   "userInfo", "username", "kube-sim-admin", "groups", "system:masters",
-						   "system:authenticated"));
 	enum MHD_Result ret;
+	if (srv->faults && serve_fault(srv, c, method, url, &ret))
+		return ret;
+	if (strcmp(method, "POST") == 0 && serve_review(c, url, &ret))
+		return ret;
 	if (serve_meta(srv, c, url, public_path, &ret))
 		return ret;
 	char path[2048];
