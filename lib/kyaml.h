@@ -26,14 +26,21 @@
  *   fraction, so that is the JSON an API server receives.
  * - tags: !!str, !!int, !!float, !!bool, !!null force the type (an error
  *   when the text cannot be read as it); !!binary and !!timestamp keep the
- *   text as a string; !!map/!!seq/!!omap are accepted. Any other tag is
- *   ignored on a collection; a scalar with any other tag (or the
- *   non-specific "!") is a string, as go-yaml v2 reads it.
- * - anchors and aliases (the alias is a deep copy), merge keys "<<" (one map
- *   or a list of maps; keys written in the map itself win, earlier maps in
- *   the list win over later ones).
- * - non-string map keys become their string form (1 → "1", true → "true",
- *   null → "null"); a collection as a key is an error.
+ *   text as a string (sigs.k8s.io/yaml would decode !!binary to raw bytes;
+ *   Berth keeps the base64, which is what a Secret's data field wants);
+ *   !!map/!!seq/!!omap are accepted. Any other tag is ignored on a
+ *   collection; a scalar with any other tag (or the non-specific "!") is a
+ *   string, as go-yaml v2 reads it.
+ * - anchors and aliases (the alias is a deep copy); merge keys "<<" with one
+ *   map or a list of maps, applied where they stand as go-yaml v2 does: keys
+ *   written after "<<" override merged ones, keys written before it are
+ *   overridden, and in a list earlier maps win over later ones.
+ * - non-string map keys become their string form as sigs.k8s.io/yaml writes
+ *   them (1 → "1", 0x10 → "16", true → "true", 1e6 → "1e+06"); a null key
+ *   or a collection as a key is an error.
+ *
+ * These rules were checked against sigs.k8s.io/yaml itself (helm's fromYaml
+ * | toJson) by the unit test oracle_agrees_with_sigs_k8s_yaml.
  * - a key given twice in one map: the last value wins, as with
  *   sigs.k8s.io/yaml's Unmarshal and YAMLToJSON, which Argo CD and kubectl's
  *   decoder use (real repositories have such files; one is among the
@@ -75,9 +82,9 @@ enum kyaml_load_flags {
 
 struct kyaml_limits {
 	size_t max_bytes;       /* input size */
-	size_t max_depth;       /* nesting of collections (a scalar has depth 0) */
-	size_t max_nodes;       /* JSON values created in total, alias copies included */
-	size_t max_alias_nodes; /* JSON values created by copying aliased nodes */
+	size_t max_depth;       /* nesting of collections (a scalar has depth 0); at most 10000 */
+	size_t max_nodes;       /* JSON values in the whole stream, alias copies included */
+	size_t max_alias_nodes; /* JSON values created by copying aliased nodes (stream) */
 	size_t max_docs;        /* non-empty documents in one stream */
 	unsigned flags;         /* enum kyaml_load_flags */
 };

@@ -514,9 +514,15 @@ START_TEST(merge_key_with_one_map)
 }
 END_TEST
 
-START_TEST(merge_key_explicit_keys_win_wherever_they_are)
+START_TEST(merge_key_overrides_keys_written_before_it_like_go_yaml_v2)
 {
-	expect_json("b: &b {x: 1, z: 2}\nm:\n  z: 3\n  <<: *b\n", "{\"b\":{\"x\":1,\"z\":2},\"m\":{\"x\":1,\"z\":3}}");
+	expect_json("b: &b {x: 1, z: 2}\nm:\n  z: 3\n  <<: *b\n", "{\"b\":{\"x\":1,\"z\":2},\"m\":{\"x\":1,\"z\":2}}");
+}
+END_TEST
+
+START_TEST(second_merge_key_overrides_the_first)
+{
+	expect_json("m: {<<: {x: 1, z: 2}, <<: {x: 9}}\n", "{\"m\":{\"x\":9,\"z\":2}}");
 }
 END_TEST
 
@@ -622,9 +628,8 @@ END_TEST
 
 START_TEST(non_string_keys_take_their_string_form)
 {
-	expect_json("1: a\n0x10: b\ntrue: c\nno: d\n~: e\n1.5: f\n1e6: g\n",
-		    "{\"1\":\"a\",\"16\":\"b\",\"true\":\"c\",\"false\":\"d\",\"null\":\"e\",\"1.5\":\"f\","
-		    "\"1e+06\":\"g\"}");
+	expect_json("1: a\n0x10: b\ntrue: c\nno: d\n1.5: f\n1e6: g\n",
+		    "{\"1\":\"a\",\"16\":\"b\",\"true\":\"c\",\"false\":\"d\",\"1.5\":\"f\",\"1e+06\":\"g\"}");
 	expect_json("'1': a\n\"true\": b\n", "{\"1\":\"a\",\"true\":\"b\"}");
 	expect_json("&k key: 1\nother: *k\n", "{\"key\":1,\"other\":\"key\"}");
 }
@@ -640,6 +645,22 @@ START_TEST(float_keys_use_the_float32_shortest_form)
 {
 	expect_json("1.0: a\n0.1: b\n1e-5: c\n123456.5: d\n.inf: e\n",
 		    "{\"1\":\"a\",\"0.1\":\"b\",\"1e-05\":\"c\",\"123456.5\":\"d\",\".inf\":\"e\"}");
+}
+END_TEST
+
+START_TEST(null_key_is_an_error_as_in_sigs_k8s_yaml)
+{
+	expect_error("a: 1\n~: x\n", BERR_INVALID, "line 2 column 1: a null mapping key");
+	expect_error("{null: x}", BERR_INVALID, "null mapping key");
+	expect_error("n: &n null\nm: {*n : 1}\n", BERR_INVALID, "line 2 column 5");
+}
+END_TEST
+
+START_TEST(merged_key_may_be_overridden_once_in_strict_mode)
+{
+	struct kyaml_limits lim = { .flags = KYAML_REJECT_DUPLICATE_KEYS };
+	const char *y = "m:\n  <<: {x: 1}\n  x: 2\n  x: 3\n";
+	expect_error_lim(y, strlen(y), &lim, BERR_INVALID, "line 4 column 3: key \"x\" already set");
 }
 END_TEST
 
@@ -1234,7 +1255,8 @@ int main(void)
 	tcase_add_test(tc, anchors_do_not_cross_documents);
 	tcase_add_test(tc, undefined_alias_is_an_error_with_the_position);
 	tcase_add_test(tc, merge_key_with_one_map);
-	tcase_add_test(tc, merge_key_explicit_keys_win_wherever_they_are);
+	tcase_add_test(tc, merge_key_overrides_keys_written_before_it_like_go_yaml_v2);
+	tcase_add_test(tc, second_merge_key_overrides_the_first);
 	tcase_add_test(tc, merge_key_with_a_list_of_maps_earlier_wins);
 	tcase_add_test(tc, merge_key_with_an_inline_map);
 	tcase_add_test(tc, merge_key_with_a_scalar_is_an_error);
@@ -1248,6 +1270,8 @@ int main(void)
 	tcase_add_test(tc, non_string_keys_take_their_string_form);
 	tcase_add_test(tc, one_letter_y_and_n_keys_read_as_bools_like_go_yaml_v2);
 	tcase_add_test(tc, float_keys_use_the_float32_shortest_form);
+	tcase_add_test(tc, null_key_is_an_error_as_in_sigs_k8s_yaml);
+	tcase_add_test(tc, merged_key_may_be_overridden_once_in_strict_mode);
 	tcase_add_test(tc, collection_as_key_is_an_error);
 	tcase_add_test(tc, duplicate_key_last_value_wins_by_default);
 	tcase_add_test(tc, duplicate_key_is_an_error_when_rejected);
