@@ -18,6 +18,7 @@
 #include "err.h"
 #include "jsonx.h"
 #include "kyaml.h"
+#include "str.h"
 
 /* ---- helpers ---- */
 
@@ -1211,6 +1212,134 @@ START_TEST(fixture_files_round_trip_through_the_writer)
 }
 END_TEST
 
+/* ---- oracle: sigs.k8s.io/yaml itself, through helm ----
+ *
+ * helm's template function fromYaml is sigs.k8s.io/yaml.Unmarshal into a
+ * map, and toJson writes the result: exactly how Kubernetes tooling reads a
+ * manifest. Each file of test/data/kyaml-oracle/ is rendered that way by a
+ * throw-away chart, and must read the same with kyaml (or fail in both).
+ * helm's path turns every number into a float64, so the cases avoid
+ * integers that a double cannot hold exactly. */
+
+static char *find_helm(void)
+{
+	char *path = str_printf("%s/.deps/bin/helm", top_dir());
+	const char *p = getenv("PATH");
+
+	if (access(path, X_OK) == 0)
+		return path;
+	free(path);
+	while (p && *p) {
+		size_t n = strcspn(p, ":");
+		char *cand = str_printf("%.*s/helm", (int)n, p);
+		if (access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+		p += n + (p[n] == ':');
+	}
+	return NULL;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	fclose(f);
+}
+
+START_TEST(oracle_agrees_with_sigs_k8s_yaml)
+{
+	char dir[4096], tmpl[] = "/tmp/berth-kyaml-oracle-XXXXXX", *chart, *helm, *cmd, *out, **names;
+	size_t n, len, checked = 0;
+	struct buf rendered;
+	json_t *docs;
+	FILE *p;
+
+	helm = find_helm();
+	ck_assert_msg(helm != NULL, "helm not found (scripts/install-deps puts it in .deps/bin)");
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	chart = str_printf("%s/oracle", tmpl);
+	snprintf(dir, sizeof(dir), "%s/test/data/kyaml-oracle", top_dir());
+	names = data_cases(dir, &n);
+	{
+		char *d1 = str_printf("mkdir -p '%s/templates' '%s/cases'", chart, chart);
+		ck_assert_int_eq(system(d1), 0);
+		free(d1);
+	}
+	{
+		char *cf = str_printf("%s/Chart.yaml", chart);
+		write_text(cf, "apiVersion: v2\nname: oracle\nversion: 0.1.0\n");
+		free(cf);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *src = str_printf("%s/%s.yaml", dir, names[i]);
+		char *dst = str_printf("%s/cases/%s.yaml", chart, names[i]);
+		char *tpl = str_printf("%s/templates/%s.yaml", chart, names[i]);
+		char *body = str_printf("{\"case\":\"%s\",\"out\":{{ .Files.Get \"cases/%s.yaml\" | fromYaml | toJson }}}\n",
+					names[i], names[i]);
+		char *text = read_file(src, &len);
+		write_text(dst, text);
+		write_text(tpl, body);
+		free(text);
+		free(src);
+		free(dst);
+		free(tpl);
+		free(body);
+	}
+	cmd = str_printf("'%s' template oracle '%s' 2>&1", helm, chart);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	buf_init(&rendered, 16 << 20);
+	{
+		char chunk[4096];
+		size_t r;
+		while ((r = fread(chunk, 1, sizeof(chunk), p)) > 0)
+			ck_assert_int_eq(buf_append(&rendered, chunk, r), 0);
+	}
+	ck_assert_msg(pclose(p) == 0, "helm failed:\n%s", rendered.ptr);
+	ck_assert_int_eq(kyaml_load_stream(rendered.ptr, rendered.len, NULL, &docs), 0);
+	ck_assert_uint_eq(json_array_size(docs), n);
+	for (size_t i = 0; i < json_array_size(docs); i++) {
+		const char *name = jx_str(json_array_get(docs, i), "case");
+		json_t *theirs = json_object_get(json_array_get(docs, i), "out");
+		json_t *ours = NULL;
+		char *src = str_printf("%s/%s.yaml", dir, name);
+		char *text = read_file(src, &len);
+		int rc = kyaml_load_one(text, len, NULL, &ours);
+		bool they_failed = json_object_size(theirs) == 1 && json_object_get(theirs, "Error");
+
+		if (they_failed) {
+			ck_assert_msg(rc != 0, "%s: sigs.k8s.io/yaml fails (%s) but kyaml reads it", name,
+				      jx_str(theirs, "Error"));
+		} else {
+			char *t = json_dumps(theirs, JSON_COMPACT | JSON_SORT_KEYS), *o;
+			ck_assert_msg(rc == 0, "%s: kyaml fails (%s), sigs.k8s.io/yaml gives %s", name, err_msg(), t);
+			o = json_dumps(ours, JSON_COMPACT | JSON_SORT_KEYS);
+			ck_assert_msg(jx_equal(ours, theirs), "%s:\n kyaml %s\n sigs  %s", name, o, t);
+			free(o);
+			free(t);
+		}
+		json_decref(ours);
+		free(text);
+		free(src);
+		checked++;
+	}
+	json_decref(docs);
+	buf_release(&rendered);
+	out = str_printf("rm -rf '%s'", tmpl);
+	ck_assert_int_eq(system(out), 0);
+	free(out);
+	free(cmd);
+	free(chart);
+	free(helm);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	ck_assert_uint_ge(checked, 10);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kyaml");
@@ -1313,6 +1442,7 @@ int main(void)
 	tcase_add_test(tc, data_cases_read_as_expected);
 	tcase_add_test(tc, data_cases_round_trip_through_the_writer);
 	tcase_add_test(tc, fixture_files_round_trip_through_the_writer);
+	tcase_add_test(tc, oracle_agrees_with_sigs_k8s_yaml);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);
