@@ -58,6 +58,7 @@ struct loader {
 	size_t nframes;
 	struct anchor *anchors;
 	size_t nanchors, anchors_cap;
+	json_t *anchor_index;   /* name → index in anchors of its latest definition */
 	json_t *root;           /* of the current document, or NULL */
 	json_t *docs;
 	size_t nodes, alias_nodes;
@@ -128,14 +129,11 @@ static int count_nodes(struct loader *L, size_t n, bool alias, const yaml_mark_t
 	return 0;
 }
 
+/* A hashed index, so that many anchors and aliases cost linear time. */
 static struct anchor *anchor_find(struct loader *L, const char *name)
 {
-	size_t i = L->nanchors;
-	/* The latest definition wins: YAML allows redefining an anchor. */
-	while (i-- > 0)
-		if (!strcmp(L->anchors[i].name, name))
-			return &L->anchors[i];
-	return NULL;
+	json_t *i = json_object_get(L->anchor_index, name);
+	return i ? &L->anchors[json_integer_value(i)] : NULL;
 }
 
 /* Records name (stolen) → v (a new reference is taken). */
@@ -151,6 +149,11 @@ static int anchor_add(struct loader *L, char *name, json_t *v, size_t nodes, siz
 		L->anchors = a;
 		L->anchors_cap = cap;
 	}
+	/* The latest definition wins: YAML allows redefining an anchor. */
+	if (json_object_set_new_nocheck(L->anchor_index, name, json_integer((json_int_t)L->nanchors))) {
+		free(name);
+		return err_set(BERR_NOMEM, "yaml: out of memory");
+	}
 	L->anchors[L->nanchors++] = (struct anchor){ name, json_incref(v), nodes, depth };
 	return 0;
 }
@@ -162,6 +165,7 @@ static void anchors_clear(struct loader *L)
 		json_decref(L->anchors[i].value);
 	}
 	L->nanchors = 0;
+	json_object_clear(L->anchor_index);
 }
 
 static const char *tag_suffix(const char *tag)
@@ -673,9 +677,11 @@ int kyaml_load_stream(const char *data, size_t len, const struct kyaml_limits *l
 	L.len = len;
 	L.frames = calloc(L.lim.max_depth, sizeof(*L.frames));
 	L.docs = json_array();
-	if (!L.frames || !L.docs || !yaml_parser_initialize(&L.parser)) {
+	L.anchor_index = json_object();
+	if (!L.frames || !L.docs || !L.anchor_index || !yaml_parser_initialize(&L.parser)) {
 		free(L.frames);
 		json_decref(L.docs);
+		json_decref(L.anchor_index);
 		return err_set(BERR_NOMEM, "yaml: out of memory");
 	}
 	yaml_parser_set_input_string(&L.parser, (const unsigned char *)data, len);
@@ -694,6 +700,7 @@ int kyaml_load_stream(const char *data, size_t len, const struct kyaml_limits *l
 	free(L.frames);
 	anchors_clear(&L);
 	free(L.anchors);
+	json_decref(L.anchor_index);
 	json_decref(L.root);
 	if (rc == 0)
 		*ret_docs = L.docs;
