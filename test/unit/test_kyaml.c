@@ -1254,15 +1254,30 @@ static void write_text(const char *path, const char *text)
 	fclose(f);
 }
 
-/* Renders, with helm, a throw-away chart holding the files <name><ext> of
- * dir and one template per file:
- *     {"case":"<name>","out":{{ .Files.Get "cases/<name><ext>" | <pipeline> }}}
- * and returns the documents (a JSON array, one {"case","out"} per file). */
-static json_t *helm_render(const char *dir, const char *ext, const char *pipeline)
+/* pattern with every "@CASE@" replaced by name (free() it). */
+static char *fill_case(const char *pattern, const char *name)
+{
+	struct buf b;
+	const char *p = pattern, *q;
+
+	buf_init(&b, 1 << 16);
+	while ((q = strstr(p, "@CASE@")) != NULL) {
+		ck_assert_int_eq(buf_append(&b, p, (size_t)(q - p)), 0);
+		ck_assert_int_eq(buf_puts(&b, name), 0);
+		p = q + 6;
+	}
+	ck_assert_int_eq(buf_puts(&b, p), 0);
+	return buf_detach(&b, NULL);
+}
+
+/* Renders, with helm, a throw-away chart holding the files paths[i] as
+ * cases/<names[i]>.src, with one template per file: pattern, "@CASE@"
+ * replaced by the name. Each template writes one JSON object
+ * {"case":"<name>","out":...}; returns them as a JSON array. */
+static json_t *helm_render_files(char **names, char **paths, size_t n, const char *pattern)
 {
 	char tmpl[] = "/tmp/berth-kyaml-oracle-XXXXXX", *helm, *chart, *cmd;
-	char **names;
-	size_t n, len;
+	size_t len;
 	struct buf rendered;
 	json_t *docs;
 	FILE *p;
@@ -1277,29 +1292,23 @@ static json_t *helm_render(const char *dir, const char *ext, const char *pipelin
 	cmd = str_printf("%s/Chart.yaml", chart);
 	write_text(cmd, "apiVersion: v2\nname: oracle\nversion: 0.1.0\n");
 	free(cmd);
-	names = data_cases_ext(dir, ext, &n);
 	for (size_t i = 0; i < n; i++) {
-		char *src = str_printf("%s/%s%s", dir, names[i], ext);
-		char *dst = str_printf("%s/cases/%s%s", chart, names[i], ext);
+		char *dst = str_printf("%s/cases/%s.src", chart, names[i]);
 		char *tpl = str_printf("%s/templates/%s.yaml", chart, names[i]);
-		char *body = str_printf("{\"case\":\"%s\",\"out\":{{ .Files.Get \"cases/%s%s\" | %s }}}\n", names[i],
-					names[i], ext, pipeline);
-		char *text = read_file(src, &len);
+		char *body = fill_case(pattern, names[i]);
+		char *text = read_file(paths[i], &len);
 		write_text(dst, text);
 		write_text(tpl, body);
 		free(text);
-		free(src);
 		free(dst);
 		free(tpl);
 		free(body);
-		free(names[i]);
 	}
-	free(names);
 	cmd = str_printf("'%s' template oracle '%s' 2>&1", helm, chart);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	free(cmd);
-	buf_init(&rendered, 16 << 20);
+	buf_init(&rendered, 64 << 20);
 	{
 		char chunk[4096];
 		size_t r;
@@ -1315,6 +1324,28 @@ static json_t *helm_render(const char *dir, const char *ext, const char *pipelin
 	free(cmd);
 	free(chart);
 	free(helm);
+	return docs;
+}
+
+/* helm_render_files over the files <name><ext> of dir. */
+static json_t *helm_render(const char *dir, const char *ext, const char *pipeline)
+{
+	size_t n;
+	char **names = data_cases_ext(dir, ext, &n);
+	char **paths = calloc(n ? n : 1, sizeof(*paths));
+	char *pattern = str_printf("{\"case\":\"@CASE@\",\"out\":{{ .Files.Get \"cases/@CASE@.src\" | %s }}}\n", pipeline);
+	json_t *docs;
+
+	for (size_t i = 0; i < n; i++)
+		paths[i] = str_printf("%s/%s%s", dir, names[i], ext);
+	docs = helm_render_files(names, paths, n, pattern);
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+		free(paths[i]);
+	}
+	free(names);
+	free(paths);
+	free(pattern);
 	return docs;
 }
 
@@ -1389,6 +1420,87 @@ START_TEST(writer_matches_kubectl_output)
 	}
 	ck_assert_uint_ge(json_array_size(docs), 3);
 	json_decref(docs);
+}
+END_TEST
+
+/* Every document of every YAML file of the shared fixtures reads as
+ * sigs.k8s.io/yaml reads it. helm splits the files at "---" lines and reads
+ * each piece with fromYaml; empty pieces give {} there and nothing here. */
+static char **fx_names, **fx_paths;
+static size_t fx_count;
+
+static int fixture_collect(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || !(ends_with(path, ".yaml") || ends_with(path, ".yml")) || strstr(path, "/templates/"))
+		return 0;
+	fx_names = realloc(fx_names, (fx_count + 1) * sizeof(*fx_names));
+	fx_paths = realloc(fx_paths, (fx_count + 1) * sizeof(*fx_paths));
+	fx_names[fx_count] = str_printf("f%zu", fx_count);
+	fx_paths[fx_count] = strdup(path);
+	fx_count++;
+	return 0;
+}
+
+static json_t *without_empty_maps(const json_t *docs)
+{
+	json_t *out = json_array(), *d;
+	size_t i;
+	json_array_foreach(docs, i, d) {
+		if (!(json_is_object(d) && json_object_size(d) == 0))
+			json_array_append(out, d);
+	}
+	return out;
+}
+
+START_TEST(oracle_agrees_on_every_fixture_document)
+{
+	char dir[4096];
+	json_t *docs, *d;
+	size_t i, len, n_docs = 0;
+
+	snprintf(dir, sizeof(dir), "%s/../shared/fixtures", top_dir());
+	if (access(dir, R_OK) != 0) {
+		ck_assert_msg(getenv("BERTH_REQUIRE_FIXTURES") == NULL, "no fixtures at %s", dir);
+		return;
+	}
+	fx_count = 0;
+	ck_assert_int_eq(nftw(dir, fixture_collect, 16, FTW_PHYS), 0);
+	docs = helm_render_files(fx_names, fx_paths, fx_count,
+				 "{\"case\":\"@CASE@\",\"out\":[{{ range $i, $d := regexSplit \"(?m)^---.*$\" "
+				 "(.Files.Get \"cases/@CASE@.src\") -1 }}{{ if $i }},{{ end }}{{ $d | fromYaml | toJson }}"
+				 "{{ end }}]}\n");
+	json_array_foreach(docs, i, d) {
+		const char *name = jx_str(d, "case");
+		size_t idx = (size_t)strtoul(name + 1, NULL, 10);
+		json_t *theirs = without_empty_maps(json_object_get(d, "out")), *ours_all = NULL, *ours;
+		char *text = read_file(fx_paths[idx], &len);
+		char *t, *o;
+
+		ck_assert_msg(kyaml_load_stream(text, len, NULL, &ours_all) == 0, "%s: %s", fx_paths[idx], err_msg());
+		ours = without_empty_maps(ours_all);
+		t = json_dumps(theirs, JSON_COMPACT | JSON_SORT_KEYS);
+		o = json_dumps(ours, JSON_COMPACT | JSON_SORT_KEYS);
+		ck_assert_msg(jx_equal(ours, theirs), "%s:\n kyaml %.2000s\n sigs  %.2000s", fx_paths[idx], o, t);
+		n_docs += json_array_size(ours);
+		free(t);
+		free(o);
+		free(text);
+		json_decref(ours);
+		json_decref(ours_all);
+		json_decref(theirs);
+	}
+	ck_assert_uint_ge(json_array_size(docs), 50);
+	ck_assert_uint_ge(n_docs, 100);
+	json_decref(docs);
+	for (i = 0; i < fx_count; i++) {
+		free(fx_names[i]);
+		free(fx_paths[i]);
+	}
+	free(fx_names);
+	free(fx_paths);
+	fx_names = fx_paths = NULL;
 }
 END_TEST
 
@@ -1496,6 +1608,7 @@ int main(void)
 	tcase_add_test(tc, fixture_files_round_trip_through_the_writer);
 	tcase_add_test(tc, oracle_agrees_with_sigs_k8s_yaml);
 	tcase_add_test(tc, writer_matches_kubectl_output);
+	tcase_add_test(tc, oracle_agrees_on_every_fixture_document);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);
