@@ -890,8 +890,26 @@ int httpc_mux_add_stream(struct httpc_mux *m, const struct httpc_req *req, httpc
 
 void httpc_mux_cancel(struct httpc_mux *m, struct httpc_mux_stream *s)
 {
-	atomic_store(&s->cancel, true);
+	/* Touch s only if it is still ours: a cancel racing the stream's end
+	 * must not write to freed memory. */
+	pthread_mutex_lock(&m->mu);
+	for (struct httpc_mux_stream *x = m->active; x; x = x->next)
+		if (x == s)
+			atomic_store(&s->cancel, true);
+	for (struct httpc_mux_stream *x = m->pending; x; x = x->next)
+		if (x == s)
+			atomic_store(&s->cancel, true);
+	pthread_mutex_unlock(&m->mu);
 	curl_multi_wakeup(m->multi);
+}
+
+/* Takes s out of the active list (mux thread; the lock keeps
+ * httpc_mux_cancel's walk safe). */
+static void active_remove(struct httpc_mux *m, struct httpc_mux_stream *s)
+{
+	pthread_mutex_lock(&m->mu);
+	list_remove(&m->active, s);
+	pthread_mutex_unlock(&m->mu);
 }
 
 void httpc_mux_wakeup(struct httpc_mux *m)
@@ -925,13 +943,13 @@ static void mux_admit_and_cancel(struct httpc_mux *m)
 			if (curl_multi_add_handle(m->multi, s->t.easy) == CURLM_OK) {
 				s->in_multi = true;
 			} else {
-				list_remove(&m->active, s);
+				active_remove(m, s);
 				mux_finish(m, s, err_set(BERR_NOMEM, "mux: cannot add a stream"));
 			}
 			continue;
 		}
 		if (atomic_load(&s->cancel)) {
-			list_remove(&m->active, s);
+			active_remove(m, s);
 			if (s->in_multi)
 				curl_multi_remove_handle(m->multi, s->t.easy);
 			s->in_multi = false;
@@ -955,7 +973,7 @@ static void mux_collect_done(struct httpc_mux *m)
 			continue;
 		curl_multi_remove_handle(m->multi, s->t.easy);
 		s->in_multi = false;
-		list_remove(&m->active, s);
+		active_remove(m, s);
 		curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->resp.status);
 		rc = transfer_result(&s->t, cc, &s->req, s->errbuf);
 		if (rc == 0 && !s->t.error_body && s->t.partial.len > 0 && s->t.status_checked) {
@@ -1024,7 +1042,7 @@ void httpc_mux_free(struct httpc_mux *m)
 	}
 	pthread_mutex_unlock(&m->mu);
 	while ((s = m->active)) {
-		list_remove(&m->active, s);
+		active_remove(m, s);
 		if (s->in_multi)
 			curl_multi_remove_handle(m->multi, s->t.easy);
 		mux_finish(m, s, BERR_CANCELED);

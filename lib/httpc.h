@@ -191,7 +191,9 @@ int httpc_mux_add_stream(struct httpc_mux *m, const struct httpc_req *req, httpc
 
 /* Asks for s to end; its on_done runs with BERR_CANCELED on the mux thread
  * (soon, or during the current callback's return when called from one).
- * Thread-safe. Calling it after on_done has run is a bug. */
+ * Thread-safe; a cancel that races the end of the stream is harmless, but
+ * calling it long after on_done has run is a bug (the handle may have been
+ * reused by a newer stream). */
 void httpc_mux_cancel(struct httpc_mux *m, struct httpc_mux_stream *s);
 
 /* Drives the streams on the calling thread for up to timeout_ms (returns
