@@ -658,6 +658,29 @@ START_TEST(connections_past_the_limit_are_refused)
 }
 END_TEST
 
+START_TEST(listen_accepts_any_interface_and_host_names)
+{
+	const char *forms[] = {":0", "localhost:0", "0.0.0.0:0", NULL};
+	for (int i = 0; forms[i]; i++) {
+		struct httpd *s2;
+		struct httpd_config cfg = {.listen = forms[i]};
+		struct httpc_resp r;
+		char url[128];
+		struct httpc_req req = {0};
+		ck_assert_int_eq(httpd_new(&cfg, &s2), 0);
+		ck_assert_int_eq(httpd_route(s2, "GET", "/query", query_handler, NULL), 0);
+		ck_assert_msg(httpd_start(s2) == 0, "%s: %s", forms[i], err_msg());
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/query", httpd_port(s2));
+		req.url = url;
+		httpc_resp_init(&r);
+		ck_assert_msg(httpc_request(cli, &req, &r) == 0, "%s: %s", forms[i], err_msg());
+		ck_assert_int_eq(r.status, 200);
+		httpc_resp_release(&r);
+		httpd_free(s2);
+	}
+}
+END_TEST
+
 START_TEST(listen_on_a_busy_port_fails_with_unavailable)
 {
 	struct httpd *s2;
@@ -1224,6 +1247,7 @@ int main(void)
 	tcase_add_test(tc, access_log_line_names_method_path_status_and_peer);
 	tcase_add_test(tc, garbage_requests_get_errors_and_the_server_keeps_serving);
 	tcase_add_test(tc, connections_past_the_limit_are_refused);
+	tcase_add_test(tc, listen_accepts_any_interface_and_host_names);
 	tcase_add_test(tc, listen_on_a_busy_port_fails_with_unavailable);
 	suite_add_tcase(s, tc);
 
