@@ -493,9 +493,15 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t size)
 		snprintf(out, size, "%s:%u", host, port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 		port = ntohs(in6->sin6_port);
-		snprintf(out, size, "[%s]:%u", host, port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			/* An IPv4 client of a dual-stack listener: show it as IPv4. */
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof(host));
+			snprintf(out, size, "%s:%u", host, port);
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			snprintf(out, size, "[%s]:%u", host, port);
+		}
 	} else {
 		str_copy(out, "?", size);
 	}
