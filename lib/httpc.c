@@ -709,6 +709,14 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 	return 0;
 }
 
+/* The stream idle timeout in ms; 0 when disabled. */
+static int64_t idle_timeout(const struct httpc_req *req)
+{
+	if (req->idle_timeout_ms < 0)
+		return 0;
+	return req->idle_timeout_ms > 0 ? req->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
+}
+
 int httpc_stream_lines(struct httpc *c, const struct httpc_req *req, httpc_line_fn on_line,
 		       void *userdata, struct httpc_resp *resp)
 {
@@ -726,7 +734,7 @@ int httpc_stream_lines(struct httpc *c, const struct httpc_req *req, httpc_line_
 	t.on_line = on_line;
 	t.userdata = userdata;
 	buf_init(&t.partial, req->max_line_bytes ? req->max_line_bytes : DEFAULT_MAX_LINE);
-	rc = perform(c, &t, req, 0, req->idle_timeout_ms > 0 ? req->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS);
+	rc = perform(c, &t, req, 0, idle_timeout(req));
 	local.attempts = 1;
 	/* A connection cut off by the server mid-stream is not reusable; a
 	 * handle that saw an error is dropped rather than pooled. */
@@ -874,9 +882,11 @@ int httpc_mux_add_stream(struct httpc_mux *m, const struct httpc_req *req, httpc
 		mux_stream_free(s);
 		return rc;
 	}
-	int64_t idle = req->idle_timeout_ms > 0 ? req->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
-	curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_TIME, (long)((idle + 999) / 1000));
+	int64_t idle = idle_timeout(req);
+	if (idle > 0) {
+		curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_TIME, (long)((idle + 999) / 1000));
+	}
 	curl_easy_setopt(s->t.easy, CURLOPT_PRIVATE, s);
 	pthread_mutex_lock(&m->mu);
 	list_push(&m->pending, s);

@@ -100,7 +100,11 @@ struct httpc_req {
 	bool retry_unsafe;           /* allow retrying a non-idempotent method */
 
 	/* Streams only. */
-	int64_t idle_timeout_ms;     /* abort when no byte arrives for this long; default 60000 */
+	/* Abort when no byte arrives for this long (rounded up to whole
+	 * seconds); default 60000; negative: never (TCP keep-alive still
+	 * notices a dead peer, slowly). A Kubernetes watch sends nothing while
+	 * nothing changes: use the watch's timeoutSeconds plus a margin. */
+	int64_t idle_timeout_ms;
 	size_t max_line_bytes;       /* longest line accepted; default 16 MiB */
 };
 
