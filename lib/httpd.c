@@ -61,7 +61,7 @@ struct httpd {
 	char *listen;
 	char *cert_pem, *key_pem, *ca_pem;
 	bool client_cert_required;
-	unsigned max_connections, idle_timeout_s;
+	unsigned max_connections, max_connections_per_ip, idle_timeout_s;
 	size_t max_header_bytes, max_body_bytes, stream_queue_bytes;
 	bool access_log;
 
@@ -291,6 +291,7 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 	}
 	srv->client_cert_required = cfg->tls_client_cert_required;
 	srv->max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+	srv->max_connections_per_ip = cfg->max_connections_per_ip;
 	srv->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
 	srv->max_header_bytes = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
 	srv->max_body_bytes = cfg->max_body_bytes ? cfg->max_body_bytes : DEFAULT_MAX_BODY_BYTES;
@@ -1123,6 +1124,8 @@ int httpd_start(struct httpd *srv)
 	OPT(MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, srv->max_connections, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, NULL);
+	if (srv->max_connections_per_ip)
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->max_connections_per_ip, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->max_header_bytes + (16u << 10), NULL);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);

@@ -96,6 +96,7 @@ struct httpd_config {
 	bool tls_client_cert_required;
 
 	unsigned max_connections;   /* concurrent connections; default 1024 */
+	unsigned max_connections_per_ip;  /* from one client address; default no limit */
 	unsigned idle_timeout_s;    /* close a connection idle this long; default 60 */
 	size_t max_header_bytes;    /* request line + headers; default 16 KiB */
 	size_t max_body_bytes;      /* request body; default 1 MiB */

@@ -658,6 +658,37 @@ START_TEST(connections_past_the_limit_are_refused)
 }
 END_TEST
 
+START_TEST(connections_past_the_per_address_limit_are_refused)
+{
+	struct httpd_config cfg = {.max_connections_per_ip = 1};
+	struct httpd_stats st;
+	struct buf out;
+	int first, second;
+	httpd_free(srv);
+	srv = NULL;
+	start_server(&cfg);
+	first = raw_connect();
+	raw_send(first, "GET /query HTTP/1.1\r\nHost: x\r\n");
+	int64_t deadline = clock_mono_ms() + 3000;
+	do {
+		httpd_get_stats(srv, &st);
+	} while (st.connections_open < 1 && clock_mono_ms() < deadline && (clock_sleep_ms(5), 1));
+	second = raw_connect();
+	buf_init(&out, 1 << 16);
+	send(second, "GET /query HTTP/1.1\r\nHost: x\r\n\r\n", 32, MSG_NOSIGNAL);
+	ck_assert(raw_read_until_close(second, &out, 3000));
+	ck_assert_msg(!str_starts_with(out.ptr, "HTTP/1.1 200"), "second connection served: %s", out.ptr);
+	/* The first one is still served. */
+	buf_reset(&out);
+	raw_send(first, "Connection: close\r\n\r\n");
+	ck_assert(raw_read_until_close(first, &out, 3000));
+	ck_assert_msg(str_starts_with(out.ptr, "HTTP/1.1 200"), "first: %s", out.ptr);
+	buf_release(&out);
+	close(first);
+	close(second);
+}
+END_TEST
+
 START_TEST(listen_accepts_any_interface_and_host_names)
 {
 	const char *forms[] = {":0", "localhost:0", "0.0.0.0:0", NULL};
@@ -1247,6 +1278,7 @@ int main(void)
 	tcase_add_test(tc, access_log_line_names_method_path_status_and_peer);
 	tcase_add_test(tc, garbage_requests_get_errors_and_the_server_keeps_serving);
 	tcase_add_test(tc, connections_past_the_limit_are_refused);
+	tcase_add_test(tc, connections_past_the_per_address_limit_are_refused);
 	tcase_add_test(tc, listen_accepts_any_interface_and_host_names);
 	tcase_add_test(tc, listen_on_a_busy_port_fails_with_unavailable);
 	suite_add_tcase(s, tc);
