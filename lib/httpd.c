@@ -795,7 +795,7 @@ int httpd_stream_start(struct httpd_req *req, unsigned status, const char *conte
 
 /* ------------------------------------------------------------- dispatch */
 
-static int tls_check_peer(struct httpd *srv, struct MHD_Connection *conn, struct conn_ctx *cc);
+static void tls_check_peer(struct MHD_Connection *conn, struct conn_ctx *cc);
 
 static void dispatch(struct httpd_req *req)
 {
@@ -864,7 +864,7 @@ static bool refuse_early(struct httpd_req *req)
 	}
 	if (srv->ca_pem) {
 		if (req->cctx->verdict == TLS_UNCHECKED)
-			tls_check_peer(srv, req->conn, req->cctx);
+			tls_check_peer(req->conn, req->cctx);
 		if (req->cctx->verdict == TLS_REJECTED) {
 			httpd_respond_error(req, 401, "client certificate not trusted");
 			return true;
@@ -900,8 +900,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			httpd_respond_error(req, 501, "method not implemented");
 			return MHD_YES;
 		}
-		if (refuse_early(req))
-			return MHD_YES;
+		refuse_early(req);  /* may answer at once (413, 401, ...) */
 		return MHD_YES;
 	}
 	if (req->answered) {
@@ -929,9 +928,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		httpd_respond_error(req, 413, "request body larger than %zu bytes", req->srv->max_body_bytes);
 		return MHD_YES;
 	}
+	(void)conn;
 	err_clear();
 	dispatch(req);
-	(void)conn;
 	return req->answered ? MHD_YES : MHD_NO;  /* MHD_NO: drop the connection */
 }
 
@@ -986,32 +985,33 @@ static char *dn_value(gnutls_x509_crt_t crt, const char *oid, unsigned idx)
 }
 
 /* Verifies the client certificate of conn against the configured CA (MHD
- * loaded it as the session's trust list) and records CN and O values. */
-static int tls_check_peer(struct httpd *srv, struct MHD_Connection *conn, struct conn_ctx *cc)
+ * loaded it as the session's trust list) for client authentication (its
+ * extended key usage must allow it, as Kubernetes requires) and records
+ * its CN and O values. */
+static void tls_check_peer(struct MHD_Connection *conn, struct conn_ctx *cc)
 {
 	const union MHD_ConnectionInfo *ci;
 	gnutls_session_t session;
 	const gnutls_datum_t *certs;
 	unsigned ncerts = 0, status = 0;
 	gnutls_x509_crt_t crt = NULL;
-	int rc;
-	(void)srv;
+	gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+					 .data = (unsigned char *)(uintptr_t)GNUTLS_KP_TLS_WWW_CLIENT};
 
 	cc->verdict = TLS_REJECTED;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (!ci || !ci->tls_session)
-		return 0;
+		return;
 	session = ci->tls_session;
 	certs = gnutls_certificate_get_peers(session, &ncerts);
 	if (!certs || ncerts == 0) {
 		cc->verdict = TLS_NONE;
-		return 0;
+		return;
 	}
-	rc = gnutls_certificate_verify_peers2(session, &status);
-	if (rc != GNUTLS_E_SUCCESS || status != 0)
-		return 0;
+	if (gnutls_certificate_verify_peers(session, &purpose, 1, &status) != GNUTLS_E_SUCCESS || status != 0)
+		return;
 	if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
-		return 0;
+		return;
 	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) != GNUTLS_E_SUCCESS)
 		goto out;
 	cc->cn = dn_value(crt, GNUTLS_OID_X520_COMMON_NAME, 0);
@@ -1031,7 +1031,6 @@ static int tls_check_peer(struct httpd *srv, struct MHD_Connection *conn, struct
 	cc->verdict = TLS_VERIFIED;
 out:
 	gnutls_x509_crt_deinit(crt);
-	return 0;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,

@@ -1212,6 +1212,17 @@ START_TEST(tls_untrusted_client_certificate_is_refused)
 }
 END_TEST
 
+START_TEST(tls_certificate_not_meant_for_clients_is_refused)
+{
+	/* The server's own certificate is signed by the trusted CA but its
+	 * extended key usage is serverAuth only. */
+	struct httpc_resp r;
+	ck_assert_msg(tls_get("ca.pem", "srv.pem", "srv.key", &r) == 0, "%s", err_msg());
+	ck_assert_int_eq(r.status, 401);
+	httpc_resp_release(&r);
+}
+END_TEST
+
 START_TEST(tls_required_client_certificate_missing_is_refused)
 {
 	char cert[256], key[256];
@@ -1304,6 +1315,7 @@ int main(void)
 	tcase_add_test(tt, tls_client_certificate_subject_reaches_the_handler);
 	tcase_add_test(tt, tls_keep_alive_reuses_one_connection);
 	tcase_add_test(tt, tls_untrusted_client_certificate_is_refused);
+	tcase_add_test(tt, tls_certificate_not_meant_for_clients_is_refused);
 	tcase_add_test(tt, tls_required_client_certificate_missing_is_refused);
 	tcase_add_test(tt, tls_key_without_certificate_is_invalid);
 	suite_add_tcase(s, tt);
