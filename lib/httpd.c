@@ -41,6 +41,8 @@
 
 #define DEFAULT_MAX_CONNECTIONS 1024u
 #define DEFAULT_IDLE_TIMEOUT_S 60u
+#define DEFAULT_HEADER_TIMEOUT_S 30u
+#define REAPER_PERIOD_MS 250
 #define DEFAULT_MAX_HEADER_BYTES ((size_t)16 << 10)
 #define DEFAULT_MAX_BODY_BYTES ((size_t)1 << 20)
 #define DEFAULT_STREAM_QUEUE_BYTES ((size_t)1 << 20)
@@ -61,7 +63,7 @@ struct httpd {
 	char *listen;
 	char *cert_pem, *key_pem, *ca_pem;
 	bool client_cert_required;
-	unsigned max_connections, max_connections_per_ip, idle_timeout_s;
+	unsigned max_connections, max_connections_per_ip, idle_timeout_s, header_timeout_s;
 	size_t max_header_bytes, max_body_bytes, stream_queue_bytes;
 	bool access_log;
 
@@ -74,6 +76,14 @@ struct httpd {
 	int listen_fd;
 	unsigned port;
 	bool started, stopped;
+
+	/* Requests whose headers are still arriving, for the reaper thread
+	 * that cuts off clients trickling them (slowloris). */
+	pthread_mutex_t awaiting_mu;
+	pthread_cond_t awaiting_cond;
+	struct httpd_req *awaiting;
+	pthread_t reaper;
+	bool reaper_running, reaper_stop;
 
 	struct httpd_streams streams;  /* open streams, for httpd_stop */
 
@@ -117,6 +127,9 @@ struct httpd_req {
 	uint64_t bytes;
 	struct httpd_stream *stream;  /* holds a reference (the response holds another) */
 	int64_t start_ms;
+	int fd;                    /* the connection's socket */
+	bool awaiting;             /* in srv->awaiting */
+	struct httpd_req *aw_next, *aw_prev;
 	char peer[64];
 	char method[16];
 };
@@ -252,6 +265,8 @@ void httpd_free(struct httpd *srv)
 	}
 	free(srv->ca_pem);
 	httpd_streams_release(&srv->streams);
+	pthread_mutex_destroy(&srv->awaiting_mu);
+	pthread_cond_destroy(&srv->awaiting_cond);
 	free(srv);
 }
 
@@ -270,6 +285,8 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 	if (!srv)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpd_streams_init(&srv->streams);
+	pthread_mutex_init(&srv->awaiting_mu, NULL);
+	pthread_cond_init(&srv->awaiting_cond, NULL);
 	srv->listen_fd = -1;
 	srv->fallback = default_fallback;
 	srv->listen = strdup(cfg->listen ? cfg->listen : "127.0.0.1:0");
@@ -292,6 +309,7 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 	srv->client_cert_required = cfg->tls_client_cert_required;
 	srv->max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
 	srv->max_connections_per_ip = cfg->max_connections_per_ip;
+	srv->header_timeout_s = cfg->header_timeout_s ? cfg->header_timeout_s : DEFAULT_HEADER_TIMEOUT_S;
 	srv->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
 	srv->max_header_bytes = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
 	srv->max_body_bytes = cfg->max_body_bytes ? cfg->max_body_bytes : DEFAULT_MAX_BODY_BYTES;
@@ -537,6 +555,73 @@ static void req_free(struct httpd_req *req)
 	free(req);
 }
 
+/* Requests between their request line and the end of their headers. */
+static void awaiting_add(struct httpd *srv, struct httpd_req *req)
+{
+	pthread_mutex_lock(&srv->awaiting_mu);
+	req->aw_prev = NULL;
+	req->aw_next = srv->awaiting;
+	if (req->aw_next)
+		req->aw_next->aw_prev = req;
+	srv->awaiting = req;
+	req->awaiting = true;
+	pthread_mutex_unlock(&srv->awaiting_mu);
+}
+
+static void awaiting_remove_locked(struct httpd *srv, struct httpd_req *req)
+{
+	if (!req->awaiting)
+		return;
+	if (req->aw_prev)
+		req->aw_prev->aw_next = req->aw_next;
+	else
+		srv->awaiting = req->aw_next;
+	if (req->aw_next)
+		req->aw_next->aw_prev = req->aw_prev;
+	req->aw_next = req->aw_prev = NULL;
+	req->awaiting = false;
+}
+
+static void awaiting_remove(struct httpd *srv, struct httpd_req *req)
+{
+	pthread_mutex_lock(&srv->awaiting_mu);
+	awaiting_remove_locked(srv, req);
+	pthread_mutex_unlock(&srv->awaiting_mu);
+}
+
+/* Cuts off connections whose request headers take longer than
+ * header_timeout_s to arrive. The idle timeout alone would not: a client
+ * sending one byte a second is never idle. Shutting the socket down makes
+ * the connection's thread see the end and finish the request; the request
+ * stays valid until then because on_completed removes it from the list
+ * under the same lock before freeing it. */
+static void *reaper_main(void *arg)
+{
+	struct httpd *srv = arg;
+	pthread_mutex_lock(&srv->awaiting_mu);
+	while (!srv->reaper_stop) {
+		struct timespec ts;
+		int64_t now = clock_mono_ms(), limit = (int64_t)srv->header_timeout_s * 1000;
+		for (struct httpd_req *r = srv->awaiting, *next; r; r = next) {
+			next = r->aw_next;
+			if (now - r->start_ms > limit) {
+				if (r->fd >= 0)
+					shutdown(r->fd, SHUT_RDWR);
+				awaiting_remove_locked(srv, r);
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += REAPER_PERIOD_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->awaiting_cond, &srv->awaiting_mu, &ts);
+	}
+	pthread_mutex_unlock(&srv->awaiting_mu);
+	return NULL;
+}
+
 /* MHD_OPTION_URI_LOG_CALLBACK: the first thing MHD calls for a request; its
  * result becomes the request's context. NULL (no memory) makes MHD fail the
  * request. */
@@ -557,6 +642,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	req->cctx = ci ? ci->socket_context : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	format_peer(ci ? ci->client_addr : NULL, req->peer, sizeof(req->peer));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	req->fd = ci ? ci->connect_fd : -1;
 	req->target = strdup(uri ? uri : "/");
 	if (!req->target)
 		goto fail;
@@ -569,6 +656,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		req->bad_request = true;
 	if (parse_query(req, qmark ? qmark + 1 : NULL) < 0)
 		req->bad_request = true;
+	awaiting_add(srv, req);
 	return req;
 fail:
 	req_free(req);
@@ -895,6 +983,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		return MHD_NO;
 	if (!req->dispatched && req->method[0] == '\0') {
 		/* First call: headers are in, no body yet. */
+		awaiting_remove(req->srv, req);
 		str_copy(req->method, method, sizeof(req->method));
 		if (strlen(method) >= sizeof(req->method)) {
 			httpd_respond_error(req, 501, "method not implemented");
@@ -945,6 +1034,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!req)
 		return;
 	*con_cls = NULL;
+	awaiting_remove(srv, req);
 	bytes = req->bytes;
 	if (req->stream) {
 		bytes = httpd_stream_request_done(req->stream);
@@ -1149,6 +1239,7 @@ int httpd_start(struct httpd *srv)
 	}
 	srv->listen_fd = -1;  /* MHD's now */
 	srv->started = true;
+	srv->reaper_running = pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0;
 	return 0;
 }
 
@@ -1174,6 +1265,14 @@ void httpd_stop(struct httpd *srv)
 	 * blocked in stream_read return, then join everything. */
 	MHD_socket lfd = MHD_quiesce_daemon(srv->mhd);
 	httpd_streams_close_all(&srv->streams, STOP_DRAIN_MS);
+	if (srv->reaper_running) {
+		pthread_mutex_lock(&srv->awaiting_mu);
+		srv->reaper_stop = true;
+		pthread_cond_broadcast(&srv->awaiting_cond);
+		pthread_mutex_unlock(&srv->awaiting_mu);
+		pthread_join(srv->reaper, NULL);
+		srv->reaper_running = false;
+	}
 	MHD_stop_daemon(srv->mhd);
 	srv->mhd = NULL;
 	if (lfd != MHD_INVALID_SOCKET)

@@ -98,6 +98,10 @@ struct httpd_config {
 	unsigned max_connections;   /* concurrent connections; default 1024 */
 	unsigned max_connections_per_ip;  /* from one client address; default no limit */
 	unsigned idle_timeout_s;    /* close a connection idle this long; default 60 */
+	/* Close a connection whose request headers (after the request line)
+	 * take longer than this to arrive, however steadily they trickle in;
+	 * default 30. */
+	unsigned header_timeout_s;
 	size_t max_header_bytes;    /* request line + headers; default 16 KiB */
 	size_t max_body_bytes;      /* request body; default 1 MiB */
 	size_t stream_queue_bytes;  /* unsent bytes per stream; default 1 MiB */

@@ -508,6 +508,38 @@ START_TEST(idle_client_is_disconnected)
 }
 END_TEST
 
+START_TEST(client_trickling_headers_is_cut_off)
+{
+	/* Never idle for a second, yet never done: the header deadline
+	 * (1 s here), not the idle timeout (30 s), ends it. */
+	struct httpd_config cfg = {.header_timeout_s = 1, .idle_timeout_s = 30};
+	bool closed = false;
+	httpd_free(srv);
+	srv = NULL;
+	start_server(&cfg);
+	int fd = raw_connect();
+	int64_t t0 = clock_mono_ms();
+	raw_send(fd, "GET /query HTTP/1.1\r\n");
+	while (!closed && clock_mono_ms() - t0 < 6000) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char c;
+		if (poll(&p, 1, 200) > 0 && recv(fd, &c, 1, 0) <= 0)
+			closed = true;
+		else if (send(fd, "X-Drip: 1\r\n", 11, MSG_NOSIGNAL) < 0)
+			closed = true;
+	}
+	int64_t elapsed = clock_mono_ms() - t0;
+	ck_assert(closed);
+	ck_assert_int_ge(elapsed, 900);
+	ck_assert_int_lt(elapsed, 4000);
+	close(fd);
+	/* Normal clients are not affected. */
+	struct httpc_resp r;
+	ck_assert_int_eq(get("/query", &r), 200);
+	httpc_resp_release(&r);
+}
+END_TEST
+
 START_TEST(response_headers_are_sent_and_injection_refused)
 {
 	struct httpc_resp r;
@@ -1282,6 +1314,7 @@ int main(void)
 	tcase_add_test(tc, chunked_body_over_the_limit_gets_413);
 	tcase_add_test(tc, oversized_headers_are_refused);
 	tcase_add_test(tc, idle_client_is_disconnected);
+	tcase_add_test(tc, client_trickling_headers_is_cut_off);
 	tcase_add_test(tc, response_headers_are_sent_and_injection_refused);
 	tcase_add_test(tc, handler_without_answer_gets_500);
 	tcase_add_test(tc, response_the_library_refuses_becomes_500);
