@@ -145,10 +145,10 @@ void httpc_url_redact(const char *url, char *out, size_t size)
 		str_copy(out, url, size);
 		return;
 	}
-	buf_init(&b, size ? size - 1 : 0);
-	buf_append(&b, url, (size_t)(auth - url));
-	buf_puts(&b, at + 1);
-	str_copy(out, b.ptr, size);
+	buf_init(&b, strlen(url));
+	if (buf_append(&b, url, (size_t)(auth - url)) < 0 || buf_puts(&b, at + 1) < 0)
+		buf_reset(&b);
+	str_copy(out, b.ptr, size);  /* truncates to fit */
 	buf_release(&b);
 }
 

@@ -420,6 +420,9 @@ START_TEST(url_redaction_strips_userinfo_only)
 	ck_assert_str_eq(out, "http://h:1/p");
 	httpc_url_redact("not a url", out, sizeof(out));
 	ck_assert_str_eq(out, "not a url");
+	char small[16];
+	httpc_url_redact("https://user:secret@host.example/long/path", small, sizeof(small));
+	ck_assert_str_eq(small, "https://host.ex");  /* truncated, never the secret */
 }
 END_TEST
 
