@@ -76,7 +76,7 @@ struct httpc_config {
 	/* Headers sent with every request, "Name: value", NULL-terminated array
 	 * (e.g. "Authorization: Bearer ..."). May be NULL. */
 	const char *const *headers;
-	const char *user_agent;      /* default "berth/<version>" */
+	const char *user_agent;      /* default "berth/0.1" */
 
 	int64_t connect_timeout_ms;  /* default 10000 */
 	int64_t timeout_ms;          /* whole request; default 60000 */
@@ -87,7 +87,7 @@ struct httpc_config {
 };
 
 /* One request. Only url is required. The struct and what it points to must
- * stay valid for the duration of the call (for the mux: until on_done). */
+ * stay valid for the duration of the call (httpc_mux_add_stream copies it). */
 struct httpc_req {
 	const char *method;          /* default "GET" */
 	const char *url;
