@@ -8,6 +8,9 @@
  *   raw and decoded forms are both at hand and '%2F' stays inside a segment.
  * - One conn_ctx per TCP connection (MHD's socket context) caches the
  *   client-certificate verdict, so keep-alive requests verify once.
+ * - Slow clients: MHD's connection timeout ends idle connections; a reaper
+ *   thread ends connections whose headers trickle in past header_timeout_s
+ *   (a client sending a byte a second is never idle).
  * - Streams live in httpd_stream.c; httpd_int.h is the seam.
  */
 #include "httpd.h"
