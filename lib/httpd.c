@@ -699,6 +699,23 @@ const char *httpd_req_header(const struct httpd_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *httpd_req_cookie(const struct httpd_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+bool httpd_req_content_type_is(const struct httpd_req *req, const char *mime)
+{
+	const char *ct = httpd_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n;
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	return n == strlen(mime) && strncasecmp(ct, mime, n) == 0;
+}
+
 const char *httpd_req_body(const struct httpd_req *req, size_t *ret_len)
 {
 	if (ret_len)

@@ -175,6 +175,14 @@ const char *httpd_req_query_nth(const struct httpd_req *req, const char *key, si
 /* The value of request header name (case-insensitive), or NULL. */
 const char *httpd_req_header(const struct httpd_req *req, const char *name);
 
+/* The value of cookie name from the Cookie header, or NULL. */
+const char *httpd_req_cookie(const struct httpd_req *req, const char *name);
+
+/* True when the request's Content-Type is the media type mime (compared
+ * case-insensitively, parameters such as "; charset=utf-8" ignored). For the
+ * CSRF rule "state-changing requests need application/json". */
+bool httpd_req_content_type_is(const struct httpd_req *req, const char *mime);
+
 /* The request body (complete, NUL-terminated after len bytes) and its
  * length in *ret_len (may be NULL). Never NULL; "" when there is no body. */
 const char *httpd_req_body(const struct httpd_req *req, size_t *ret_len);

@@ -59,6 +59,8 @@ static void query_handler(struct httpd_req *req, void *ud)
 	json_object_set_new(v, "flag", json_string(httpd_req_query(req, "flag") ? httpd_req_query(req, "flag") : "(null)"));
 	json_object_set_new(v, "missing", json_boolean(httpd_req_query(req, "missing") == NULL));
 	json_object_set_new(v, "hdr", json_string(httpd_req_header(req, "x-test-header") ? httpd_req_header(req, "X-TEST-HEADER") : "(null)"));
+	json_object_set_new(v, "cookie", json_string(httpd_req_cookie(req, "berth.token") ? httpd_req_cookie(req, "berth.token") : "(null)"));
+	json_object_set_new(v, "json", json_boolean(httpd_req_content_type_is(req, "application/json")));
 	httpd_respond_json(req, 200, v);
 	json_decref(v);
 }
@@ -191,7 +193,7 @@ static void raw_send(int fd, const char *s)
 static bool raw_read_until_close(int fd, struct buf *out, int64_t timeout_ms)
 {
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	char chunk[4096];
+	char chunk[65536];
 	for (;;) {
 		int64_t left = deadline - clock_mono_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -424,7 +426,7 @@ START_TEST(query_is_decoded_and_repeated_keys_kept)
 {
 	struct httpc_req req = {0};
 	struct httpc_resp r;
-	const char *hdrs[] = {"X-Test-Header: hello", NULL};
+	const char *hdrs[] = {"X-Test-Header: hello", "Cookie: theme=dark; berth.token=abc.def", NULL};
 	char url[256];
 	snprintf(url, sizeof(url), "%s/query?a=1&a=two%%203&q=x+y%%2Bz&flag", base);
 	req.url = url;
@@ -440,8 +442,40 @@ START_TEST(query_is_decoded_and_repeated_keys_kept)
 	ck_assert_str_eq(jx_str(v, "flag"), "");
 	ck_assert(json_is_true(json_object_get(v, "missing")));
 	ck_assert_str_eq(jx_str(v, "hdr"), "hello");
+	ck_assert_str_eq(jx_str(v, "cookie"), "abc.def");
+	ck_assert(json_is_false(json_object_get(v, "json")));
 	json_decref(v);
 	httpc_resp_release(&r);
+}
+END_TEST
+
+/* GET /query with Content-Type ct; whether the server saw application/json. */
+static bool seen_as_json(const char *ct)
+{
+	char url[256], hdr[256];
+	const char *hdrs[] = {hdr, NULL};
+	struct httpc_req req = {.headers = hdrs};
+	struct httpc_resp r;
+	bool json;
+	snprintf(url, sizeof(url), "%s/query", base);
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ct);
+	req.url = url;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	json_t *v = body_json(&r);
+	json = json_is_true(json_object_get(v, "json"));
+	json_decref(v);
+	httpc_resp_release(&r);
+	return json;
+}
+
+START_TEST(content_type_match_ignores_case_and_parameters)
+{
+	ck_assert(seen_as_json("application/json"));
+	ck_assert(seen_as_json("Application/JSON; charset=utf-8"));
+	ck_assert(!seen_as_json("application/jsonp"));
+	ck_assert(!seen_as_json("text/plain"));
+	ck_assert(!seen_as_json("application/x-www-form-urlencoded"));
 }
 END_TEST
 
@@ -979,11 +1013,9 @@ START_TEST(slow_client_stream_is_closed_without_memory_growth)
 	/* The client asks and never reads: the server's queue is bounded at
 	 * 64 KiB, so writes must fail within (socket buffers + 64 KiB). */
 	int fd = raw_connect();
-	int rcvbuf = 4096;
 	char line[1024];
 	int rc = 0;
 	size_t written = 0, max_queued = 0;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	raw_send(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
 	struct httpd_stream *s = wait_held();
 	memset(line, 'z', sizeof(line) - 1);
@@ -1354,6 +1386,7 @@ int main(void)
 	tcase_add_test(tc, malformed_route_patterns_are_refused);
 	tcase_add_test(tc, bad_percent_encoding_gets_400);
 	tcase_add_test(tc, query_is_decoded_and_repeated_keys_kept);
+	tcase_add_test(tc, content_type_match_ignores_case_and_parameters);
 	tcase_add_test(tc, json_body_round_trips);
 	tcase_add_test(tc, body_at_the_limit_is_accepted);
 	tcase_add_test(tc, body_over_the_limit_gets_413_before_it_is_read);
