@@ -861,7 +861,9 @@ static void hold_stream_handler(struct httpd_req *req, void *ud)
 {
 	struct httpd_stream *s;
 	(void)ud;
+	ck_assert_int_eq(httpd_add_header(req, "X-Accel-Buffering", "no"), 0);
 	ck_assert_int_eq(httpd_stream_start(req, 200, "application/json", &s), 0);
+	ck_assert_int_eq(httpd_stream_start(req, 200, "application/json", &s), BERR_INVALID);
 	httpd_stream_on_close(s, count_close, NULL);
 	pthread_mutex_lock(&held_mu);
 	held = s;
@@ -1001,6 +1003,7 @@ START_TEST(stream_headers_arrive_before_any_data)
 	}
 	ck_assert_msg(str_starts_with(out.ptr, "HTTP/1.1 200"), "got: %s", out.ptr);
 	ck_assert_ptr_nonnull(strcasestr(out.ptr, "transfer-encoding: chunked"));
+	ck_assert_ptr_nonnull(strcasestr(out.ptr, "x-accel-buffering: no"));
 	close(fd);
 	ck_assert(httpd_stream_wait_closed(s, 5000));
 	httpd_stream_unref(s);
