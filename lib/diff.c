@@ -632,23 +632,93 @@ static void add_change(struct cmp *c, enum diff_op op, const json_t *old, const 
 	r->n_changes++;
 }
 
-static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities);
+/* node: the schema of the value when it is an object (its fields); f: the
+ * field the value is stored in (its list strategy when it is a list). */
+static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities,
+		      const struct mk_node *node, const struct mk_field *f);
 
-static void cmp_member(struct cmp *c, const char *k, const json_t *lv, const json_t *pv, bool quantities)
+static bool push(struct cmp *c, const char *key, size_t index)
 {
 	if (c->depth >= DIFF_MAX_DEPTH + 2)
-		return; /* cannot happen: inputs are depth-checked */
-	c->path[c->depth++] = (struct seg){k, 0};
+		return false; /* cannot happen: inputs are depth-checked */
+	c->path[c->depth++] = (struct seg){key, index};
+	return true;
+}
+
+static void cmp_member(struct cmp *c, const struct mk_node *node, const char *k, const json_t *lv,
+		       const json_t *pv, bool quantities)
+{
+	if (!push(c, k, 0))
+		return;
 	if (!lv)
 		add_change(c, DIFF_OP_ADD, NULL, pv);
 	else if (!pv)
 		add_change(c, DIFF_OP_REMOVE, lv, NULL);
-	else
-		cmp_value(c, lv, pv, quantities || quantity_map_key(k));
+	else {
+		const struct mk_field *f = mk_node_field(node, k);
+		cmp_value(c, lv, pv, quantities || quantity_map_key(k), f ? f->child : NULL, f);
+	}
 	c->depth--;
 }
 
-static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities)
+static ssize_t index_by_key(const json_t *list, const char *key, const json_t *kv)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x)
+		if (jx_equal(json_object_get(x, key), kv))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* A list merged by key: items are matched by key, so an added container
+ * reads as one ADD (at its index in predicted), a removed one as one
+ * REMOVE (at its index in live), and a changed field inside one as a
+ * change at that field. A pure reordering is one REPLACE of the list. */
+static bool cmp_keyed_list(struct cmp *c, const json_t *live, const json_t *pred, bool quantities,
+			   const struct mk_field *f)
+{
+	size_t i, before = c->r->n_changes;
+	bool was_modified = c->r->modified;
+	json_t *x;
+
+	json_array_foreach(pred, i, x)
+		if (!json_object_get(x, f->key))
+			return false;
+	json_array_foreach(live, i, x)
+		if (!json_object_get(x, f->key))
+			return false;
+	json_array_foreach(pred, i, x) {
+		ssize_t j = index_by_key(live, f->key, json_object_get(x, f->key));
+		if (!push(c, NULL, i))
+			return true;
+		if (j < 0)
+			add_change(c, DIFF_OP_ADD, NULL, x);
+		else
+			cmp_value(c, json_array_get(live, (size_t)j), x, quantities, f->child, NULL);
+		c->depth--;
+	}
+	json_array_foreach(live, i, x) {
+		if (index_by_key(pred, f->key, json_object_get(x, f->key)) >= 0)
+			continue;
+		if (!push(c, NULL, i))
+			return true;
+		add_change(c, DIFF_OP_REMOVE, x, NULL);
+		c->depth--;
+	}
+	if (c->r->n_changes == before && c->r->modified == was_modified &&
+	    json_array_size(live) == json_array_size(pred)) {
+		json_array_foreach(pred, i, x)
+			if (!jx_equal(json_object_get(x, f->key), json_object_get(json_array_get(live, i), f->key))) {
+				add_change(c, DIFF_OP_REPLACE, live, pred);
+				break;
+			}
+	}
+	return true;
+}
+
+static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities,
+		      const struct mk_node *node, const struct mk_field *f)
 {
 	if (live == pred || c->rc < 0)
 		return;
@@ -661,24 +731,28 @@ static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, boo
 			lv = json_object_get(live, k);
 			if (!lv && is_empty(pv))
 				continue;
-			cmp_member(c, k, lv, pv, quantities);
+			cmp_member(c, node, k, lv, pv, quantities);
 		}
 		json_object_foreach((json_t *)live, k, lv) {
 			if (json_object_get(pred, k) || is_empty(lv))
 				continue;
-			cmp_member(c, k, lv, NULL, quantities);
+			cmp_member(c, node, k, lv, NULL, quantities);
 		}
 		return;
 	}
-	if (json_is_array(live) && json_is_array(pred) && json_array_size(live) == json_array_size(pred)) {
-		for (size_t i = 0; i < json_array_size(live); i++) {
-			if (c->depth >= DIFF_MAX_DEPTH + 2)
-				return;
-			c->path[c->depth++] = (struct seg){NULL, i};
-			cmp_value(c, json_array_get(live, i), json_array_get(pred, i), quantities);
-			c->depth--;
+	if (json_is_array(live) && json_is_array(pred)) {
+		if (f && f->list == MK_LIST_MAP && cmp_keyed_list(c, live, pred, quantities, f))
+			return;
+		if (json_array_size(live) == json_array_size(pred)) {
+			for (size_t i = 0; i < json_array_size(live); i++) {
+				if (!push(c, NULL, i))
+					return;
+				cmp_value(c, json_array_get(live, i), json_array_get(pred, i), quantities,
+					  f ? f->child : NULL, NULL);
+				c->depth--;
+			}
+			return;
 		}
-		return;
 	}
 	if (is_empty(live) && is_empty(pred))
 		return;
@@ -979,7 +1053,8 @@ static void mask_secret_changes(struct diff_result *r)
 	}
 }
 
-static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred)
+static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred,
+			const struct mk_node *node)
 {
 	struct cmp c = {.r = r};
 	if (!live)
@@ -987,7 +1062,7 @@ static int compare_into(struct diff_result *r, const json_t *live, const json_t 
 	else if (!pred)
 		add_change(&c, DIFF_OP_REMOVE, live, NULL);
 	else
-		cmp_value(&c, live, pred, false);
+		cmp_value(&c, live, pred, false, node, NULL);
 	if (r->is_secret)
 		mask_secret_changes(r);
 	return c.rc;
@@ -1090,7 +1165,8 @@ static int compute_both(const struct ctx *c, const json_t *desired, const json_t
 				      strategic ? mk_kind_schema(c->group, c->kind) : NULL, strategic, 0);
 		if ((rc = fill_defaults(r->predicted_live, r->normalized_live, npatch, c)) < 0)
 			goto out;
-		if ((rc = compare_into(r, r->normalized_live, r->predicted_live)) < 0)
+		if ((rc = compare_into(r, r->normalized_live, r->predicted_live,
+				       mk_kind_schema(c->group, c->kind))) < 0)
 			goto out;
 	}
 	if (r->modified)
@@ -1123,7 +1199,7 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 	} else if (live) {
 		/* in the cluster, not in Git */
 		if ((rc = normalize(&c, live, &r.normalized_live)) == 0)
-			rc = compare_into(&r, r.normalized_live, NULL);
+			rc = compare_into(&r, r.normalized_live, NULL, NULL);
 	} else {
 		/* in Git, not in the cluster: predicted is desired + defaults */
 		json_t *nd = NULL;
@@ -1131,7 +1207,7 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 			r.predicted_live = json_deep_copy(nd);
 			rc = r.predicted_live ? fill_defaults(r.predicted_live, NULL, NULL, &c) : err_set(BERR_NOMEM, "out of memory");
 			if (rc == 0)
-				rc = compare_into(&r, NULL, r.predicted_live);
+				rc = compare_into(&r, NULL, r.predicted_live, NULL);
 		}
 		json_decref(nd);
 	}

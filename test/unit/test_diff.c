@@ -153,9 +153,22 @@ START_TEST(fixture_mutated_field_is_modified)
 	diff_result_init(&r);
 	ck_assert_msg(diff_compute(desired, live, NULL, &r) == 0, "%s: %s", name, err_msg());
 	ck_assert_msg(r.modified, "%s: mutation of %s not detected", name, ptr);
+	/* the change is at the field, above it, or (a keyed list item whose key
+	 * changed reads as an added item) in the list that holds it */
+	char list[512];
+	snprintf(list, sizeof(list), "%s", ptr);
+	for (char *q = strrchr(list, '/'); q; q = strrchr(list, '/')) {
+		bool digits = q[1] != '\0';
+		for (char *d = q + 1; *d; d++)
+			digits = digits && *d >= '0' && *d <= '9';
+		*q = '\0';
+		if (digits)
+			break;
+	}
 	bool named = false;
 	for (size_t i = 0; i < r.n_changes; i++)
-		if (str_starts_with_ptr(ptr, r.changes[i].pointer))
+		if (str_starts_with_ptr(ptr, r.changes[i].pointer) ||
+		    (list[0] && strncmp(r.changes[i].pointer, list, strlen(list)) == 0))
 			named = true;
 	if (!named) {
 		struct buf b;
@@ -272,6 +285,34 @@ START_TEST(diff_three_way_deletes_field_dropped_from_git)
 	ck_assert(has_change(&d.r, "/spec/paused", DIFF_OP_REMOVE));
 	ck_assert_uint_eq(d.r.n_changes, 1); /* minReadySeconds: never in Git, not drift */
 	ck_assert(json_is_null(jx_path(d.r.patch, "spec", "paused", NULL)));
+	diff_result_release(&d.r);
+}
+END_TEST
+
+START_TEST(diff_keyed_list_changes_name_items)
+{
+	const char *live = "{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":["
+			   "{\"name\":\"a\",\"image\":\"a:1\"},{\"name\":\"b\",\"image\":\"b:1\"}]}}}}";
+	/* Git adds c before b and changes a's image */
+	struct dr d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":["
+			  "{\"name\":\"a\",\"image\":\"a:2\"},{\"name\":\"c\",\"image\":\"c:1\"},{\"name\":\"b\",\"image\":\"b:1\"}]}}}}",
+			  live, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert_uint_eq(d.r.n_changes, 2);
+	ck_assert(has_change(&d.r, "/spec/template/spec/containers/0/image", DIFF_OP_REPLACE));
+	ck_assert(has_change(&d.r, "/spec/template/spec/containers/1", DIFF_OP_ADD));
+	diff_result_release(&d.r);
+	/* the same items in another order: one replacement of the list. Git
+	 * reorders a and b and drops c (which live no longer has), so kubectl
+	 * sends $setElementOrder and the server reorders. */
+	d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":["
+		"{\"name\":\"b\",\"image\":\"b:1\"},{\"name\":\"a\",\"image\":\"a:1\"}]}}}}",
+		"{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\",\"annotations\":{" LA("\"{\\\"spec\\\":{\\\"template\\\":{\\\"spec\\\":{\\\"containers\\\":[{\\\"name\\\":\\\"a\\\"},{\\\"name\\\":\\\"b\\\"},{\\\"name\\\":\\\"c\\\"}]}}}}\"") "}},"
+		"\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"a:1\"},{\"name\":\"b\",\"image\":\"b:1\"}]}}}}", NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert(d.r.modified);
+	ck_assert_uint_eq(d.r.n_changes, 1);
+	ck_assert(has_change(&d.r, "/spec/template/spec/containers", DIFF_OP_REPLACE));
 	diff_result_release(&d.r);
 }
 END_TEST
@@ -848,6 +889,7 @@ int main(void)
 	tcase_add_test(tc, diff_two_way_keeps_fields_set_in_cluster);
 	tcase_add_test(tc, diff_reports_changed_managed_field);
 	tcase_add_test(tc, diff_three_way_deletes_field_dropped_from_git);
+	tcase_add_test(tc, diff_keyed_list_changes_name_items);
 	tcase_add_test(tc, diff_empty_map_equals_absent);
 	tcase_add_test(tc, diff_ignores_template_creation_timestamp_null);
 	tcase_add_test(tc, diff_ignores_namespace_name_label);
