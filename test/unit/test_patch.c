@@ -381,7 +381,7 @@ END_TEST
 
 /* ---- kubectl compatibility ---- */
 
-static const char *const kubectl_cases[] = {"deployment", "service", "configmap"};
+static const char *const kubectl_cases[] = {"deployment", "service", "configmap", "cronjob-volumes"};
 
 /* patch_create_three_way produces exactly the strategic merge patch real
  * kubectl (1.32) sent for the same apply, recorded against kube-sim by
