@@ -113,7 +113,9 @@ static bool str_match(const char *rule, const char *v)
 	return !rule || strcmp(rule, "*") == 0 || strcmp(rule, v ? v : "") == 0;
 }
 
-static void collect_rules(struct ctx *c, const json_t *obj)
+/* Rules that apply to obj, in order. More than fit is refused rather than
+ * silently ignored. */
+static int collect_rules(struct ctx *c, const json_t *obj)
 {
 	const struct diff_settings *s = c->s;
 	const char *name = jx_path_str(obj, "metadata", "name", NULL);
@@ -123,15 +125,16 @@ static void collect_rules(struct ctx *c, const json_t *obj)
 
 	c->n_rules = 0;
 	if (!s)
-		return;
+		return 0;
 	json_array_foreach(s->ignore_differences, i, r) {
 		const char *g = jx_str(r, "group"), *k = jx_str(r, "kind");
 		if (!k || !str_match(g ? g : "", c->group) || !str_match(k, c->kind))
 			continue;
 		if (!str_match(jx_str(r, "name"), name) || !str_match(jx_str(r, "namespace"), ns))
 			continue;
-		if (c->n_rules < sizeof(c->rules) / sizeof(c->rules[0]))
-			c->rules[c->n_rules++] = r;
+		if (c->n_rules == sizeof(c->rules) / sizeof(c->rules[0]))
+			return err_set(BERR_TOOLARGE, "more than %zu ignoreDifferences rules match", c->n_rules);
+		c->rules[c->n_rules++] = r;
 	}
 	if (json_is_object(s->customizations)) {
 		char key[512];
@@ -144,10 +147,14 @@ static void collect_rules(struct ctx *c, const json_t *obj)
 		keys[nk++] = "all";
 		for (size_t j = 0; j < nk; j++) {
 			r = json_object_get(s->customizations, keys[j]);
-			if (json_is_object(r) && c->n_rules < sizeof(c->rules) / sizeof(c->rules[0]))
-				c->rules[c->n_rules++] = r;
+			if (!json_is_object(r))
+				continue;
+			if (c->n_rules == sizeof(c->rules) / sizeof(c->rules[0]))
+				return err_set(BERR_TOOLARGE, "more than %zu ignoreDifferences rules match", c->n_rules);
+			c->rules[c->n_rules++] = r;
 		}
 	}
+	return 0;
 }
 
 static bool rules_need_edit(const struct ctx *c)
@@ -514,8 +521,7 @@ static int ctx_init(struct ctx *c, const json_t *obj, const json_t *live, const 
 		c->cluster_scoped = s->cluster_scoped(s->ctx, c->group, c->kind);
 	else
 		c->cluster_scoped = builtin_cluster_scoped(c->group, c->kind);
-	collect_rules(c, obj);
-	return 0;
+	return collect_rules(c, obj);
 }
 
 int diff_normalize(json_t *obj, const struct diff_settings *s)
@@ -527,7 +533,8 @@ int diff_normalize(json_t *obj, const struct diff_settings *s)
 
 	if ((rc = check_identity(obj, "the")) < 0 || (rc = check_bounds(obj, 0, &nodes, "the")) < 0)
 		return rc;
-	ctx_init(&c, obj, obj, s);
+	if ((rc = ctx_init(&c, obj, obj, s)) < 0)
+		return rc;
 	if ((rc = normalize(&c, obj, &n)) < 0)
 		return rc;
 	/* n shares children with obj; make it private before moving it in */
@@ -1190,8 +1197,9 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 
 	if ((rc = check_inputs(desired, live)) < 0)
 		return rc;
+	if ((rc = ctx_init(&c, desired ? desired : live, live, s)) < 0)
+		return rc;
 	diff_result_init(&r);
-	ctx_init(&c, desired ? desired : live, live, s);
 	r.patch_is_strategic = mk_is_builtin(c.group, c.kind);
 	r.is_secret = c.secret;
 	if (desired && live) {

@@ -137,8 +137,13 @@ void diff_result_release(struct diff_result *r);
  * missing or non-string apiVersion/kind, desired and live of different
  * kinds, invalid base64 in Secret data, a list item missing its merge key,
  * a malformed jq path or JSON pointer in the settings — the message names
- * which), BERR_TOOLARGE (nesting, node count, jq step limit). *out is left
- * empty on failure.
+ * which), BERR_TOOLARGE (nesting, node count, jq step limit, more than 64
+ * ignore rules matching one object). *out is left empty on failure.
+ *
+ * Pass desired exactly as it is (or was) applied — with Berth's tracking
+ * annotation if the sync adds it: when live's last-applied annotation is the
+ * canonical JSON of desired, the annotation is not parsed at all, which is
+ * most of the cost of diffing an unchanged object.
  */
 int diff_compute(const json_t *desired, const json_t *live, const struct diff_settings *s,
 		 struct diff_result *out);

@@ -552,6 +552,19 @@ START_TEST(diff_ignore_differences_bad_jq_is_an_error)
 }
 END_TEST
 
+START_TEST(diff_refuses_too_many_matching_rules)
+{
+	json_t *rules = json_array();
+	for (int i = 0; i < 70; i++)
+		json_array_append_new(rules, json_pack("{s:s, s:[s]}", "kind", "ConfigMap", "jsonPointers", "/data/x"));
+	struct diff_settings s = {.ignore_differences = rules};
+	struct dr d = run("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}",
+			  "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}", &s);
+	ck_assert_int_eq(d.rc, BERR_TOOLARGE);
+	json_decref(rules);
+}
+END_TEST
+
 START_TEST(diff_customizations_by_group_kind)
 {
 	json_t *custom = jparse("{\"apps_Deployment\":{\"jsonPointers\":[\"/spec/replicas\"]},"
@@ -906,6 +919,7 @@ int main(void)
 	tcase_add_test(tc, diff_ignore_differences_jq_annotation_key);
 	tcase_add_test(tc, diff_ignore_differences_bad_jq_is_an_error);
 	tcase_add_test(tc, diff_customizations_by_group_kind);
+	tcase_add_test(tc, diff_refuses_too_many_matching_rules);
 	tcase_add_test(tc, diff_ignore_managed_fields_manager);
 	tcase_add_test(tc, diff_custom_resource_uses_merge_patch);
 	tcase_add_test(tc, diff_missing_live_is_added);
