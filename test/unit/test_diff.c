@@ -10,6 +10,7 @@
 #include "diff.h"
 #include "err.h"
 #include "jsonx.h"
+#include "kdefaults.h"
 #include "kyaml.h"
 #include "mergekeys.h"
 #include "patch.h"
@@ -869,6 +870,135 @@ START_TEST(predicted_live_matches_server_dry_run)
 }
 END_TEST
 
+/* ---- property: syncing with the reported patch ends the drift ---- */
+
+static unsigned long long rng;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static json_t *rand_container(const char *name)
+{
+	json_t *c = json_pack("{s:s, s:s}", "name", name, "image", rnd(2) ? "app:1" : "app:2");
+	if (rnd(2))
+		json_object_set_new(c, "args", json_pack("[s]", rnd(2) ? "-v" : "-q"));
+	if (rnd(2)) {
+		json_t *env = json_array();
+		if (rnd(2))
+			json_array_append_new(env, json_pack("{s:s, s:s}", "name", "A", "value", rnd(2) ? "1" : "2"));
+		if (rnd(2))
+			json_array_append_new(env, json_pack("{s:s, s:s}", "name", "B", "value", "x"));
+		json_object_set_new(c, "env", env);
+	}
+	if (rnd(2))
+		json_object_set_new(c, "ports", json_pack("[{s:i}]", "containerPort", rnd(2) ? 80 : 8080));
+	if (rnd(3) == 0)
+		json_object_set_new(c, "resources", json_pack("{s:{s:s}}", "limits", "cpu", rnd(2) ? "500m" : "0.5"));
+	return c;
+}
+
+static json_t *rand_deployment(void)
+{
+	json_t *containers = json_array();
+	json_array_append_new(containers, rand_container("main"));
+	if (rnd(2))
+		json_array_append_new(containers, rand_container("side"));
+	json_t *labels = json_pack("{s:s}", "app", "w");
+	if (rnd(2))
+		json_object_set_new(labels, "tier", json_string(rnd(2) ? "a" : "b"));
+	json_t *d = json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{s:{s:{s:s}}, s:{s:{s:{s:s}}, s:{s:o}}}}",
+			      "apiVersion", "apps/v1", "kind", "Deployment", "metadata", "name", "w", "namespace", "d",
+			      "labels", labels, "spec", "selector", "matchLabels", "app", "w", "template", "metadata",
+			      "labels", "app", "w", "spec", "containers", containers);
+	if (rnd(2))
+		json_object_set_new(json_object_get(d, "spec"), "replicas", json_integer(rnd(3)));
+	if (rnd(3) == 0)
+		json_object_set_new(json_object_get(d, "spec"), "strategy", json_pack("{s:s}", "type", "Recreate"));
+	return d;
+}
+
+/* Simulates the API server storing obj: defaults filled, last-applied
+ * annotation as given. */
+static json_t *as_stored(const json_t *obj, const char *last_applied)
+{
+	json_t *live = json_deep_copy(obj);
+	kdefaults_apply(live, NULL);
+	if (last_applied) {
+		json_t *ann = jx_obj_ensure(jx_obj_ensure(live, "metadata"), "annotations");
+		json_object_set_new(ann, DIFF_LAST_APPLIED, json_string(last_applied));
+	}
+	return live;
+}
+
+START_TEST(sync_patch_ends_drift)
+{
+	rng = 0x2545f4914f6cdd1dULL + (unsigned long long)_i * 7919;
+	for (int iter = 0; iter < 150; iter++) {
+		/* live: an earlier version applied with kubectl (or by hand: no
+		 * last-applied), possibly edited in the cluster since */
+		json_t *old = rand_deployment(), *desired = rand_deployment();
+		char *la = rnd(4) ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_t *live = as_stored(old, la);
+		if (rnd(3) == 0)
+			json_object_set_new(json_object_get(live, "spec"), "paused", json_true());
+		struct diff_result r;
+		diff_result_init(&r);
+		ck_assert_msg(diff_compute(desired, live, NULL, &r) == 0, "%s", err_msg());
+		if (r.modified) {
+			json_t *synced = json_deep_copy(live);
+			ck_assert_int_eq(patch_apply_strategic(synced, r.patch, "apps", "Deployment"), 0);
+			kdefaults_apply(synced, NULL);
+			struct diff_result r2;
+			diff_result_init(&r2);
+			ck_assert_msg(diff_compute(desired, synced, NULL, &r2) == 0, "%s", err_msg());
+			if (r2.modified) {
+				struct buf b;
+				buf_init(&b, 1 << 16);
+				explain(&r2, &b);
+				char *ds = dump(desired), *ls = dump(live), *ps = dump(r.patch);
+				ck_abort_msg("still modified after sync:%s\n desired %s\n live %s\n patch %s", b.ptr, ds, ls, ps);
+			}
+			diff_result_release(&r2);
+			/* what kubectl applied before and Git dropped is gone */
+			if (la) {
+				const char *k;
+				json_t *v;
+				json_object_foreach(jx_path(old, "metadata", "labels", NULL), k, v)
+					if (!json_object_get(jx_path(desired, "metadata", "labels", NULL), k))
+						ck_assert_ptr_null(json_object_get(jx_path(synced, "metadata", "labels", NULL), k));
+				size_t i;
+				json_array_foreach(jx_path(old, "spec", "template", "spec", "containers", NULL), i, v) {
+					const char *n = jx_str(v, "name");
+					bool in_desired = false, in_synced = false;
+					size_t j;
+					json_t *w;
+					json_array_foreach(jx_path(desired, "spec", "template", "spec", "containers", NULL), j, w)
+						in_desired = in_desired || strcmp(jx_str(w, "name"), n) == 0;
+					json_array_foreach(jx_path(synced, "spec", "template", "spec", "containers", NULL), j, w)
+						in_synced = in_synced || strcmp(jx_str(w, "name"), n) == 0;
+					ck_assert_msg(in_desired || !in_synced, "container %s dropped from Git survived the sync", n);
+				}
+			}
+			json_decref(synced);
+		}
+		/* and desired against its own stored form is never drift */
+		json_t *same = as_stored(desired, NULL);
+		assert_not_modified("desired as stored", desired, same, NULL);
+		json_decref(same);
+		diff_result_release(&r);
+		free(la);
+		json_decref(old);
+		json_decref(desired);
+		json_decref(live);
+	}
+}
+END_TEST
+
 static json_t *load_table(const char *name)
 {
 	const char *top = getenv("BERTH_TOP");
@@ -894,6 +1024,7 @@ int main(void)
 	tcase_add_loop_test(tc, fixture_unchanged_is_not_modified, 0, (int)json_array_size(t_fixtures));
 	tcase_add_loop_test(tc, fixture_mutated_field_is_modified, 0, (int)json_array_size(t_fixtures));
 	tcase_add_loop_test(tc, predicted_live_matches_server_dry_run, 0, (int)json_array_size(t_predicted));
+	tcase_add_loop_test(tc, sync_patch_ends_drift, 0, 6);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("behaviour");
