@@ -1033,9 +1033,9 @@ static void mask_map(json_t *map, size_t n)
 }
 
 /* Secret values never leave the engine in the change list: a change under
- * /data shows 8 '+' for the live value and 12 for the desired one (equal
- * values never appear as a change), whole-object and whole-map changes get
- * their data masked the same way. */
+ * /data shows 8 '+' for the desired value and 12 for a different live one
+ * (as diff_unified and Argo CD do); whole-object and whole-map changes get
+ * their data values masked with 8. */
 static void mask_secret_changes(struct diff_result *r)
 {
 	for (size_t i = 0; i < r->n_changes; i++) {
@@ -1043,16 +1043,16 @@ static void mask_secret_changes(struct diff_result *r)
 		const char *p = ch->pointer;
 		json_t *vals[2] = {ch->old_value, ch->new_value};
 		for (int j = 0; j < 2; j++) {
-			size_t n = j == 0 ? 8 : 12;
+			size_t n = j == 0 ? 12 : 8;
 			if (!vals[j])
 				continue;
 			if (str_starts_with(p, "/data/")) {
 				json_decref(vals[j]);
 				vals[j] = mask_string(n);
 			} else if (strcmp(p, "/data") == 0) {
-				mask_map(vals[j], n);
+				mask_map(vals[j], 8);
 			} else if (*p == '\0') {
-				mask_map(json_object_get(vals[j], "data"), n);
+				mask_map(json_object_get(vals[j], "data"), 8);
 			}
 		}
 		ch->old_value = vals[0];
@@ -1236,22 +1236,18 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
  * is. */
 static void mask_secret_pair(json_t *a, json_t *b)
 {
-	static const char plus[] = "++++++++++++++++++++++++";
 	json_t *da = json_object_get(a, "data"), *db = json_object_get(b, "data");
 	const char *k;
 	json_t *v;
 
+	/* per key, as Argo CD: the desired value gets 8 '+', a live value
+	 * equal to it the same, a different one 12 */
 	json_object_foreach(da, k, v) {
 		json_t *w = json_object_get(db, k);
-		bool same = w && jx_equal(v, w);
-		json_object_set_new(da, k, json_stringn(plus, 8));
-		if (w)
-			json_object_set_new(db, k, json_stringn(plus, same ? 8 : 12));
+		json_object_set_new(da, k, mask_string(w && !jx_equal(v, w) ? 12 : 8));
 	}
-	json_object_foreach(db, k, v) {
-		if (!json_object_get(da, k))
-			json_object_set_new(db, k, json_stringn(plus, 16));
-	}
+	json_object_foreach(db, k, v)
+		json_object_set_new(db, k, mask_string(8));
 }
 
 static int render(const json_t *v, struct buf *out)

@@ -113,8 +113,9 @@ struct diff_result {
 	json_t *patch;
 	bool patch_is_strategic; /* else JSON merge patch */
 	/* A Secret: diff_unified masks its data values, and the change list
-	 * holds masks ("++++++++", a different length for a different value)
-	 * instead of values under /data. normalized_live and predicted_live
+	 * holds masks instead of values under /data: 8 '+' for the desired
+	 * value, 8 for an equal live one, 12 for a different one (Argo CD's
+	 * scheme). normalized_live and predicted_live
 	 * keep the real values: never show them. */
 	bool is_secret;
 	/* Whether a last-applied annotation was found and used (else two-way). */
