@@ -407,6 +407,7 @@ struct ord_item {
 	json_t *v;
 	ssize_t pos;  /* sort position within its group */
 	size_t seq;   /* stable tie-break */
+	ssize_t spos; /* position in the server's list, -1 when new */
 };
 
 static int ord_cmp(const void *a, const void *b)
@@ -440,14 +441,21 @@ static int order_list(json_t *list, const json_t *patch_order, const json_t *ser
 	}
 	for (i = 0; i < n; i++) {
 		json_t *it = json_array_get(list, i);
-		ssize_t pp = order_pos(patch_order, key, it);
+		ssize_t pp = order_pos(patch_order, key, it), sp = order_pos(server, key, it);
 		if (pp >= 0)
-			pi[np++] = (struct ord_item){it, pp, i};
+			pi[np++] = (struct ord_item){it, pp, i, sp};
 		else
-			si[ns++] = (struct ord_item){it, order_pos(server, key, it), i};
+			si[ns++] = (struct ord_item){it, sp, i, sp};
 	}
 	qsort(pi, np, sizeof(*pi), ord_cmp);
 	qsort(si, ns, sizeof(*si), ord_cmp);
+	/* pos of patch items now: the server position of the next patch item
+	 * (from here on) that the server knows, so the merge below is linear */
+	for (size_t j = np, next = (size_t)-1; j-- > 0;) {
+		if (pi[j].spos >= 0)
+			next = (size_t)pi[j].spos;
+		pi[j].pos = next == (size_t)-1 ? -1 : (ssize_t)next;
+	}
 	json_t *out = json_array();
 	if (!out) {
 		rc = err_set(BERR_NOMEM, "out of memory");
@@ -463,9 +471,7 @@ static int order_list(json_t *list, const json_t *patch_order, const json_t *ser
 		} else {
 			/* a new patch item (not on the server) sits where the
 			 * next patch item the server knows sits */
-			ssize_t ls = order_pos(server, key, si[a].v), rs = -1;
-			for (size_t j = b; j < np && rs < 0; j++)
-				rs = order_pos(server, key, pi[j].v);
+			ssize_t ls = si[a].spos, rs = pi[b].pos;
 			if (rs < 0 || (ls >= 0 && ls < rs))
 				pick = si[a++].v;
 			else

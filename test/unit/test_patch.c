@@ -188,6 +188,32 @@ START_TEST(patches_nested_too_deep_are_refused)
 }
 END_TEST
 
+START_TEST(strategic_patch_of_long_keyed_list)
+{
+	/* 3000 containers, all patched and reordered: must finish well within
+	 * the test timeout (the ordering is linear after the lookups) */
+	json_t *doc = json_object(), *spec = json_object(), *cur = json_array(), *pl = json_array(), *order = json_array();
+	char name[32];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		json_array_append_new(cur, json_pack("{s:s, s:i}", "name", name, "v", i));
+		snprintf(name, sizeof(name), "c%d", 2999 - i);
+		json_array_append_new(pl, json_pack("{s:s, s:i}", "name", name, "w", i));
+		json_array_append_new(order, json_pack("{s:s}", "name", name));
+	}
+	json_object_set_new(spec, "containers", cur);
+	json_object_set_new(doc, "spec", spec);
+	json_t *p = json_pack("{s:{s:o, s:o}}", "spec", "containers", pl, "$setElementOrder/containers", order);
+	ck_assert_int_eq(patch_apply_strategic(doc, p, "", "Pod"), 0);
+	json_t *first = json_array_get(jx_path(doc, "spec", "containers", NULL), 0);
+	ck_assert_str_eq(jx_str(first, "name"), "c2999");
+	ck_assert_int_eq(json_integer_value(json_object_get(first, "v")), 2999);
+	ck_assert_int_eq(json_integer_value(json_object_get(first, "w")), 0);
+	json_decref(doc);
+	json_decref(p);
+}
+END_TEST
+
 START_TEST(create_merge_round_trips)
 {
 	json_t *a = json_loads("{\"a\":1,\"b\":{\"c\":[1,2],\"d\":\"x\"},\"e\":null}", 0, NULL);
@@ -430,6 +456,7 @@ int main(void)
 	tcase_add_test(tc, json_patch_rejects_non_array);
 	tcase_add_test(tc, strategic_failure_leaves_doc_unchanged);
 	tcase_add_test(tc, patches_nested_too_deep_are_refused);
+	tcase_add_test(tc, strategic_patch_of_long_keyed_list);
 	tcase_add_test(tc, create_merge_round_trips);
 	tcase_add_test(tc, create_merge_of_equal_objects_is_empty);
 	tcase_add_test(tc, mergekeys_lookup_mounts_pod_spec_everywhere);
