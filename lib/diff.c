@@ -689,6 +689,9 @@ static bool cmp_keyed_list(struct cmp *c, const json_t *live, const json_t *pred
 	bool was_modified = c->r->modified;
 	json_t *x;
 
+	if (json_array_size(live) > PATCH_MAX_MERGE_ITEMS || json_array_size(pred) > PATCH_MAX_MERGE_ITEMS)
+		return false; /* compared by index: linear */
+
 	json_array_foreach(pred, i, x)
 		if (!json_object_get(x, f->key))
 			return false;
@@ -905,6 +908,9 @@ static void fill_atomic_from_live(json_t *pred, const json_t *live, const json_t
 			if (f && f->list == MK_LIST_MAP) {
 				size_t i;
 				json_t *item;
+				if (json_array_size(P) > PATCH_MAX_MERGE_ITEMS ||
+				    json_array_size(L) > PATCH_MAX_MERGE_ITEMS)
+					continue;
 				json_array_foreach(pv, i, item) {
 					json_t *kv = json_object_get(item, f->key);
 					if (!kv)
@@ -960,7 +966,9 @@ static void prune_list(json_t *P, const json_t *L, const json_t *pv, const struc
 {
 	size_t i;
 	json_t *pi;
-	if (f && f->list == MK_LIST_MAP) {
+	/* keyed lookups only where they stay cheap; past that, by index */
+	if (f && f->list == MK_LIST_MAP && json_array_size(P) <= PATCH_MAX_MERGE_ITEMS &&
+	    json_array_size(L) <= PATCH_MAX_MERGE_ITEMS) {
 		json_array_foreach(P, i, pi) {
 			json_t *kv = json_object_get(pi, f->key);
 			json_t *li = kv ? find_by_key(L, f->key, kv) : NULL;

@@ -24,6 +24,14 @@
 #define DIR_ORDER "$setElementOrder/"
 #define DIR_DELPRIM "$deleteFromPrimitiveList/"
 
+/* Keyed and set lists merge item by item with linear lookups; past this
+ * many items the work would be quadratic in hostile input. Real lists
+ * (containers, env, ports, volumes, finalizers) are far shorter. */
+static int too_long(const char *field)
+{
+	return err_set(BERR_TOOLARGE, "list \"%s\": more than %d items to merge", field, PATCH_MAX_MERGE_ITEMS);
+}
+
 /* Moves the members of src (an object) into dst, replacing its contents. */
 static int replace_object_contents(json_t *dst, json_t *src)
 {
@@ -568,6 +576,11 @@ static json_t *smp_list(json_t *cur, const json_t *pv, const struct mk_field *f,
 	json_t *p;
 
 	*rc = 0;
+	if (strat != MK_LIST_ATOMIC && (json_array_size(pv) > PATCH_MAX_MERGE_ITEMS ||
+					json_array_size(cur) > PATCH_MAX_MERGE_ITEMS)) {
+		*rc = too_long(f->name);
+		return NULL;
+	}
 	if (strat == MK_LIST_ATOMIC || !json_is_array(cur) || list_has_replace(pv)) {
 		/* whole replacement; a keyed patch list still loses its
 		 * directives and becomes plain items */
@@ -663,6 +676,8 @@ static int smp_pre_directives(json_t *dst, const json_t *patch)
 			return err_set(BERR_INVALID, "%s must be a list", k);
 		if (!json_is_array(list))
 			continue;
+		if (json_array_size(v) > PATCH_MAX_MERGE_ITEMS || json_array_size(list) > PATCH_MAX_MERGE_ITEMS)
+			return too_long(field);
 		size_t i;
 		json_t *d;
 		json_array_foreach(v, i, d) {
@@ -739,6 +754,8 @@ static int smp_order_only(json_t *dst, const json_t *patch, const struct mk_node
 		const char *key = f && f->list == MK_LIST_MAP ? f->key : NULL;
 		if (f && f->list == MK_LIST_ATOMIC)
 			continue;
+		if (json_array_size(v) > PATCH_MAX_MERGE_ITEMS || json_array_size(list) > PATCH_MAX_MERGE_ITEMS)
+			return too_long(field);
 		json_t *server = json_copy(list);
 		int rc = order_list(list, v, server, key);
 		json_decref(server);
@@ -876,6 +893,10 @@ static int tw_keyed_list(const struct tw *t, const char *k, const json_t *o, con
 	size_t i;
 	int rc = 0;
 
+	if (json_array_size(o) > PATCH_MAX_MERGE_ITEMS || json_array_size(m) > PATCH_MAX_MERGE_ITEMS ||
+	    json_array_size(c) > PATCH_MAX_MERGE_ITEMS)
+		return too_long(k);
+
 	json_array_foreach(m, i, mi) {
 		json_t *kv = json_object_get(mi, f->key);
 		if (!json_is_object(mi) || !kv) {
@@ -928,6 +949,10 @@ static int tw_set_list(const char *k, const json_t *o, const json_t *m, const js
 	json_t *adds = NULL, *dels = NULL, *v;
 	size_t i;
 	int rc = 0;
+
+	if (json_array_size(o) > PATCH_MAX_MERGE_ITEMS || json_array_size(m) > PATCH_MAX_MERGE_ITEMS ||
+	    json_array_size(c) > PATCH_MAX_MERGE_ITEMS)
+		return too_long(k);
 
 	json_array_foreach(m, i, v)
 		if (find_value(c, v) < 0 && (rc = append_new(&adds, json_deep_copy(v))) < 0)

@@ -707,6 +707,34 @@ START_TEST(diff_handles_50mb_object)
 }
 END_TEST
 
+START_TEST(diff_huge_lists_stay_bounded)
+{
+	/* a live object with 50000 containers: the diff either refuses the
+	 * merge (BERR_TOOLARGE) or answers; it never goes quadratic */
+	json_t *live = jparse("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":1,\"template\":{\"spec\":{}}}}");
+	json_t *cs = json_array();
+	char name[32];
+	for (int i = 0; i < 50000; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		json_array_append_new(cs, json_pack("{s:s}", "name", name));
+	}
+	json_object_set_new(jx_path(live, "spec", "template", "spec", NULL), "containers", cs);
+	json_t *d1 = jparse("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":2}}");
+	json_t *d2 = jparse("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c1\",\"image\":\"x\"}]}}}}");
+	struct diff_result r;
+	diff_result_init(&r);
+	ck_assert_int_eq(diff_compute(d1, live, NULL, &r), 0);
+	ck_assert(r.modified);
+	ck_assert(has_change(&r, "/spec/replicas", DIFF_OP_REPLACE));
+	ck_assert_uint_eq(r.n_changes, 1);
+	diff_result_release(&r);
+	ck_assert_int_eq(diff_compute(d2, live, NULL, &r), BERR_TOOLARGE);
+	json_decref(live);
+	json_decref(d1);
+	json_decref(d2);
+}
+END_TEST
+
 START_TEST(diff_cache_key_tracks_inputs)
 {
 	json_t *d = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}");
@@ -1058,6 +1086,7 @@ int main(void)
 	tcase_add_test(tc, diff_wrong_type_in_known_field_is_a_difference);
 	tcase_add_test(tc, diff_refuses_deep_nesting);
 	tcase_add_test(tc, diff_handles_50mb_object);
+	tcase_add_test(tc, diff_huge_lists_stay_bounded);
 	tcase_add_test(tc, diff_cache_key_tracks_inputs);
 	tcase_add_test(tc, diff_normalize_in_place);
 	tcase_add_test(tc, diff_does_not_modify_inputs);

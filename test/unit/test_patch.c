@@ -214,6 +214,29 @@ START_TEST(strategic_patch_of_long_keyed_list)
 }
 END_TEST
 
+START_TEST(strategic_patch_refuses_huge_merge_lists)
+{
+	json_t *doc = json_pack("{s:{s:[]}}", "spec", "containers");
+	json_t *pl = json_array();
+	char name[32];
+	for (int i = 0; i < PATCH_MAX_MERGE_ITEMS + 1; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		json_array_append_new(pl, json_pack("{s:s}", "name", name));
+	}
+	json_t *p = json_pack("{s:{s:o}}", "spec", "containers", pl);
+	ck_assert_int_eq(patch_apply_strategic(doc, p, "", "Pod"), BERR_TOOLARGE);
+	ck_assert_uint_eq(json_array_size(jx_path(doc, "spec", "containers", NULL)), 0);
+	json_t *ret = NULL;
+	ck_assert_int_eq(patch_create_three_way(NULL, p, doc, "", "Pod", &ret), BERR_TOOLARGE);
+	/* atomic lists have no such bound */
+	json_t *t = json_pack("{s:{s:O}}", "spec", "tolerations", pl);
+	ck_assert_int_eq(patch_apply_strategic(doc, t, "", "Pod"), 0);
+	json_decref(t);
+	json_decref(doc);
+	json_decref(p);
+}
+END_TEST
+
 START_TEST(create_merge_round_trips)
 {
 	json_t *a = json_loads("{\"a\":1,\"b\":{\"c\":[1,2],\"d\":\"x\"},\"e\":null}", 0, NULL);
@@ -457,6 +480,7 @@ int main(void)
 	tcase_add_test(tc, strategic_failure_leaves_doc_unchanged);
 	tcase_add_test(tc, patches_nested_too_deep_are_refused);
 	tcase_add_test(tc, strategic_patch_of_long_keyed_list);
+	tcase_add_test(tc, strategic_patch_refuses_huge_merge_lists);
 	tcase_add_test(tc, create_merge_round_trips);
 	tcase_add_test(tc, create_merge_of_equal_objects_is_empty);
 	tcase_add_test(tc, mergekeys_lookup_mounts_pod_spec_everywhere);
