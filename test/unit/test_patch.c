@@ -428,6 +428,65 @@ START_TEST(three_way_patch_converges)
 }
 END_TEST
 
+/* ---- robustness: hostile strategic patches ---- */
+
+static json_t *rand_hostile(int depth)
+{
+	static const char *keys[] = {"spec", "containers", "name", "env", "$patch", "$retainKeys",
+				     "$setElementOrder/containers", "$deleteFromPrimitiveList/finalizers",
+				     "finalizers", "metadata", "ports", "containerPort", "$setElementOrder/env", "a"};
+	unsigned kind = depth > 0 ? rnd(6) : rnd(4);
+	switch (kind) {
+	case 0: return json_null();
+	case 1: return json_integer(rnd(3));
+	case 2: {
+		static const char *strs[] = {"delete", "replace", "merge", "x", "name", ""};
+		return json_string(strs[rnd(6)]);
+	}
+	case 3: return json_true();
+	case 4: {
+		json_t *a = json_array();
+		for (unsigned i = rnd(4); i > 0; i--)
+			json_array_append_new(a, rand_hostile(depth - 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (unsigned i = rnd(5); i > 0; i--)
+			json_object_set_new(o, keys[rnd(sizeof(keys) / sizeof(keys[0]))], rand_hostile(depth - 1));
+		return o;
+	}
+	}
+}
+
+/* Random patches full of directives with wrong types, keyed items without
+ * keys, lists where maps belong: every call returns 0 or a BERR code, and
+ * on failure the document is unchanged. Run under ASan in CI. */
+START_TEST(strategic_patch_survives_hostile_input)
+{
+	rng_state = 0xdeadbeefcafef00dULL + (unsigned long long)_i;
+	for (int iter = 0; iter < 2000; iter++) {
+		json_t *doc = rand_pod(), *before = json_deep_copy(doc);
+		json_t *p = json_object();
+		json_object_set_new(p, "spec", rand_hostile(4));
+		json_object_set_new(p, "metadata", rand_hostile(3));
+		if (rnd(2))
+			json_object_set_new(json_object_get(p, "spec"), "containers", rand_hostile(3));
+		int rc = patch_apply_strategic(doc, p, "", "Pod");
+		ck_assert(rc == 0 || rc == BERR_INVALID || rc == BERR_TOOLARGE);
+		if (rc < 0)
+			ck_assert(jx_equal(doc, before));
+		json_t *m = NULL;
+		rc = patch_create_three_way(before, json_is_object(p) ? p : before, doc, "", "Pod", &m);
+		ck_assert(rc == 0 || rc == BERR_INVALID || rc == BERR_TOOLARGE);
+		json_decref(m);
+		json_decref(doc);
+		json_decref(before);
+		json_decref(p);
+	}
+}
+END_TEST
+
 /* ---- kubectl compatibility ---- */
 
 static const char *const kubectl_cases[] = {"deployment", "service", "configmap", "cronjob-volumes"};
@@ -487,6 +546,7 @@ int main(void)
 	tcase_add_test(tc, mergekeys_atomic_lists);
 	tcase_add_test(tc, mergekeys_builtin_groups);
 	tcase_add_loop_test(tc, three_way_patch_converges, 0, 8);
+	tcase_add_loop_test(tc, strategic_patch_survives_hostile_input, 0, 4);
 	tcase_add_loop_test(tc, three_way_patch_equals_kubectl, 0,
 			    (int)(sizeof(kubectl_cases) / sizeof(kubectl_cases[0])));
 	suite_add_tcase(s, tc);
