@@ -60,6 +60,13 @@ static int check_identity(const json_t *obj, const char *side)
 		return err_set(BERR_INVALID, "%s object has no apiVersion", side);
 	if (!jx_str(obj, "kind") || !*jx_str(obj, "kind"))
 		return err_set(BERR_INVALID, "%s object has no kind", side);
+	json_t *md = json_object_get(obj, "metadata");
+	if (md && !json_is_object(md))
+		return err_set(BERR_INVALID, "%s object: metadata is not a map", side);
+	json_t *ann = json_object_get(md, "annotations"), *labels = json_object_get(md, "labels");
+	if ((ann && !json_is_object(ann) && !json_is_null(ann)) ||
+	    (labels && !json_is_object(labels) && !json_is_null(labels)))
+		return err_set(BERR_INVALID, "%s object: metadata.annotations and labels must be maps", side);
 	return 0;
 }
 

@@ -1027,6 +1027,94 @@ START_TEST(sync_patch_ends_drift)
 }
 END_TEST
 
+static json_t *rand_junk(int depth)
+{
+	static const char *keys[] = {"spec", "template", "containers", "name", "data", "stringData",
+				     "metadata", "annotations", "labels", "ports", "resources", "limits", "cpu",
+				     "status", "namespace", "env", "$patch", "a/b", "~"};
+	switch (depth > 0 ? rnd(6) : rnd(4)) {
+	case 0: return json_null();
+	case 1: return json_integer((json_int_t)rnd(5) - 2);
+	case 2: {
+		static const char *strs[] = {"YQ==", "not base64", "500m", "1Gi", "", "x"};
+		return json_string(strs[rnd(6)]);
+	}
+	case 3: return json_boolean(rnd(2));
+	case 4: {
+		json_t *a = json_array();
+		for (unsigned i = rnd(4); i > 0; i--)
+			json_array_append_new(a, rand_junk(depth - 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (unsigned i = rnd(5); i > 0; i--)
+			json_object_set_new(o, keys[rnd(sizeof(keys) / sizeof(keys[0]))], rand_junk(depth - 1));
+		return o;
+	}
+	}
+}
+
+static json_t *rand_object(const char *av, const char *kind)
+{
+	json_t *o = rand_junk(5);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	json_object_set_new(o, "apiVersion", json_string(av));
+	json_object_set_new(o, "kind", json_string(kind));
+	if (rnd(2)) {
+		json_t *md = json_object_get(o, "metadata");
+		if (!json_is_object(md)) {
+			md = json_object();
+			json_object_set_new(o, "metadata", md);
+		}
+		json_t *ann = json_object_get(md, "annotations");
+		if (!json_is_object(ann)) {
+			ann = json_object();
+			json_object_set_new(md, "annotations", ann);
+		}
+		json_t *la = rand_junk(3);
+		char *txt = rnd(3) ? json_dumps(la, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("{not json");
+		json_object_set_new(ann, DIFF_LAST_APPLIED, json_string(txt));
+		free(txt);
+		json_decref(la);
+	}
+	return o;
+}
+
+/* Random, mostly nonsensical objects of real kinds: every diff returns 0 or
+ * a BERR code, and a successful one renders. Run under ASan in CI. */
+START_TEST(diff_survives_random_objects)
+{
+	static const char *kinds[][2] = {{"apps/v1", "Deployment"}, {"v1", "Secret"}, {"example.com/v1", "Widget"},
+					 {"v1", "Service"}};
+	rng = 0x9e3779b97f4a7c15ULL ^ (unsigned long long)(_i + 1) * 104729;
+	json_t *rules = jparse("[{\"kind\":\"*\",\"group\":\"*\",\"jsonPointers\":[\"/spec/a\"],"
+			       "\"jqPathExpressions\":[\".spec.containers[] | select(.name == \\\"x\\\") | .env\"]}]");
+	struct diff_settings s = {.ignore_differences = rules};
+	for (int iter = 0; iter < 400; iter++) {
+		const char *const *k = kinds[rnd(4)];
+		json_t *d = rand_object(k[0], k[1]), *l = rand_object(k[0], k[1]);
+		struct diff_result r;
+		diff_result_init(&r);
+		int rc = diff_compute(rnd(8) ? d : NULL, l, rnd(2) ? &s : NULL, &r);
+		ck_assert_msg(rc == 0 || rc == BERR_INVALID || rc == BERR_TOOLARGE, "rc %d: %s", rc, err_msg());
+		if (rc == 0) {
+			struct buf b;
+			buf_init(&b, 1 << 20);
+			ck_assert_int_eq(diff_unified(&r, &b), 0);
+			buf_release(&b);
+		}
+		diff_result_release(&r);
+		json_decref(d);
+		json_decref(l);
+	}
+	json_decref(rules);
+}
+END_TEST
+
 static json_t *load_table(const char *name)
 {
 	const char *top = getenv("BERTH_TOP");
@@ -1053,6 +1141,7 @@ int main(void)
 	tcase_add_loop_test(tc, fixture_mutated_field_is_modified, 0, (int)json_array_size(t_fixtures));
 	tcase_add_loop_test(tc, predicted_live_matches_server_dry_run, 0, (int)json_array_size(t_predicted));
 	tcase_add_loop_test(tc, sync_patch_ends_drift, 0, 6);
+	tcase_add_loop_test(tc, diff_survives_random_objects, 0, 4);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("behaviour");
