@@ -402,7 +402,8 @@ int jqpath_delete(const struct jqpath *p, json_t *doc, size_t max_steps, size_t 
 	}
 	/* object members first (keys are borrowed from their parents, so
 	 * delete by copying the key), then array items from the end */
-	qsort(a.a, a.n, sizeof(*a.a), loc_cmp_desc);
+	if (a.n > 1)
+		qsort(a.a, a.n, sizeof(*a.a), loc_cmp_desc);
 	for (size_t i = 0; i < a.n; i++) {
 		struct loc *l = &a.a[i];
 		if (!l->parent)
