@@ -95,6 +95,10 @@ struct diff_change {
 struct diff_result {
 	bool modified;
 	/* Changes from normalised live to predicted live, in document order.
+	 * Lists merged by key (containers, env, ports, ...) are matched by key:
+	 * an added item is one ADD at its index in predicted, a removed one
+	 * one REMOVE at its index in live, a pure reordering one REPLACE of
+	 * the list; other lists of different lengths are one REPLACE.
 	 * Capped at DIFF_MAX_CHANGES entries (changes_truncated then true). */
 	struct diff_change *changes;
 	size_t n_changes;
@@ -115,8 +119,8 @@ struct diff_result {
 	/* A Secret: diff_unified masks its data values, and the change list
 	 * holds masks instead of values under /data: 8 '+' for the desired
 	 * value, 8 for an equal live one, 12 for a different one (Argo CD's
-	 * scheme). normalized_live and predicted_live
-	 * keep the real values: never show them. */
+	 * scheme). normalized_live and predicted_live keep the real values:
+	 * never show them. */
 	bool is_secret;
 	/* Whether a last-applied annotation was found and used (else two-way). */
 	bool three_way;
