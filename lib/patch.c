@@ -496,9 +496,10 @@ out:
 	return rc;
 }
 
-/* A fresh value built from a patch value alone (directives processed,
- * nulls dropped). New reference or NULL (error set) when deleted/failed;
- * *ret_delete is set when the value asked to be deleted. */
+/* A fresh object built from a patch object alone (directives processed,
+ * nulls dropped), for a field the document does not have yet. New
+ * reference; NULL with *rc = 0 when the patch asked to delete it, NULL with
+ * *rc < 0 on error. */
 static json_t *smp_fresh(const json_t *pv, const struct mk_field *f, int depth, int *rc);
 
 static int smp_keyed_list(json_t *cur, const json_t *patch, const struct mk_field *f, int depth)
