@@ -594,6 +594,18 @@ START_TEST(diff_ignore_managed_fields_manager)
 	ck_assert_int_eq(d.rc, 0);
 	ck_assert(!d.r.modified);
 	diff_result_release(&d.r);
+	/* a keyed list item's field owned by the manager (k:{"name":...}) */
+	const char *mf = "\"managedFields\":[{\"manager\":\"hpa-controller\",\"operation\":\"Update\",\"fieldsType\":\"FieldsV1\","
+			 "\"fieldsV1\":{\"f:spec\":{\"f:template\":{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"app\\\"}\":"
+			 "{\".\":{},\"f:image\":{}}}}}}}}]";
+	char live[1024];
+	snprintf(live, sizeof(live), "{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\",%s},\"spec\":{\"template\":{\"spec\":{\"containers\":"
+		 "[{\"name\":\"app\",\"image\":\"a:2\"}]}}}}", mf);
+	d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":\"a:1\"}]}}}}",
+		live, &s);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert(!d.r.modified);
+	diff_result_release(&d.r);
 	json_decref(rules);
 }
 END_TEST
