@@ -252,6 +252,19 @@ t_eq "health json: worst status" "$(jq -r .health.status out.json)" Suspended
 t_eq "health json: statuses per resource" "$(jq -r '[.resources[].health.status] | join(",")' out.json)" "Suspended,Healthy"
 t_eq "health json: message" "$(jq -r '.resources[0].health.message' out.json)" "Deployment is paused"
 
+cat >hook-pod.yaml <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: migrate
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec: {restartPolicy: Never}
+status: {phase: Failed, message: exit 1}
+YAML
+berth local health -o json "$H/job-succeeded.yaml" hook-pod.yaml >out.json
+t_eq "health json: a failed hook does not make the app Degraded" "$(jq -r .health.status out.json)" Healthy
+t_eq "health json: the hook still shows its own health" "$(jq -r '.resources[1].health.status' out.json)" Degraded
+
 cat "$H/deployment-progressing.yaml" | berth local health - >out.txt
 t_match "health from stdin" "$(cat out.txt)" "Deployment/guestbook-ui: Progressing Waiting for rollout to finish"
 
