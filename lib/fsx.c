@@ -220,3 +220,106 @@ int fsx_confine(const char *root, const char *rel, char **ret)
 		return err_set(BERR_NOMEM, "out of memory");
 	return 0;
 }
+
+struct copy_state {
+	char root[PATH_MAX]; /* resolved src */
+	size_t files, max_files, bytes, max_bytes;
+};
+
+static int copy_file(const char *from, const char *to, mode_t mode, struct copy_state *cs)
+{
+	char chunk[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, rc = 0;
+
+	if (in < 0)
+		return err_set(BERR_IO, "copy: %s", strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0755);
+	if (out < 0) {
+		close(in);
+		return err_set(BERR_IO, "copy: %s", strerror(errno));
+	}
+	for (;;) {
+		ssize_t n = read(in, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				rc = err_set(BERR_IO, "copy: %s", strerror(errno));
+			break;
+		}
+		cs->bytes += (size_t)n;
+		if (cs->bytes > cs->max_bytes) {
+			rc = err_set(BERR_TOOLARGE, "folder is larger than %zu bytes", cs->max_bytes);
+			break;
+		}
+		if (write(out, chunk, (size_t)n) != n) {
+			rc = err_set(BERR_IO, "copy: %s", strerror(errno));
+			break;
+		}
+	}
+	close(in);
+	close(out);
+	return rc;
+}
+
+static int copy_dir(const char *src, const char *dst, const char *rel, struct copy_state *cs, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (depth > 64)
+		return err_set(BERR_TOOLARGE, "folder nested too deep");
+	if (!(d = opendir(src)))
+		return err_set(BERR_IO, "read folder \"%s\": %s", *rel ? rel : ".", strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		struct stat st;
+		char *from, *to, *crel;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || (depth == 0 && str_starts_with(de->d_name, ".git")))
+			continue;
+		if (++cs->files > cs->max_files) {
+			rc = err_set(BERR_TOOLARGE, "folder has more than %zu entries", cs->max_files);
+			break;
+		}
+		from = str_printf("%s/%s", src, de->d_name);
+		to = str_printf("%s/%s", dst, de->d_name);
+		crel = *rel ? str_printf("%s/%s", rel, de->d_name) : str_printf("%s", de->d_name);
+		if (!from || !to || !crel)
+			rc = err_set(BERR_NOMEM, "out of memory");
+		else if (lstat(from, &st) < 0)
+			rc = err_set(BERR_IO, "copy \"%s\": %s", crel, strerror(errno));
+		else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlink(from, target, sizeof(target) - 1);
+			if (n < 0 || !fsx_link_stays_inside(cs->root, from))
+				rc = err_set(BERR_FORBIDDEN, "symlink \"%s\" points outside the repository root", crel);
+			else {
+				target[n] = '\0';
+				if (symlink(target, to) < 0)
+					rc = err_set(BERR_IO, "copy \"%s\": %s", crel, strerror(errno));
+			}
+		} else if (S_ISDIR(st.st_mode)) {
+			if (mkdir(to, 0755) < 0)
+				rc = err_set(BERR_IO, "copy \"%s\": %s", crel, strerror(errno));
+			else
+				rc = copy_dir(from, to, crel, cs, depth + 1);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = copy_file(from, to, st.st_mode, cs);
+		}
+		free(from);
+		free(to);
+		free(crel);
+	}
+	closedir(d);
+	return rc;
+}
+
+int fsx_copy_tree(const char *src, const char *dst, size_t max_files, size_t max_bytes)
+{
+	struct copy_state cs = {.max_files = max_files ? max_files : 100000,
+				.max_bytes = max_bytes ? max_bytes : (size_t)1 << 30};
+
+	if (!realpath(src, cs.root))
+		return err_set(BERR_NOTFOUND, "folder \"%s\": %s", src, strerror(errno));
+	return copy_dir(cs.root, dst, "", &cs, 0);
+}

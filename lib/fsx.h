@@ -40,6 +40,14 @@ int fsx_confine(const char *root, const char *rel, char **ret);
  * resolved. */
 bool fsx_link_stays_inside(const char *root, const char *link_path);
 
+/* Copies the tree at src into the existing empty folder dst: folders,
+ * regular files (mode kept) and symlinks (as links). Names starting with
+ * ".git" at the top are skipped. A symlink that resolves outside src
+ * (through any chain) fails the copy with BERR_FORBIDDEN ("... points outside
+ * the repository root"); more than max_files entries or max_bytes bytes →
+ * BERR_TOOLARGE. */
+int fsx_copy_tree(const char *src, const char *dst, size_t max_files, size_t max_bytes);
+
 /* True when path (resolved) equals root or lies below it. */
 bool fsx_is_inside(const char *root, const char *path);
 

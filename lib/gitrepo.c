@@ -40,9 +40,10 @@ struct repo_entry {
 	char *url;
 	char *dir;
 	pthread_mutex_t fetch_lock; /* one fetch at a time per repository */
+	pthread_mutex_t ls_lock;    /* one ref listing at a time per repository */
 	/* ls-remote cache (guarded by the cache's lock) */
 	uint8_t lsr_creds[32];
-	int64_t lsr_at;
+	int64_t lsr_at; /* when the cached listing started */
 	struct reflist lsr;
 };
 
@@ -137,6 +138,7 @@ void gitrepo_cache_free(struct gitrepo_cache *c)
 		struct repo_entry *e = c->repos;
 		c->repos = e->next;
 		pthread_mutex_destroy(&e->fetch_lock);
+		pthread_mutex_destroy(&e->ls_lock);
 		reflist_release(&e->lsr);
 		free(e->url);
 		free(e->dir);
@@ -195,10 +197,12 @@ static int get_entry(struct gitrepo_cache *c, const char *url, struct repo_entry
 		goto out;
 	}
 	pthread_mutex_init(&e->fetch_lock, NULL);
+	pthread_mutex_init(&e->ls_lock, NULL);
 	git_repository *repo = NULL;
 	if (git_repository_open_bare(&repo, e->dir) < 0 && git_repository_init(&repo, e->dir, 1) < 0) {
 		rc = err_set(BERR_IO, "cache clone \"%s\": %s", e->dir, git_error_last() ? git_error_last()->message : "?");
 		pthread_mutex_destroy(&e->fetch_lock);
+		pthread_mutex_destroy(&e->ls_lock);
 		free(e->url);
 		free(e->dir);
 		free(e);
@@ -516,34 +520,61 @@ static int ls_remote_net(struct gitrepo_cache *c, struct repo_entry *e, const st
 	return rc;
 }
 
-/* The remote's refs, from the 3-minute cache unless fresh. */
+/* Answers from the cached listing when it fits: younger than 3 minutes,
+ * or — for a fresh request — started after the request was made. Called
+ * with c->lock held. */
+static bool cached_listing(struct gitrepo_cache *c, struct repo_entry *e, const uint8_t ch[32], bool fresh,
+			   int64_t asked, struct reflist *out, int *rc)
+{
+	if (!e->lsr.v || memcmp(ch, e->lsr_creds, 32))
+		return false;
+	if (fresh ? e->lsr_at < asked : clock_mono_ms() - e->lsr_at >= LS_REMOTE_TTL_MS)
+		return false;
+	*rc = reflist_copy(&e->lsr, out);
+	c->stats.ls_remote_hits++;
+	return true;
+}
+
+/* The remote's refs, from the 3-minute cache unless fresh. Listings are
+ * single-flight per repository: concurrent requests wait for the one
+ * running and share its answer (a fresh request accepts a listing that
+ * started after it asked), so a burst of N refreshes costs one ls-remote. */
 static int ls_remote(struct gitrepo_cache *c, struct repo_entry *e, const struct gitrepo_creds *creds, bool fresh,
 		     struct reflist *out)
 {
 	uint8_t ch[32];
 	struct reflist got = {0};
-	int rc;
+	int64_t asked = clock_mono_ms(), started;
+	int rc = 0;
+	bool hit;
 
 	creds_hash(creds, ch);
 	pthread_mutex_lock(&c->lock);
-	if (!fresh && e->lsr.v && !memcmp(ch, e->lsr_creds, 32) && clock_mono_ms() - e->lsr_at < LS_REMOTE_TTL_MS) {
-		rc = reflist_copy(&e->lsr, out);
-		c->stats.ls_remote_hits++;
-		pthread_mutex_unlock(&c->lock);
-		return rc;
-	}
+	hit = cached_listing(c, e, ch, fresh, asked, out, &rc);
 	pthread_mutex_unlock(&c->lock);
-	if ((rc = ls_remote_net(c, e, creds, &got)) < 0)
+	if (hit)
 		return rc;
+	pthread_mutex_lock(&e->ls_lock);
 	pthread_mutex_lock(&c->lock);
-	reflist_release(&e->lsr);
-	if (reflist_copy(&got, &e->lsr) == 0) {
-		memcpy(e->lsr_creds, ch, 32);
-		e->lsr_at = clock_mono_ms();
-	}
+	hit = cached_listing(c, e, ch, fresh, asked, out, &rc);
 	pthread_mutex_unlock(&c->lock);
-	*out = got;
-	return 0;
+	if (hit) {
+		pthread_mutex_unlock(&e->ls_lock);
+		return rc;
+	}
+	started = clock_mono_ms();
+	if ((rc = ls_remote_net(c, e, creds, &got)) == 0) {
+		pthread_mutex_lock(&c->lock);
+		reflist_release(&e->lsr);
+		if (reflist_copy(&got, &e->lsr) == 0) {
+			memcpy(e->lsr_creds, ch, 32);
+			e->lsr_at = started;
+		}
+		pthread_mutex_unlock(&c->lock);
+		*out = got;
+	}
+	pthread_mutex_unlock(&e->ls_lock);
+	return rc;
 }
 
 static int fetch_net(struct gitrepo_cache *c, struct repo_entry *e, const struct gitrepo_creds *creds)

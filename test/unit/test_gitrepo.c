@@ -239,6 +239,13 @@ static void *race_resolve(void *arg)
 	return NULL;
 }
 
+static void *race_resolve_fresh(void *arg)
+{
+	struct race *r = arg;
+	r->rc = gitrepo_resolve(r->c, r->url, NULL, "feature", true, r->sha);
+	return NULL;
+}
+
 START_TEST(gitrepo_concurrent_requests_share_one_fetch)
 {
 	struct gitrepo_cache *c = new_cache();
@@ -257,6 +264,30 @@ START_TEST(gitrepo_concurrent_requests_share_one_fetch)
 		ck_assert_str_eq(r[i].sha, r[0].sha);
 	}
 	gitrepo_get_stats(c, &st);
+	ck_assert_uint_eq(st.fetches, 1);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_concurrent_fresh_requests_share_ref_listings)
+{
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_stats st;
+	char *u = repo_url("good");
+	struct race r[8];
+	pthread_t th[8];
+	for (int i = 0; i < 8; i++) {
+		r[i].c = c;
+		r[i].url = u;
+		pthread_create(&th[i], NULL, race_resolve_fresh, &r[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(r[i].rc, 0);
+	}
+	gitrepo_get_stats(c, &st);
+	ck_assert_uint_lt(st.ls_remotes, 8);
 	ck_assert_uint_eq(st.fetches, 1);
 	free(u);
 	gitrepo_cache_free(c);
@@ -359,6 +390,7 @@ int main(void)
 	tcase_add_test(tc, gitrepo_refuses_local_file_urls);
 	tcase_add_test(tc, gitrepo_caches_ls_remote_and_sees_new_commit_when_fresh);
 	tcase_add_test(tc, gitrepo_concurrent_requests_share_one_fetch);
+	tcase_add_test(tc, gitrepo_concurrent_fresh_requests_share_ref_listings);
 	tcase_add_test(tc, gitrepo_exports_files_modes_and_inner_symlinks);
 	tcase_add_test(tc, gitrepo_rejects_symlink_out_of_the_repository);
 	tcase_add_test(tc, gitrepo_rejects_symlink_chain_out_of_the_repository);

@@ -1,0 +1,342 @@
+/* berth-repo-server: fetches Git repositories, renders manifests, caches
+ * them (DESIGN.md §1, §9). This file parses flags and wires the parts;
+ * routes.c, manifests.c and metrics.c hold the logic. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fsx.h"
+#include "log.h"
+#include "server.h"
+#include "str.h"
+
+#define VERSION "0.1.0"
+
+static const char usage[] =
+	"usage: berth-repo-server [flags]\n"
+	"\n"
+	"Fetches Git repositories, renders Kubernetes manifests (Directory, Kustomize,\n"
+	"Helm, Jsonnet) and caches them in Redis. Serves POST /v1/manifests,\n"
+	"/v1/resolve, /v1/app-details, GET /healthz and /metrics.\n"
+	"\n"
+	"flags:\n"
+	"  --listen HOST:PORT            address to serve on (default 127.0.0.1:8081)\n"
+	"  --redis HOST:PORT             Redis for the manifest cache (default: no cache)\n"
+	"  --redis-password-file FILE    file holding the Redis password\n"
+	"  --server-secret-file FILE     file holding server.secretkey, the cache signing key\n"
+	"                                (default: a random key per process)\n"
+	"  --cache-dir DIR               Git cache clones and private checkouts\n"
+	"                                (default $TMPDIR/berth-repo-server)\n"
+	"  --work-dir DIR                private checkouts of renders, best on tmpfs (default: a\n"
+	"                                private folder in /dev/shm, else DIR/work of --cache-dir)\n"
+	"  --exec-timeout DURATION       limit per helm/kustomize/git run (default 90s)\n"
+	"  --max-manifest-bytes SIZE     limit on one app's rendered manifests (default 64M)\n"
+	"  --max-request-bytes SIZE      limit on request bodies (default 1M)\n"
+	"  --parallelism N               renders at once (default 8)\n"
+	"  --log-level LEVEL             debug, info, warn or error (default info)\n"
+	"  --log-format FORMAT           text or json (default text)\n"
+	"  --version                     print the version and exit\n"
+	"  --help                        print this help and exit\n";
+
+struct flags {
+	const char *listen, *redis, *redis_password_file, *secret_file, *cache_dir, *work_dir;
+	int64_t exec_timeout_ms;
+	uint64_t max_manifest_bytes, max_request_bytes;
+	int parallelism;
+	enum log_level level;
+	enum log_format format;
+};
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+	*f = (struct flags){.listen = "127.0.0.1:8081", .exec_timeout_ms = 90000,
+			    .max_manifest_bytes = (uint64_t)64 << 20, .max_request_bytes = (uint64_t)1 << 20,
+			    .parallelism = 8, .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "--version")) {
+			printf("berth-repo-server %s\n", VERSION);
+			exit(0);
+		}
+		if (!v)
+			return err_set(BERR_INVALID, "unknown flag or missing value: %s", a);
+		i++;
+		int rc = 0;
+		if (!strcmp(a, "--listen"))
+			f->listen = v;
+		else if (!strcmp(a, "--redis"))
+			f->redis = v;
+		else if (!strcmp(a, "--redis-password-file"))
+			f->redis_password_file = v;
+		else if (!strcmp(a, "--server-secret-file"))
+			f->secret_file = v;
+		else if (!strcmp(a, "--cache-dir"))
+			f->cache_dir = v;
+		else if (!strcmp(a, "--work-dir"))
+			f->work_dir = v;
+		else if (!strcmp(a, "--exec-timeout"))
+			rc = str_to_duration_ms(v, &f->exec_timeout_ms);
+		else if (!strcmp(a, "--max-manifest-bytes"))
+			rc = str_to_size(v, &f->max_manifest_bytes);
+		else if (!strcmp(a, "--max-request-bytes"))
+			rc = str_to_size(v, &f->max_request_bytes);
+		else if (!strcmp(a, "--parallelism"))
+			rc = str_to_int(v, 1, 1024, &f->parallelism);
+		else if (!strcmp(a, "--log-level"))
+			rc = log_parse_level(v, &f->level);
+		else if (!strcmp(a, "--log-format"))
+			rc = log_parse_format(v, &f->format);
+		else
+			return err_set(BERR_INVALID, "unknown flag: %s", a);
+		if (rc < 0)
+			return err_set(BERR_INVALID, "bad value for %s: %s", a, v);
+	}
+	if (f->exec_timeout_ms <= 0)
+		return err_set(BERR_INVALID, "--exec-timeout must be positive");
+	return 0;
+}
+
+/* A secret from a file, without trailing whitespace; newly allocated. */
+static int read_secret(const char *path, char **ret, size_t *ret_len)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 64 << 10);
+	if ((rc = fsx_read_file(path, &b)) < 0) {
+		buf_release(&b);
+		return rc;
+	}
+	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r' || b.ptr[b.len - 1] == ' '))
+		b.len--;
+	b.ptr[b.len] = '\0';
+	*ret = buf_detach(&b, ret_len);
+	return *ret ? 0 : err_set(BERR_NOMEM, "out of memory");
+}
+
+static void on_redis_state(bool up, const char *msg, void *arg)
+{
+	(void)arg;
+	if (up)
+		log_info("redis reachable, manifest cache on", NULL);
+	else
+		log_warn("redis unavailable, rendering without cache", "error", msg, NULL);
+}
+
+/* PATH for tools: ours, plus .deps/bin next to the build (helm from
+ * scripts/install-deps) when it exists. */
+static char *tool_path(void)
+{
+	char exe[PATH_MAX];
+	const char *path = getenv("PATH");
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *deps = NULL, *out;
+	struct stat st;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			deps = str_printf("%s/../.deps/bin", exe);
+			if (deps && (stat(deps, &st) < 0 || !S_ISDIR(st.st_mode))) {
+				free(deps);
+				deps = str_printf("%s/../../../.deps/bin", exe); /* build/san/bin */
+				if (deps && (stat(deps, &st) < 0 || !S_ISDIR(st.st_mode))) {
+					free(deps);
+					deps = NULL;
+				}
+			}
+		}
+	}
+	out = str_printf("%s%s%s", path ? path : "/usr/local/bin:/usr/bin:/bin", deps ? ":" : "", deps ? deps : "");
+	free(deps);
+	return out;
+}
+
+static int setup_cache(const struct flags *f, struct repo_server *s)
+{
+	char *password = NULL, *secret = NULL;
+	size_t secret_len = 0;
+	uint8_t random_key[32];
+	int rc = 0;
+
+	if (f->secret_file) {
+		if ((rc = read_secret(f->secret_file, &secret, &secret_len)) < 0)
+			return err_prefix(rc, "--server-secret-file");
+		if (secret_len < 16) {
+			rc = err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
+			goto out;
+		}
+		if (secret_len > 64)
+			secret_len = 64; /* rcache takes up to 64 bytes; a longer secret is cut */
+	} else if (f->redis) {
+		if (getrandom(random_key, sizeof(random_key), 0) != (ssize_t)sizeof(random_key))
+			return err_set(BERR_IO, "getrandom: %s", strerror(errno));
+		log_info("no --server-secret-file: signing the cache with a random per-process key", NULL);
+	}
+	if (!f->redis)
+		goto out;
+	if (f->redis_password_file && (rc = read_secret(f->redis_password_file, &password, NULL)) < 0) {
+		err_prefix(rc, "--redis-password-file");
+		goto out;
+	}
+	struct rcache_opts ro = {.addr = f->redis,
+				 .password = password,
+				 .hmac_key = secret ? (const uint8_t *)secret : random_key,
+				 .hmac_key_len = secret ? secret_len : sizeof(random_key),
+				 .timeout_ms = 1000,
+				 .pool_size = 8,
+				 .on_state = on_redis_state};
+	rc = rcache_new(&ro, &s->cache);
+out:
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	if (secret) {
+		explicit_bzero(secret, secret_len);
+		free(secret);
+	}
+	explicit_bzero(random_key, sizeof(random_key));
+	return rc;
+}
+
+/* Private checkouts are written and removed for every render, so they
+ * belong on tmpfs: creating 500 small files takes ~150 ms on the disk of
+ * the benchmark machine and ~6 ms in /dev/shm (bench/RESULTS.md). An
+ * explicit --work-dir is emptied at start (leftovers of a killed run); the
+ * default is a private folder in /dev/shm, removed at exit. */
+static int setup_work_dir(const struct flags *f, const char *cache_dir, struct repo_server *s)
+{
+	struct stat st;
+
+	if (f->work_dir) {
+		if (!(s->work_dir = str_dup(f->work_dir)))
+			return err_set(BERR_NOMEM, "out of memory");
+		fsx_remove_tree(s->work_dir);
+		if (mkdir(s->work_dir, 0700) < 0)
+			return err_set(BERR_IO, "--work-dir \"%s\": %s", s->work_dir, strerror(errno));
+		return 0;
+	}
+	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0 &&
+	    fsx_private_dir("/dev/shm", "berth-repo-server-", &s->work_dir) == 0) {
+		s->work_dir_private = true;
+		return 0;
+	}
+	if (!(s->work_dir = str_printf("%s/work", cache_dir)))
+		return err_set(BERR_NOMEM, "out of memory");
+	fsx_remove_tree(s->work_dir);
+	if (mkdir(s->work_dir, 0700) < 0)
+		return err_set(BERR_IO, "work dir \"%s\": %s", s->work_dir, strerror(errno));
+	return 0;
+}
+
+static int setup(const struct flags *f, struct repo_server *s)
+{
+	char *cache_dir = NULL, *git_dir = NULL;
+	const char *tmp = getenv("TMPDIR");
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	repo_metrics_init(&s->metrics);
+	sem_init(&s->render_slots, 0, (unsigned)f->parallelism);
+	s->exec_timeout_ms = f->exec_timeout_ms;
+	s->max_manifest_bytes = (size_t)f->max_manifest_bytes;
+	cache_dir = f->cache_dir ? str_dup(f->cache_dir) : str_printf("%s/berth-repo-server", tmp && *tmp ? tmp : "/tmp");
+	if (!cache_dir)
+		return err_set(BERR_NOMEM, "out of memory");
+	if (mkdir(cache_dir, 0700) < 0 && errno != EEXIST) {
+		rc = err_set(BERR_IO, "--cache-dir \"%s\": %s", cache_dir, strerror(errno));
+		goto out;
+	}
+	git_dir = str_printf("%s/git", cache_dir);
+	s->tool_path = tool_path();
+	if (!git_dir || !s->tool_path) {
+		rc = err_set(BERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = setup_work_dir(f, cache_dir, s)) < 0)
+		goto out;
+	if ((rc = gitrepo_cache_new(git_dir, f->exec_timeout_ms, &s->git)) < 0)
+		goto out;
+	s->tool_versions = render_tool_versions(s->tool_path);
+	if ((rc = setup_cache(f, s)) < 0)
+		goto out;
+out:
+	free(cache_dir);
+	free(git_dir);
+	return rc;
+}
+
+static void teardown(struct repo_server *s)
+{
+	gitrepo_cache_free(s->git);
+	rcache_free(s->cache);
+	if (s->work_dir_private && s->work_dir)
+		fsx_remove_tree(s->work_dir);
+	free(s->work_dir);
+	free(s->tool_path);
+	free(s->tool_versions);
+	sem_destroy(&s->render_slots);
+	pthread_mutex_destroy(&s->metrics.mu);
+}
+
+int main(int argc, char **argv)
+{
+	struct flags f;
+	struct repo_server s;
+	struct httpd *srv = NULL;
+	sigset_t sigs;
+	int rc, sig = 0;
+
+	if (parse_flags(argc, argv, &f) < 0) {
+		fprintf(stderr, "berth-repo-server: %s\n(see --help)\n", err_msg());
+		return 2;
+	}
+	log_setup(f.level, f.format);
+	/* Block the stop signals in every thread; main waits for them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = setup(&f, &s)) < 0) {
+		log_error("cannot start", "error", err_msg(), NULL);
+		teardown(&s);
+		return 1;
+	}
+	struct httpd_config hc = {.listen = f.listen, .max_body_bytes = (size_t)f.max_request_bytes,
+				  .access_log = f.level == LOG_LEVEL_DEBUG};
+	if ((rc = httpd_new(&hc, &srv)) < 0 ||
+	    (rc = httpd_route(srv, "POST", "/v1/manifests", repo_handle_manifests, &s)) < 0 ||
+	    (rc = httpd_route(srv, "POST", "/v1/resolve", repo_handle_resolve, &s)) < 0 ||
+	    (rc = httpd_route(srv, "POST", "/v1/app-details", repo_handle_app_details, &s)) < 0 ||
+	    (rc = httpd_route(srv, "GET", "/healthz", repo_handle_healthz, &s)) < 0 ||
+	    (rc = httpd_route(srv, "GET", "/metrics", repo_handle_metrics, &s)) < 0 || (rc = httpd_start(srv)) < 0) {
+		log_error("cannot serve", "error", err_msg(), NULL);
+		httpd_free(srv);
+		teardown(&s);
+		return 1;
+	}
+	char port[16];
+	snprintf(port, sizeof(port), "%u", httpd_port(srv));
+	log_info("berth-repo-server ready", "listen", f.listen, "port", port, "tools", s.tool_versions, NULL);
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_info("stopping", NULL);
+	httpd_free(srv);
+	teardown(&s);
+	return 0;
+}
