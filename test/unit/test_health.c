@@ -787,6 +787,83 @@ START_TEST(app_health_skip_objects_do_not_count)
 }
 END_TEST
 
+/* Replaces, one at a time, every value in the object with values of other
+ * types and assesses each variant: wrong types give Unknown (or whatever
+ * the rule makes of them), never a crash or an error return. */
+struct mutation_walk {
+	json_t *root;
+	size_t assessed;
+};
+
+static void assess_variants(struct mutation_walk *w, json_t *parent, const char *key, size_t index)
+{
+	json_t *variants[] = {json_integer(7), json_string("x"), json_array(), json_object(), json_null(),
+			      json_true(), json_real(1.5)};
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		json_t *old = key ? json_incref(json_object_get(parent, key)) : json_incref(json_array_get(parent, index));
+		struct health h;
+		if (key)
+			json_object_set(parent, key, variants[v]);
+		else
+			json_array_set(parent, index, variants[v]);
+		int rc = health_assess(w->root, NULL, &h);
+		ck_assert_msg(rc == 0 || rc == 1 || (rc == BERR_INVALID && parent == w->root), "rc %d", rc);
+		w->assessed++;
+		if (key)
+			json_object_set_new(parent, key, old);
+		else
+			json_array_set_new(parent, index, old);
+		json_decref(variants[v]);
+	}
+}
+
+static void walk(struct mutation_walk *w, json_t *node, int depth)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+	void *tmp;
+
+	if (depth > 8)
+		return;
+	if (json_is_object(node)) {
+		json_object_foreach_safe(node, tmp, key, child) {
+			assess_variants(w, node, key, 0);
+			walk(w, json_object_get(node, key), depth + 1);
+		}
+	} else if (json_is_array(node)) {
+		for (i = 0; i < json_array_size(node); i++) {
+			assess_variants(w, node, NULL, i);
+			walk(w, json_array_get(node, i), depth + 1);
+		}
+	}
+}
+
+START_TEST(fixtures_with_wrong_types_anywhere_never_crash)
+{
+	const char *top = getenv("BERTH_TOP");
+	char dir[4096], path[8192];
+	struct mutation_walk w = {0};
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/../shared/fixtures/gitops-engine/health", top ? top : ".");
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((e = readdir(d))) {
+		if (!str_ends_with(e->d_name, ".yaml"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		w.root = load_yaml_file(path);
+		/* managedFields is large and read by no rule */
+		json_object_del(json_object_get(w.root, "metadata"), "managedFields");
+		walk(&w, w.root, 0);
+		json_decref(w.root);
+	}
+	closedir(d);
+	ck_assert_uint_gt(w.assessed, 10000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("health");
@@ -836,6 +913,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fixtures");
 	tcase_add_test(tc, gitops_engine_fixtures_have_the_health_their_names_say);
+	tcase_add_test(tc, fixtures_with_wrong_types_anywhere_never_crash);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
