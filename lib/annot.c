@@ -533,19 +533,28 @@ const char *annot_api_group(const json_t *obj, char *out, size_t size)
 	return out;
 }
 
+int annot_tracking_id_of(struct buf *out, const char *app, const json_t *obj)
+{
+	char group[256];
+	const char *kind = jx_str(obj, "kind"), *name = jx_path_str(obj, "metadata", "name", NULL);
+
+	if (!kind || !name)
+		return err_set(BERR_INVALID, "tracking id: object without kind or name");
+	return annot_tracking_id_build(out, app, annot_api_group(obj, group, sizeof(group)), kind,
+				       jx_path_str(obj, "metadata", "namespace", NULL), name);
+}
+
 bool annot_tracking_matches(const json_t *obj, const char *app)
 {
 	const char *have = annotation(obj, ANNOT_TRACKING_ID);
-	char group[256];
 	struct buf want;
 	bool ok;
 
 	if (!have || !app)
 		return false;
 	buf_init(&want, 4096);
-	if (annot_tracking_id_build(&want, app, annot_api_group(obj, group, sizeof(group)),
-				    jx_str(obj, "kind"), jx_path_str(obj, "metadata", "namespace", NULL),
-				    jx_path_str(obj, "metadata", "name", NULL)) < 0) {
+	if (annot_tracking_id_of(&want, app, obj) < 0) {
+		err_clear();
 		buf_release(&want);
 		return false;
 	}

@@ -149,6 +149,11 @@ const char *annot_delete_policy_name(unsigned policy);
 int annot_tracking_id_build(struct buf *out, const char *app, const char *group, const char *kind,
 			    const char *ns, const char *name);
 
+/* The tracking id of obj (its apiVersion's group, kind, namespace and name)
+ * for app, appended to out. 0, BERR_INVALID (obj has no kind or name),
+ * BERR_TOOLARGE/BERR_NOMEM. */
+int annot_tracking_id_of(struct buf *out, const char *app, const json_t *obj);
+
 /* The parts of a tracking id; strings owned. */
 struct annot_tracking {
 	char *app, *group, *kind, *ns, *name;

@@ -263,6 +263,21 @@ START_TEST(tracking_id_builds_and_parses_back)
 }
 END_TEST
 
+START_TEST(tracking_id_of_an_object)
+{
+	struct buf b;
+	json_t *o = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "ClusterRole",
+			      "metadata", "name", "reader");
+	buf_init(&b, 1024);
+	ck_assert_int_eq(annot_tracking_id_of(&b, "shop", o), 0);
+	ck_assert_str_eq(b.ptr, "shop:rbac.authorization.k8s.io/ClusterRole:/reader");
+	json_object_del(json_object_get(o, "metadata"), "name");
+	ck_assert_int_eq(annot_tracking_id_of(&b, "shop", o), BERR_INVALID);
+	buf_release(&b);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(tracking_id_core_group_and_cluster_scope_are_empty_parts)
 {
 	struct annot_tracking t;
@@ -345,6 +360,7 @@ int main(void)
 	tcase_add_test(tc, refresh_annotation_normal_and_hard);
 	tcase_add_test(tc, non_string_annotation_is_rejected);
 	tcase_add_test(tc, tracking_id_builds_and_parses_back);
+	tcase_add_test(tc, tracking_id_of_an_object);
 	tcase_add_test(tc, tracking_id_core_group_and_cluster_scope_are_empty_parts);
 	tcase_add_test(tc, malformed_tracking_ids_are_rejected);
 	tcase_add_test(tc, tracking_id_matches_only_exactly);
