@@ -135,6 +135,23 @@ printf -- '- group: apps\n  kind: Deployment\n  jsonPointers: [/spec/template/sp
 berth local diff --ignore-differences ignore.yaml desired-new.yaml live.yaml >/dev/null 2>err.txt
 t_eq "ignored field is not a difference" "$?" 0
 
+# --settings: per-kind ignoreDifferences from berth-cm
+cat >diff-cm.yaml <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-cm, namespace: berth}
+data:
+  resource.customizations.ignoreDifferences.apps_Deployment: |
+    jqPathExpressions:
+    - .spec.template.spec.containers[] | select(.name == "web") | .image
+YAML
+berth local diff --settings diff-cm.yaml desired-new.yaml live.yaml >/dev/null 2>err.txt
+t_eq "--settings: a kind-wide ignored field is not a difference" "$?" 0
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: berth-cm}\ndata:\n  resource.customizations.ignoreDifferences.apps_Deployment: "- not a map"\n' >bad-diff-cm.yaml
+berth local diff --settings bad-diff-cm.yaml desired-new.yaml live.yaml >/dev/null 2>err.txt
+t_eq "--settings: a malformed entry is exit 2" "$?" 2
+t_match "--settings: the message names the entry" "$(cat err.txt)" "ignoreDifferences.apps_Deployment"
+
 # --last-applied replaces the annotation: with a last-applied that never set
 # replicas, a live-only replicas change is not drift.
 sed 's/replicas: 2/replicas: 5/' live.yaml | sed '/last-applied-configuration/d' >live-scaled.yaml
