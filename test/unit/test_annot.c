@@ -117,6 +117,19 @@ START_TEST(helm_hook_is_ignored_when_argo_hook_present)
 }
 END_TEST
 
+START_TEST(helm_types_apply_when_argo_hook_names_no_known_type)
+{
+	struct annot a = parse_ok("{\"helm.sh/hook\":\"post-install\",\"argocd.argoproj.io/hook\":\"Later\"}");
+	ck_assert_uint_eq(a.hooks, ANNOT_HOOK_POSTSYNC);
+	ck_assert(a.is_hook);
+	ck_assert(a.helm_hook);
+	annot_release(&a);
+	a = parse_ok("{\"helm.sh/hook\":\"crd-install,post-install\"}");
+	ck_assert_uint_eq(a.hooks, ANNOT_HOOK_POSTSYNC);
+	annot_release(&a);
+}
+END_TEST
+
 START_TEST(helm_crd_install_alone_is_not_a_hook)
 {
 	struct annot a = parse_ok("{\"helm.sh/hook\":\"crd-install\"}");
@@ -348,6 +361,7 @@ int main(void)
 	tcase_add_test(tc, unknown_hook_type_is_collected_not_fatal);
 	tcase_add_test(tc, helm_hooks_map_to_phases_and_weight_to_wave);
 	tcase_add_test(tc, helm_hook_is_ignored_when_argo_hook_present);
+	tcase_add_test(tc, helm_types_apply_when_argo_hook_names_no_known_type);
 	tcase_add_test(tc, helm_crd_install_alone_is_not_a_hook);
 	tcase_add_test(tc, helm_test_and_delete_hooks_are_hooks_without_a_sync_phase);
 	tcase_add_test(tc, sync_wave_wins_over_helm_weight);
