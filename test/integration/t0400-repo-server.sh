@@ -64,6 +64,14 @@ t_eq "kustomize commonLabels applied" "$(out '[.manifests[].metadata.labels.team
 code=$(post /v1/manifests "{\"repo\":{\"url\":\"$GIT_DAEMON_URL/examples.git\"},\"path\":\"guestbook\"}")
 t_eq "guestbook over git daemon" "$code:$(out '.manifests | length')" "200:2"
 
+# ---- app details -------------------------------------------------------------
+code=$(curl -s -o "$TEST_DIR/out.json" -w '%{http_code}' -X POST --data-binary "{\"repo\":$REPO,\"revision\":\"main\",\"path\":\"helm-guestbook\"}" "$RS/v1/app-details")
+t_eq "app-details of a Helm app" "$code:$(out .sourceType)" "200:Helm"
+t_match "app-details lists value files" "$(out '.helm.valueFiles | join(",")')" 'values-production.yaml'
+t_match "app-details lists parameters" "$(out '[.helm.parameters[].name] | join(",")')" 'image.tag'
+code=$(curl -s -o "$TEST_DIR/out.json" -w '%{http_code}' -X POST --data-binary "{\"repo\":$REPO,\"revision\":\"main\",\"path\":\"kustomize-guestbook\"}" "$RS/v1/app-details")
+t_eq "app-details of a Kustomize app lists images" "$code:$(out '.kustomize.images | join(",")')" "200:gcr.io/google-samples/gb-frontend:v5"
+
 # ---- revisions ---------------------------------------------------------------
 main_sha=$(repo_head examples main)
 resolve() { post /v1/resolve "{\"repo\":$REPO,\"revision\":\"$1\"}" >/dev/null; out .revision; }
