@@ -13,27 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "err.h"
 #include "jqpath.h"
 #include "jsonx.h"
+#include "kdefaults.h"
+#include "kyaml.h"
 #include "linediff.h"
 #include "mergekeys.h"
 #include "patch.h"
-
-#if defined(__has_include)
-#if __has_include("quantity.h")
 #include "quantity.h"
-#define DIFF_HAVE_QUANTITY 1
-#endif
-#if __has_include("kdefaults.h")
-#include "kdefaults.h"
-#define DIFF_HAVE_KDEFAULTS 1
-#endif
-#if __has_include("kyaml.h")
-#include "kyaml.h"
-#define DIFF_HAVE_KYAML 1
-#endif
-#endif
+#include "str.h"
 
 #define LAST_APPLIED_MAX_BYTES ((size_t)1 << 20)
 #define TRACKING_ID "berth.dev/tracking-id"
@@ -271,60 +261,26 @@ static int apply_rule(const struct ctx *c, const json_t *r, json_t *obj)
 	return 0;
 }
 
-/* ---- base64 ---- */
-
-static int b64val(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
+/* Kubernetes decodes Secret data with Go's padded standard encoding:
+ * the length must be a multiple of four and lib/b64 must accept it. */
 static bool base64_valid(const char *s, size_t n)
 {
-	if (n % 4)
+	uint8_t *out = NULL;
+	if (n % 4 || memchr(s, '\n', n) || memchr(s, '\r', n) || strlen(s) != n)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '=') {
-			/* only as the last one or two characters */
-			if (i < n - 2 || (i == n - 2 && s[n - 1] != '='))
-				return false;
-		} else if (b64val((unsigned char)s[i]) < 0) {
-			return false;
-		}
+	if (b64_decode(s, false, n, &out, NULL) < 0) {
+		err_clear();
+		return false;
 	}
+	free(out);
 	return true;
 }
 
 static json_t *base64_encode(const char *s, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t outn = (n + 2) / 3 * 4;
-	char *o = malloc(outn + 1);
-	if (!o)
-		return NULL;
-	size_t j = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		o[j++] = tbl[(v >> 18) & 63];
-		o[j++] = tbl[(v >> 12) & 63];
-		o[j++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-		o[j++] = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	json_t *r = json_stringn_nocheck(o, j);
-	free(o);
+	char *enc = b64_encode(s, n, false);
+	json_t *r = enc ? json_string(enc) : NULL;
+	free(enc);
 	return r;
 }
 
@@ -587,11 +543,38 @@ int diff_normalize(json_t *obj, const struct diff_settings *s)
 
 /* ---- comparison ---- */
 
+/* The path being compared, as segments; turned into a JSON pointer only
+ * when a change is recorded (most of the walk records nothing). */
+struct seg {
+	const char *key; /* NULL for an array index */
+	size_t index;
+};
+
 struct cmp {
 	struct diff_result *r;
-	struct buf ptr;
+	struct seg path[DIFF_MAX_DEPTH + 2];
+	size_t depth;
 	int rc;
 };
+
+static int build_pointer(const struct cmp *c, char **ret)
+{
+	struct buf b;
+	int rc = 0;
+	buf_init(&b, (size_t)1 << 20);
+	for (size_t i = 0; i < c->depth && rc == 0; i++) {
+		if (c->path[i].key)
+			rc = buf_putc(&b, '/') < 0 ? -1 : jx_ptr_escape(&b, c->path[i].key);
+		else
+			rc = buf_printf(&b, "/%zu", c->path[i].index);
+	}
+	if (rc < 0) {
+		buf_release(&b);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	*ret = buf_detach(&b, NULL);
+	return *ret ? 0 : err_set(BERR_NOMEM, "out of memory");
+}
 
 static bool is_empty(const json_t *v)
 {
@@ -602,6 +585,8 @@ static bool is_empty(const json_t *v)
 /* Keys whose values are maps of quantities. */
 static bool quantity_map_key(const char *k)
 {
+	if (!strchr("lrchamdo", k[0]))
+		return false;
 	static const char *const keys[] = {"limits", "requests", "capacity", "hard", "allocatable",
 					   "overhead", "min", "max", "default", "defaultRequest"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -614,15 +599,11 @@ static bool scalar_equal(const json_t *a, const json_t *b, bool quantities)
 {
 	if (jx_equal(a, b))
 		return true;
-#ifdef DIFF_HAVE_QUANTITY
 	if (quantities && (json_is_string(a) || json_is_number(a)) && (json_is_string(b) || json_is_number(b))) {
 		struct quantity qa, qb;
 		if (quantity_from_json(a, &qa) == 0 && quantity_from_json(b, &qb) == 0)
 			return quantity_cmp(&qa, &qb) == 0;
 	}
-#else
-	(void)quantities;
-#endif
 	return false;
 }
 
@@ -643,11 +624,8 @@ static void add_change(struct cmp *c, enum diff_op op, const json_t *old, const 
 		r->changes = n;
 	}
 	struct diff_change *ch = &r->changes[r->n_changes];
-	ch->pointer = strdup(c->ptr.ptr);
-	if (!ch->pointer) {
-		c->rc = err_set(BERR_NOMEM, "out of memory");
+	if ((c->rc = build_pointer(c, &ch->pointer)) < 0)
 		return;
-	}
 	ch->op = op;
 	ch->old_value = old ? json_deep_copy(old) : NULL;
 	ch->new_value = nw ? json_deep_copy(nw) : NULL;
@@ -658,18 +636,16 @@ static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, boo
 
 static void cmp_member(struct cmp *c, const char *k, const json_t *lv, const json_t *pv, bool quantities)
 {
-	size_t mark = c->ptr.len;
-	if (buf_putc(&c->ptr, '/') < 0 || jx_ptr_escape(&c->ptr, k) < 0) {
-		c->rc = err_set(BERR_NOMEM, "out of memory");
-		return;
-	}
+	if (c->depth >= DIFF_MAX_DEPTH + 2)
+		return; /* cannot happen: inputs are depth-checked */
+	c->path[c->depth++] = (struct seg){k, 0};
 	if (!lv)
 		add_change(c, DIFF_OP_ADD, NULL, pv);
 	else if (!pv)
 		add_change(c, DIFF_OP_REMOVE, lv, NULL);
 	else
 		cmp_value(c, lv, pv, quantities || quantity_map_key(k));
-	buf_truncate(&c->ptr, mark);
+	c->depth--;
 }
 
 static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities)
@@ -696,13 +672,11 @@ static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, boo
 	}
 	if (json_is_array(live) && json_is_array(pred) && json_array_size(live) == json_array_size(pred)) {
 		for (size_t i = 0; i < json_array_size(live); i++) {
-			size_t mark = c->ptr.len;
-			if (buf_printf(&c->ptr, "/%zu", i) < 0) {
-				c->rc = err_set(BERR_NOMEM, "out of memory");
+			if (c->depth >= DIFF_MAX_DEPTH + 2)
 				return;
-			}
+			c->path[c->depth++] = (struct seg){NULL, i};
 			cmp_value(c, json_array_get(live, i), json_array_get(pred, i), quantities);
-			buf_truncate(&c->ptr, mark);
+			c->depth--;
 		}
 		return;
 	}
@@ -733,13 +707,49 @@ void diff_result_release(struct diff_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* The parsed last-applied annotation of live, or NULL when absent or not a
- * JSON object (then the diff is two-way). */
-static json_t *last_applied(const json_t *live)
+struct prefix_cmp {
+	const char *s;
+	size_t n, off;
+};
+
+/* json_dump_callback sink that compares instead of writing, and stops the
+ * dump at the first difference. */
+static int prefix_cmp_cb(const char *data, size_t size, void *arg)
 {
-	const char *s = jx_path_str(live, "metadata", "annotations", DIFF_LAST_APPLIED, NULL);
+	struct prefix_cmp *p = arg;
+	if (size > p->n - p->off || memcmp(p->s + p->off, data, size) != 0)
+		return -1;
+	p->off += size;
+	return 0;
+}
+
+/* True when the annotation text is exactly the canonical JSON of desired
+ * (what Berth writes, and what kubectl's sorted-key marshalling writes for
+ * most objects), with or without kubectl's trailing newline. The canonical
+ * form is compared while it is produced, so a mismatch costs little. */
+static bool annotation_is(const char *s, size_t n, const json_t *desired)
+{
+	struct prefix_cmp p = {s, n, 0};
+	if (n && s[n - 1] == '\n')
+		p.n--;
+	if (json_dump_callback(desired, prefix_cmp_cb, &p, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) < 0)
+		return false;
+	return p.off == p.n;
+}
+
+/* The parsed last-applied annotation of live, or NULL when absent or not a
+ * JSON object (then the diff is two-way). When the annotation is the
+ * canonical form of desired, desired itself is returned (a new reference)
+ * without parsing: the common case of an object Git has not changed since
+ * the last sync. */
+static json_t *last_applied(const json_t *live, const json_t *desired)
+{
+	json_t *a = jx_path(live, "metadata", "annotations", DIFF_LAST_APPLIED, NULL);
+	const char *s = json_string_value(a);
 	json_t *v = NULL;
-	if (!s || jx_parse(s, strlen(s), LAST_APPLIED_MAX_BYTES, DIFF_MAX_DEPTH, &v) < 0) {
+	if (s && annotation_is(s, json_string_length(a), desired))
+		return json_incref((json_t *)desired);
+	if (!s || jx_parse(s, json_string_length(a), LAST_APPLIED_MAX_BYTES, DIFF_MAX_DEPTH, &v) < 0) {
 		err_clear();
 		return NULL;
 	}
@@ -832,39 +842,154 @@ static void fill_atomic_from_live(json_t *pred, const json_t *live, const json_t
 			} else if ((!f || f->list == MK_LIST_ATOMIC) && json_array_size(P) == json_array_size(L)) {
 				for (size_t i = 0; i < json_array_size(P); i++) {
 					json_t *pi = json_array_get(P, i), *li = json_array_get(L, i);
+					/* a copy: defaulting later edits predicted in place,
+					 * and live's nodes are shared with the caller's */
 					if (pi != li && (json_is_object(pi) || json_is_array(pi)) && subset_of(pi, li, depth))
-						json_array_set(P, i, li);
+						json_array_set_new(P, i, json_deep_copy(li));
 				}
 			}
 		}
 	}
 }
 
-/* Fills server defaults into what the patch wrote. Defaults are only added
- * where absent, so fields live already has are untouched. */
-static int fill_defaults(json_t *pred)
+/*
+ * Drops what defaulting added where live does not have it: predicted is
+ * live + patch + defaults, so a field in predicted that is neither in live
+ * nor written by the patch came from defaulting. Such a default (an older
+ * server, a default that differs by version) is not something a sync would
+ * change, so it must not read as drift. Where live has no counterpart (a
+ * new container, a new object) the defaults stay: the server will add them.
+ * patch may be NULL (subtree the patch did not touch).
+ */
+static void prune_defaults(json_t *pred, const json_t *live, const json_t *patch,
+			   const struct mk_node *node, bool strategic, int depth);
+
+static json_t *find_by_key(const json_t *list, const char *key, const json_t *kv)
 {
-#ifdef DIFF_HAVE_KDEFAULTS
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x)
+		if (jx_equal(json_object_get(x, key), kv))
+			return x;
+	return NULL;
+}
+
+static void prune_list(json_t *P, const json_t *L, const json_t *pv, const struct mk_field *f,
+		       bool strategic, int depth)
+{
+	size_t i;
+	json_t *pi;
+	if (f && f->list == MK_LIST_MAP) {
+		json_array_foreach(P, i, pi) {
+			json_t *kv = json_object_get(pi, f->key);
+			json_t *li = kv ? find_by_key(L, f->key, kv) : NULL;
+			if (li)
+				prune_defaults(pi, li, json_is_array(pv) ? find_by_key(pv, f->key, kv) : NULL,
+					       f->child, strategic, depth + 1);
+		}
+	} else if (json_array_size(P) == json_array_size(L)) {
+		json_array_foreach(P, i, pi)
+			prune_defaults(pi, json_array_get(L, i), json_array_get(pv, i), f ? f->child : NULL,
+				       strategic, depth + 1);
+	}
+}
+
+static void prune_defaults(json_t *pred, const json_t *live, const json_t *patch,
+			   const struct mk_node *node, bool strategic, int depth)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+
+	if (depth > DIFF_MAX_DEPTH || !json_is_object(pred) || !json_is_object(live))
+		return;
+	if (!json_is_object(patch))
+		patch = NULL;
+	json_object_foreach_safe(pred, tmp, k, v) {
+		json_t *lv = json_object_get(live, k), *pv = patch ? json_object_get(patch, k) : NULL;
+		const struct mk_field *f = strategic ? mk_node_field(node, k) : NULL;
+		if (!lv) {
+			if (!pv)
+				json_object_del(pred, k);
+		} else if (json_is_object(v)) {
+			prune_defaults(v, lv, pv, f ? f->child : NULL, strategic, depth + 1);
+		} else if (json_is_array(v) && json_is_array(lv)) {
+			prune_list(v, lv, pv, f, strategic, depth);
+		}
+	}
+}
+
+/* Fills server defaults into what the patch wrote (see prune_defaults for
+ * the ones live does not have). live and patch are NULL for an object to be
+ * created: then all defaults stay. */
+static int fill_defaults(json_t *pred, const json_t *live, const json_t *patch, const struct ctx *c)
+{
 	int rc = kdefaults_apply(pred, NULL);
 	if (rc < 0)
 		return err_prefix(rc, "server defaults");
-#else
-	(void)pred;
-#endif
-	return 0;
+	if (live) {
+		bool strategic = mk_is_builtin(c->group, c->kind);
+		prune_defaults(pred, live, patch, strategic ? mk_kind_schema(c->group, c->kind) : NULL,
+			       strategic, 0);
+	}
+	/* defaulting writes template creationTimestamp: null back */
+	return normalize_templates(pred);
+}
+
+static json_t *mask_string(size_t n)
+{
+	static const char plus[] = "++++++++++++++++";
+	return json_stringn(plus, n < sizeof(plus) - 1 ? n : sizeof(plus) - 1);
+}
+
+/* Replaces every member value of a data map by a mask of length n. */
+static void mask_map(json_t *map, size_t n)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(map, k, v)
+		json_object_set_new(map, k, mask_string(n));
+}
+
+/* Secret values never leave the engine in the change list: a change under
+ * /data shows 8 '+' for the live value and 12 for the desired one (equal
+ * values never appear as a change), whole-object and whole-map changes get
+ * their data masked the same way. */
+static void mask_secret_changes(struct diff_result *r)
+{
+	for (size_t i = 0; i < r->n_changes; i++) {
+		struct diff_change *ch = &r->changes[i];
+		const char *p = ch->pointer;
+		json_t *vals[2] = {ch->old_value, ch->new_value};
+		for (int j = 0; j < 2; j++) {
+			size_t n = j == 0 ? 8 : 12;
+			if (!vals[j])
+				continue;
+			if (str_starts_with(p, "/data/")) {
+				json_decref(vals[j]);
+				vals[j] = mask_string(n);
+			} else if (strcmp(p, "/data") == 0) {
+				mask_map(vals[j], n);
+			} else if (*p == '\0') {
+				mask_map(json_object_get(vals[j], "data"), n);
+			}
+		}
+		ch->old_value = vals[0];
+		ch->new_value = vals[1];
+	}
 }
 
 static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred)
 {
 	struct cmp c = {.r = r};
-	buf_init(&c.ptr, (size_t)1 << 20);
 	if (!live)
 		add_change(&c, DIFF_OP_ADD, NULL, pred);
 	else if (!pred)
 		add_change(&c, DIFF_OP_REMOVE, live, NULL);
 	else
 		cmp_value(&c, live, pred, false);
-	buf_release(&c.ptr);
+	if (r->is_secret)
+		mask_secret_changes(r);
 	return c.rc;
 }
 
@@ -933,13 +1058,15 @@ out:
 
 static int compute_both(const struct ctx *c, const json_t *desired, const json_t *live, struct diff_result *r)
 {
-	json_t *la = last_applied(live), *nd = NULL, *no = NULL, *npatch = NULL;
+	json_t *la = last_applied(live, desired), *nd = NULL, *no = NULL, *npatch = NULL;
 	int rc;
 
 	r->three_way = la != NULL;
 	if ((rc = normalize(c, desired, &nd)) < 0 || (rc = normalize(c, live, &r->normalized_live)) < 0)
 		goto out;
-	if (la) {
+	if (la == desired) {
+		no = json_incref(nd);
+	} else if (la) {
 		if ((rc = normalize(c, la, &no)) < 0)
 			goto out;
 	} else {
@@ -961,7 +1088,7 @@ static int compute_both(const struct ctx *c, const json_t *desired, const json_t
 		bool strategic = mk_is_builtin(c->group, c->kind);
 		fill_atomic_from_live(r->predicted_live, r->normalized_live, npatch,
 				      strategic ? mk_kind_schema(c->group, c->kind) : NULL, strategic, 0);
-		if ((rc = fill_defaults(r->predicted_live)) < 0)
+		if ((rc = fill_defaults(r->predicted_live, r->normalized_live, npatch, c)) < 0)
 			goto out;
 		if ((rc = compare_into(r, r->normalized_live, r->predicted_live)) < 0)
 			goto out;
@@ -1002,7 +1129,7 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 		json_t *nd = NULL;
 		if ((rc = normalize(&c, desired, &nd)) == 0) {
 			r.predicted_live = json_deep_copy(nd);
-			rc = r.predicted_live ? fill_defaults(r.predicted_live) : err_set(BERR_NOMEM, "out of memory");
+			rc = r.predicted_live ? fill_defaults(r.predicted_live, NULL, NULL, &c) : err_set(BERR_NOMEM, "out of memory");
 			if (rc == 0)
 				rc = compare_into(&r, NULL, r.predicted_live);
 		}
@@ -1047,18 +1174,7 @@ static int render(const json_t *v, struct buf *out)
 {
 	if (!v)
 		return 0;
-#ifdef DIFF_HAVE_KYAML
 	return kyaml_dump_ex(v, KYAML_DUMP_SORT_KEYS, out);
-#else
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!s)
-		return err_set(BERR_NOMEM, "out of memory");
-	int rc = buf_puts(out, s);
-	if (rc == 0)
-		rc = buf_putc(out, '\n');
-	free(s);
-	return rc;
-#endif
 }
 
 int diff_unified(const struct diff_result *r, struct buf *out)

@@ -112,7 +112,11 @@ struct diff_result {
 	 * canonical JSON of desired, so the next diff is three-way. */
 	json_t *patch;
 	bool patch_is_strategic; /* else JSON merge patch */
-	bool is_secret;          /* values masked in diff_unified */
+	/* A Secret: diff_unified masks its data values, and the change list
+	 * holds masks ("++++++++", a different length for a different value)
+	 * instead of values under /data. normalized_live and predicted_live
+	 * keep the real values: never show them. */
+	bool is_secret;
 	/* Whether a last-applied annotation was found and used (else two-way). */
 	bool three_way;
 };

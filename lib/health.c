@@ -10,6 +10,7 @@
 #include "annot.h"
 #include "err.h"
 #include "jsonx.h"
+#include "kyaml.h"
 #include "str.h"
 
 static const char *const status_names[] = {
@@ -1049,7 +1050,7 @@ fail:
 int health_rules_add_text(struct health_rules *r, const char *key, const char *text, size_t len)
 {
 	json_t *spec = NULL;
-	int rc = jx_parse(text, len, 1 << 20, 32, &spec);
+	int rc = kyaml_load_any(text, len, NULL, &spec);
 	if (rc < 0)
 		return err_prefix(rc, "health rules %s", key);
 	rc = health_rules_add(r, key, spec);

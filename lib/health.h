@@ -13,6 +13,10 @@
  * not count towards an app's health (Argo CD does the same), which is
  * different from Unknown.
  *
+ * Messages are Argo CD's word for word ("Waiting for rollout to finish: 1 of
+ * 2 updated replicas are available..."), its two spelling slips corrected
+ * ("less than", "successfully").
+ *
  * Two deliberate differences from gitops-engine: a Pod without
  * spec.restartPolicy is read as "Always" (the API server's default), and
  * argoproj.io/Application has a rule (gitops-engine has none; Argo CD users

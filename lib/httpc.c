@@ -49,6 +49,7 @@ struct httpc {
 	char **headers;
 	size_t nheaders;
 	char *user_agent;
+	char *server_name;
 	int64_t connect_timeout_ms, timeout_ms;
 	size_t max_response;
 	unsigned max_idle;
@@ -75,6 +76,10 @@ struct transfer {
 	void *userdata;
 	struct buf partial;
 	int stop_rc;         /* what the line callback asked to stop with */
+	/* tls_server_name: the URL with the host replaced, and where to
+	 * really connect */
+	char *url_override;
+	struct curl_slist *connect_to;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -91,6 +96,7 @@ void httpc_resp_init(struct httpc_resp *resp)
 {
 	resp->status = 0;
 	resp->attempts = 0;
+	resp->http_version = 0;
 	buf_init(&resp->body, DEFAULT_MAX_RESPONSE);
 	buf_init(&resp->headers, MAX_HEADER_BYTES);
 }
@@ -190,6 +196,7 @@ void httpc_free(struct httpc *c)
 		free_secret(c->headers[i]);
 	free(c->headers);
 	free(c->user_agent);
+	free(c->server_name);
 	free(c);
 }
 
@@ -216,7 +223,8 @@ int httpc_new(const struct httpc_config *cfg, struct httpc **ret)
 		pthread_mutex_init(&c->share_mu[i], NULL);
 	if (!dup_opt(cfg->ca_pem, &c->ca_pem) || !dup_opt(cfg->client_cert_pem, &c->cert_pem) ||
 	    !dup_opt(cfg->client_key_pem, &c->key_pem) ||
-	    !dup_opt(cfg->user_agent ? cfg->user_agent : USER_AGENT, &c->user_agent))
+	    !dup_opt(cfg->user_agent ? cfg->user_agent : USER_AGENT, &c->user_agent) ||
+	    !dup_opt(cfg->tls_server_name, &c->server_name))
 		goto nomem;
 	if (!c->cert_pem != !c->key_pem) {
 		httpc_free(c);
@@ -364,26 +372,56 @@ static bool method_is(const char *m, const char *want)
 	return strcmp(m, want) == 0;
 }
 
-/* Sets every option of one transfer on easy (after a reset). */
-static int setup(struct httpc *c, struct transfer *t, const struct httpc_req *req,
-		 struct curl_slist **ret_headers, char *errbuf, bool copy_body)
+static void transfer_clear_target(struct transfer *t)
 {
-	CURL *e = t->easy;
-	const char *method = req->method ? req->method : "GET";
-	struct curl_slist *hl = NULL, *tmp;
-	char ctype[512];
+	if (t->easy)
+		curl_easy_setopt(t->easy, CURLOPT_CONNECT_TO, NULL);
+	curl_slist_free_all(t->connect_to);
+	t->connect_to = NULL;
+	free(t->url_override);
+	t->url_override = NULL;
+}
 
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_SHARE, c->share);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-	errbuf[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+/* With tls_server_name: the request goes to url's host and port, but the
+ * URL (and so SNI, certificate verification and Host) names server_name.
+ * curl's CONNECT_TO maps one to the other. */
+static int aim_at_server_name(struct httpc *c, struct transfer *t, const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *aimed = NULL, *entry = NULL;
+	int rc = 0;
+	if (!u)
+		return err_set(BERR_NOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, c->server_name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &aimed, 0) != CURLUE_OK) {
+		char shown[512];
+		httpc_url_redact(url, shown, sizeof(shown));
+		rc = err_set(BERR_INVALID, "%s: not a URL usable with tls server name \"%s\"", shown,
+			     c->server_name);
+		goto out;
+	}
+	entry = str_printf("%s:%s:%s:%s", c->server_name, port, host, port);
+	t->url_override = str_dup(aimed);
+	if (!entry || !t->url_override || !(t->connect_to = curl_slist_append(NULL, entry))) {
+		rc = err_set(BERR_NOMEM, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(t->easy, CURLOPT_CONNECT_TO, t->connect_to);
+out:
+	free(entry);
+	curl_free(host);
+	curl_free(port);
+	curl_free(aimed);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* TLS material from the client's settings (curl copies the blobs). */
+static void setup_tls(struct httpc *c, CURL *e)
+{
 	if (c->ca_pem) {
 		struct curl_blob blob = {c->ca_pem, strlen(c->ca_pem), CURL_BLOB_COPY};
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
@@ -400,6 +438,33 @@ static int setup(struct httpc *c, struct transfer *t, const struct httpc_req *re
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+}
+
+/* Sets every option of one transfer on easy (after a reset). */
+static int setup(struct httpc *c, struct transfer *t, const struct httpc_req *req,
+		 struct curl_slist **ret_headers, char *errbuf, bool copy_body)
+{
+	CURL *e = t->easy;
+	const char *method = req->method ? req->method : "GET";
+	struct curl_slist *hl = NULL, *tmp;
+	char ctype[512];
+	int rc;
+
+	transfer_clear_target(t);
+	if (c->server_name && (rc = aim_at_server_name(c, t, req->url)) < 0)
+		return rc;
+	curl_easy_setopt(e, CURLOPT_URL, t->url_override ? t->url_override : req->url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	setup_tls(c, e);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -484,6 +549,24 @@ static int transfer_result(struct transfer *t, CURLcode cc, const struct httpc_r
 	return err_set(code, "%s %s: %s", method, url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 }
 
+static int http_version(CURL *easy)
+{
+	long v = 0;
+	curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &v);
+	switch (v) {
+	case CURL_HTTP_VERSION_1_0:
+		return 10;
+	case CURL_HTTP_VERSION_1_1:
+		return 11;
+	case CURL_HTTP_VERSION_2_0:
+		return 20;
+	case CURL_HTTP_VERSION_3:
+		return 30;
+	default:
+		return 0;
+	}
+}
+
 /* One attempt; fills t->resp. 0 when an HTTP response arrived. */
 static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *req, int64_t timeout_ms,
 		   int64_t low_speed_ms)
@@ -495,8 +578,11 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 
 	if (!req->url)
 		return err_set(BERR_INVALID, "http request without a URL");
-	if ((rc = setup(c, t, req, &hl, errbuf, false)) < 0)
+	if ((rc = setup(c, t, req, &hl, errbuf, false)) < 0) {
+		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
+		transfer_clear_target(t);
 		return rc;
+	}
 	if (timeout_ms > 0)
 		curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	if (low_speed_ms > 0) {
@@ -505,6 +591,7 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 	}
 	cc = curl_easy_perform(t->easy);
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->resp->status);
+	t->resp->http_version = http_version(t->easy);
 	rc = transfer_result(t, cc, req, errbuf);
 	if (rc == 0 && t->lines && !t->error_body && t->partial.len > 0 && t->status_checked) {
 		int lrc = t->on_line(t->partial.ptr, t->partial.len, t->userdata);
@@ -512,8 +599,12 @@ static int perform(struct httpc *c, struct transfer *t, const struct httpc_req *
 		if (lrc != 0)
 			rc = lrc < 0 ? lrc : BERR_CANCELED;
 	}
+	/* Nothing of this call's stack may stay attached to a pooled handle
+	 * (curl may report to the error buffer while closing connections). */
+	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hl);
+	transfer_clear_target(t);
 	return rc;
 }
 
@@ -581,7 +672,7 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 	if (!t.easy)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpc_resp_init(&tmp);
-	tmp.body.max = c->max_response;
+	tmp.body.max = req->max_response_bytes ? req->max_response_bytes : c->max_response;
 	t.resp = &tmp;
 	for (;;) {
 		int64_t wait;
@@ -613,7 +704,6 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 		return rc;
 	}
 	tmp.attempts = attempt;
-	tmp.body.max = resp->body.max > tmp.body.max ? resp->body.max : tmp.body.max;
 	httpc_resp_release(resp);
 	*resp = tmp;
 	return 0;
@@ -707,6 +797,8 @@ static void mux_stream_free(struct httpc_mux_stream *s)
 {
 	if (s->t.easy)
 		curl_easy_cleanup(s->t.easy);
+	s->t.easy = NULL;
+	transfer_clear_target(&s->t);
 	curl_slist_free_all(s->headers);
 	buf_release(&s->t.partial);
 	httpc_resp_release(&s->resp);
@@ -718,8 +810,10 @@ static void mux_stream_free(struct httpc_mux_stream *s)
 /* Ends s (already out of every list and the multi handle): on_done, free. */
 static void mux_finish(struct httpc_mux *m, struct httpc_mux_stream *s, int rc)
 {
-	if (s->t.easy)
+	if (s->t.easy) {
 		curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->resp.status);
+		s->resp.http_version = http_version(s->t.easy);
+	}
 	s->resp.attempts = 1;
 	if (s->on_done)
 		s->on_done(rc, &s->resp, s->t.userdata);

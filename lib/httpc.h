@@ -69,6 +69,9 @@ struct httpc_config {
 	const char *client_cert_pem;
 	const char *client_key_pem;
 	bool insecure_skip_verify;   /* do not verify the server (kube "insecure") */
+	/* Verify the server as this name (SNI, certificate name, Host) while
+	 * connecting to the URL's host (kube tlsClientConfig.serverName). */
+	const char *tls_server_name;
 
 	/* Headers sent with every request, "Name: value", NULL-terminated array
 	 * (e.g. "Authorization: Bearer ..."). May be NULL. */
@@ -93,6 +96,7 @@ struct httpc_req {
 	size_t body_len;
 	const char *content_type;    /* Content-Type of the body, if any */
 	int64_t timeout_ms;          /* overrides the client's total timeout (httpc_request) */
+	size_t max_response_bytes;   /* overrides the client's body bound (httpc_request) */
 	bool retry_unsafe;           /* allow retrying a non-idempotent method */
 
 	/* Streams only. */
@@ -107,6 +111,7 @@ struct httpc_resp {
 	struct buf body;             /* response body, NUL-terminated */
 	struct buf headers;          /* internal: header lines; use httpc_resp_header */
 	unsigned attempts;           /* attempts made (1 + retries) */
+	int http_version;            /* protocol of the response: 10, 11, 20 (0: unknown) */
 };
 
 void httpc_resp_init(struct httpc_resp *resp);

@@ -8,14 +8,10 @@
  *   raw and decoded forms are both at hand and '%2F' stays inside a segment.
  * - One conn_ctx per TCP connection (MHD's socket context) caches the
  *   client-certificate verdict, so keep-alive requests verify once.
- * - Streams: the MHD content reader runs on the connection's thread and
- *   blocks on the stream's condition variable until data arrives or the
- *   stream ends; while waiting it checks every STREAM_POLL_MS whether the
- *   peer has hung up, so a vanished client ends its stream even when
- *   nothing is written. The first reader call returns 0 bytes when nothing is
- *   queued, so the status line and headers reach the client at once.
+ * - Streams live in httpd_stream.c; httpd_int.h is the seam.
  */
 #include "httpd.h"
+#include "httpd_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +21,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -50,8 +45,6 @@
 #define DEFAULT_MAX_BODY_BYTES ((size_t)1 << 20)
 #define DEFAULT_STREAM_QUEUE_BYTES ((size_t)1 << 20)
 #define MAX_PEM_BYTES ((size_t)1 << 20)
-#define STREAM_POLL_MS 500
-#define STREAM_BLOCK_BYTES (32u << 10)
 #define MAX_PARAMS 16
 #define STOP_DRAIN_MS 2000
 
@@ -82,10 +75,9 @@ struct httpd {
 	unsigned port;
 	bool started, stopped;
 
-	pthread_mutex_t streams_mu;
-	struct httpd_stream *streams;  /* open streams, for httpd_stop */
+	struct httpd_streams streams;  /* open streams, for httpd_stop */
 
-	atomic_uint_fast64_t connections_total, connections_open, requests_total, streams_open;
+	atomic_uint_fast64_t connections_total, connections_open, requests_total;
 };
 
 enum tls_verdict { TLS_UNCHECKED = 0, TLS_NONE, TLS_VERIFIED, TLS_REJECTED };
@@ -123,33 +115,12 @@ struct httpd_req {
 	bool answered;
 	unsigned status;
 	uint64_t bytes;
-	struct httpd_stream *stream;  /* the server's reference is held by the MHD response */
+	struct httpd_stream *stream;  /* holds a reference (the response holds another) */
 	int64_t start_ms;
 	char peer[64];
 	char method[16];
 };
 
-struct httpd_stream {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	unsigned refs;
-	struct httpd *srv;
-	struct httpd_stream *next, *prev;  /* in srv->streams while the response lives */
-	bool listed;
-
-	char *q;             /* queued bytes q[head..len) */
-	size_t head, len, cap, max;
-	bool closing;        /* end after draining */
-	bool aborted;        /* end now: client gone, overflow */
-	bool first_read;
-	bool response_gone;
-	int fd;              /* connection socket while the request lives, else -1 */
-	uint64_t sent;
-
-	void (*on_close)(struct httpd_stream *, void *);
-	void *on_close_ud;
-	bool on_close_done;
-};
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -280,7 +251,7 @@ void httpd_free(struct httpd *srv)
 		free(srv->key_pem);
 	}
 	free(srv->ca_pem);
-	pthread_mutex_destroy(&srv->streams_mu);
+	httpd_streams_release(&srv->streams);
 	free(srv);
 }
 
@@ -298,7 +269,7 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return err_set(BERR_NOMEM, "out of memory");
-	pthread_mutex_init(&srv->streams_mu, NULL);
+	httpd_streams_init(&srv->streams);
 	srv->listen_fd = -1;
 	srv->fallback = default_fallback;
 	srv->listen = strdup(cfg->listen ? cfg->listen : "127.0.0.1:0");
@@ -530,6 +501,17 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t size)
 	}
 }
 
+static void out_headers_clear(struct httpd_req *req)
+{
+	for (size_t i = 0; i < req->nout_headers; i++) {
+		free(req->out_headers[i].key);
+		free(req->out_headers[i].value);
+	}
+	free(req->out_headers);
+	req->out_headers = NULL;
+	req->nout_headers = 0;
+}
+
 static void req_free(struct httpd_req *req)
 {
 	if (!req)
@@ -543,11 +525,7 @@ static void req_free(struct httpd_req *req)
 	}
 	free(req->query);
 	params_clear(req);
-	for (size_t i = 0; i < req->nout_headers; i++) {
-		free(req->out_headers[i].key);
-		free(req->out_headers[i].value);
-	}
-	free(req->out_headers);
+	out_headers_clear(req);
 	buf_release(&req->body);
 	free(req);
 }
@@ -779,268 +757,9 @@ int httpd_respond_error(struct httpd_req *req, unsigned status, const char *fmt,
 
 /* -------------------------------------------------------------- streams */
 
-static void stream_free(struct httpd_stream *s)
-{
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cond);
-	free(s->q);
-	free(s);
-}
-
-void httpd_stream_ref(struct httpd_stream *s)
-{
-	pthread_mutex_lock(&s->mu);
-	s->refs++;
-	pthread_mutex_unlock(&s->mu);
-}
-
-void httpd_stream_unref(struct httpd_stream *s)
-{
-	bool last;
-	if (!s)
-		return;
-	pthread_mutex_lock(&s->mu);
-	last = --s->refs == 0;
-	pthread_mutex_unlock(&s->mu);
-	if (last)
-		stream_free(s);
-}
-
-/* Ends the stream abruptly (lock held): the reader closes the connection. */
-static void stream_abort_locked(struct httpd_stream *s)
-{
-	s->aborted = true;
-	free(s->q);
-	s->q = NULL;
-	s->head = s->len = s->cap = 0;
-	/* Wake a connection thread stuck sending to a client that does not
-	 * read: MHD then sees the socket fail and ends the request. */
-	if (s->fd >= 0)
-		shutdown(s->fd, SHUT_RDWR);
-	pthread_cond_broadcast(&s->cond);
-}
-
-int httpd_stream_write(struct httpd_stream *s, const void *data, size_t len)
-{
-	int rc = 0;
-	pthread_mutex_lock(&s->mu);
-	if (s->closing || s->aborted) {
-		rc = BERR_CANCELED;
-		goto out;
-	}
-	if (len > s->max - (s->len - s->head)) {
-		stream_abort_locked(s);
-		rc = BERR_TOOLARGE;
-		goto out;
-	}
-	if (s->len + len > s->cap) {
-		size_t live = s->len - s->head;
-		if (s->head > 0) {
-			memmove(s->q, s->q + s->head, live);
-			s->head = 0;
-			s->len = live;
-		}
-		if (s->len + len > s->cap) {
-			size_t cap = s->cap ? s->cap : 4096;
-			char *q;
-			while (cap < s->len + len)
-				cap *= 2;
-			q = realloc(s->q, cap);
-			if (!q) {
-				stream_abort_locked(s);
-				rc = BERR_NOMEM;
-				goto out;
-			}
-			s->q = q;
-			s->cap = cap;
-		}
-	}
-	memcpy(s->q + s->len, data, len);
-	s->len += len;
-	pthread_cond_broadcast(&s->cond);
-out:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-void httpd_stream_close(struct httpd_stream *s)
-{
-	pthread_mutex_lock(&s->mu);
-	s->closing = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
-}
-
-bool httpd_stream_closed(struct httpd_stream *s)
-{
-	bool ended;
-	pthread_mutex_lock(&s->mu);
-	ended = s->closing || s->aborted;
-	pthread_mutex_unlock(&s->mu);
-	return ended;
-}
-
-bool httpd_stream_wait_closed(struct httpd_stream *s, int64_t timeout_ms)
-{
-	int64_t deadline = timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
-	bool ended;
-	pthread_mutex_lock(&s->mu);
-	while (!(ended = (s->closing || s->aborted))) {
-		struct timespec ts;
-		int64_t wait_ms = 1000;
-		if (deadline >= 0) {
-			int64_t left = deadline - clock_mono_ms();
-			if (left <= 0)
-				break;
-			if (left < wait_ms)
-				wait_ms = left;
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&s->cond, &s->mu, &ts);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return ended;
-}
-
-size_t httpd_stream_queued(struct httpd_stream *s)
-{
-	size_t n;
-	pthread_mutex_lock(&s->mu);
-	n = s->len - s->head;
-	pthread_mutex_unlock(&s->mu);
-	return n;
-}
-
-/* Runs the on-close callback once, if the stream has ended (lock not held). */
-static void stream_fire_on_close(struct httpd_stream *s)
-{
-	void (*fn)(struct httpd_stream *, void *) = NULL;
-	void *ud = NULL;
-	pthread_mutex_lock(&s->mu);
-	if ((s->closing || s->aborted || s->response_gone) && !s->on_close_done && s->on_close) {
-		s->on_close_done = true;
-		fn = s->on_close;
-		ud = s->on_close_ud;
-	}
-	pthread_mutex_unlock(&s->mu);
-	if (fn)
-		fn(s, ud);
-}
-
-void httpd_stream_on_close(struct httpd_stream *s, void (*fn)(struct httpd_stream *s, void *ud),
-			   void *userdata)
-{
-	bool now;
-	pthread_mutex_lock(&s->mu);
-	s->on_close = fn;
-	s->on_close_ud = userdata;
-	s->on_close_done = false;
-	now = s->response_gone;
-	pthread_mutex_unlock(&s->mu);
-	if (now)
-		stream_fire_on_close(s);
-}
-
-static bool peer_hung_up(int fd)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
-	if (fd < 0)
-		return false;
-	if (poll(&pfd, 1, 0) <= 0)
-		return false;
-	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
-}
-
-/* MHD content reader, on the connection's thread. */
-static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
-{
-	struct httpd_stream *s = cls;
-	ssize_t ret;
-	(void)pos;
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		if (s->aborted) {
-			ret = MHD_CONTENT_READER_END_WITH_ERROR;
-			break;
-		}
-		if (s->len > s->head) {
-			size_t n = s->len - s->head;
-			if (n > max)
-				n = max;
-			memcpy(out, s->q + s->head, n);
-			s->head += n;
-			if (s->head == s->len)
-				s->head = s->len = 0;
-			s->sent += n;
-			ret = (ssize_t)n;
-			break;
-		}
-		if (s->closing) {
-			ret = MHD_CONTENT_READER_END_OF_STREAM;
-			break;
-		}
-		if (!s->first_read) {
-			/* Nothing yet: let MHD send the headers now. */
-			s->first_read = true;
-			ret = 0;
-			break;
-		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += STREAM_POLL_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (pthread_cond_timedwait(&s->cond, &s->mu, &ts) == ETIMEDOUT && peer_hung_up(s->fd))
-			stream_abort_locked(s);
-	}
-	s->first_read = true;
-	pthread_mutex_unlock(&s->mu);
-	return ret;
-}
-
-/* MHD calls this when the response is destroyed: the connection is done
- * with the stream. */
-static void stream_response_gone(void *cls)
-{
-	struct httpd_stream *s = cls;
-	struct httpd *srv = s->srv;
-
-	pthread_mutex_lock(&srv->streams_mu);
-	if (s->listed) {
-		if (s->prev)
-			s->prev->next = s->next;
-		else
-			srv->streams = s->next;
-		if (s->next)
-			s->next->prev = s->prev;
-		s->listed = false;
-		atomic_fetch_sub(&srv->streams_open, 1);
-	}
-	pthread_mutex_unlock(&srv->streams_mu);
-
-	pthread_mutex_lock(&s->mu);
-	s->response_gone = true;
-	s->fd = -1;
-	if (!s->closing && !s->aborted)
-		s->aborted = true;  /* connection ended under us: client gone */
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
-	stream_fire_on_close(s);
-	httpd_stream_unref(s);
-}
-
 int httpd_stream_start(struct httpd_req *req, unsigned status, const char *content_type,
 		       struct httpd_stream **ret)
 {
-	struct httpd *srv = req->srv;
 	struct httpd_stream *s;
 	struct MHD_Response *resp;
 	const union MHD_ConnectionInfo *ci;
@@ -1049,40 +768,17 @@ int httpd_stream_start(struct httpd_req *req, unsigned status, const char *conte
 	if (req->answered)
 		return err_set(BERR_INVALID, "stream %u: %s %s already answered", status, req->method,
 			       req->raw_path);
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return err_set(BERR_NOMEM, "out of memory");
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->srv = srv;
-	s->max = srv->stream_queue_bytes;
-	s->refs = 2;  /* the caller's and the response's */
 	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	s->fd = ci ? ci->connect_fd : -1;
-
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_BYTES, stream_read, s,
-						 stream_response_gone);
-	if (!resp) {
-		stream_free(s);
-		return err_set(BERR_NOMEM, "out of memory");
-	}
+	if ((rc = httpd_stream_new(&req->srv->streams, req->srv->stream_queue_bytes, ci ? ci->connect_fd : -1,
+				   &s, &resp)) < 0)
+		return rc;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-
-	pthread_mutex_lock(&srv->streams_mu);
-	s->next = srv->streams;
-	if (s->next)
-		s->next->prev = s;
-	srv->streams = s;
-	s->listed = true;
-	atomic_fetch_add(&srv->streams_open, 1);
-	pthread_mutex_unlock(&srv->streams_mu);
-
 	/* From here the response owns one reference; queue() destroys our
-	 * handle on the response, and if MHD refused it, that runs
-	 * stream_response_gone and drops it. */
+	 * handle on the response, and if MHD refused it, that drops it. */
 	rc = queue(req, status, content_type, resp);
 	if (rc < 0) {
-		httpd_stream_unref(s);
+		httpd_stream_unref(s);  /* the request's */
+		httpd_stream_unref(s);  /* the caller's */
 		return rc;
 	}
 	req->stream = s;
@@ -1128,8 +824,12 @@ static void dispatch(struct httpd_req *req)
 	}
 	srv->fallback(req, srv->fallback_ud);
 answered:
-	if (!req->answered)
+	if (!req->answered) {
+		/* No answer, or one MHD refused (a header it will not send):
+		 * answer 500 without the handler's headers. */
+		out_headers_clear(req);
 		httpd_respond_error(req, 500, "internal error: no response");
+	}
 out:
 	buf_release(&allow);
 }
@@ -1151,7 +851,11 @@ static bool refuse_early(struct httpd_req *req)
 		httpd_respond_error(req, 400, "bad request target encoding");
 		return true;
 	}
-	if (srv->ca_pem && req->cctx) {
+	if (srv->ca_pem && !req->cctx) {
+		httpd_respond_error(req, 503, "out of memory");  /* cannot judge the certificate */
+		return true;
+	}
+	if (srv->ca_pem) {
 		if (req->cctx->verdict == TLS_UNCHECKED)
 			tls_check_peer(srv, req->conn, req->cctx);
 		if (req->cctx->verdict == TLS_REJECTED) {
@@ -1221,7 +925,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	err_clear();
 	dispatch(req);
 	(void)conn;
-	return MHD_YES;
+	return req->answered ? MHD_YES : MHD_NO;  /* MHD_NO: drop the connection */
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -1237,10 +941,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	bytes = req->bytes;
 	if (req->stream) {
-		pthread_mutex_lock(&req->stream->mu);
-		bytes = req->stream->sent;
-		req->stream->fd = -1;
-		pthread_mutex_unlock(&req->stream->mu);
+		bytes = httpd_stream_request_done(req->stream);
+		req->stream = NULL;
 	}
 	atomic_fetch_add(&srv->requests_total, 1);
 	if (srv->access_log && req->method[0]) {
@@ -1452,7 +1154,7 @@ void httpd_get_stats(struct httpd *srv, struct httpd_stats *out)
 	out->connections_total = atomic_load(&srv->connections_total);
 	out->connections_open = atomic_load(&srv->connections_open);
 	out->requests_total = atomic_load(&srv->requests_total);
-	out->streams_open = atomic_load(&srv->streams_open);
+	out->streams_open = atomic_load(&srv->streams.open);
 }
 
 void httpd_stop(struct httpd *srv)
@@ -1463,15 +1165,7 @@ void httpd_stop(struct httpd *srv)
 	/* Stop accepting, then let every stream end so the connection threads
 	 * blocked in stream_read return, then join everything. */
 	MHD_socket lfd = MHD_quiesce_daemon(srv->mhd);
-	pthread_mutex_lock(&srv->streams_mu);
-	for (struct httpd_stream *s = srv->streams; s; s = s->next)
-		httpd_stream_close(s);
-	pthread_mutex_unlock(&srv->streams_mu);
-	/* Give the streams a moment to send what is queued and their final
-	 * chunk, so clients see a clean end rather than a cut connection. */
-	int64_t deadline = clock_mono_ms() + STOP_DRAIN_MS;
-	while (atomic_load(&srv->streams_open) > 0 && clock_mono_ms() < deadline)
-		clock_sleep_ms(10);
+	httpd_streams_close_all(&srv->streams, STOP_DRAIN_MS);
 	MHD_stop_daemon(srv->mhd);
 	srv->mhd = NULL;
 	if (lfd != MHD_INVALID_SOCKET)

@@ -139,9 +139,10 @@ unsigned httpd_port(const struct httpd *srv);
 /* Fills *out with the current counters. */
 void httpd_get_stats(struct httpd *srv, struct httpd_stats *out);
 
-/* Stops serving: closes the listener, ends every stream, closes
- * connections and joins all threads. Handlers still running are waited for.
- * Idempotent. */
+/* Stops serving: closes the listener, ends every stream (giving each up to
+ * 2 s to send what is queued), closes connections and joins all threads.
+ * Handlers still running are waited for, so a handler must not block
+ * without bound; never call this from a handler. Idempotent. */
 void httpd_stop(struct httpd *srv);
 
 /* Stops (if running) and frees the server. NULL is a no-op. */

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -37,14 +38,19 @@ size_t jx_depth(const json_t *v)
 }
 
 /* Checks nesting before jansson parses (jansson recurses without a bound of
- * ours): counts brackets outside strings. */
+ * ours): counts brackets outside strings, and names the line and column of
+ * the first bracket too deep. */
 static int check_depth(const char *data, size_t len, size_t max_depth)
 {
-	size_t depth = 0, i;
+	size_t depth = 0, i, line = 1, line_start = 0;
 	int in_str = 0;
 
 	for (i = 0; i < len; i++) {
 		char c = data[i];
+		if (c == '\n') {
+			line++;
+			line_start = i + 1;
+		}
 		if (in_str) {
 			if (c == '\\')
 				i++;
@@ -54,7 +60,8 @@ static int check_depth(const char *data, size_t len, size_t max_depth)
 			in_str = 1;
 		} else if (c == '{' || c == '[') {
 			if (++depth > max_depth)
-				return err_set(BERR_INVALID, "json: nesting deeper than %zu levels", max_depth);
+				return err_set(BERR_INVALID, "json: line %zu column %zu: nesting deeper than %zu levels",
+					       line, i - line_start + 1, max_depth);
 		} else if (c == '}' || c == ']') {
 			if (depth)
 				depth--;
@@ -276,9 +283,136 @@ static int dump_flags(const json_t *v, struct buf *out, size_t flags)
 	return 0;
 }
 
+/* The canonical writer is ours rather than jansson's sorted compact dump so
+ * that a real holding a whole number (below 2^53) is written as the integer
+ * it equals: jx_equal treats 1 and 1.0 as equal, so their canonical forms
+ * (and hashes) must be equal too. Strings are escaped as jansson does. */
+static int canon_string(struct buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, start = 0;
+	int rc = buf_putc(out, '"');
+
+	for (i = 0; i < n && rc == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7] = { '\\', 0, 0, 0, 0, 0, 0 };
+		size_t elen = 2;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		rc = buf_append(out, s + start, i - start);
+		start = i + 1;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			elen = 6;
+		}
+		if (rc == 0)
+			rc = buf_append(out, esc, elen);
+	}
+	if (rc == 0)
+		rc = buf_append(out, s + start, n - start);
+	if (rc == 0)
+		rc = buf_putc(out, '"');
+	return rc;
+}
+
+struct canon_key {
+	const char *k;
+	size_t len;
+	json_t *v;
+};
+
+static int canon_key_cmp(const void *a, const void *b)
+{
+	const struct canon_key *x = a, *y = b;
+	int c = memcmp(x->k, y->k, x->len < y->len ? x->len : y->len);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int canon(const json_t *v, struct buf *out, size_t depth)
+{
+	double d;
+	int rc = 0;
+
+	if (depth > 4096)
+		return err_set(BERR_TOOLARGE, "json: value nests deeper than 4096 levels");
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		size_t n = json_object_size(v), i = 0, klen;
+		struct canon_key *keys = malloc((n ? n : 1) * sizeof(*keys));
+		const char *k;
+		json_t *c;
+		if (!keys)
+			return err_set(BERR_NOMEM, "json: out of memory");
+		json_object_keylen_foreach((json_t *)v, k, klen, c) {
+			keys[i++] = (struct canon_key){ k, klen, c };
+		}
+		qsort(keys, n, sizeof(*keys), canon_key_cmp);
+		rc = buf_putc(out, '{');
+		for (i = 0; i < n && rc == 0; i++) {
+			if (i > 0)
+				rc = buf_putc(out, ',');
+			if (rc == 0)
+				rc = canon_string(out, keys[i].k, keys[i].len);
+			if (rc == 0)
+				rc = buf_putc(out, ':');
+			if (rc == 0)
+				rc = canon(keys[i].v, out, depth + 1);
+		}
+		free(keys);
+		return rc ? rc : buf_putc(out, '}');
+	}
+	case JSON_ARRAY: {
+		size_t i, n = json_array_size(v);
+		rc = buf_putc(out, '[');
+		for (i = 0; i < n && rc == 0; i++) {
+			if (i > 0)
+				rc = buf_putc(out, ',');
+			if (rc == 0)
+				rc = canon(json_array_get(v, i), out, depth + 1);
+		}
+		return rc ? rc : buf_putc(out, ']');
+	}
+	case JSON_STRING:
+		return canon_string(out, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case JSON_REAL:
+		d = json_real_value(v);
+		if (d == trunc(d) && fabs(d) < 9007199254740992.0)
+			return buf_printf(out, "%lld", (long long)d);
+		/* not whole (or huge): %.17g always holds a '.' or an 'e' then */
+		return buf_printf(out, "%.17g", d);
+	case JSON_TRUE:
+		return buf_puts(out, "true");
+	case JSON_FALSE:
+		return buf_puts(out, "false");
+	case JSON_NULL:
+		return buf_puts(out, "null");
+	}
+	return err_set(BERR_INVALID, "json: cannot serialise value");
+}
+
 int jx_dump_canonical(const json_t *v, struct buf *out)
 {
-	return dump_flags(v, out, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t start = out->len;
+	int rc;
+
+	if (!v)
+		return err_set(BERR_INVALID, "json: cannot serialise NULL");
+	rc = canon(v, out, 0);
+	if (rc < 0)
+		buf_truncate(out, start);
+	return rc;
 }
 
 int jx_dump_compact(const json_t *v, struct buf *out)
@@ -373,6 +507,8 @@ json_t *jx_obj_ensure(json_t *obj, const char *key)
 
 bool jx_equal(const json_t *a, const json_t *b)
 {
+	if (!a || !b)
+		return a == b;
 	if (json_is_number(a) && json_is_number(b)) {
 		if (json_is_integer(a) && json_is_integer(b))
 			return json_integer_value(a) == json_integer_value(b);
@@ -382,11 +518,12 @@ bool jx_equal(const json_t *a, const json_t *b)
 		return false;
 	if (json_is_object(a)) {
 		const char *k;
+		size_t klen;
 		json_t *va;
 		if (json_object_size(a) != json_object_size(b))
 			return false;
-		json_object_foreach((json_t *)a, k, va) {
-			json_t *vb = json_object_get(b, k);
+		json_object_keylen_foreach((json_t *)a, k, klen, va) {
+			json_t *vb = json_object_getn(b, k, klen);
 			if (!vb || !jx_equal(va, vb))
 				return false;
 		}

@@ -7,10 +7,13 @@
  * - Functions that take a value to store say whether they steal it.
  * - Functions returning json_t * through ret_* hand over a new reference.
  *
- * Canonical form: object keys sorted, no whitespace, reals with 17
- * significant digits. Two values are equal as JSON iff their canonical forms
- * are equal bytes, so the hash of the canonical form is a stable identity
- * (used for cache keys and "did anything change" checks).
+ * Canonical form: object keys sorted (bytewise), no whitespace, strings
+ * escaped as jansson does, a real holding a whole number below 2^53 written
+ * as that integer (1.0 → 1), other reals with 17 significant digits. Two
+ * values are jx_equal iff their canonical forms are equal bytes (up to reals
+ * that only differ beyond 17 digits from an integer above 2^53), so the hash
+ * of the canonical form is a stable identity (used for cache keys and "did
+ * anything change" checks).
  */
 #ifndef BERTH_JSONX_H
 #define BERTH_JSONX_H
@@ -51,7 +54,8 @@ int jx_ptr_del(json_t *root, const char *ptr);
  * '/' -> "~1") to out. */
 int jx_ptr_escape(struct buf *out, const char *token);
 
-/* Appends the canonical serialisation of v to out. */
+/* Appends the canonical serialisation of v to out. 0, or BERR_TOOLARGE /
+ * BERR_NOMEM with out as it was. */
 int jx_dump_canonical(const json_t *v, struct buf *out);
 
 /* Appends v serialised compactly (keys in insertion order) / indented by 2. */
@@ -78,7 +82,7 @@ const char *jx_path_str(const json_t *obj, ...) __attribute__((sentinel));
 json_t *jx_obj_ensure(json_t *obj, const char *key);
 
 /* Deep equality that treats 1 and 1.0 as equal (jansson's json_equal does
- * not). */
+ * not). Object key order does not matter; NULL equals only NULL. */
 bool jx_equal(const json_t *a, const json_t *b);
 
 #endif

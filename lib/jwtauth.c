@@ -384,7 +384,8 @@ out:
 }
 
 int jwtauth_verify_oidc(const struct jwks *keys, const char *token, const char *issuer,
-			const char *audience, int64_t now, struct jwtauth_claims *out)
+			const char *audience, const char *nonce, int64_t now,
+			struct jwtauth_claims *out)
 {
 	const struct jwks_key *key;
 	json_t *hdr = NULL, *all = NULL;
@@ -409,6 +410,13 @@ int jwtauth_verify_oidc(const struct jwks *keys, const char *token, const char *
 		goto out;
 	if ((rc = check_claims(all, issuer, audience, now, true)) < 0)
 		goto out;
+	if (nonce) {
+		const char *got = jx_str(all, "nonce");
+		if (!got || !str_secure_eq(got, strlen(got), nonce, strlen(nonce))) {
+			rc = refuse("nonce does not match the login request");
+			goto out;
+		}
+	}
 	rc = claims_fill(all, out);
 	all = NULL;
 out:

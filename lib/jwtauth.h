@@ -78,11 +78,14 @@ int jwtauth_verify_hs256(const uint8_t *key, size_t key_len, const char *token,
 
 /* Verifies an OIDC ID token against keys: the key is chosen by the header's
  * kid, its algorithm is pinned by the key, iss must equal issuer, aud must
- * be (or contain) audience (the client ID; required), exp is required.
+ * be (or contain) audience (the client ID; required), exp is required, and
+ * when nonce is not NULL the token's nonce claim must equal it (compared in
+ * constant time; the login callback passes the nonce it sent).
  * 0, BERR_NOTFOUND (unknown kid), BERR_UNAUTHORIZED, BERR_INVALID (issuer or
  * audience not given). */
 int jwtauth_verify_oidc(const struct jwks *keys, const char *token, const char *issuer,
-			const char *audience, int64_t now, struct jwtauth_claims *out);
+			const char *audience, const char *nonce, int64_t now,
+			struct jwtauth_claims *out);
 
 /* "proj:<project>:<role>" for a project role token; *ret newly allocated.
  * parse splits one (BERR_INVALID when sub is not of that form). */

@@ -603,8 +603,6 @@ static int on_document_end(struct loader *L, const yaml_event_t *ev)
 
 	L->root = NULL;
 	anchors_clear(L);
-	L->nodes = 0;
-	L->alias_nodes = 0;
 	if (!root || json_is_null(root))
 		goto out;
 	if (json_array_size(L->docs) >= L->lim.max_docs) {

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,29 +77,124 @@ static void line_puts(struct log_line *l, const char *s)
 	line_put(l, s, strlen(s));
 }
 
-static void line_json_string(struct log_line *l, const char *s)
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one
+ * (stray continuation byte, truncated or overlong sequence, surrogate). */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xE0) == 0xC0) {
+		len = 2;
+		cp = s[0] & 0x1Fu;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		len = 3;
+		cp = s[0] & 0x0Fu;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3Fu);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, bytes
+ * that are not UTF-8 replaced by U+FFFD, so every line parses as JSON. */
+static void line_json_string_max(struct log_line *l, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max), i = 0, k;
+
 	line_put(l, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
 		char esc[8];
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			line_put(l, esc, 2);
+			i++;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			line_put(l, esc, 2);
+			i++;
 		} else if (c < 0x20) {
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
 			line_puts(l, esc);
+			i++;
+		} else if ((k = utf8_len((const unsigned char *)s + i, n - i)) == 0) {
+			line_puts(l, "\\ufffd");
+			i++;
 		} else {
-			line_put(l, (const char *)&c, 1);
+			line_put(l, s + i, k);
+			i += k;
 		}
 	}
 	line_put(l, "\"", 1);
 }
 
+static void line_json_string(struct log_line *l, const char *s)
+{
+	line_json_string_max(l, s, SIZE_MAX);
+}
+
+/* Text as-is, except control characters, which are escaped (\n, \t, \xNN)
+ * so that no message can start a forged line or drive a terminal. */
+static void line_text_escaped(struct log_line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *start = s;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[4] = { '\\', 0, 0, 0 };
+		size_t elen = 2;
+		if (c >= 0x20 && c != 0x7F)
+			continue;
+		line_put(l, start, (size_t)(s - start));
+		start = s + 1;
+		if (c == '\n')
+			esc[1] = 'n';
+		else if (c == '\r')
+			esc[1] = 'r';
+		else if (c == '\t')
+			esc[1] = 't';
+		else {
+			esc[1] = 'x';
+			esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 15];
+			elen = 4;
+		}
+		line_put(l, esc, elen);
+	}
+	line_put(l, start, (size_t)(s - start));
+}
+
+/* A field value in text format: bare when it is a plain word, else quoted
+ * and escaped as a JSON string. */
 static void line_text_value(struct log_line *l, const char *s)
 {
-	if (*s && !strpbrk(s, " \t\n\"=")) {
+	const char *p;
+
+	for (p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c == 0x7F || c == '"' || c == '=' || c == '\\')
+			break;
+	}
+	if (*s && !*p) {
 		line_puts(l, s);
 		return;
 	}
@@ -130,7 +226,7 @@ static void log_vwrite(enum log_level level, unsigned dropped, const char *msg, 
 		line_puts(&l, " ");
 		line_puts(&l, log_level_names[level]);
 		line_puts(&l, " ");
-		line_puts(&l, msg);
+		line_text_escaped(&l, msg);
 	}
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);
@@ -143,21 +239,36 @@ static void log_vwrite(enum log_level level, unsigned dropped, const char *msg, 
 			line_json_string(&l, v);
 		} else {
 			line_puts(&l, " ");
-			line_puts(&l, k);
+			line_text_escaped(&l, k);
 			line_puts(&l, "=");
 			line_text_value(&l, v);
 		}
 	}
+	snprintf(nbuf, sizeof(nbuf), "%u", dropped);
 	if (dropped) {
-		snprintf(nbuf, sizeof(nbuf), "%u", dropped);
-		line_puts(&l, log_fmt == LOG_FORMAT_JSON ? ",\"dropped\":\"" : " dropped=");
+		line_puts(&l, log_fmt == LOG_FORMAT_JSON ? ",\"dropped\":" : " dropped=");
 		line_puts(&l, nbuf);
-		if (log_fmt == LOG_FORMAT_JSON)
-			line_puts(&l, "\"");
 	}
 	if (log_fmt == LOG_FORMAT_JSON)
 		line_puts(&l, "}");
-	if (l.truncated) {
+	if (l.truncated && log_fmt == LOG_FORMAT_JSON) {
+		/* A cut JSON line would not parse: write the head of the message
+		 * alone, marked, instead. */
+		l.n = 0;
+		l.truncated = 0;
+		line_puts(&l, "{\"time\":\"");
+		line_puts(&l, now);
+		line_puts(&l, "\",\"level\":\"");
+		line_puts(&l, log_level_names[level]);
+		line_puts(&l, "\",\"msg\":");
+		line_json_string_max(&l, msg, 1024);
+		line_puts(&l, ",\"truncated\":true");
+		if (dropped) {
+			line_puts(&l, ",\"dropped\":");
+			line_puts(&l, nbuf);
+		}
+		line_puts(&l, "}");
+	} else if (l.truncated) {
 		memcpy(l.s + l.n, "...", 3);
 		l.n += 3;
 	}

@@ -10,12 +10,19 @@
  * and in JSON format
  *     {"time":"2026-11-26T10:00:00Z","level":"info","msg":"synced","app":"guestbook","revision":"abc123"}
  *
- * Fields are NULL-terminated (key, value) string pairs. Values are escaped
- * (JSON) or quoted when they contain spaces (text). Lines go to stderr.
+ * Fields are NULL-terminated (key, value) string pairs. In JSON every string
+ * is escaped (bytes that are not UTF-8 become U+FFFD), so each line parses.
+ * In text, a value is quoted and escaped when it is empty or holds spaces,
+ * quotes, '=', backslashes or control characters, and control characters in the
+ * message and keys are escaped, so nothing logged can forge a line. A line
+ * is at most 8 KiB: text lines are cut and end with "..."; a JSON line that
+ * would be cut keeps only the message's head and gets "truncated":true.
+ * Lines go to stderr, each with one write(2).
  *
- * Rate limiting: log_*_limited() drop lines beyond a burst per call site and
- * per interval, and report how many were dropped when they next print, so a
- * flapping peer cannot flood the log.
+ * Rate limiting: log_limited() drops lines beyond a burst per call site and
+ * per interval, and reports how many were dropped when it next prints
+ * (" dropped=N" in text, "dropped":N in JSON), so a flapping peer cannot
+ * flood the log.
  *
  * Library code logs at debug level at most (STYLE.md); daemons decide what to
  * print above that. Never pass credentials as fields.

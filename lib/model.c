@@ -76,9 +76,34 @@ void model_meta_release(struct model_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* resources-finalizer.argocd.argoproj.io[/suffix] -> resources-finalizer.berth.dev[/suffix] */
+static char *mapped_finalizer(const char *s)
+{
+	size_t n = strlen(MODEL_ARGO_FINALIZER);
+
+	if (strncmp(s, MODEL_ARGO_FINALIZER, n) != 0 || (s[n] && s[n] != '/'))
+		return NULL;
+	return str_printf("%s%s", MODEL_FINALIZER, s + n);
+}
+
+static int map_argo_finalizers(struct model_strv *fins)
+{
+	size_t i;
+
+	for (i = 0; i < fins->n; i++) {
+		char *m = mapped_finalizer(fins->v[i]);
+		if (m) {
+			free(fins->v[i]);
+			fins->v[i] = m;
+		}
+	}
+	return 0;
+}
+
 int model_meta_parse(const json_t *obj, struct model_meta *out)
 {
 	const json_t *md;
+	const char *av;
 	int rc;
 
 	TRY(mj_obj(obj, "metadata", "", &md));
@@ -93,6 +118,9 @@ int model_meta_parse(const json_t *obj, struct model_meta *out)
 	TRY(mj_strv(md, "finalizers", "metadata", &out->finalizers));
 	TRY(mj_str_map(md, "labels", "metadata", &out->labels));
 	TRY(mj_str_map(md, "annotations", "metadata", &out->annotations));
+	av = jx_str(obj, "apiVersion");
+	if (av && strcmp(av, MODEL_ARGO_API_VERSION) == 0)
+		TRY(map_argo_finalizers(&out->finalizers));
 	out->raw = json_deep_copy(md);
 	if (!out->raw)
 		rc = err_set(BERR_NOMEM, "out of memory");
@@ -196,6 +224,7 @@ static void helm_release(struct model_helm *h)
 	}
 	free(h->parameters);
 	free(h->release_name);
+	json_decref(h->extra);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -212,6 +241,7 @@ static void kustomize_release(struct model_kustomize *k)
 	for (i = 0; i < k->n_replicas; i++)
 		free(k->replicas[i].name);
 	free(k->replicas);
+	json_decref(k->extra);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -233,6 +263,7 @@ static void directory_release(struct model_directory *d)
 	jsonnet_vars_release(d->ext_vars, d->n_ext_vars);
 	jsonnet_vars_release(d->tlas, d->n_tlas);
 	model_strv_release(&d->jsonnet_libs);
+	json_decref(d->extra);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -247,6 +278,7 @@ void model_source_release(struct model_source *s)
 	helm_release(&s->helm);
 	kustomize_release(&s->kustomize);
 	directory_release(&s->directory);
+	json_decref(s->extra);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -258,7 +290,11 @@ static int parse_helm(const json_t *h, const char *path, struct model_helm *out)
 	json_t *e;
 	int rc;
 
+	static const char *const known[] = { "valueFiles", "values", "valuesObject", "releaseName",
+					     "skipCrds", "ignoreMissingValueFiles", "parameters", NULL };
+
 	out->present = true;
+	TRY(mj_extra(h, known, &out->extra));
 	TRY(mj_strv(h, "valueFiles", path, &out->value_files));
 	TRY(mj_str(h, "values", path, &out->values));
 	TRY(mj_obj(h, "valuesObject", path, &vo));
@@ -294,7 +330,11 @@ static int parse_kustomize(const json_t *k, const char *path, struct model_kusto
 	json_t *e;
 	int rc;
 
+	static const char *const known[] = { "namePrefix", "nameSuffix", "images", "commonLabels",
+					     "commonAnnotations", "namespace", "replicas", NULL };
+
 	out->present = true;
+	TRY(mj_extra(k, known, &out->extra));
 	TRY(mj_str(k, "namePrefix", path, &out->name_prefix));
 	TRY(mj_str(k, "nameSuffix", path, &out->name_suffix));
 	TRY(mj_strv(k, "images", path, &out->images));
@@ -351,7 +391,10 @@ static int parse_directory(const json_t *d, const char *path, struct model_direc
 	char p[256];
 	int rc;
 
+	static const char *const known[] = { "recurse", "include", "exclude", "jsonnet", NULL };
+
 	out->present = true;
+	TRY(mj_extra(d, known, &out->extra));
 	TRY(mj_bool(d, "recurse", path, &out->recurse));
 	TRY(mj_str(d, "include", path, &out->include));
 	TRY(mj_str(d, "exclude", path, &out->exclude));
@@ -369,12 +412,16 @@ out:
 int model_source_parse(const json_t *obj, const char *path, struct model_source *out)
 {
 	struct model_source s = { 0 };
-	const json_t *h, *k, *d, *plugin;
+	const json_t *h, *k, *d;
 	char p[256];
 	int rc;
 
+	static const char *const known[] = { "repoURL", "targetRevision", "path", "chart", "ref",
+					     "name", "helm", "kustomize", "directory", NULL };
+
 	if (!json_is_object(obj))
 		return err_set(BERR_INVALID, "%s: must be an object", path);
+	TRY(mj_extra(obj, known, &s.extra));
 	TRY(mj_str(obj, "repoURL", path, &s.repo_url));
 	TRY(mj_str(obj, "targetRevision", path, &s.target_revision));
 	TRY(mj_str(obj, "path", path, &s.path));
@@ -390,10 +437,6 @@ int model_source_parse(const json_t *obj, const char *path, struct model_source 
 	TRY(mj_obj(obj, "directory", path, &d));
 	if (d)
 		TRY(parse_directory(d, mj_path(p, sizeof(p), path, "directory"), &s.directory));
-	TRY(mj_obj(obj, "plugin", path, &plugin));
-	if (plugin)
-		TRY(err_set(BERR_INVALID, "%s.plugin: config management plugins are not supported",
-			    path));
 	if (!s.target_revision || !*s.target_revision) {
 		free(s.target_revision);
 		if (!(s.target_revision = strdup(MODEL_DEFAULT_REVISION)))
@@ -420,6 +463,7 @@ static json_t *helm_to_json(const struct model_helm *h)
 	TRY(mj_set_str(o, "releaseName", h->release_name));
 	TRY(mj_set_bool(o, "skipCrds", h->skip_crds));
 	TRY(mj_set_bool(o, "ignoreMissingValueFiles", h->ignore_missing_value_files));
+	TRY(mj_merge_extra(o, h->extra));
 	if (h->n_parameters) {
 		TRY(mj_set_new(o, "parameters", params = json_array()));
 		for (i = 0; i < h->n_parameters; i++) {
@@ -452,6 +496,7 @@ static json_t *kustomize_to_json(const struct model_kustomize *k)
 	TRY(mj_set_json(o, "commonLabels", k->common_labels));
 	TRY(mj_set_json(o, "commonAnnotations", k->common_annotations));
 	TRY(mj_set_str(o, "namespace", k->namespace_));
+	TRY(mj_merge_extra(o, k->extra));
 	if (k->n_replicas) {
 		TRY(mj_set_new(o, "replicas", reps = json_array()));
 		for (i = 0; i < k->n_replicas; i++) {
@@ -499,6 +544,7 @@ static json_t *directory_to_json(const struct model_directory *d)
 	TRY(mj_set_bool(o, "recurse", d->recurse));
 	TRY(mj_set_str(o, "include", d->include));
 	TRY(mj_set_str(o, "exclude", d->exclude));
+	TRY(mj_merge_extra(o, d->extra));
 	if (d->n_ext_vars || d->n_tlas || d->jsonnet_libs.n) {
 		TRY(mj_set_new(o, "jsonnet", js = json_object()));
 		TRY(jsonnet_vars_set(js, "extVars", d->ext_vars, d->n_ext_vars));
@@ -526,6 +572,7 @@ static int source_settings_set(json_t *o, const struct model_source *s)
 		TRY(mj_set_new(o, "kustomize", kustomize_to_json(&s->kustomize)));
 	if (s->directory.present)
 		TRY(mj_set_new(o, "directory", directory_to_json(&s->directory)));
+	TRY(mj_merge_extra(o, s->extra));
 out:
 	return rc;
 }
@@ -691,10 +738,12 @@ bool model_sync_option_true(const struct model_strv *options, const char *name)
 
 static int parse_sync_policy(const json_t *sp, struct model_sync_policy *out)
 {
+	static const char *const known[] = { "automated", "syncOptions", "retry", NULL };
 	const char *path = "spec.syncPolicy";
 	const json_t *au, *retry, *bo;
 	int rc;
 
+	TRY(mj_extra(sp, known, &out->extra));
 	TRY(mj_obj(sp, "automated", path, &au));
 	if (au) {
 		out->automated = true;
@@ -755,6 +804,7 @@ static json_t *sync_policy_to_json(const struct model_sync_policy *sp)
 		model_format_duration(sp->retry.backoff.max_duration_ms, d, sizeof(d));
 		TRY(mj_set_str(bo, "maxDuration", d));
 	}
+	TRY(mj_merge_extra(o, sp->extra));
 out:
 	if (rc < 0) {
 		json_decref(o);
@@ -994,6 +1044,8 @@ void model_app_release(struct model_app *app)
 	model_sources_release(&app->sources);
 	model_destination_release(&app->destination);
 	model_strv_release(&app->sync_policy.sync_options);
+	json_decref(app->sync_policy.extra);
+	json_decref(app->spec_extra);
 	ignore_diff_release(app->ignore_differences, app->n_ignore_differences);
 	model_operation_release(&app->operation);
 	model_app_status_release(&app->status);
@@ -1017,9 +1069,13 @@ int model_check_type(const json_t *obj, const char *kind)
 
 static int parse_spec(const json_t *spec, struct model_app *app)
 {
+	static const char *const known[] = { "project", "source", "sources", "destination",
+					     "syncPolicy", "ignoreDifferences",
+					     "revisionHistoryLimit", NULL };
 	const json_t *dst, *sp, *ids;
 	int rc;
 
+	TRY(mj_extra(spec, known, &app->spec_extra));
 	TRY(mj_str(spec, "project", "spec", &app->project));
 	TRY(model_sources_parse(spec, "spec", &app->sources));
 	TRY(mj_obj(spec, "destination", "spec", &dst));
@@ -1123,6 +1179,9 @@ static int validate_source(const struct model_source *s, const char *path)
 
 	if (!s->repo_url || !*s->repo_url)
 		return err_set(BERR_INVALID, "%s.repoURL: is required", path);
+	if (s->extra && json_object_get(s->extra, "plugin"))
+		return err_set(BERR_INVALID, "%s.plugin: config management plugins are not supported",
+			       path);
 	if (types > 1)
 		return err_set(BERR_INVALID,
 			       "%s: only one of helm, kustomize or directory may be set", path);
@@ -1236,11 +1295,12 @@ static json_t *spec_to_json(const struct model_app *app)
 	TRY(model_sources_set(spec, &app->sources));
 	TRY(mj_set_new(spec, "destination", model_destination_to_json(&app->destination)));
 	if (app->sync_policy.automated || app->sync_policy.sync_options.n ||
-	    app->sync_policy.retry.present)
+	    app->sync_policy.retry.present || app->sync_policy.extra)
 		TRY(mj_set_new(spec, "syncPolicy", sync_policy_to_json(&app->sync_policy)));
 	if (app->n_ignore_differences)
 		TRY(mj_set_new(spec, "ignoreDifferences", ignore_diffs_to_json(app)));
 	TRY(mj_set_int(spec, "revisionHistoryLimit", app->revision_history_limit));
+	TRY(mj_merge_extra(spec, app->spec_extra));
 out:
 	if (rc < 0) {
 		json_decref(spec);
@@ -1302,13 +1362,11 @@ static int convert_finalizers(json_t *md)
 		return 0;
 	json_array_foreach(fins, i, f) {
 		const char *s = json_string_value(f);
-		size_t n = strlen(MODEL_ARGO_FINALIZER);
 		char *mapped;
-		if (!s || strncmp(s, MODEL_ARGO_FINALIZER, n) != 0 || (s[n] && s[n] != '/'))
-			continue;
 		/* "…argoproj.io/background" keeps its deletion-mode suffix. */
-		mapped = str_printf("%s%s", MODEL_FINALIZER, s + n);
-		if (!mapped || json_array_set_new(fins, i, json_string(mapped)) < 0) {
+		if (!s || !(mapped = mapped_finalizer(s)))
+			continue;
+		if (json_array_set_new(fins, i, json_string(mapped)) < 0) {
 			free(mapped);
 			return err_set(BERR_NOMEM, "out of memory");
 		}

@@ -11,9 +11,12 @@
  * (required fields, exclusive fields, durations). Every error is BERR_INVALID
  * with a message that starts with the offending field's path:
  *     spec.destination: one of server or name is required
- * model_*_to_json writes the object back. Fields of metadata Berth does not
- * model (managedFields, ownerReferences, ...) are kept as they came, in
- * `metadata`; unknown spec/status fields are dropped.
+ * model_*_to_json writes the object back. Fields Berth does not model are
+ * kept as they came and written back unchanged: in metadata (managedFields,
+ * ownerReferences, ...), in the spec, the sources and their helm,
+ * kustomize and directory settings, and the sync policy (the `extra`
+ * members), so an update through Berth never loses what an Argo CD user
+ * wrote. Unknown status fields are dropped (the controller owns status).
  *
  * Projects decide what an application may use: model_project_permits_source,
  * _destination and _resource evaluate sourceRepos, destinations and the
@@ -105,6 +108,7 @@ struct model_helm {
 	char *release_name;
 	bool skip_crds;
 	bool ignore_missing_value_files;
+	json_t *extra;              /* fields Berth does not model, kept as they came */
 };
 
 struct model_kustomize_replica {
@@ -122,6 +126,7 @@ struct model_kustomize {
 	char *namespace_;
 	struct model_kustomize_replica *replicas;
 	size_t n_replicas;
+	json_t *extra;              /* e.g. patches, components, version: kept as they came */
 };
 
 struct model_jsonnet_var {
@@ -140,6 +145,7 @@ struct model_directory {
 	struct model_jsonnet_var *tlas;
 	size_t n_tlas;
 	struct model_strv jsonnet_libs;
+	json_t *extra;
 };
 
 struct model_source {
@@ -152,6 +158,7 @@ struct model_source {
 	struct model_helm helm;
 	struct model_kustomize kustomize;
 	struct model_directory directory;
+	json_t *extra;
 };
 
 void model_source_release(struct model_source *s);
@@ -223,6 +230,7 @@ struct model_sync_policy {
 	bool allow_empty;
 	struct model_strv sync_options;  /* "CreateNamespace=true", ... */
 	struct model_retry retry;
+	json_t *extra;              /* e.g. managedNamespaceMetadata */
 };
 
 /* True when options holds "<name>=true" (case-insensitive value). */
@@ -358,6 +366,7 @@ struct model_app {
 	struct model_ignore_diff *ignore_differences;
 	size_t n_ignore_differences;
 	int64_t revision_history_limit;     /* defaulted to 10 */
+	json_t *spec_extra;         /* spec fields Berth does not model (e.g. info) */
 	struct model_operation operation;
 	struct model_app_status status;
 };
@@ -365,7 +374,8 @@ struct model_app {
 void model_app_release(struct model_app *app);
 
 /* Parses an Application object (berth.dev/v1alpha1; an argoproj.io one is
- * accepted too and treated as converted). Checks field types, applies
+ * accepted too and read as model_convert_argocd would convert it, Argo CD
+ * finalizers mapped). Checks field types, applies
  * defaults. 0, BERR_INVALID (message names the field), BERR_TOOLARGE,
  * BERR_NOMEM. out is untouched on failure. */
 int model_app_parse(const json_t *obj, struct model_app *out);
@@ -387,6 +397,14 @@ json_t *model_app_status_to_json(const struct model_app_status *st);
 /* The value of annotation berth.dev/<name>, else argocd.argoproj.io/<name>,
  * else NULL. Borrowed from app->meta.annotations. */
 const char *model_app_annotation(const struct model_app *app, const char *name);
+
+/* Appends a history entry (its members are moved: entry is left zeroed)
+ * with id = last id + 1, then drops the oldest entries beyond
+ * revisionHistoryLimit. 0 or BERR_NOMEM (entry untouched). */
+int model_app_history_push(struct model_app *app, struct model_history *entry);
+
+/* The history entry with this id, or NULL. Borrowed. */
+const struct model_history *model_app_history_find(const struct model_app *app, int64_t id);
 
 /* The app's primary source (sources.v[0]) or NULL when there is none.
  * Borrowed. */
@@ -455,6 +473,7 @@ struct model_project {
 	struct model_sync_window *sync_windows;
 	size_t n_sync_windows;
 	struct model_strv source_namespaces;
+	json_t *spec_extra;         /* spec fields Berth does not model, kept as they came */
 	json_t *status;             /* free-form status (jwtTokensByRole), or NULL */
 };
 
@@ -507,9 +526,23 @@ bool model_project_permits_destination(const struct model_project *p,
 bool model_project_permits_resource(const struct model_project *p, const char *group,
 				    const char *kind, bool namespaced, char **ret_reason);
 
+/* All of an application's rules at once, as the API server (create, update,
+ * sync) and the controller (before applying) check them: app->project must
+ * be this project, every source's repoURL must be permitted, and the
+ * destination (resolve it first with model_destination_resolve) too.
+ * Resources are checked one by one later with _permits_resource. */
+bool model_project_permits_app(const struct model_project *p, const struct model_app *app,
+			       char **ret_reason);
+
 /* The role called name, or NULL. Borrowed. */
 const struct model_project_role *model_project_role(const struct model_project *p,
 						    const char *name);
+
+/* Whether a project role token is still valid: role exists, a jwtTokens
+ * entry has this id, and it has not expired at now (Unix seconds; exp 0
+ * never expires). Deleting the entry from the project revokes the token. */
+bool model_project_token_valid(const struct model_project *p, const char *role, const char *id,
+			       int64_t now);
 
 /* Glob match as Argo CD's project rules use it: '*' any run of characters
  * except sep (when sep != 0), '**' any run including sep, '?' one character,
@@ -558,6 +591,17 @@ int model_cluster_from_json(const json_t *obj, struct model_cluster *out);
 /* Fills out with the control-plane cluster (in-cluster, no credentials:
  * the caller uses its own in-cluster config). */
 int model_cluster_init_in_cluster(struct model_cluster *out);
+
+/* Resolves a destination against the known clusters (the control-plane
+ * cluster https://kubernetes.default.svc / in-cluster is always known,
+ * unless a cluster Secret redefines it): fills both server and name in
+ * *out (a copy; release with model_destination_release), namespace copied.
+ * Returns the index of the cluster in clusters, n for the implicit
+ * in-cluster, or BERR_NOTFOUND ("spec.destination: no cluster named
+ * \"x\"" / "... with server \"y\""), BERR_INVALID (neither set), BERR_NOMEM. */
+ssize_t model_destination_resolve(const struct model_destination *d,
+				  const struct model_cluster *clusters, size_t n,
+				  struct model_destination *out);
 
 /* ---- repositories -------------------------------------------------------- */
 

@@ -380,6 +380,51 @@ int model_cluster_init_in_cluster(struct model_cluster *out)
 	return 0;
 }
 
+static int dest_copy(const struct model_destination *d, const char *server, const char *name,
+		     struct model_destination *out)
+{
+	struct model_destination r = { 0 };
+
+	r.server = strdup(server);
+	r.name = strdup(name);
+	r.namespace_ = str_dup(d->namespace_);
+	if (!r.server || !r.name || (d->namespace_ && !r.namespace_)) {
+		model_destination_release(&r);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	*out = r;
+	return 0;
+}
+
+ssize_t model_destination_resolve(const struct model_destination *d,
+				  const struct model_cluster *clusters, size_t n,
+				  struct model_destination *out)
+{
+	bool by_name = d->name && *d->name;
+	size_t i;
+	int rc;
+
+	if (!by_name && (!d->server || !*d->server))
+		return err_set(BERR_INVALID, "spec.destination: one of server or name is required");
+	for (i = 0; i < n; i++) {
+		const struct model_cluster *c = &clusters[i];
+		bool hit = by_name ? (c->name && strcmp(c->name, d->name) == 0)
+				   : (c->server && strcmp(c->server, d->server) == 0);
+		if (hit) {
+			rc = dest_copy(d, c->server, c->name ? c->name : c->server, out);
+			return rc < 0 ? rc : (ssize_t)i;
+		}
+	}
+	if (by_name ? strcmp(d->name, MODEL_IN_CLUSTER_NAME) == 0
+		    : strcmp(d->server, MODEL_IN_CLUSTER_SERVER) == 0) {
+		rc = dest_copy(d, MODEL_IN_CLUSTER_SERVER, MODEL_IN_CLUSTER_NAME, out);
+		return rc < 0 ? rc : (ssize_t)n;
+	}
+	if (by_name)
+		return err_set(BERR_NOTFOUND, "spec.destination: no cluster named \"%s\"", d->name);
+	return err_set(BERR_NOTFOUND, "spec.destination: no cluster with server \"%s\"", d->server);
+}
+
 /* ---- repositories ------------------------------------------------------------ */
 
 void model_repo_release(struct model_repo *r)

@@ -245,6 +245,7 @@ void model_project_release(struct model_project *p)
 	}
 	free(p->sync_windows);
 	model_strv_release(&p->source_namespaces);
+	json_decref(p->spec_extra);
 	json_decref(p->status);
 	memset(p, 0, sizeof(*p));
 }
@@ -384,8 +385,14 @@ out:
 
 static int parse_project_spec(const json_t *spec, struct model_project *p)
 {
+	static const char *const known[] = {
+		"description", "sourceRepos", "destinations", "clusterResourceWhitelist",
+		"clusterResourceBlacklist", "namespaceResourceWhitelist", "namespaceResourceBlacklist",
+		"roles", "syncWindows", "sourceNamespaces", NULL
+	};
 	int rc;
 
+	TRY(mj_extra(spec, known, &p->spec_extra));
 	TRY(mj_str(spec, "description", "spec", &p->description));
 	TRY(mj_strv(spec, "sourceRepos", "spec", &p->source_repos));
 	TRY(parse_destinations(spec, p));
@@ -642,6 +649,7 @@ static json_t *project_spec_to_json(const struct model_project *p)
 	TRY(set_roles(spec, p));
 	TRY(set_sync_windows(spec, p));
 	TRY(mj_set_strv(spec, "sourceNamespaces", &p->source_namespaces));
+	TRY(mj_merge_extra(spec, p->spec_extra));
 out:
 	if (rc < 0) {
 		json_decref(spec);
@@ -819,6 +827,21 @@ bool model_project_permits_resource(const struct model_project *p, const char *g
 	return true;
 }
 
+bool model_project_permits_app(const struct model_project *p, const struct model_app *app,
+			       char **ret_reason)
+{
+	size_t i;
+
+	if (!app->project || !p->meta.name || strcmp(app->project, p->meta.name) != 0)
+		return refuse(ret_reason, "application \"%s\" belongs to project \"%s\", not \"%s\"",
+			      app->meta.name ? app->meta.name : "", app->project ? app->project : "",
+			      pname(p));
+	for (i = 0; i < app->sources.n; i++)
+		if (!model_project_permits_source(p, app->sources.v[i].repo_url, ret_reason))
+			return false;
+	return model_project_permits_destination(p, &app->destination, ret_reason);
+}
+
 const struct model_project_role *model_project_role(const struct model_project *p,
 						    const char *name)
 {
@@ -828,4 +851,20 @@ const struct model_project_role *model_project_role(const struct model_project *
 		if (p->roles[i].name && name && strcmp(p->roles[i].name, name) == 0)
 			return &p->roles[i];
 	return NULL;
+}
+
+bool model_project_token_valid(const struct model_project *p, const char *role, const char *id,
+			       int64_t now)
+{
+	const struct model_project_role *r = model_project_role(p, role);
+	size_t i;
+
+	if (!r || !id)
+		return false;
+	for (i = 0; i < r->n_jwt_tokens; i++) {
+		const struct model_project_token *t = &r->jwt_tokens[i];
+		if (t->id && strcmp(t->id, id) == 0)
+			return t->exp == 0 || now < t->exp;
+	}
+	return false;
 }

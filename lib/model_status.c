@@ -19,6 +19,17 @@ static void health_release(struct model_health *h)
 	memset(h, 0, sizeof(*h));
 }
 
+static void history_release(struct model_history *h)
+{
+	free(h->revision);
+	model_strv_release(&h->revisions);
+	model_sources_release(&h->sources);
+	free(h->deployed_at);
+	free(h->deploy_started_at);
+	free(h->initiated_by.username);
+	memset(h, 0, sizeof(*h));
+}
+
 void model_app_status_release(struct model_app_status *st)
 {
 	size_t i;
@@ -34,15 +45,8 @@ void model_app_status_release(struct model_app_status *st)
 	json_decref(st->operation_state.sync_result);
 	free(st->operation_state.started_at);
 	free(st->operation_state.finished_at);
-	for (i = 0; i < st->n_history; i++) {
-		struct model_history *h = &st->history[i];
-		free(h->revision);
-		model_strv_release(&h->revisions);
-		model_sources_release(&h->sources);
-		free(h->deployed_at);
-		free(h->deploy_started_at);
-		free(h->initiated_by.username);
-	}
+	for (i = 0; i < st->n_history; i++)
+		history_release(&st->history[i]);
 	free(st->history);
 	for (i = 0; i < st->n_resources; i++) {
 		struct model_resource_status *r = &st->resources[i];
@@ -382,4 +386,39 @@ out:
 		return NULL;
 	}
 	return o;
+}
+
+int model_app_history_push(struct model_app *app, struct model_history *entry)
+{
+	struct model_app_status *st = &app->status;
+	struct model_history *nh;
+	int64_t limit = app->revision_history_limit;
+	size_t drop = 0, i;
+
+	nh = realloc(st->history, (st->n_history + 1) * sizeof(*nh));
+	if (!nh)
+		return err_set(BERR_NOMEM, "out of memory");
+	st->history = nh;
+	entry->id = st->n_history ? st->history[st->n_history - 1].id + 1 : 0;
+	st->history[st->n_history++] = *entry;
+	memset(entry, 0, sizeof(*entry));
+	if (limit >= 0 && st->n_history > (size_t)limit)
+		drop = st->n_history - (size_t)limit;
+	for (i = 0; i < drop; i++)
+		history_release(&st->history[i]);
+	if (drop) {
+		memmove(st->history, st->history + drop, (st->n_history - drop) * sizeof(*nh));
+		st->n_history -= drop;
+	}
+	return 0;
+}
+
+const struct model_history *model_app_history_find(const struct model_app *app, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < app->status.n_history; i++)
+		if (app->status.history[i].id == id)
+			return &app->status.history[i];
+	return NULL;
 }

@@ -239,3 +239,41 @@ int mj_set_json(json_t *obj, const char *key, const json_t *v)
 {
 	return v ? mj_set_new(obj, key, json_deep_copy(v)) : 0;
 }
+
+int mj_extra(const json_t *obj, const char *const *known, json_t **out)
+{
+	const char *k;
+	json_t *v, *extra = NULL;
+	size_t i;
+
+	json_object_foreach((json_t *)obj, k, v) {
+		bool is_known = false;
+		for (i = 0; known[i] && !is_known; i++)
+			is_known = strcmp(known[i], k) == 0;
+		if (is_known)
+			continue;
+		if (!extra && !(extra = json_object()))
+			return err_set(BERR_NOMEM, "out of memory");
+		if (json_object_set_new(extra, k, json_deep_copy(v)) < 0) {
+			json_decref(extra);
+			return err_set(BERR_NOMEM, "out of memory");
+		}
+	}
+	json_decref(*out);
+	*out = extra;
+	return 0;
+}
+
+int mj_merge_extra(json_t *obj, const json_t *extra)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)extra, k, v) {
+		if (json_object_get(obj, k))
+			continue;
+		if (json_object_set_new(obj, k, json_deep_copy(v)) < 0)
+			return err_set(BERR_NOMEM, "out of memory");
+	}
+	return 0;
+}

@@ -42,6 +42,14 @@ int mj_arr(const json_t *obj, const char *key, const char *path, const json_t **
  * deep copy in *out (new reference). */
 int mj_str_map(const json_t *obj, const char *key, const char *path, json_t **out);
 
+/* The members of obj whose names are not in known (a NULL-terminated list),
+ * as a new object in *out (left NULL when there are none). 0 or BERR_NOMEM. */
+int mj_extra(const json_t *obj, const char *const *known, json_t **out);
+
+/* Copies every member of extra (may be NULL) that obj does not already
+ * have into obj. 0 or BERR_NOMEM. */
+int mj_merge_extra(json_t *obj, const json_t *extra);
+
 /* Allocates a zeroed array of n elements of size sz (NULL when n == 0). 0 or
  * BERR_NOMEM. */
 int mj_calloc(size_t n, size_t sz, void **out);

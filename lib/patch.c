@@ -826,48 +826,60 @@ struct tw {
 static int tw_map(const struct tw *t, const json_t *o, const json_t *m, const json_t *c,
 		  const struct mk_node *node, bool retain_keys, int depth, json_t **ret);
 
-static int set_new(json_t *obj, const char *k, json_t *v)
+/* Stores v (stolen) at (*obj)[k], creating *obj on first use: most maps
+ * visited produce no patch, so their patch object is never allocated. */
+static int set_new(json_t **obj, const char *k, json_t *v)
 {
-	if (!v || json_object_set_new(obj, k, v) < 0)
+	if (!*obj && !(*obj = json_object())) {
+		json_decref(v);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	if (!v || json_object_set_new(*obj, k, v) < 0)
 		return err_set(BERR_NOMEM, "out of memory");
 	return 0;
 }
 
-static int set_directive(json_t *obj, const char *prefix, const char *field, json_t *v)
+static int set_directive(json_t **obj, const char *prefix, const char *field, json_t *v)
 {
 	char key[512];
-	int n = snprintf(key, sizeof(key), "%s%s", prefix, field);
-	if (n < 0 || (size_t)n >= sizeof(key)) {
+	size_t pl = strlen(prefix), fl = strlen(field);
+	if (pl + fl >= sizeof(key)) {
 		json_decref(v);
 		return err_set(BERR_TOOLARGE, "field name \"%.64s...\" too long", field);
 	}
+	memcpy(key, prefix, pl);
+	memcpy(key + pl, field, fl + 1);
 	return set_new(obj, key, v);
 }
 
-static int tw_keyed_list(const struct tw *t, const char *k, const json_t *o, const json_t *m,
-			 const json_t *c, const struct mk_field *f, int depth, json_t *patch)
+static int append_new(json_t **list, json_t *v)
 {
-	json_t *plist = json_array(), *order = json_array(), *mi;
+	if (!*list && !(*list = json_array())) {
+		json_decref(v);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	if (!v || json_array_append_new(*list, v) < 0)
+		return err_set(BERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static int tw_keyed_list(const struct tw *t, const char *k, const json_t *o, const json_t *m,
+			 const json_t *c, const struct mk_field *f, int depth, json_t **patch)
+{
+	json_t *plist = NULL, *order = NULL, *mi;
 	size_t i;
 	int rc = 0;
 
-	if (!plist || !order) {
-		rc = err_set(BERR_NOMEM, "out of memory");
-		goto out;
-	}
 	json_array_foreach(m, i, mi) {
 		json_t *kv = json_object_get(mi, f->key);
 		if (!json_is_object(mi) || !kv) {
 			rc = err_set(BERR_INVALID, "%s[%zu]: no merge key \"%s\"", k, i, f->key);
 			goto out;
 		}
-		json_t *ord = json_pack("{sO}", f->key, kv);
-		if ((rc = ord ? 0 : err_set(BERR_NOMEM, "out of memory")) < 0 ||
-		    json_array_append_new(order, ord) < 0)
-			goto out;
 		ssize_t ci = find_keyed(c, f->key, kv);
 		if (ci < 0) {
-			json_array_append_new(plist, json_deep_copy(mi));
+			if ((rc = append_new(&plist, json_deep_copy(mi))) < 0)
+				goto out;
 			continue;
 		}
 		ssize_t oi = json_is_array(o) ? find_keyed(o, f->key, kv) : -1;
@@ -876,55 +888,53 @@ static int tw_keyed_list(const struct tw *t, const char *k, const json_t *o, con
 			    json_array_get(c, (size_t)ci), f->child, f->retain_keys, depth + 1, &sub);
 		if (rc < 0)
 			goto out;
-		if (json_object_size(sub) == 0) {
-			json_decref(sub);
+		if (!sub)
 			continue;
-		}
 		json_object_set(sub, f->key, kv);
-		json_array_append_new(plist, sub);
+		if ((rc = append_new(&plist, sub)) < 0)
+			goto out;
 	}
 	if (json_is_array(o)) {
 		json_array_foreach(o, i, mi) {
 			json_t *kv = json_object_get(mi, f->key);
 			if (!kv || find_keyed(m, f->key, kv) >= 0)
 				continue;
-			json_array_append_new(plist, json_pack("{sOss}", f->key, kv, DIR_PATCH, "delete"));
+			if ((rc = append_new(&plist, json_pack("{sOss}", f->key, kv, DIR_PATCH, "delete"))) < 0)
+				goto out;
 		}
 	}
-	if (json_array_size(plist) > 0) {
-		if ((rc = set_new(patch, k, json_incref(plist))) < 0 ||
-		    (rc = set_directive(patch, DIR_ORDER, k, json_incref(order))) < 0)
+	if (!plist)
+		goto out;
+	json_array_foreach(m, i, mi)
+		if ((rc = append_new(&order, json_pack("{sO}", f->key, json_object_get(mi, f->key)))) < 0)
 			goto out;
-	}
+	if ((rc = set_new(patch, k, json_incref(plist))) < 0)
+		goto out;
+	rc = set_directive(patch, DIR_ORDER, k, order ? json_incref(order) : json_array());
 out:
 	json_decref(plist);
 	json_decref(order);
 	return rc < 0 ? rc : 0;
 }
 
-static int tw_set_list(const char *k, const json_t *o, const json_t *m, const json_t *c, json_t *patch)
+static int tw_set_list(const char *k, const json_t *o, const json_t *m, const json_t *c, json_t **patch)
 {
-	json_t *adds = json_array(), *dels = json_array(), *v;
+	json_t *adds = NULL, *dels = NULL, *v;
 	size_t i;
 	int rc = 0;
 
-	if (!adds || !dels) {
-		rc = err_set(BERR_NOMEM, "out of memory");
-		goto out;
-	}
 	json_array_foreach(m, i, v)
-		if (find_value(c, v) < 0)
-			json_array_append_new(adds, json_deep_copy(v));
+		if (find_value(c, v) < 0 && (rc = append_new(&adds, json_deep_copy(v))) < 0)
+			goto out;
 	if (json_is_array(o))
 		json_array_foreach(o, i, v)
-			if (find_value(m, v) < 0)
-				json_array_append_new(dels, json_deep_copy(v));
-	if (json_array_size(adds) > 0 && (rc = set_new(patch, k, json_incref(adds))) < 0)
+			if (find_value(m, v) < 0 && (rc = append_new(&dels, json_deep_copy(v))) < 0)
+				goto out;
+	if (adds && (rc = set_new(patch, k, json_incref(adds))) < 0)
 		goto out;
-	if (json_array_size(dels) > 0 &&
-	    (rc = set_directive(patch, DIR_DELPRIM, k, json_incref(dels))) < 0)
+	if (dels && (rc = set_directive(patch, DIR_DELPRIM, k, json_incref(dels))) < 0)
 		goto out;
-	if (json_array_size(adds) + json_array_size(dels) > 0)
+	if (adds || dels)
 		rc = set_directive(patch, DIR_ORDER, k, json_deep_copy(m));
 out:
 	json_decref(adds);
@@ -956,7 +966,7 @@ static json_t *retain_list(const json_t *m)
 }
 
 static int tw_field(const struct tw *t, const char *k, const json_t *ov, const json_t *mv,
-		    const json_t *cv, const struct mk_node *node, int depth, json_t *patch)
+		    const json_t *cv, const struct mk_node *node, int depth, json_t **patch)
 {
 	const struct mk_field *f = t->strategic ? mk_node_field(node, k) : NULL;
 	int rc;
@@ -971,11 +981,7 @@ static int tw_field(const struct tw *t, const char *k, const json_t *ov, const j
 			    f && f->retain_keys, depth + 1, &sub);
 		if (rc < 0)
 			return err_prefix(rc, "%s", k);
-		if (json_object_size(sub) == 0) {
-			json_decref(sub);
-			return 0;
-		}
-		return set_new(patch, k, sub);
+		return sub ? set_new(patch, k, sub) : 0;
 	}
 	if (json_is_array(mv) && json_is_array(cv) && f && f->list == MK_LIST_MAP)
 		return tw_keyed_list(t, k, ov, mv, cv, f, depth, patch);
@@ -986,35 +992,33 @@ static int tw_field(const struct tw *t, const char *k, const json_t *ov, const j
 	return set_new(patch, k, json_deep_copy(mv));
 }
 
+/* *ret is the patch object, or NULL when there is nothing to patch. */
 static int tw_map(const struct tw *t, const json_t *o, const json_t *m, const json_t *c,
 		  const struct mk_node *node, bool retain_keys, int depth, json_t **ret)
 {
-	json_t *patch, *mv, *ov;
+	json_t *patch = NULL, *mv, *ov;
 	const char *k;
 	int rc = 0;
 
 	if (depth > PATCH_MAX_DEPTH)
 		return err_set(BERR_TOOLARGE, "object nested deeper than %d", PATCH_MAX_DEPTH);
-	patch = json_object();
-	if (!patch)
-		return err_set(BERR_NOMEM, "out of memory");
 	json_object_foreach((json_t *)m, k, mv) {
 		if (t->strategic && is_directive(k))
 			continue;
 		if ((rc = tw_field(t, k, o ? json_object_get(o, k) : NULL, mv,
-				   c ? json_object_get(c, k) : NULL, node, depth, patch)) < 0)
+				   c ? json_object_get(c, k) : NULL, node, depth, &patch)) < 0)
 			goto out;
 	}
 	if (o) {
 		json_object_foreach((json_t *)o, k, ov) {
 			if ((t->strategic && is_directive(k)) || json_object_get(m, k))
 				continue;
-			if ((rc = set_new(patch, k, json_null())) < 0)
+			if ((rc = set_new(&patch, k, json_null())) < 0)
 				goto out;
 		}
 	}
-	if (retain_keys && t->strategic && json_object_size(patch) > 0)
-		rc = set_new(patch, DIR_RETAIN, retain_list(m));
+	if (retain_keys && t->strategic && patch)
+		rc = set_new(&patch, DIR_RETAIN, retain_list(m));
 out:
 	if (rc < 0) {
 		json_decref(patch);
@@ -1024,12 +1028,25 @@ out:
 	return 0;
 }
 
+static int tw_top(const struct tw *t, const json_t *o, const json_t *m, const json_t *c,
+		  const struct mk_node *node, json_t **ret)
+{
+	json_t *patch = NULL;
+	int rc = tw_map(t, o, m, c, node, false, 0, &patch);
+	if (rc < 0)
+		return rc;
+	if (!patch && !(patch = json_object()))
+		return err_set(BERR_NOMEM, "out of memory");
+	*ret = patch;
+	return 0;
+}
+
 int patch_create_merge(const json_t *original, const json_t *modified, json_t **ret_patch)
 {
 	struct tw t = {.strategic = false};
 	if (!json_is_object(original) || !json_is_object(modified))
 		return err_set(BERR_INVALID, "merge patch: both documents must be objects");
-	return tw_map(&t, original, modified, original, NULL, false, 0, ret_patch);
+	return tw_top(&t, original, modified, original, NULL, ret_patch);
 }
 
 int patch_create_three_way(const json_t *original, const json_t *modified, const json_t *current,
@@ -1042,8 +1059,8 @@ int patch_create_three_way(const json_t *original, const json_t *modified, const
 		return err_set(BERR_INVALID, "three-way patch: last-applied is not an object");
 	if (!json_is_object(modified) || !json_is_object(current))
 		return err_set(BERR_INVALID, "three-way patch: desired and live must be objects");
-	rc = tw_map(&t, original, modified, current, t.strategic ? mk_kind_schema(group, kind) : NULL,
-		    false, 0, ret_patch);
+	rc = tw_top(&t, original, modified, current, t.strategic ? mk_kind_schema(group, kind) : NULL,
+		    ret_patch);
 	if (rc < 0)
 		return err_prefix(rc, "three-way patch");
 	return 0;

@@ -106,6 +106,7 @@ static void task_init(struct syncplan_task *t, const json_t *obj, size_t input)
 	t->kind = jx_str(obj, "kind");
 	t->name = name ? name : "";
 	t->ns = ns ? ns : "";
+	t->kind_order = syncplan_kind_order(t->kind);
 	t->input = input;
 	t->phase = SYNCPLAN_SYNC;
 }
@@ -236,8 +237,8 @@ static int task_cmp(const void *pa, const void *pb)
 		return a->phase < b->phase ? -1 : 1;
 	if (a->wave != b->wave)
 		return a->wave < b->wave ? -1 : 1;
-	if ((d = syncplan_kind_order(a->kind) - syncplan_kind_order(b->kind)) != 0)
-		return d;
+	if (a->kind_order != b->kind_order)
+		return a->kind_order < b->kind_order ? -1 : 1;
 	if ((d = strcmp(a->name, b->name)) != 0)
 		return d;
 	if ((d = strcmp(a->ns, b->ns)) != 0)

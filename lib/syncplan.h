@@ -58,6 +58,7 @@ struct syncplan_task {
 	const char *kind;         /* borrowed from obj */
 	const char *name;         /* metadata.name, or "" (generateName hooks) */
 	const char *ns;           /* metadata.namespace, or "" */
+	int kind_order;           /* syncplan_kind_order(kind) */
 	size_t input;             /* index in the input array it came from */
 };
 

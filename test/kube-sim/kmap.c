@@ -121,6 +121,7 @@ void *kmap_del(struct kmap *m, const char *key)
 
 struct kmap_entry *kmap_first(const struct kmap *m, size_t *iter)
 {
+	*iter = 0;
 	for (size_t i = 0; i < m->nbuckets; i++) {
 		if (m->buckets[i]) {
 			*iter = i;

@@ -451,9 +451,9 @@ out:
 		persist_close(persist);
 	if (faults && faults_free)
 		faults_free(faults);
-	store_free(store);
 	if (sd && simdefaults_free)
-		simdefaults_free(sd);
+		simdefaults_free(sd); /* unsubscribes from the store */
+	store_free(store);
 	tls_material_release(&tm);
 	free(cert);
 	free(key);

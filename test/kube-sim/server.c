@@ -23,9 +23,10 @@
 #include "err.h"
 #include "faults.h"
 #include "jsonx.h"
+#include "kyaml.h"
 #include "log.h"
 #include "store_int.h"
-#include "patch_shim.h"
+#include "patch.h"
 #include "str.h"
 #include <arpa/inet.h>
 
@@ -527,7 +528,14 @@ static enum MHD_Result do_object(struct ks_server *srv, struct MHD_Connection *c
 		}
 		if (pt == KS_PATCH_APPLY && (!fmq || !*fmq))
 			goto bad_manager;
-		if (parse_body(rq, &body) < 0)
+		if (pt == KS_PATCH_APPLY && rq->body.len &&
+		    kyaml_load_one(rq->body.ptr, rq->body.len, NULL, &body) < 0) {
+			char msg[512];
+			str_copy(msg, err_msg(), sizeof(msg));
+			store_bad_request("error decoding YAML: %s", msg);
+			return send_error(c);
+		}
+		if (!body && parse_body(rq, &body) < 0)
 			return send_error(c);
 		bool created = false;
 		rc = store_patch(srv->s, t, ns, name, pt, body, &wo, &out, &created);
@@ -831,7 +839,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		err_set_status(415, "UnsupportedMediaType");
 		return send_error(c);
 	}
-	return dispatch(srv, c, url, method, rq);
+	enum MHD_Result ret = dispatch(srv, c, url, method, rq);
+	store_err_details(NULL, NULL, NULL, NULL); /* drop per-thread detail before the thread ends */
+	return ret;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)

@@ -378,7 +378,8 @@ void notes_flush(struct ks_store *s, struct notes *n)
 		struct sub subs[16];
 		if (nsubs > 16)
 			nsubs = 16;
-		memcpy(subs, s->subs, nsubs * sizeof(*subs));
+		if (nsubs)
+			memcpy(subs, s->subs, nsubs * sizeof(*subs));
 		pthread_mutex_unlock(&s->sub_mu);
 		for (size_t j = 0; j < nsubs; j++)
 			subs[j].fn(subs[j].ctx, n->items[i].event, &n->items[i].ts->t, n->items[i].blob->obj);
@@ -652,6 +653,7 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 	int rc;
 	struct cont_snapshot *snap = NULL;
 	bool item_form = !t->custom;
+	bool from_snap = false;
 
 	if (o && o->continue_token && *o->continue_token) {
 		pthread_mutex_lock(&s->cmu);
@@ -677,6 +679,7 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 		}
 		items = snap->items + snap->pos;
 		n = snap->n - snap->pos;
+		from_snap = true;
 		rv = snap->rv;
 	} else {
 		if ((rc = selector_parse_labels(o ? o->label_selector : NULL, &ls)) < 0 ||
@@ -729,7 +732,7 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 			c->rv = rv;
 			items = NULL;
 		}
-		c->pos = (size_t)(c == snap ? snap->pos : 0) + page;
+		c->pos = (c == snap ? snap->pos : 0) + page;
 		random_hex(c->id, 16);
 		c->expires_ms = clock_mono_ms() + s->cont_ttl_ms;
 		str_copy(cont, c->id, sizeof(cont));
@@ -748,6 +751,7 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 		s->conts = c;
 		pthread_mutex_unlock(&s->cmu);
 		snap = NULL;
+		items = NULL; /* owned by the snapshot now */
 		goto out;
 	}
 	rc = buf_printf(out, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"},\"items\":[",
@@ -765,7 +769,7 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 		items = NULL;
 	}
 out:
-	if (!snap)
+	if (!from_snap)
 		free(items);
 	selector_release(&ls);
 	selector_release(&fs);

@@ -17,7 +17,7 @@
 #include "clock.h"
 #include "err.h"
 #include "jsonx.h"
-#include "patch_shim.h"
+#include "patch.h"
 #include "store.h"
 #include "store_int.h"
 #include "str.h"

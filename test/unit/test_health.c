@@ -9,6 +9,8 @@
 #include "err.h"
 #include "health.h"
 #include "jsonx.h"
+#include "kyaml.h"
+#include "str.h"
 
 /* JSON written with single quotes for readability. */
 static json_t *J(const char *text)
@@ -575,6 +577,122 @@ START_TEST(custom_rules_text_that_is_not_parseable_names_the_key)
 }
 END_TEST
 
+
+/* ---- data-driven: gitops-engine's health fixtures --------------------- */
+
+/* Files whose name does not say the state: what gitops-engine's
+ * health_test.go asserts for them. "-" means no health (no rule for the
+ * kind). Application fixtures: gitops-engine has no Application rule; Berth
+ * has one (DESIGN.md §6), so their names decide. */
+static const struct {
+	const char *file, *status;
+} expected_by_name[] = {
+	{"apiservice-v1-true.yaml", "Healthy"},
+	{"apiservice-v1-false.yaml", "Progressing"},
+	{"apiservice-v1beta1-true.yaml", "Healthy"},
+	{"apiservice-v1beta1-false.yaml", "Progressing"},
+	{"daemonset-ondelete.yaml", "Healthy"},
+	{"ingress.yaml", "Healthy"},
+	{"ingress-nonemptylist.yaml", "Healthy"},
+	{"ingress-unassigned.yaml", "Progressing"},
+	{"job-failed.yaml", "Degraded"},
+	{"job-running.yaml", "Progressing"},
+	{"job-succeeded.yaml", "Healthy"},
+	{"knative-service.yaml", "-"},
+	{"pod-crashloop.yaml", "Degraded"},
+	{"pod-deletion.yaml", "Progressing"},
+	{"pod-error.yaml", "Degraded"},
+	{"pod-failed.yaml", "Degraded"},
+	{"pod-imagepullbackoff.yaml", "Degraded"},
+	{"pod-pending.yaml", "Progressing"},
+	{"pod-running-not-ready.yaml", "Progressing"},
+	{"pod-running-restart-always.yaml", "Healthy"},
+	{"pod-running-restart-never.yaml", "Progressing"},
+	{"pod-running-restart-onfailure.yaml", "Progressing"},
+	{"pod-succeeded.yaml", "Healthy"},
+	{"pvc-bound.yaml", "Healthy"},
+	{"pvc-pending.yaml", "Progressing"},
+	{"statefulset.yaml", "Healthy"},
+	{"statefulset-ondelete.yaml", "Healthy"},
+	{"svc-clusterip.yaml", "Healthy"},
+	{"svc-loadbalancer.yaml", "Healthy"},
+	{"svc-loadbalancer-nonemptylist.yaml", "Healthy"},
+	{"svc-loadbalancer-unassigned.yaml", "Progressing"},
+	{"utils-kube-testdata-nginx.yaml", "Healthy"},
+};
+
+/* The state a fixture's name gives: the table above, else a word of the
+ * name ("deployment-degraded.yaml", "hpa-v1-healthy-toofew.yaml"). */
+static const char *expected_status(const char *file)
+{
+	static const char *const words[] = {"healthy", "degraded", "progressing", "suspended", "missing", "unknown"};
+	static const char *const names[] = {"Healthy", "Degraded", "Progressing", "Suspended", "Missing", "Unknown"};
+	for (size_t i = 0; i < sizeof(expected_by_name) / sizeof(expected_by_name[0]); i++)
+		if (strcmp(expected_by_name[i].file, file) == 0)
+			return expected_by_name[i].status;
+	for (size_t i = 0; i < 6; i++) {
+		char dash[32];
+		snprintf(dash, sizeof(dash), "-%s", words[i]);
+		const char *at = strstr(file, dash);
+		if (at && (at[strlen(dash)] == '-' || at[strlen(dash)] == '.'))
+			return names[i];
+	}
+	return NULL;
+}
+
+static json_t *load_yaml_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	long n;
+	json_t *v = NULL;
+
+	ck_assert_msg(f != NULL, "open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	ck_assert_msg(kyaml_load_one(data, (size_t)n, NULL, &v) == 0, "%s: %s", path, err_msg());
+	free(data);
+	return v;
+}
+
+START_TEST(gitops_engine_fixtures_have_the_health_their_names_say)
+{
+	const char *top = getenv("BERTH_TOP");
+	char dir[4096], path[8192];
+	struct dirent *e;
+	DIR *d;
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/../shared/fixtures/gitops-engine/health", top ? top : ".");
+	d = opendir(dir);
+	ck_assert_msg(d != NULL, "fixture folder %s missing", dir);
+	while ((e = readdir(d))) {
+		struct health h;
+		const char *want;
+		json_t *o;
+		int rc;
+		if (!str_ends_with(e->d_name, ".yaml"))
+			continue;
+		want = expected_status(e->d_name);
+		ck_assert_msg(want != NULL, "%s: no expected status (add it to expected_by_name)", e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		o = load_yaml_file(path);
+		rc = health_assess(o, NULL, &h);
+		ck_assert_msg(rc >= 0, "%s: %s", e->d_name, err_msg());
+		ck_assert_msg(strcmp(rc ? health_status_name(h.status) : "-", want) == 0, "%s: got %s (%s), want %s",
+			      e->d_name, rc ? health_status_name(h.status) : "-", rc ? h.message : "", want);
+		json_decref(o);
+		n++;
+	}
+	closedir(d);
+	ck_assert_uint_ge(n, 40);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("health");
@@ -614,6 +732,9 @@ int main(void)
 	tcase_add_test(tc, bad_custom_rules_are_rejected_with_clear_errors);
 	tcase_add_test(tc, custom_rules_key_given_twice_is_refused);
 	tcase_add_test(tc, custom_rules_text_that_is_not_parseable_names_the_key);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fixtures");
+	tcase_add_test(tc, gitops_engine_fixtures_have_the_health_their_names_say);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -97,6 +97,14 @@ static void headers_handler(struct httpd_req *req, void *ud)
 	ck_assert_int_eq(httpd_respond(req, 200, "text/plain", "again", 5), BERR_INVALID);
 }
 
+static void refused_header_handler(struct httpd_req *req, void *ud)
+{
+	(void)ud;
+	/* MHD manages Content-Length itself and refuses it from callers. */
+	httpd_add_header(req, "Content-Length", "999");
+	httpd_respond(req, 200, "text/plain", "ok", 2);
+}
+
 static void silent_handler(struct httpd_req *req, void *ud)
 {
 	(void)req;
@@ -115,6 +123,7 @@ static void start_server(struct httpd_config *cfg)
 	ck_assert_int_eq(httpd_route(srv, "POST", "/body", body_len_handler, NULL), 0);
 	ck_assert_int_eq(httpd_route(srv, "GET", "/headers", headers_handler, NULL), 0);
 	ck_assert_int_eq(httpd_route(srv, "GET", "/silent", silent_handler, NULL), 0);
+	ck_assert_int_eq(httpd_route(srv, "GET", "/refused-header", refused_header_handler, NULL), 0);
 	ck_assert_int_eq(httpd_start(srv), 0);
 	ck_assert_uint_gt(httpd_port(srv), 0);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", httpd_port(srv));
@@ -520,6 +529,15 @@ START_TEST(handler_without_answer_gets_500)
 }
 END_TEST
 
+START_TEST(response_the_library_refuses_becomes_500)
+{
+	struct httpc_resp r;
+	ck_assert_int_eq(get("/refused-header", &r), 500);
+	ck_assert_ptr_null(httpc_resp_header(&r, "Content-Length") && strcmp(httpc_resp_header(&r, "Content-Length"), "999") == 0 ? "bad" : NULL);
+	httpc_resp_release(&r);
+}
+END_TEST
+
 START_TEST(keep_alive_reuses_one_connection)
 {
 	struct httpc_resp r;
@@ -530,6 +548,11 @@ START_TEST(keep_alive_reuses_one_connection)
 	}
 	httpd_get_stats(srv, &st);
 	ck_assert_uint_eq(st.connections_total, 1);
+	/* A request counts once completed, just after its response is sent. */
+	for (int64_t end = clock_mono_ms() + 3000; st.requests_total < 10 && clock_mono_ms() < end;) {
+		clock_sleep_ms(5);
+		httpd_get_stats(srv, &st);
+	}
 	ck_assert_uint_ge(st.requests_total, 10);
 }
 END_TEST
@@ -571,6 +594,67 @@ START_TEST(access_log_line_names_method_path_status_and_peer)
 	ck_assert_ptr_nonnull(strstr(text, "peer=127.0.0.1:"));
 	ck_assert_ptr_nonnull(strstr(text, "ms="));
 	ck_assert_ptr_nonnull(strstr(text, "bytes="));
+}
+END_TEST
+
+START_TEST(garbage_requests_get_errors_and_the_server_keeps_serving)
+{
+	const char *bad[] = {
+		"GARBAGE\r\n\r\n",
+		"GET\r\n\r\n",
+		"GET /query HTTP/9.9\r\nHost: x\r\n\r\n",
+		"GET /query HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+		"GET /query HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+		"GET /query HTTP/1.1\r\nBad Header Line\r\n\r\n",
+		"POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n",
+		"GET http://evil/query HTTP/1.1\r\nHost: x\r\n\r\n",
+		"AVERYLONGMETHODNAMEINDEED /query HTTP/1.1\r\nHost: x\r\n\r\n",
+		NULL,
+	};
+	for (int i = 0; bad[i]; i++) {
+		int fd = raw_connect();
+		struct buf out;
+		buf_init(&out, 1 << 16);
+		send(fd, bad[i], strlen(bad[i]), MSG_NOSIGNAL);
+		shutdown(fd, SHUT_WR);
+		raw_read_until_close(fd, &out, 3000);
+		ck_assert_msg(out.len == 0 || !str_starts_with(out.ptr, "HTTP/1.1 2"), "request %d answered: %s", i,
+			      out.ptr);
+		buf_release(&out);
+		close(fd);
+	}
+	struct httpc_resp r;
+	ck_assert_int_eq(get("/query", &r), 200);
+	httpc_resp_release(&r);
+}
+END_TEST
+
+START_TEST(connections_past_the_limit_are_refused)
+{
+	struct httpd_config cfg = {.max_connections = 2};
+	int fds[3];
+	struct buf out;
+	httpd_free(srv);
+	srv = NULL;
+	start_server(&cfg);
+	fds[0] = raw_connect();
+	fds[1] = raw_connect();
+	raw_send(fds[0], "GET /query HTTP/1.1\r\nHost: x\r\n");
+	raw_send(fds[1], "GET /query HTTP/1.1\r\nHost: x\r\n");
+	struct httpd_stats st;
+	int64_t deadline = clock_mono_ms() + 3000;
+	do {  /* both accepted before the third arrives */
+		httpd_get_stats(srv, &st);
+	} while (st.connections_open < 2 && clock_mono_ms() < deadline && (clock_sleep_ms(5), 1));
+	ck_assert_uint_eq(st.connections_open, 2);
+	fds[2] = raw_connect();
+	buf_init(&out, 1 << 16);
+	send(fds[2], "GET /query HTTP/1.1\r\nHost: x\r\n\r\n", 32, MSG_NOSIGNAL);
+	ck_assert(raw_read_until_close(fds[2], &out, 3000));
+	ck_assert_msg(!str_starts_with(out.ptr, "HTTP/1.1 200"), "third connection served: %s", out.ptr);
+	buf_release(&out);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
 }
 END_TEST
 
@@ -773,6 +857,10 @@ START_TEST(slow_client_stream_is_closed_without_memory_growth)
 	struct httpd_stream *s = wait_held();
 	memset(line, 'z', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\n';
+	/* Write holding the lock the close callback takes, as a broadcaster
+	 * holding its watcher list would: the callback must not run inside
+	 * httpd_stream_write (that would deadlock here). */
+	pthread_mutex_lock(&held_mu);
 	while (written < ((size_t)64 << 20)) {
 		rc = httpd_stream_write(s, line, sizeof(line));
 		if (rc < 0)
@@ -782,6 +870,7 @@ START_TEST(slow_client_stream_is_closed_without_memory_growth)
 		if (q > max_queued)
 			max_queued = q;
 	}
+	pthread_mutex_unlock(&held_mu);
 	ck_assert_int_eq(rc, BERR_TOOLARGE);
 	ck_assert_uint_le(max_queued, 64 << 10);
 	ck_assert(httpd_stream_closed(s));
@@ -882,7 +971,7 @@ static void make_certs(void)
 		 " -keyout other.key -out other.pem;"
 		 "q openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost"
 		 " -keyout srv.key -out srv.csr;"
-		 "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > srv.ext;"
+		 "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\\nextendedKeyUsage=serverAuth\\n' > srv.ext;"
 		 "q openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile srv.ext -out srv.pem;"
 		 "printf 'extendedKeyUsage=clientAuth\\n' > cli.ext;"
 		 "q openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/O=devs/O=admins/CN=alice'"
@@ -969,12 +1058,56 @@ START_TEST(tls_serves_a_client_that_trusts_the_ca)
 }
 END_TEST
 
+START_TEST(tls_insecure_client_skips_verification)
+{
+	struct httpc_config cfg = {.insecure_skip_verify = true};
+	struct httpc *c;
+	struct httpc_resp r;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "%s/whoami", base);
+	req.url = url;
+	ck_assert_int_eq(httpc_new(&cfg, &c), 0);
+	httpc_resp_init(&r);
+	ck_assert_msg(httpc_request(c, &req, &r) == 0, "%s", err_msg());
+	ck_assert_int_eq(r.status, 200);
+	httpc_resp_release(&r);
+	httpc_free(c);
+}
+END_TEST
+
 START_TEST(tls_client_without_the_ca_refuses_the_server)
 {
 	struct httpc_resp r;
 	ck_assert_int_eq(tls_get("other.pem", NULL, NULL, &r), BERR_UNAVAILABLE);
 	ck_assert_ptr_nonnull(strstr(err_msg(), "127.0.0.1"));
 	httpc_resp_release(&r);
+}
+END_TEST
+
+START_TEST(tls_server_name_sets_the_name_verified)
+{
+	char *ca = slurp("ca.pem");
+	struct httpc_config ok_cfg = {.ca_pem = ca, .tls_server_name = "kubernetes.default.svc"};
+	struct httpc_config bad_cfg = {.ca_pem = ca, .tls_server_name = "elsewhere.example"};
+	struct httpc *c;
+	struct httpc_resp r;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "%s/whoami", base);
+	req.url = url;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_new(&ok_cfg, &c), 0);
+	ck_assert_msg(httpc_request(c, &req, &r) == 0, "%s", err_msg());
+	ck_assert_int_eq(r.status, 200);
+	httpc_free(c);
+	ck_assert_int_eq(httpc_new(&bad_cfg, &c), 0);
+	ck_assert_int_eq(httpc_request(c, &req, &r), BERR_UNAVAILABLE);
+	/* Refused for the certificate's names, not for a failed lookup. */
+	ck_assert_msg(strstr(err_msg(), "elsewhere.example") && !strstr(err_msg(), "resolve"), "%s", err_msg());
+	httpc_free(c);
+	httpc_resp_release(&r);
+	free(ca);
 }
 END_TEST
 
@@ -985,6 +1118,33 @@ START_TEST(tls_client_certificate_subject_reaches_the_handler)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body.ptr, "{\"cn\":\"alice\",\"orgs\":[\"devs\",\"admins\"],\"tls\":true}");
 	httpc_resp_release(&r);
+}
+END_TEST
+
+START_TEST(tls_keep_alive_reuses_one_connection)
+{
+	char *ca = slurp("ca.pem"), *cert = slurp("cli.pem"), *key = slurp("cli.key");
+	struct httpc_config cfg = {.ca_pem = ca, .client_cert_pem = cert, .client_key_pem = key};
+	struct httpc *c;
+	struct httpc_resp r;
+	struct httpd_stats st;
+	char url[256];
+	struct httpc_req req = {0};
+	snprintf(url, sizeof(url), "%s/whoami", base);
+	req.url = url;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_new(&cfg, &c), 0);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(httpc_request(c, &req, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+	}
+	httpd_get_stats(srv, &st);
+	ck_assert_uint_eq(st.connections_total, 1);
+	httpc_free(c);
+	httpc_resp_release(&r);
+	free(ca);
+	free(cert);
+	free(key);
 }
 END_TEST
 
@@ -1059,8 +1219,11 @@ int main(void)
 	tcase_add_test(tc, idle_client_is_disconnected);
 	tcase_add_test(tc, response_headers_are_sent_and_injection_refused);
 	tcase_add_test(tc, handler_without_answer_gets_500);
+	tcase_add_test(tc, response_the_library_refuses_becomes_500);
 	tcase_add_test(tc, keep_alive_reuses_one_connection);
 	tcase_add_test(tc, access_log_line_names_method_path_status_and_peer);
+	tcase_add_test(tc, garbage_requests_get_errors_and_the_server_keeps_serving);
+	tcase_add_test(tc, connections_past_the_limit_are_refused);
 	tcase_add_test(tc, listen_on_a_busy_port_fails_with_unavailable);
 	suite_add_tcase(s, tc);
 
@@ -1079,8 +1242,11 @@ int main(void)
 	tcase_add_checked_fixture(tt, tls_setup, tls_teardown);
 	tcase_set_timeout(tt, 30);
 	tcase_add_test(tt, tls_serves_a_client_that_trusts_the_ca);
+	tcase_add_test(tt, tls_insecure_client_skips_verification);
 	tcase_add_test(tt, tls_client_without_the_ca_refuses_the_server);
+	tcase_add_test(tt, tls_server_name_sets_the_name_verified);
 	tcase_add_test(tt, tls_client_certificate_subject_reaches_the_handler);
+	tcase_add_test(tt, tls_keep_alive_reuses_one_connection);
 	tcase_add_test(tt, tls_untrusted_client_certificate_is_refused);
 	tcase_add_test(tt, tls_required_client_certificate_missing_is_refused);
 	tcase_add_test(tt, tls_key_without_certificate_is_invalid);

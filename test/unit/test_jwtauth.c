@@ -433,6 +433,37 @@ START_TEST(malformed_tokens_are_rejected)
 }
 END_TEST
 
+/* Any change to the signed part of a token (header or claims) makes it
+ * invalid. */
+START_TEST(every_single_character_change_is_rejected)
+{
+	static const char repl[] = "AaZz09-_.";
+	struct jwtauth_issue req = { .subject = "alice" };
+	struct jwtauth_claims got;
+	char *tok = NULL;
+	size_t i, j, signed_len, tried = 0;
+
+	ck_assert_int_eq(jwtauth_issue_hs256(SKEY, &req, now, &tok, NULL), 0);
+	signed_len = (size_t)(strrchr(tok, '.') - tok);
+	for (i = 0; i < signed_len; i++) {
+		char orig = tok[i];
+		for (j = 0; j < sizeof(repl) - 1; j++) {
+			if (repl[j] == orig)
+				continue;
+			tok[i] = repl[j];
+			ck_assert_msg(jwtauth_verify_hs256(SKEY, tok, NULL, now, &got) == BERR_UNAUTHORIZED,
+				      "position %zu -> '%c' verified", i, repl[j]);
+			tried++;
+		}
+		tok[i] = orig;
+	}
+	ck_assert_int_eq(jwtauth_verify_hs256(SKEY, tok, NULL, now, &got), 0);
+	jwtauth_claims_release(&got);
+	ck_assert_uint_gt(tried, 500);
+	free(tok);
+}
+END_TEST
+
 /* ---- OIDC ------------------------------------------------------------------------ */
 
 START_TEST(oidc_rs256_token_is_accepted)
@@ -441,7 +472,7 @@ START_TEST(oidc_rs256_token_is_accepted)
 	char *tok = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", claims);
 	struct jwtauth_claims got;
 
-	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got), 0);
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), 0);
 	ck_assert_str_eq(got.sub, "u-42");
 	ck_assert_str_eq(jx_str(got.all, "email"), "a@example.com");
 	jwtauth_claims_release(&got);
@@ -456,7 +487,7 @@ START_TEST(oidc_es256_token_in_jws_format_is_accepted)
 	char *tok = es256_sign_raw("ec-1", claims);
 	struct jwtauth_claims got;
 
-	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got), 0);
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), 0);
 	ck_assert_str_eq(got.iss, ISSUER);
 	jwtauth_claims_release(&got);
 	free(tok);
@@ -470,7 +501,7 @@ START_TEST(oidc_rejects_hs256_signed_with_the_public_key)
 	char *tok = forge(JWT_ALG_HS256, rsa_pub_pem, strlen(rsa_pub_pem), "rsa-1", claims);
 	struct jwtauth_claims got;
 
-	expect_unauthorized(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got),
+	expect_unauthorized(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got),
 			    "alg \"HS256\" where RS256 is required");
 	free(tok);
 	free(claims);
@@ -484,8 +515,8 @@ START_TEST(oidc_rejects_alg_none)
 	char *tok2 = str_printf("%sAAAA", tok);
 	struct jwtauth_claims got;
 
-	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got), BERR_UNAUTHORIZED);
-	expect_unauthorized(jwtauth_verify_oidc(keys, tok2, ISSUER, CLIENT, now, &got), "alg \"none\"");
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), BERR_UNAUTHORIZED);
+	expect_unauthorized(jwtauth_verify_oidc(keys, tok2, ISSUER, CLIENT, NULL, now, &got), "alg \"none\"");
 	free(tok);
 	free(tok2);
 	free(claims);
@@ -499,7 +530,7 @@ START_TEST(oidc_pins_the_algorithm_of_the_key)
 	char *tok = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "ec-1", claims);
 	struct jwtauth_claims got;
 
-	expect_unauthorized(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got),
+	expect_unauthorized(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got),
 			    "alg \"RS256\" where ES256 is required");
 	free(tok);
 	free(claims);
@@ -514,9 +545,9 @@ START_TEST(oidc_rejects_wrong_issuer_and_foreign_audience)
 	char *t2 = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", c2);
 	struct jwtauth_claims got;
 
-	expect_unauthorized(jwtauth_verify_oidc(keys, t1, ISSUER, CLIENT, now, &got), "issuer");
-	expect_unauthorized(jwtauth_verify_oidc(keys, t2, ISSUER, CLIENT, now, &got), "audience");
-	ck_assert_int_eq(jwtauth_verify_oidc(keys, t2, ISSUER, NULL, now, &got), BERR_INVALID);
+	expect_unauthorized(jwtauth_verify_oidc(keys, t1, ISSUER, CLIENT, NULL, now, &got), "issuer");
+	expect_unauthorized(jwtauth_verify_oidc(keys, t2, ISSUER, CLIENT, NULL, now, &got), "audience");
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, t2, ISSUER, NULL, NULL, now, &got), BERR_INVALID);
 	free(t1);
 	free(t2);
 	free(c1);
@@ -531,7 +562,7 @@ START_TEST(oidc_audience_may_be_a_list)
 	char *tok = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", claims);
 	struct jwtauth_claims got;
 
-	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got), 0);
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), 0);
 	jwtauth_claims_release(&got);
 	free(tok);
 	free(claims);
@@ -546,11 +577,31 @@ START_TEST(oidc_rejects_expired_and_missing_expiry)
 	char *t2 = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", c2);
 	struct jwtauth_claims got;
 
-	expect_unauthorized(jwtauth_verify_oidc(keys, t1, ISSUER, CLIENT, now, &got), "expired");
-	expect_unauthorized(jwtauth_verify_oidc(keys, t2, ISSUER, CLIENT, now, &got), "no expiry");
+	expect_unauthorized(jwtauth_verify_oidc(keys, t1, ISSUER, CLIENT, NULL, now, &got), "expired");
+	expect_unauthorized(jwtauth_verify_oidc(keys, t2, ISSUER, CLIENT, NULL, now, &got), "no expiry");
 	free(t1);
 	free(t2);
 	free(c1);
+	free(c2);
+}
+END_TEST
+
+START_TEST(oidc_checks_the_nonce_when_given)
+{
+	char *claims = str_printf("{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"u\",\"exp\":%lld,"
+				  "\"nonce\":\"n-123\"}", ISSUER, CLIENT, (long long)now + 300);
+	char *tok = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", claims);
+	char *c2 = oidc_claims(ISSUER, CLIENT, now + 300);
+	char *nononce = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", c2);
+	struct jwtauth_claims got;
+
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, "n-123", now, &got), 0);
+	jwtauth_claims_release(&got);
+	expect_unauthorized(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, "n-999", now, &got), "nonce");
+	expect_unauthorized(jwtauth_verify_oidc(keys, nononce, ISSUER, CLIENT, "n-123", now, &got), "nonce");
+	free(tok);
+	free(nononce);
+	free(claims);
 	free(c2);
 }
 END_TEST
@@ -562,10 +613,10 @@ START_TEST(oidc_unknown_kid_is_a_distinct_error)
 	char *nokid = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), NULL, claims);
 	struct jwtauth_claims got;
 
-	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got), BERR_NOTFOUND);
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err_msg(), "rotated-key"));
 	/* No kid and more than one key: the key cannot be chosen. */
-	ck_assert_int_eq(jwtauth_verify_oidc(keys, nokid, ISSUER, CLIENT, now, &got), BERR_NOTFOUND);
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, nokid, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
 	free(tok);
 	free(nokid);
 	free(claims);
@@ -580,7 +631,7 @@ START_TEST(oidc_rejects_signature_by_another_key)
 	char *tok = forge(JWT_ALG_RS256, pem, strlen(pem), "rsa-1", claims);
 	struct jwtauth_claims got;
 
-	expect_unauthorized(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, now, &got), "bad signature");
+	expect_unauthorized(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), "bad signature");
 	free(tok);
 	free(claims);
 	free(pem);
@@ -634,7 +685,7 @@ START_TEST(jwks_single_key_serves_tokens_without_kid)
 	buf_init(&b, 1 << 20);
 	ck_assert_int_eq(jx_dump_compact(one, &b), 0);
 	ck_assert_int_eq(jwks_parse(b.ptr, b.len, &set), 0);
-	ck_assert_int_eq(jwtauth_verify_oidc(set, tok, ISSUER, CLIENT, now, &got), 0);
+	ck_assert_int_eq(jwtauth_verify_oidc(set, tok, ISSUER, CLIENT, NULL, now, &got), 0);
 	jwtauth_claims_release(&got);
 	jwks_free(set);
 	buf_release(&b);
@@ -665,6 +716,7 @@ static Suite *jwtauth_suite(void)
 	tcase_add_test(tc, session_rejects_critical_headers);
 	tcase_add_test(tc, only_project_tokens_may_omit_expiry);
 	tcase_add_test(tc, malformed_tokens_are_rejected);
+	tcase_add_test(tc, every_single_character_change_is_rejected);
 	tcase_add_test(tc, oidc_rs256_token_is_accepted);
 	tcase_add_test(tc, oidc_es256_token_in_jws_format_is_accepted);
 	tcase_add_test(tc, oidc_rejects_hs256_signed_with_the_public_key);
@@ -673,6 +725,7 @@ static Suite *jwtauth_suite(void)
 	tcase_add_test(tc, oidc_rejects_wrong_issuer_and_foreign_audience);
 	tcase_add_test(tc, oidc_audience_may_be_a_list);
 	tcase_add_test(tc, oidc_rejects_expired_and_missing_expiry);
+	tcase_add_test(tc, oidc_checks_the_nonce_when_given);
 	tcase_add_test(tc, oidc_unknown_kid_is_a_distinct_error);
 	tcase_add_test(tc, oidc_rejects_signature_by_another_key);
 	tcase_add_test(tc, jwks_keeps_only_usable_signing_keys);

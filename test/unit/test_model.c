@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "err.h"
 #include "jsonx.h"
+#include "kyaml.h"
 #include "model.h"
 
 /* String literals into the model's (non-const) struct fields. */
@@ -24,6 +25,23 @@ static json_t *load_json(const char *name)
 	v = json_load_file(path, 0, &e);
 	ck_assert_msg(v != NULL, "load %s: %s", path, e.text);
 	return v;
+}
+
+static char *read_top_file(const char *rel, size_t *ret_len)
+{
+	const char *top = getenv("BERTH_TOP");
+	char path[1024];
+	FILE *f;
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", top ? top : ".", rel);
+	f = fopen(path, "re");
+	ck_assert_msg(f != NULL, "open %s", path);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	*ret_len = n;
+	return buf;
 }
 
 static json_t *parse_str(const char *s)
@@ -96,6 +114,37 @@ START_TEST(app_full_object_round_trips_exactly)
 }
 END_TEST
 
+/* Fields Berth does not model (Argo CD's info, managedNamespaceMetadata,
+ * Kustomize patches, Helm fileParameters, ...) survive a change made
+ * through the model, and count in the rendering settings. */
+START_TEST(app_keeps_fields_it_does_not_model)
+{
+	json_t *o = load_json("full-app.json"), *back;
+	struct model_app app;
+	char h1[65], h2[65];
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	free(app.project);
+	app.project = strdup("shop");
+	back = model_app_to_json(&app, false);
+	ck_assert_str_eq(json_string_value(jx_ptr_get(back, "/spec/project")), "shop");
+	ck_assert(jx_equal(jx_ptr_get(back, "/spec/info"), jx_ptr_get(o, "/spec/info")));
+	ck_assert(jx_equal(jx_ptr_get(back, "/spec/syncPolicy/managedNamespaceMetadata"),
+			   jx_ptr_get(o, "/spec/syncPolicy/managedNamespaceMetadata")));
+	ck_assert(jx_equal(jx_ptr_get(back, "/spec/sources/0/kustomize/patches"),
+			   jx_ptr_get(o, "/spec/sources/0/kustomize/patches")));
+	ck_assert_str_eq(json_string_value(jx_ptr_get(back, "/spec/sources/2/helm/fileParameters/0/path")),
+			 "files/config.json");
+	ck_assert_int_eq(model_source_settings_hash(&app.sources.v[0], h1), 0);
+	json_object_del(app.sources.v[0].kustomize.extra, "patches");
+	ck_assert_int_eq(model_source_settings_hash(&app.sources.v[0], h2), 0);
+	ck_assert_str_ne(h1, h2);
+	json_decref(back);
+	model_app_release(&app);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(app_without_status_omits_it)
 {
 	json_t *o = load_json("full-app.json"), *back;
@@ -156,6 +205,7 @@ static const struct {
 	  "operation.sync.resources[0].name: is required" },
 	{ "/operation", "{\"initiatedBy\":{\"username\":\"a\"}}", "operation.sync: is required" },
 	{ "/spec/source/chart", "\"redis\"", "spec.source: only one of chart or path may be set" },
+	{ "/spec/source/plugin", "{\"name\":\"cmp\"}", "spec.source.plugin: config management plugins are not supported" },
 };
 
 START_TEST(app_validation_names_the_field)
@@ -202,7 +252,6 @@ static const struct {
 	{ "/spec/destination", "[]", "spec.destination: must be an object" },
 	{ "/spec/revisionHistoryLimit", "\"ten\"", "spec.revisionHistoryLimit: must be an integer" },
 	{ "/spec/sources", "[{\"repoURL\":\"x\"}]", "spec.sources: only one of source or sources may be set" },
-	{ "/spec/source/plugin", "{}", "spec.source.plugin: config management plugins are not supported" },
 	{ "/kind", "\"Deployment\"", "kind: \"Deployment\" is not Application" },
 	{ "/apiVersion", "\"apps/v1\"", "apiVersion: \"apps/v1\" is not berth.dev/v1alpha1" },
 	{ "/metadata/labels", "{\"a\":1}", "metadata.labels.a: must be a string" },
@@ -253,6 +302,102 @@ START_TEST(argocd_application_converts_by_api_version)
 }
 END_TEST
 
+/* Applications written the way Argo CD users keep them in Git (YAML, read
+ * with Kubernetes' YAML rules): each converts, parses and validates. */
+START_TEST(argocd_yaml_applications_convert_parse_and_validate)
+{
+	size_t len, i;
+	char *yaml = read_top_file("test/data/model/argocd-apps.yaml", &len);
+	json_t *docs = NULL, *doc;
+	struct model_app apps[4];
+	struct model_project def;
+
+	ck_assert_int_eq(kyaml_load_stream(yaml, len, NULL, &docs), 0);
+	ck_assert_uint_eq(json_array_size(docs), 4);
+	ck_assert_int_eq(model_project_init_default(&def, "berth"), 0);
+	json_array_foreach(docs, i, doc) {
+		ck_assert_int_eq(model_convert_argocd(doc), 1);
+		ck_assert_msg(model_app_parse(doc, &apps[i]) == 0, "doc %zu: %s", i, err_msg());
+		ck_assert_msg(model_app_validate(&apps[i]) == 0, "doc %zu: %s", i, err_msg());
+		ck_assert(model_project_permits_source(&def, apps[i].sources.v[0].repo_url, NULL));
+		ck_assert(model_project_permits_destination(&def, &apps[i].destination, NULL) ||
+			  apps[i].destination.name);
+	}
+	/* directory.recurse: yes is a YAML 1.1 boolean, as Kubernetes reads it. */
+	ck_assert(apps[0].sources.v[0].directory.recurse);
+	ck_assert_str_eq(apps[0].meta.finalizers.v[0], "resources-finalizer.berth.dev");
+	ck_assert(apps[0].sync_policy.automated && apps[0].sync_policy.self_heal);
+	ck_assert(model_sync_option_true(&apps[0].sync_policy.sync_options, "CreateNamespace"));
+	ck_assert_str_eq(model_app_annotation(&apps[1], "sync-wave"), "2");
+	ck_assert_int_eq(apps[1].sources.v[0].kustomize.replicas[0].count, 2);
+	ck_assert_str_eq(model_source_explicit_type(&apps[1].sources.v[0]), "Kustomize");
+	ck_assert_str_eq(apps[2].destination.name, "in-cluster");
+	ck_assert(apps[2].sources.v[0].directory.tlas[0].code);
+	ck_assert_str_eq(apps[2].sources.v[0].directory.ext_vars[0].value, "prod");
+	ck_assert_str_eq(apps[3].sources.v[0].helm.values, "service:\n  type: ClusterIP\n");
+	ck_assert_int_eq(apps[3].sync_policy.retry.backoff.max_duration_ms, 180000);
+	ck_assert_int_eq(apps[3].sync_policy.retry.limit, 2);
+	for (i = 0; i < 4; i++)
+		model_app_release(&apps[i]);
+	model_project_release(&def);
+	json_decref(docs);
+	free(yaml);
+}
+END_TEST
+
+START_TEST(crds_parse_with_kyaml)
+{
+	static const struct {
+		const char *file, *name, *kind, *shorts;
+		size_t columns;
+	} crds[] = {
+		{ "manifests/crds/application.yaml", "applications.berth.dev", "Application", "app,apps", 5 },
+		{ "manifests/crds/appproject.yaml", "appprojects.berth.dev", "AppProject", "proj", 1 },
+	};
+	size_t i, j, len;
+
+	for (i = 0; i < 2; i++) {
+		char *yaml = read_top_file(crds[i].file, &len), shorts[64] = "";
+		json_t *crd = NULL, *v, *sn;
+
+		ck_assert_msg(kyaml_load_one(yaml, len, NULL, &crd) == 0, "%s: %s", crds[i].file, err_msg());
+		ck_assert_str_eq(jx_path_str(crd, "metadata", "name", NULL), crds[i].name);
+		ck_assert_str_eq(jx_path_str(crd, "spec", "group", NULL), "berth.dev");
+		ck_assert_str_eq(jx_path_str(crd, "spec", "scope", NULL), "Namespaced");
+		ck_assert_str_eq(jx_path_str(crd, "spec", "names", "kind", NULL), crds[i].kind);
+		json_array_foreach(jx_path(crd, "spec", "names", "shortNames", NULL), j, sn) {
+			size_t off = strlen(shorts);
+			snprintf(shorts + off, sizeof(shorts) - off, "%s%s", j ? "," : "",
+				 json_string_value(sn));
+		}
+		ck_assert_str_eq(shorts, crds[i].shorts);
+		v = json_array_get(jx_path(crd, "spec", "versions", NULL), 0);
+		ck_assert_str_eq(jx_str(v, "name"), "v1alpha1");
+		ck_assert(json_is_object(jx_path(v, "subresources", "status", NULL)));
+		ck_assert_uint_eq(json_array_size(json_object_get(v, "additionalPrinterColumns")),
+				  crds[i].columns);
+		ck_assert_str_eq(jx_path_str(v, "schema", "openAPIV3Schema", "type", NULL), "object");
+		json_decref(crd);
+		free(yaml);
+	}
+}
+END_TEST
+
+START_TEST(project_fixture_round_trips)
+{
+	json_t *o = load_json("project.json"), *back;
+	struct model_project p;
+
+	ck_assert_int_eq(model_project_parse(o, &p), 0);
+	ck_assert_int_eq(model_project_validate(&p), 0);
+	back = model_project_to_json(&p);
+	ck_assert(jx_equal(o, back));
+	json_decref(back);
+	model_project_release(&p);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(argocd_conversion_maps_finalizer_variants_and_projects)
 {
 	json_t *o = parse_str("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"AppProject\","
@@ -267,6 +412,23 @@ START_TEST(argocd_conversion_maps_finalizer_variants_and_projects)
 	ck_assert_str_eq(json_string_value(jx_ptr_get(o, "/metadata/finalizers/2")),
 			 "resources-finalizer.argocd.argoproj.iox");
 	ck_assert_int_eq(model_convert_argocd(o), 0);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(argocd_application_parses_without_explicit_conversion)
+{
+	json_t *o = load_json("argocd-helm-app.json"), *back;
+	struct model_app app;
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	ck_assert_str_eq(app.meta.finalizers.v[0], "resources-finalizer.berth.dev");
+	back = model_app_to_json(&app, false);
+	ck_assert_str_eq(jx_str(back, "apiVersion"), "berth.dev/v1alpha1");
+	ck_assert_str_eq(json_string_value(jx_ptr_get(back, "/metadata/finalizers/0")),
+			 "resources-finalizer.berth.dev");
+	json_decref(back);
+	model_app_release(&app);
 	json_decref(o);
 }
 END_TEST
@@ -489,6 +651,72 @@ START_TEST(in_cluster_is_kubernetes_default_svc)
 }
 END_TEST
 
+START_TEST(destinations_resolve_by_name_or_server)
+{
+	struct model_cluster clusters[2] = {
+		{ .name = S("prod"), .server = S("https://10.0.0.1:6443") },
+		{ .name = S("staging"), .server = S("https://10.0.0.2:6443") },
+	};
+	struct model_destination by_name = { .name = S("staging"), .namespace_ = S("web") };
+	struct model_destination by_server = { .server = S("https://10.0.0.1:6443") };
+	struct model_destination local = { .name = S("in-cluster"), .namespace_ = S("x") };
+	struct model_destination unknown = { .name = S("nope") };
+	struct model_destination none = { .namespace_ = S("x") };
+	struct model_destination out;
+
+	ck_assert_int_eq(model_destination_resolve(&by_name, clusters, 2, &out), 1);
+	ck_assert_str_eq(out.server, "https://10.0.0.2:6443");
+	ck_assert_str_eq(out.namespace_, "web");
+	model_destination_release(&out);
+	ck_assert_int_eq(model_destination_resolve(&by_server, clusters, 2, &out), 0);
+	ck_assert_str_eq(out.name, "prod");
+	ck_assert_ptr_null(out.namespace_);
+	model_destination_release(&out);
+	ck_assert_int_eq(model_destination_resolve(&local, clusters, 2, &out), 2);
+	ck_assert_str_eq(out.server, "https://kubernetes.default.svc");
+	model_destination_release(&out);
+	ck_assert_int_eq(model_destination_resolve(&unknown, clusters, 2, &out), BERR_NOTFOUND);
+	ck_assert_str_eq(err_msg(), "spec.destination: no cluster named \"nope\"");
+	ck_assert_int_eq(model_destination_resolve(&none, clusters, 2, &out), BERR_INVALID);
+}
+END_TEST
+
+static struct model_history history_entry(const char *rev)
+{
+	struct model_history h = { 0 };
+
+	h.revision = strdup(rev);
+	h.deployed_at = strdup("2026-01-01T00:00:00Z");
+	return h;
+}
+
+START_TEST(history_is_kept_to_the_limit_with_increasing_ids)
+{
+	json_t *o = parse_str(minimal_app);
+	struct model_app app;
+	char rev[16];
+	int i;
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	app.revision_history_limit = 3;
+	for (i = 0; i < 5; i++) {
+		struct model_history h;
+		snprintf(rev, sizeof(rev), "rev-%d", i);
+		h = history_entry(rev);
+		ck_assert_int_eq(model_app_history_push(&app, &h), 0);
+		ck_assert_ptr_null(h.revision);
+	}
+	ck_assert_uint_eq(app.status.n_history, 3);
+	ck_assert_int_eq(app.status.history[0].id, 2);
+	ck_assert_str_eq(app.status.history[2].revision, "rev-4");
+	ck_assert_int_eq(app.status.history[2].id, 4);
+	ck_assert_ptr_nonnull(model_app_history_find(&app, 3));
+	ck_assert_ptr_null(model_app_history_find(&app, 1));
+	model_app_release(&app);
+	json_decref(o);
+}
+END_TEST
+
 /* ---- projects ------------------------------------------------------------------ */
 
 static const char *team_project =
@@ -617,6 +845,56 @@ START_TEST(project_source_negation_excludes_and_admits_the_rest)
 	model_project_release(&q);
 	json_decref(o);
 	json_decref(both);
+}
+END_TEST
+
+START_TEST(project_tokens_are_valid_while_listed_and_unexpired)
+{
+	json_t *o = load_json("project.json");
+	struct model_project p;
+
+	ck_assert_int_eq(model_project_parse(o, &p), 0);
+	ck_assert(model_project_token_valid(&p, "ci", "tok-1", 1700000001));
+	ck_assert(!model_project_token_valid(&p, "ci", "tok-1", 1800000000));
+	ck_assert(!model_project_token_valid(&p, "ci", "tok-2", 1700000001));
+	ck_assert(!model_project_token_valid(&p, "admin", "tok-1", 1700000001));
+	ck_assert(!model_project_token_valid(&p, "ci", NULL, 1700000001));
+	p.roles[0].jwt_tokens[0].exp = 0;
+	ck_assert(model_project_token_valid(&p, "ci", "tok-1", 1900000000));
+	model_project_release(&p);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(project_checks_a_whole_application)
+{
+	struct model_project p = load_team();
+	json_t *o = parse_str(minimal_app);
+	struct model_app app;
+	char *reason = NULL;
+
+	ck_assert_int_eq(model_app_parse(o, &app), 0);
+	ck_assert(!model_project_permits_app(&p, &app, &reason));
+	ck_assert_str_eq(reason, "application \"guestbook\" belongs to project \"default\", not \"team\"");
+	free(reason);
+	free(app.project);
+	app.project = strdup("team");
+	ck_assert(!model_project_permits_app(&p, &app, &reason));
+	ck_assert_ptr_nonnull(strstr(reason, "sourceRepos"));
+	free(reason);
+	free(app.sources.v[0].repo_url);
+	app.sources.v[0].repo_url = strdup("https://github.com/team/web.git");
+	free(app.destination.namespace_);
+	app.destination.namespace_ = strdup("kube-system");
+	ck_assert(!model_project_permits_app(&p, &app, &reason));
+	ck_assert_ptr_nonnull(strstr(reason, "destination"));
+	free(reason);
+	free(app.destination.namespace_);
+	app.destination.namespace_ = strdup("team-web");
+	ck_assert(model_project_permits_app(&p, &app, NULL));
+	model_app_release(&app);
+	model_project_release(&p);
+	json_decref(o);
 }
 END_TEST
 
@@ -768,6 +1046,74 @@ START_TEST(glob_matches_argocd_patterns)
 }
 END_TEST
 
+/* Collects the JSON pointer of every value under v. */
+static void collect_pointers(json_t *v, const char *prefix, json_t *out)
+{
+	const char *k;
+	json_t *c;
+	size_t i;
+	char p[1024];
+
+	json_array_append_new(out, json_string(prefix));
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, c) {
+			snprintf(p, sizeof(p), "%s/%s", prefix, k);
+			collect_pointers(c, p, out);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c) {
+			snprintf(p, sizeof(p), "%s/%zu", prefix, i);
+			collect_pointers(c, p, out);
+		}
+	}
+}
+
+/* Every value of a full Application replaced by every other JSON type: the
+ * parser answers 0 or BERR_INVALID (never crashes, never leaks: run under
+ * ASan), and what it accepts validates and serialises. */
+START_TEST(app_parser_survives_every_type_substitution)
+{
+	static const char *const subs[] = { "1", "-1", "\"x\"", "[]", "{}", "true", "null", "[1]",
+					    "{\"a\":1}", "1.5" };
+	json_t *orig = load_json("full-app.json"), *ptrs = json_array(), *pv;
+	size_t i, j, accepted = 0, refused = 0;
+
+	collect_pointers(orig, "", ptrs);
+	ck_assert_uint_gt(json_array_size(ptrs), 100);
+	json_array_foreach(ptrs, i, pv) {
+		const char *ptr = json_string_value(pv);
+		if (!*ptr)
+			continue;
+		for (j = 0; j < sizeof(subs) / sizeof(subs[0]); j++) {
+			json_t *o = json_deep_copy(orig);
+			struct model_app app;
+			int rc;
+
+			ck_assert_int_eq(jx_ptr_set(o, ptr, parse_str(subs[j]), false), 0);
+			rc = model_app_parse(o, &app);
+			ck_assert_msg(rc == 0 || rc == BERR_INVALID, "%s = %s: %d", ptr, subs[j], rc);
+			if (rc == 0) {
+				json_t *back = model_app_to_json(&app, true);
+				ck_assert_ptr_nonnull(back);
+				rc = model_app_validate(&app);
+				ck_assert(rc == 0 || rc == BERR_INVALID);
+				json_decref(back);
+				model_app_release(&app);
+				accepted++;
+			} else {
+				ck_assert_msg(strlen(err_msg()) > 0, "%s: no message", ptr);
+				refused++;
+			}
+			json_decref(o);
+		}
+	}
+	ck_assert_uint_gt(accepted, 0);
+	ck_assert_uint_gt(refused, 0);
+	json_decref(ptrs);
+	json_decref(orig);
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *model_suite(void)
@@ -777,13 +1123,19 @@ static Suite *model_suite(void)
 
 	tcase_add_test(tc, app_parse_applies_defaults);
 	tcase_add_test(tc, app_full_object_round_trips_exactly);
+	tcase_add_test(tc, app_keeps_fields_it_does_not_model);
 	tcase_add_test(tc, app_without_status_omits_it);
 	tcase_add_test(tc, app_status_alone_round_trips);
+	tcase_add_test(tc, app_parser_survives_every_type_substitution);
 	tcase_add_loop_test(tc, app_validation_names_the_field, 0, NROWS(invalid_apps));
 	tcase_add_loop_test(tc, app_parse_rejects_wrong_types_by_path, 0, NROWS(mistyped_apps));
 	tcase_add_test(tc, argocd_application_converts_by_api_version);
+	tcase_add_test(tc, argocd_yaml_applications_convert_parse_and_validate);
+	tcase_add_test(tc, crds_parse_with_kyaml);
+	tcase_add_test(tc, project_fixture_round_trips);
 	tcase_add_test(tc, argocd_conversion_maps_finalizer_variants_and_projects);
 	tcase_add_test(tc, argocd_conversion_refuses_other_kinds);
+	tcase_add_test(tc, argocd_application_parses_without_explicit_conversion);
 	tcase_add_test(tc, source_settings_hash_ignores_revision_but_not_settings);
 	tcase_add_test(tc, durations_format_like_go);
 	tcase_add_loop_test(tc, repo_url_normalises_like_argocd, 0, NROWS(url_rows));
@@ -794,7 +1146,11 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, cluster_secret_round_trips);
 	tcase_add_test(tc, cluster_secret_from_argocd_shape);
 	tcase_add_test(tc, in_cluster_is_kubernetes_default_svc);
+	tcase_add_test(tc, destinations_resolve_by_name_or_server);
+	tcase_add_test(tc, history_is_kept_to_the_limit_with_increasing_ids);
 	tcase_add_test(tc, project_round_trips);
+	tcase_add_test(tc, project_checks_a_whole_application);
+	tcase_add_test(tc, project_tokens_are_valid_while_listed_and_unexpired);
 	tcase_add_loop_test(tc, project_sources_follow_globs_and_negation, 0, NROWS(source_rows));
 	tcase_add_loop_test(tc, project_destinations_follow_argocd_rules, 0, NROWS(dest_rows));
 	tcase_add_test(tc, project_source_negation_excludes_and_admits_the_rest);

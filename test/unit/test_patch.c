@@ -276,6 +276,109 @@ START_TEST(mergekeys_builtin_groups)
 }
 END_TEST
 
+
+/* ---- property: the three-way patch converges ---- */
+
+static unsigned long long rng_state;
+
+static unsigned rnd(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned)(rng_state % n);
+}
+
+static json_t *rand_scalar(void)
+{
+	switch (rnd(4)) {
+	case 0: return json_integer(rnd(3));
+	case 1: return json_string(rnd(2) ? "p" : "q");
+	case 2: return json_boolean(rnd(2));
+	default: return json_pack("[ii]", rnd(2), rnd(2));
+	}
+}
+
+static json_t *rand_map(int depth)
+{
+	static const char *keys[] = {"a", "b", "c"};
+	json_t *m = json_object();
+	for (size_t i = 0; i < 3; i++) {
+		if (rnd(3) == 0)
+			continue;
+		json_object_set_new(m, keys[i], depth > 0 && rnd(3) == 0 ? rand_map(depth - 1) : rand_scalar());
+	}
+	return m;
+}
+
+static json_t *rand_keyed(const char *key, int depth)
+{
+	static const char *names[] = {"x", "y", "z"};
+	json_t *l = json_array();
+	for (size_t i = 0; i < 3; i++) {
+		if (rnd(2))
+			continue;
+		json_t *item = rand_map(depth);
+		json_object_set_new(item, key, json_string(names[i]));
+		if (depth > 0 && rnd(2))
+			json_object_set_new(item, "env", rand_keyed("name", 0));
+		json_array_append_new(l, item);
+	}
+	return l;
+}
+
+/* A random Pod-shaped object: labels, finalizers (set), containers keyed by
+ * name with env keyed by name, and a free-form map. */
+static json_t *rand_pod(void)
+{
+	json_t *o = json_object();
+	json_t *md = json_object();
+	json_object_set_new(md, "labels", rand_map(0));
+	if (rnd(2))
+		json_object_set_new(md, "finalizers", json_pack("[ss]", rnd(2) ? "f1" : "f2", rnd(2) ? "f3" : "f4"));
+	json_object_set_new(o, "metadata", md);
+	json_t *spec = json_object();
+	json_object_set_new(spec, "containers", rand_keyed("name", 1));
+	json_object_set_new(spec, "extra", rand_map(2));
+	json_object_set_new(o, "spec", spec);
+	return o;
+}
+
+/* After applying patch_create_three_way(O, M, C) to C, the object satisfies
+ * M: a second three-way patch with M as last-applied is empty. Checked for
+ * strategic (Pod) and merge (custom resource) semantics over random
+ * objects. */
+START_TEST(three_way_patch_converges)
+{
+	static const char *kinds[][2] = {{"", "Pod"}, {"example.com", "Widget"}};
+	rng_state = 0x9e3779b97f4a7c15ULL + (unsigned long long)_i;
+	for (int iter = 0; iter < 300; iter++) {
+		const char *group = kinds[_i % 2][0], *kind = kinds[_i % 2][1];
+		json_t *o = rand_pod(), *m = rand_pod(), *c = rnd(2) ? rand_pod() : json_deep_copy(o);
+		json_t *p = NULL, *p2 = NULL;
+		ck_assert_int_eq(patch_create_three_way(o, m, c, group, kind, &p), 0);
+		int rc = mk_is_builtin(group, kind) ? patch_apply_strategic(c, p, group, kind) : patch_apply_merge(c, p);
+		ck_assert_msg(rc == 0, "apply: %s", err_msg());
+		ck_assert_int_eq(patch_create_three_way(m, m, c, group, kind, &p2), 0);
+		if (json_object_size(p2) != 0) {
+			char *ps = dump(p), *p2s = dump(p2), *ms = dump(m), *os = dump(o), *cs = dump(c);
+			ck_abort_msg("not converged\n o %s\n m %s\n result %s\n patch %s\n second %s", os, ms, cs, ps, p2s);
+		}
+		/* deletions: a top-level spec.extra key in O but not in M is gone */
+		const char *k;
+		json_t *v;
+		json_object_foreach(jx_path(o, "spec", "extra", NULL), k, v)
+			if (!json_object_get(jx_path(m, "spec", "extra", NULL), k))
+				ck_assert_ptr_null(json_object_get(jx_path(c, "spec", "extra", NULL), k));
+		json_decref(o);
+		json_decref(m);
+		json_decref(c);
+		json_decref(p);
+		json_decref(p2);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	t_json_patch = load_table("json-patch.json");
@@ -300,6 +403,7 @@ int main(void)
 	tcase_add_test(tc, mergekeys_lookup_mounts_pod_spec_everywhere);
 	tcase_add_test(tc, mergekeys_atomic_lists);
 	tcase_add_test(tc, mergekeys_builtin_groups);
+	tcase_add_loop_test(tc, three_way_patch_converges, 0, 8);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);

@@ -1,7 +1,7 @@
 /* Unit tests for lib/syncplan: phases, waves, kind order, dependencies,
  * hooks and pruning, including the objects of the argocd-example-apps
- * sync-waves, pre-post-sync and helm-hooks apps (written out by hand here;
- * test_syncplan_fixtures reads them from the fixture folder). */
+ * sync-waves, pre-post-sync and helm-hooks apps, both written out by hand
+ * and read from the fixture folder (argocd-example-apps). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "err.h"
 #include "jsonx.h"
+#include "kyaml.h"
 #include "syncplan.h"
 
 /* An object "apiVersion kind name [ns]" with annotations as "k=v;k=v". */
@@ -352,6 +353,75 @@ START_TEST(empty_app_gives_empty_plan)
 }
 END_TEST
 
+
+/* ---- the example apps, read from the fixture folder ------------------- */
+
+/* Appends the documents of fixtures/argocd-example-apps/<rel> to arr. */
+static void load_example(json_t *arr, const char *rel)
+{
+	const char *top = getenv("BERTH_TOP");
+	char path[4096];
+	FILE *f;
+	char *data;
+	long n;
+	json_t *docs = NULL;
+
+	snprintf(path, sizeof(path), "%s/../shared/fixtures/argocd-example-apps/%s", top ? top : ".", rel);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	ck_assert_msg(kyaml_load_stream(data, (size_t)n, NULL, &docs) == 0, "%s: %s", path, err_msg());
+	json_array_extend(arr, docs);
+	json_decref(docs);
+	free(data);
+}
+
+START_TEST(sync_waves_fixture_plan)
+{
+	json_t *d = json_array();
+	load_example(d, "sync-waves/manifests.yaml");
+	assert_plan(d, NULL, NULL,
+		    "PreSync/0/Job/* Sync/0/Service/backend Sync/0/ReplicaSet/backend Sync/1/Job/maint-page-up* "
+		    "Sync/2/Service/frontend Sync/2/ReplicaSet/frontend Sync/3/Job/maint-page-down*",
+		    "");
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(helm_hooks_fixture_plan)
+{
+	json_t *d = json_array();
+	load_example(d, "helm-hooks/manifests.yaml");
+	assert_plan(d, NULL, NULL,
+		    "PreSync/-2/Job/* PreSync/-1/Job/maint-page-up* Sync/0/ReplicaSet/frontend "
+		    "Sync/2/Service/frontend PostSync/0/Job/maint-page-down*",
+		    "");
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(pre_post_sync_fixture_plan)
+{
+	/* kustomize-guestbook's objects as written (the namePrefix that
+	 * rendering adds does not change the order) plus the two hooks */
+	json_t *d = json_array();
+	load_example(d, "kustomize-guestbook/guestbook-ui-deployment.yaml");
+	load_example(d, "kustomize-guestbook/guestbook-ui-svc.yaml");
+	load_example(d, "pre-post-sync/pre-sync-job.yaml");
+	load_example(d, "pre-post-sync/post-sync-job.yaml");
+	assert_plan(d, NULL, NULL,
+		    "PreSync/0/Job/before* Sync/0/Service/guestbook-ui Sync/0/Deployment/guestbook-ui "
+		    "PostSync/0/Job/after*",
+		    "");
+	json_decref(d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("syncplan");
@@ -375,6 +445,9 @@ int main(void)
 	tcase_add_test(tc, invalid_wave_fails_naming_the_object);
 	tcase_add_test(tc, bad_input_is_rejected);
 	tcase_add_test(tc, empty_app_gives_empty_plan);
+	tcase_add_test(tc, sync_waves_fixture_plan);
+	tcase_add_test(tc, helm_hooks_fixture_plan);
+	tcase_add_test(tc, pre_post_sync_fixture_plan);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
