@@ -368,6 +368,38 @@ START_TEST(gitrepo_export_honours_file_limit)
 }
 END_TEST
 
+START_TEST(gitrepo_ssh_key_never_leaks_and_is_cleaned_up)
+{
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_creds cr = {.ssh_private_key = "-----BEGIN OPENSSH PRIVATE KEY-----\nS3CRETKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n",
+				   .password = "pw-never-shown"};
+	char *u = str_printf("ssh://git@127.0.0.1:%d/x.git", free_port()), got[41];
+	int rc = gitrepo_resolve(c, u, &cr, "main", false, got);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_ptr_null(strstr(err_msg(), "S3CRET"));
+	ck_assert_ptr_null(strstr(err_msg(), "pw-never-shown"));
+	/* the key file lived in a private folder that is gone now */
+	char *cmd = str_printf("find %s -name 'ssh-*' | grep -q .", top);
+	ck_assert_int_ne(system(cmd), 0);
+	free(cmd);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_unreachable_remote_error_hides_credentials)
+{
+	/* git daemon has no auth; an http URL to a closed port is unavailable */
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_creds cr = {.username = "bob", .password = "hunter2-secret"};
+	char *u = str_printf("http://bob:hunter2-secret@127.0.0.1:%d/x.git", free_port()), got[41];
+	ck_assert_int_eq(gitrepo_resolve(c, u, &cr, "main", false, got), BERR_UNAVAILABLE);
+	ck_assert_ptr_null(strstr(err_msg(), "hunter2"));
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
 START_TEST(gitrepo_redacts_credentials_in_urls)
 {
 	char out[256];
@@ -396,6 +428,8 @@ int main(void)
 	tcase_add_test(tc, gitrepo_rejects_symlink_chain_out_of_the_repository);
 	tcase_add_test(tc, gitrepo_export_honours_file_limit);
 	tcase_add_test(tc, gitrepo_redacts_credentials_in_urls);
+	tcase_add_test(tc, gitrepo_ssh_key_never_leaks_and_is_cleaned_up);
+	tcase_add_test(tc, gitrepo_unreachable_remote_error_hides_credentials);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
