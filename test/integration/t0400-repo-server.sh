@@ -103,6 +103,8 @@ t_eq "cache hit rendered nothing" "$(metric 'berth_repo_renders_total{type="Helm
 code=$(post /v1/manifests "${req%\}},\"noCache\":true}")
 t_eq "noCache renders again" "$code:$(out .cached)" "200:false"
 
+t_match "ls-remote answers shared through Redis" "$(redis_cli --scan --pattern 'berth:v1:lsremote:*' | head -1)" '^berth:v1:lsremote:[0-9a-f]+:[0-9a-f]+$'
+
 # a forged cache entry is ignored and re-rendered
 key=$(redis_cli --scan --pattern 'berth:v1:manifests:*' | head -1)
 redis_cli SET "$key" '{"sourceType":"Directory","manifests":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"evil"}}]}' >/dev/null
