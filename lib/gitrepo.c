@@ -309,6 +309,33 @@ static int write_secret_file(const char *path, const char *data)
 	return 0;
 }
 
+/* The SSH key (and known_hosts) go to files in a private folder that
+ * git_env_release removes; ssh reads them through GIT_SSH_COMMAND. */
+static int ssh_env(const struct gitrepo_cache *c, const struct gitrepo_creds *cr, struct git_env *g)
+{
+	char *key = NULL, *kh = NULL;
+	int rc;
+
+	if ((rc = fsx_private_dir(c->dir, "ssh-", &g->tmpdir)) < 0)
+		return rc;
+	key = str_printf("%s/key", g->tmpdir);
+	kh = str_printf("%s/known_hosts", g->tmpdir);
+	if (!key || !kh)
+		rc = err_set(BERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = write_secret_file(key, cr->ssh_private_key);
+	if (!rc)
+		rc = write_secret_file(kh, cr->ssh_known_hosts ? cr->ssh_known_hosts : "");
+	if (!rc)
+		rc = env_add(g, str_printf("GIT_SSH_COMMAND=ssh -F /dev/null -i %s -o IdentitiesOnly=yes "
+					   "-o BatchMode=yes -o UserKnownHostsFile=%s -o StrictHostKeyChecking=%s "
+					   "-o ConnectTimeout=30",
+					   key, cr->insecure ? "/dev/null" : kh, cr->insecure ? "no" : "yes"));
+	free(key);
+	free(kh);
+	return rc;
+}
+
 static int git_env_build(const struct gitrepo_cache *c, const struct gitrepo_creds *cr, struct git_env *g)
 {
 	const char *path = getenv("PATH");
@@ -360,28 +387,8 @@ static int git_env_build(const struct gitrepo_cache *c, const struct gitrepo_cre
 		    (rc = env_add(g, str_printf("GIT_CONFIG_VALUE_%d=%s", i, cfg_val[i]))) < 0)
 			goto fail;
 	}
-	if (cr && cr->ssh_private_key && *cr->ssh_private_key) {
-		char *key = NULL, *kh = NULL;
-		if ((rc = fsx_private_dir(c->dir, "ssh-", &g->tmpdir)) < 0)
-			goto fail;
-		key = str_printf("%s/key", g->tmpdir);
-		kh = str_printf("%s/known_hosts", g->tmpdir);
-		if (!key || !kh)
-			rc = err_set(BERR_NOMEM, "out of memory");
-		if (!rc)
-			rc = write_secret_file(key, cr->ssh_private_key);
-		if (!rc)
-			rc = write_secret_file(kh, cr->ssh_known_hosts ? cr->ssh_known_hosts : "");
-		if (!rc)
-			rc = env_add(g, str_printf("GIT_SSH_COMMAND=ssh -F /dev/null -i %s -o IdentitiesOnly=yes "
-						   "-o BatchMode=yes -o UserKnownHostsFile=%s -o StrictHostKeyChecking=%s "
-						   "-o ConnectTimeout=30",
-						   key, cr->insecure ? "/dev/null" : kh, cr->insecure ? "no" : "yes"));
-		free(key);
-		free(kh);
-		if (rc < 0)
-			goto fail;
-	}
+	if (cr && cr->ssh_private_key && *cr->ssh_private_key && (rc = ssh_env(c, cr, g)) < 0)
+		goto fail;
 	for (int i = 0; i < nconf; i++)
 		free(cfg_val[i]);
 	return 0;
