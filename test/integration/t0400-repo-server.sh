@@ -14,12 +14,17 @@ git -C "$GIT_ROOT/examples.git" tag v2.0.0-rc.1 main
 git -C "$GIT_ROOT/examples.git" branch release main
 
 printf 'integration-test-secret-key-0123456789\n' >"$TEST_DIR/secret"
-port=$(free_port)
-run_bg repo-server berth-repo-server --listen "127.0.0.1:$port" --redis "$REDIS_ADDR" \
+run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --redis "$REDIS_ADDR" \
 	--redis-password-file "$REDIS_PASSWORD_FILE" --server-secret-file "$TEST_DIR/secret" \
 	--cache-dir "$TEST_DIR/cache" --work-dir "$TEST_DIR/work" --parallelism 4
+# port 0: the server picks a free port and logs it (no race with other tests)
+wait_for_line "$TEST_DIR/repo-server.log" 'berth-repo-server ready' 60
+port=$(sed -n 's/.*berth-repo-server ready.* port=\([0-9]*\).*/\1/p' "$TEST_DIR/repo-server.log" | head -1)
 RS=http://127.0.0.1:$port
-wait_for "repo server answers" 30 curl -sf "$RS/healthz" || t_done
+if ! wait_for "repo server answers" 60 curl -sf "$RS/healthz"; then
+	sed 's/^/# server: /' "$TEST_DIR/repo-server.log"
+	t_done
+fi
 
 AUTH_URL=$GIT_HTTP_AUTH_URL/examples.git
 REPO="{\"url\":\"$AUTH_URL\",\"username\":\"$GIT_HTTP_USER\",\"password\":\"$GIT_HTTP_PASS\"}"
