@@ -233,6 +233,7 @@ static void creds_hash(const struct gitrepo_creds *cr, uint8_t out[32])
 		const char *p = parts[i] ? parts[i] : "";
 		EVP_DigestUpdate(ctx, p, strlen(p) + 1);
 	}
+	EVP_DigestUpdate(ctx, cr && cr->insecure ? "1" : "0", 1);
 	EVP_DigestFinal_ex(ctx, out, NULL);
 	EVP_MD_CTX_free(ctx);
 }
