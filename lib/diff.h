@@ -113,7 +113,11 @@ struct diff_result {
 	 * object must be created). It is computed from the un-normalised
 	 * last-applied, desired and live, as kubectl apply would, and (unless
 	 * desired already carries one) sets the last-applied annotation to the
-	 * canonical JSON of desired, so the next diff is three-way. */
+	 * canonical JSON of desired, so the next diff is three-way. For a
+	 * Secret the annotation records the data/stringData keys with empty
+	 * values, never the secrets themselves (the three-way patch needs only
+	 * the keys, kubectl's included). The patch itself carries desired's
+	 * values: mask it before showing it. */
 	json_t *patch;
 	bool patch_is_strategic; /* else JSON merge patch */
 	/* A Secret: diff_unified masks its data values, and the change list
