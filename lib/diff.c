@@ -1338,6 +1338,22 @@ out:
 	return rc;
 }
 
+int diff_normalized_hash(const json_t *obj, const struct diff_settings *s, char out[65])
+{
+	struct ctx c;
+	json_t *n = NULL;
+	size_t nodes = 0;
+	int rc;
+
+	if ((rc = check_identity(obj, "the")) < 0 || (rc = check_bounds(obj, 0, &nodes, "the")) < 0)
+		return rc;
+	if ((rc = ctx_init(&c, obj, obj, s)) < 0 || (rc = normalize(&c, obj, &n)) < 0)
+		return rc;
+	rc = jx_hash_hex(n, out);
+	json_decref(n);
+	return rc;
+}
+
 int diff_cache_key(const json_t *desired, const json_t *live, const struct diff_settings *s,
 		   char out[65])
 {

@@ -175,6 +175,14 @@ int diff_normalize(json_t *obj, const struct diff_settings *s);
 int diff_unified(const struct diff_result *r, struct buf *out);
 
 /*
+ * SHA-256 hex of the normalised form of obj under settings s (canonical
+ * JSON, lib/jsonx): two objects with the same hash cannot differ in
+ * anything the diff looks at. out receives 64 hex chars + NUL. 0 or a BERR
+ * code as diff_normalize.
+ */
+int diff_normalized_hash(const json_t *obj, const struct diff_settings *s, char out[65]);
+
+/*
  * The key under which a diff result can be cached: SHA-256 hex over the
  * canonical desired object, live's metadata.uid and resourceVersion, and
  * the canonical settings (ignore_differences, customizations,

@@ -780,6 +780,25 @@ START_TEST(diff_huge_lists_stay_bounded)
 }
 END_TEST
 
+START_TEST(diff_normalized_hash_ignores_server_fields)
+{
+	json_t *a = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},\"data\":{\"k\":\"v\"}}");
+	json_t *b = jparse("{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"data\":{\"k\":\"v\"},\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+			   "\"resourceVersion\":\"7\"},\"status\":{}}");
+	json_t *c = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},\"data\":{\"k\":\"w\"}}");
+	char ha[65], hb[65], hc[65];
+	ck_assert_int_eq(diff_normalized_hash(a, NULL, ha), 0);
+	ck_assert_int_eq(diff_normalized_hash(b, NULL, hb), 0);
+	ck_assert_int_eq(diff_normalized_hash(c, NULL, hc), 0);
+	ck_assert_str_eq(ha, hb);
+	ck_assert_str_ne(ha, hc);
+	ck_assert_int_eq(diff_normalized_hash(json_object_get(a, "data"), NULL, ha), BERR_INVALID);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+END_TEST
+
 START_TEST(diff_cache_key_tracks_inputs)
 {
 	json_t *d = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}");
@@ -1223,6 +1242,7 @@ int main(void)
 	tcase_add_test(tc, diff_handles_50mb_object);
 	tcase_add_test(tc, diff_huge_lists_stay_bounded);
 	tcase_add_test(tc, diff_cache_key_tracks_inputs);
+	tcase_add_test(tc, diff_normalized_hash_ignores_server_fields);
 	tcase_add_test(tc, diff_normalize_in_place);
 	tcase_add_test(tc, diff_does_not_modify_inputs);
 	tcase_add_test(tc, diff_atomic_list_defaults_are_not_drift);
