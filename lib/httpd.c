@@ -289,7 +289,7 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpd_streams_init(&srv->streams);
 	pthread_mutex_init(&srv->awaiting_mu, NULL);
-	pthread_cond_init(&srv->awaiting_cond, NULL);
+	monotonic_cond_init(&srv->awaiting_cond);
 	srv->listen_fd = -1;
 	srv->fallback = default_fallback;
 	srv->listen = strdup(cfg->listen ? cfg->listen : "127.0.0.1:0");
@@ -613,7 +613,7 @@ static void *reaper_main(void *arg)
 				awaiting_remove_locked(srv, r);
 			}
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += REAPER_PERIOD_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
