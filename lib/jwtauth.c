@@ -194,6 +194,20 @@ static int refuse(const char *why, ...)
 	return err_set(BERR_UNAUTHORIZED, "token rejected: %s", msg);
 }
 
+/* A token's own strings (kid, iss) are attacker-controlled: quote them in
+ * messages only as short printable ASCII, so nothing is injected into logs. */
+static const char *printable(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	if (!in)
+		in = "";
+	for (i = 0; in[i] && i + 1 < size && i < 64; i++)
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '"') ? in[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 /* Checks the compact form and parses the header (step 1). */
 static int parse_header(const char *token, json_t **ret)
 {
@@ -237,11 +251,13 @@ static int parse_header(const char *token, json_t **ret)
 static int check_header(const json_t *hdr, const char *want_alg)
 {
 	const char *alg = jx_str(hdr, "alg");
+	char shown[80];
 
 	if (!alg)
 		return refuse("no alg in header");
 	if (strcmp(alg, want_alg) != 0)
-		return refuse("alg \"%s\" where %s is required", alg, want_alg);
+		return refuse("alg \"%s\" where %s is required", printable(alg, shown, sizeof(shown)),
+			      want_alg);
 	if (json_object_get(hdr, "crit"))
 		return refuse("critical header extensions are not supported");
 	return 0;
@@ -283,9 +299,11 @@ static int check_claims(const json_t *all, const char *issuer, const char *audie
 	const char *iss = jx_str(all, "iss"), *sub = jx_str(all, "sub");
 	json_t *aud = json_object_get(all, "aud");
 	int64_t exp = 0, nbf = 0, iat = 0;
+	char shown[80];
 
 	if (!iss || strcmp(iss, issuer) != 0)
-		return refuse("issuer \"%s\" is not \"%s\"", iss ? iss : "", issuer);
+		return refuse("issuer \"%s\" is not \"%s\"", printable(iss, shown, sizeof(shown)),
+			      issuer);
 	if (!sub || !*sub)
 		return refuse("no subject");
 	if (audience && !aud_has(aud, audience))
@@ -398,8 +416,9 @@ int jwtauth_verify_oidc(const struct jwks *keys, const char *token, const char *
 		return rc;
 	kid = jx_str(hdr, "kid");
 	if (!(key = jwks_find(keys, kid))) {
+		char shown[80];
 		rc = err_set(BERR_NOTFOUND, "token rejected: unknown signing key \"%s\"",
-			     kid ? kid : "");
+			     printable(kid, shown, sizeof(shown)));
 		goto out;
 	}
 	if ((rc = check_header(hdr, jwks_alg_name(key->alg))) < 0)

@@ -27,6 +27,12 @@
  * them (base64 in Secret data), and model_repo_url_normalize compares
  * repository URLs the way Argo CD's NormalizeGitURL does.
  *
+ * The code: model.c (applications, sources, operations, Argo CD
+ * conversion), model_status.c (status shapes, history, conditions),
+ * model_project.c (projects, globs, rules), model_creds.c (cluster and
+ * repository Secrets, URLs, destination resolution), modeljson.[ch]
+ * (internal typed field readers/writers).
+ *
  * Strings in the structs are owned (malloc'd) by the struct; NULL means
  * absent. json_t members are owned references. Every struct that can be
  * parsed has a matching *_release that frees its members and leaves it
@@ -403,6 +409,15 @@ const char *model_app_annotation(const struct model_app *app, const char *name);
  * revisionHistoryLimit. 0 or BERR_NOMEM (entry untouched). */
 int model_app_history_push(struct model_app *app, struct model_history *entry);
 
+/* Sets the condition of this type (one per type, as Argo CD keeps them):
+ * replaces its message, and its lastTransitionTime (now, RFC 3339) only when
+ * the message changed. 0 or BERR_NOMEM. */
+int model_app_condition_set(struct model_app_status *st, const char *type, const char *message,
+			    const char *now);
+
+/* Removes the condition of this type; true when there was one. */
+bool model_app_condition_clear(struct model_app_status *st, const char *type);
+
 /* The history entry with this id, or NULL. Borrowed. */
 const struct model_history *model_app_history_find(const struct model_app *app, int64_t id);
 
@@ -546,8 +561,14 @@ bool model_project_token_valid(const struct model_project *p, const char *role, 
 
 /* Glob match as Argo CD's project rules use it: '*' any run of characters
  * except sep (when sep != 0), '**' any run including sep, '?' one character,
- * '[...]' classes, '{a,b}' alternatives. A leading '!' is NOT interpreted
- * here. */
+ * '[...]' classes, '{a,b}' alternatives, '\\' escapes. A leading '!' is
+ * NOT interpreted here. Matching is bounded by MODEL_GLOB_MAX_STEPS steps:
+ * model_glob_checked returns 1 (match), 0 (no match) or BERR_TOOLARGE
+ * (pattern over 1023 characters, or too costly for s); model_glob is true
+ * only for a match. Callers applying a deny rule must treat BERR_TOOLARGE
+ * as a hit, not a miss. */
+#define MODEL_GLOB_MAX_STEPS 200000L
+int model_glob_checked(const char *pattern, const char *s, char sep);
 bool model_glob(const char *pattern, const char *s, char sep);
 
 /* ---- clusters ------------------------------------------------------------ */
@@ -639,6 +660,10 @@ int model_repo_from_json(const json_t *obj, struct model_repo *out);
  * suffix and trailing slashes. *ret is newly allocated. 0, BERR_INVALID
  * (empty), BERR_NOMEM. */
 int model_repo_url_normalize(const char *url, char **ret);
+
+/* Copies url into out[size] with any user information ("user:password@")
+ * replaced by "***@", for messages and logs. Returns out. */
+const char *model_repo_url_redact(const char *url, char *out, size_t size);
 
 /* True when a and b normalise to the same URL. */
 bool model_repo_url_equal(const char *a, const char *b);

@@ -547,6 +547,29 @@ out:
 
 /* ---- URL normalisation -------------------------------------------------------- */
 
+const char *model_repo_url_redact(const char *url, char *out, size_t size)
+{
+	const char *scheme, *auth, *end, *at = NULL, *p;
+
+	if (!url) {
+		snprintf(out, size, "%s", "");
+		return out;
+	}
+	scheme = strstr(url, "://");
+	auth = scheme ? scheme + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	/* scp-style git@host:path names a user but carries no secret. */
+	if (!at || (!scheme && !memchr(auth, ':', (size_t)(at - auth)))) {
+		snprintf(out, size, "%s", url);
+		return out;
+	}
+	snprintf(out, size, "%.*s***%s", (int)(auth - url), url, at);
+	return out;
+}
+
 /* scp-style "user@host:path": no scheme, an '@' before the first ':' and no
  * '/' before the '@'. */
 static bool is_scp_style(const char *u)
@@ -560,6 +583,7 @@ static bool is_scp_style(const char *u)
 
 int model_repo_url_normalize(const char *url, char **ret)
 {
+	char red[512];
 	struct buf b;
 	const char *s, *e;
 	char *p;
@@ -595,7 +619,8 @@ int model_repo_url_normalize(const char *url, char **ret)
 	while (b.len > 0 && b.ptr[b.len - 1] == '/')
 		buf_truncate(&b, b.len - 1);
 	if (b.len == 0)
-		TRY(err_set(BERR_INVALID, "repository URL \"%s\" is empty after normalisation", url));
+		TRY(err_set(BERR_INVALID, "repository URL \"%s\" is empty after normalisation",
+			    model_repo_url_redact(url, red, sizeof(red))));
 	*ret = buf_detach(&b, NULL);
 	if (!*ret)
 		rc = err_set(BERR_NOMEM, "out of memory");

@@ -59,11 +59,30 @@ static int class_match(const char **pp, char c)
 	return hit != neg;
 }
 
-static bool glob_expand(const char *pattern, const char *s, char sep, int depth);
+/* Matching state: the separator '*' does not cross, and a step budget so
+ * that no pattern can make matching slow (backtracking over many stars is
+ * exponential in the worst case). Running out is reported, not treated as
+ * "no match": for a "!" deny pattern that would wrongly admit. */
+struct glob_ctx {
+	char sep;
+	long steps;
+	bool exhausted;
+};
 
-static bool glob_plain(const char *p, const char *s, char sep, int depth)
+static bool glob_expand(const char *pattern, const char *s, struct glob_ctx *g, int depth);
+
+static bool spend(struct glob_ctx *g)
+{
+	if (++g->steps > MODEL_GLOB_MAX_STEPS)
+		g->exhausted = true;
+	return !g->exhausted;
+}
+
+static bool glob_plain(const char *p, const char *s, struct glob_ctx *g, int depth)
 {
 	while (*p) {
+		if (!spend(g))
+			return false;
 		switch (*p) {
 		case '*': {
 			bool any = (p[1] == '*');
@@ -71,15 +90,15 @@ static bool glob_plain(const char *p, const char *s, char sep, int depth)
 			while (*rest == '*')
 				rest++;
 			for (;;) {
-				if (glob_expand(rest, s, sep, depth + 1))
+				if (glob_expand(rest, s, g, depth + 1))
 					return true;
-				if (!*s || (!any && sep && *s == sep))
+				if (g->exhausted || !*s || (!any && g->sep && *s == g->sep))
 					return false;
 				s++;
 			}
 		}
 		case '?':
-			if (!*s || (sep && *s == sep))
+			if (!*s || (g->sep && *s == g->sep))
 				return false;
 			p++;
 			s++;
@@ -89,9 +108,7 @@ static bool glob_plain(const char *p, const char *s, char sep, int depth)
 			if (!*s)
 				return false;
 			m = class_match(&p, *s);
-			if (m < 0)
-				return false;
-			if (!m)
+			if (m <= 0)
 				return false;
 			s++;
 			break;
@@ -128,13 +145,15 @@ static const char *brace_end(const char *open)
 }
 
 /* Expands the first {a,b,...} group (if any) and matches each alternative. */
-static bool glob_expand(const char *pattern, const char *s, char sep, int depth)
+static bool glob_expand(const char *pattern, const char *s, struct glob_ctx *g, int depth)
 {
 	const char *open = NULL, *close, *alt, *p;
 	char buf[GLOB_MAX];
 
-	if (depth > 64)
+	if (depth > GLOB_MAX || !spend(g)) {
+		g->exhausted = true;
 		return false;
+	}
 	for (p = pattern; *p; p++) {
 		if (*p == '\\' && p[1])
 			p++;
@@ -144,7 +163,7 @@ static bool glob_expand(const char *pattern, const char *s, char sep, int depth)
 		}
 	}
 	if (!open || !(close = brace_end(open)))
-		return glob_plain(pattern, s, sep, depth);
+		return glob_plain(pattern, s, g, depth);
 	alt = open + 1;
 	while (alt <= close) {
 		const char *end = alt;
@@ -158,23 +177,40 @@ static bool glob_expand(const char *pattern, const char *s, char sep, int depth)
 			end++;
 		}
 		alen = (size_t)(end - alt);
-		if (prefix + alen + rlen + 1 > sizeof(buf))
+		if (prefix + alen + rlen + 1 > sizeof(buf)) {
+			g->exhausted = true;
 			return false;
+		}
 		memcpy(buf, pattern, prefix);
 		memcpy(buf + prefix, alt, alen);
 		memcpy(buf + prefix + alen, close + 1, rlen + 1);
-		if (glob_expand(buf, s, sep, depth + 1))
+		if (glob_expand(buf, s, g, depth + 1))
 			return true;
+		if (g->exhausted)
+			return false;
 		alt = end + 1;
 	}
 	return false;
 }
 
+int model_glob_checked(const char *pattern, const char *s, char sep)
+{
+	struct glob_ctx g = { .sep = sep };
+	bool m;
+
+	if (!pattern || !s)
+		return 0;
+	if (strlen(pattern) >= GLOB_MAX)
+		return err_set(BERR_TOOLARGE, "pattern longer than %d characters", GLOB_MAX - 1);
+	m = glob_expand(pattern, s, &g, 0);
+	if (g.exhausted)
+		return err_set(BERR_TOOLARGE, "pattern \"%s\" is too costly to match", pattern);
+	return m ? 1 : 0;
+}
+
 bool model_glob(const char *pattern, const char *s, char sep)
 {
-	if (!pattern || !s || strlen(pattern) >= GLOB_MAX)
-		return false;
-	return glob_expand(pattern, s, sep, 0);
+	return model_glob_checked(pattern, s, sep) == 1;
 }
 
 static bool is_deny(const char *pattern)
@@ -182,13 +218,15 @@ static bool is_deny(const char *pattern)
 	return pattern && pattern[0] == '!';
 }
 
-/* Argo CD's globMatch with negation allowed. */
+/* Argo CD's globMatch with negation allowed. A pattern too costly to match
+ * counts as not matching, so a "!" pattern then counts as excluding: the
+ * safe side either way. */
 static bool glob_neg(const char *pattern, const char *s, char sep)
 {
 	if (!pattern)
 		return false;
 	if (is_deny(pattern))
-		return !model_glob(pattern + 1, s, sep);
+		return model_glob_checked(pattern + 1, s, sep) == 0;
 	if (strcmp(pattern, "*") == 0)
 		return true;
 	return model_glob(pattern, s, sep);
@@ -734,24 +772,29 @@ static const char *pname(const struct model_project *p)
 bool model_project_permits_source(const struct model_project *p, const char *repo_url,
 				  char **ret_reason)
 {
-	char *src = NULL, *pat = NULL;
+	char *src = NULL, *pat = NULL, red[512];
 	bool any = false, denied = false;
 	size_t i;
 
+	model_repo_url_redact(repo_url, red, sizeof(red));
 	if (!repo_url || model_repo_url_normalize(repo_url, &src) < 0)
 		return refuse(ret_reason, "project \"%s\": repository URL \"%s\" is not valid",
-			      pname(p), repo_url ? repo_url : "");
+			      pname(p), red);
 	for (i = 0; i < p->source_repos.n && !denied; i++) {
 		const char *entry = p->source_repos.v[i];
 		bool deny = is_deny(entry);
 		bool matched;
+		int m;
 		if (strcmp(entry, "*") == 0) {
 			any = true;
 			continue;
 		}
 		if (model_repo_url_normalize(deny ? entry + 1 : entry, &pat) < 0)
 			continue;
-		matched = model_glob(pat, src, '/');
+		/* Too costly to match: an allow entry does not admit, a deny entry
+		 * excludes. */
+		m = model_glob_checked(pat, src, '/');
+		matched = deny ? m != 0 : m == 1;
 		if (deny && matched)
 			denied = true;
 		else if (deny || matched)
@@ -763,7 +806,7 @@ bool model_project_permits_source(const struct model_project *p, const char *rep
 	if (denied || !any)
 		return refuse(ret_reason,
 			      "project \"%s\": repository \"%s\" is not permitted in sourceRepos",
-			      pname(p), repo_url);
+			      pname(p), red);
 	return true;
 }
 
@@ -794,13 +837,29 @@ bool model_project_permits_destination(const struct model_project *p,
 	return true;
 }
 
-static bool in_list(const struct model_group_kind *v, size_t n, const char *group, const char *kind)
+/* One pattern of a resource list. A pattern too costly to match counts as a
+ * hit in a deny list (blacklist) and as a miss in an allow list. */
+static bool list_match(const char *pattern, const char *value, bool deny_list)
+{
+	bool neg = is_deny(pattern);
+	int m;
+
+	if (strcmp(pattern, "*") == 0)
+		return true;
+	m = model_glob_checked(neg ? pattern + 1 : pattern, value, 0);
+	if (m < 0)
+		return deny_list;
+	return neg ? m == 0 : m == 1;
+}
+
+static bool in_list(const struct model_group_kind *v, size_t n, const char *group, const char *kind,
+		    bool deny_list)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (glob_neg(v[i].group ? v[i].group : "", group, 0) &&
-		    glob_neg(v[i].kind ? v[i].kind : "", kind, 0))
+		if (list_match(v[i].group ? v[i].group : "", group, deny_list) &&
+		    list_match(v[i].kind ? v[i].kind : "", kind, deny_list))
 			return true;
 	return false;
 }
@@ -815,11 +874,11 @@ bool model_project_permits_resource(const struct model_project *p, const char *g
 
 	if (namespaced) {
 		white = !p->namespace_whitelist_set ||
-			in_list(p->namespace_whitelist, p->n_namespace_whitelist, g, k);
-		black = in_list(p->namespace_blacklist, p->n_namespace_blacklist, g, k);
+			in_list(p->namespace_whitelist, p->n_namespace_whitelist, g, k, false);
+		black = in_list(p->namespace_blacklist, p->n_namespace_blacklist, g, k, true);
 	} else {
-		white = in_list(p->cluster_whitelist, p->n_cluster_whitelist, g, k);
-		black = in_list(p->cluster_blacklist, p->n_cluster_blacklist, g, k);
+		white = in_list(p->cluster_whitelist, p->n_cluster_whitelist, g, k, false);
+		black = in_list(p->cluster_blacklist, p->n_cluster_blacklist, g, k, true);
 	}
 	if (!white || black)
 		return refuse(ret_reason, "project \"%s\": %s resource %s%s%s is not permitted",

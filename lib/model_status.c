@@ -422,3 +422,66 @@ const struct model_history *model_app_history_find(const struct model_app *app, 
 			return &app->status.history[i];
 	return NULL;
 }
+
+static void condition_release(struct model_condition *c)
+{
+	free(c->type);
+	free(c->message);
+	free(c->last_transition_time);
+	memset(c, 0, sizeof(*c));
+}
+
+int model_app_condition_set(struct model_app_status *st, const char *type, const char *message,
+			    const char *now)
+{
+	struct model_condition *c = NULL, *nc;
+	char *msg, *when;
+	size_t i;
+
+	for (i = 0; i < st->n_conditions; i++)
+		if (st->conditions[i].type && strcmp(st->conditions[i].type, type) == 0)
+			c = &st->conditions[i];
+	if (c && c->message && message && strcmp(c->message, message) == 0)
+		return 0;
+	msg = strdup(message ? message : "");
+	when = strdup(now ? now : "");
+	if (!msg || !when)
+		goto nomem;
+	if (!c) {
+		char *t = strdup(type);
+		nc = t ? realloc(st->conditions, (st->n_conditions + 1) * sizeof(*nc)) : NULL;
+		if (!nc) {
+			free(t);
+			goto nomem;
+		}
+		st->conditions = nc;
+		c = &st->conditions[st->n_conditions++];
+		memset(c, 0, sizeof(*c));
+		c->type = t;
+	}
+	free(c->message);
+	free(c->last_transition_time);
+	c->message = msg;
+	c->last_transition_time = when;
+	return 0;
+nomem:
+	free(msg);
+	free(when);
+	return err_set(BERR_NOMEM, "out of memory");
+}
+
+bool model_app_condition_clear(struct model_app_status *st, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_conditions; i++) {
+		if (!st->conditions[i].type || strcmp(st->conditions[i].type, type) != 0)
+			continue;
+		condition_release(&st->conditions[i]);
+		memmove(&st->conditions[i], &st->conditions[i + 1],
+			(st->n_conditions - i - 1) * sizeof(st->conditions[0]));
+		st->n_conditions--;
+		return true;
+	}
+	return false;
+}

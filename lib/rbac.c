@@ -421,11 +421,16 @@ static void expand(const struct rbac_policy *p, struct principals *ps)
 				add(ps, p->links[j].role);
 }
 
-static bool field_match(const char *pattern, const char *value)
+/* A pattern too costly to match counts as a hit for a deny rule and a miss
+ * for an allow rule: the safe side either way. */
+static bool field_match(const char *pattern, const char *value, bool deny)
 {
+	int m;
+
 	if (strcmp(pattern, "*") == 0)
 		return true;
-	return model_glob(pattern, value ? value : "", 0);
+	m = model_glob_checked(pattern, value ? value : "", 0);
+	return deny ? m != 0 : m == 1;
 }
 
 bool rbac_can(const struct rbac_policy *p, const char *subject, const char *const *groups,
@@ -444,8 +449,8 @@ bool rbac_can(const struct rbac_policy *p, const char *subject, const char *cons
 	expand(p, &ps);
 	for (i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
-		if (!has(&ps, r->sub) || !field_match(r->res, resource) ||
-		    !field_match(r->act, action) || !field_match(r->obj, object))
+		if (!has(&ps, r->sub) || !field_match(r->res, resource, r->deny) ||
+		    !field_match(r->act, action, r->deny) || !field_match(r->obj, object, r->deny))
 			continue;
 		if (r->deny)
 			return false;

@@ -606,6 +606,25 @@ START_TEST(oidc_checks_the_nonce_when_given)
 }
 END_TEST
 
+START_TEST(oidc_rejects_future_nbf_and_iat)
+{
+	char *c1 = str_printf("{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"u\",\"exp\":%lld,\"nbf\":%lld}",
+			      ISSUER, CLIENT, (long long)now + 7200, (long long)now + 3600);
+	char *c2 = str_printf("{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"u\",\"exp\":%lld,\"iat\":%lld}",
+			      ISSUER, CLIENT, (long long)now + 7200, (long long)now + 3600);
+	char *t1 = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", c1);
+	char *t2 = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "rsa-1", c2);
+	struct jwtauth_claims got;
+
+	expect_unauthorized(jwtauth_verify_oidc(keys, t1, ISSUER, CLIENT, NULL, now, &got), "not valid yet");
+	expect_unauthorized(jwtauth_verify_oidc(keys, t2, ISSUER, CLIENT, NULL, now, &got), "issued in the future");
+	free(t1);
+	free(t2);
+	free(c1);
+	free(c2);
+}
+END_TEST
+
 START_TEST(oidc_unknown_kid_is_a_distinct_error)
 {
 	char *claims = oidc_claims(ISSUER, CLIENT, now + 300);
@@ -615,6 +634,11 @@ START_TEST(oidc_unknown_kid_is_a_distinct_error)
 
 	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err_msg(), "rotated-key"));
+	/* The attacker's kid is quoted harmlessly (no line breaks in logs). */
+	free(tok);
+	tok = forge(JWT_ALG_RS256, rsa_priv_pem, strlen(rsa_priv_pem), "x\\ninjected", claims);
+	ck_assert_int_eq(jwtauth_verify_oidc(keys, tok, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
+	ck_assert_ptr_null(strchr(err_msg(), '\n'));
 	/* No kid and more than one key: the key cannot be chosen. */
 	ck_assert_int_eq(jwtauth_verify_oidc(keys, nokid, ISSUER, CLIENT, NULL, now, &got), BERR_NOTFOUND);
 	free(tok);
@@ -726,6 +750,7 @@ static Suite *jwtauth_suite(void)
 	tcase_add_test(tc, oidc_audience_may_be_a_list);
 	tcase_add_test(tc, oidc_rejects_expired_and_missing_expiry);
 	tcase_add_test(tc, oidc_checks_the_nonce_when_given);
+	tcase_add_test(tc, oidc_rejects_future_nbf_and_iat);
 	tcase_add_test(tc, oidc_unknown_kid_is_a_distinct_error);
 	tcase_add_test(tc, oidc_rejects_signature_by_another_key);
 	tcase_add_test(tc, jwks_keeps_only_usable_signing_keys);

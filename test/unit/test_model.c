@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "jsonx.h"
 #include "kyaml.h"
 #include "model.h"
+#include "str.h"
 
 /* String literals into the model's (non-const) struct fields. */
 #define S(x) ((char *)(x))
@@ -522,6 +524,33 @@ START_TEST(repo_url_equal_across_forms)
 }
 END_TEST
 
+START_TEST(repo_urls_are_redacted_in_messages)
+{
+	static const struct {
+		const char *in, *out;
+	} rows[] = {
+		{ "https://alice:s3cret@git.example/a.git", "https://***@git.example/a.git" },
+		{ "https://token@git.example/a", "https://***@git.example/a" },
+		{ "https://git.example/a@b", "https://git.example/a@b" },
+		{ "git@github.com:org/repo.git", "git@github.com:org/repo.git" },
+		{ "ssh://git:pw@host/x", "ssh://***@host/x" },
+	};
+	struct model_project p = { 0 };
+	char out[256], *reason = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		ck_assert_str_eq(model_repo_url_redact(rows[i].in, out, sizeof(out)), rows[i].out);
+	p.meta.name = S("p");
+	model_strv_push(&p.source_repos, "https://other.example/*");
+	ck_assert(!model_project_permits_source(&p, "https://alice:s3cret@git.example/a.git", &reason));
+	ck_assert_ptr_null(strstr(reason, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(reason, "https://***@git.example/a.git"));
+	free(reason);
+	model_strv_release(&p.source_repos);
+}
+END_TEST
+
 START_TEST(repo_match_prefers_exact_then_longest_template)
 {
 	struct model_repo repos[4] = {
@@ -678,6 +707,26 @@ START_TEST(destinations_resolve_by_name_or_server)
 	ck_assert_int_eq(model_destination_resolve(&unknown, clusters, 2, &out), BERR_NOTFOUND);
 	ck_assert_str_eq(err_msg(), "spec.destination: no cluster named \"nope\"");
 	ck_assert_int_eq(model_destination_resolve(&none, clusters, 2, &out), BERR_INVALID);
+}
+END_TEST
+
+START_TEST(conditions_are_one_per_type)
+{
+	struct model_app_status st = { 0 };
+
+	ck_assert_int_eq(model_app_condition_set(&st, "SyncError", "boom", "2026-01-01T00:00:00Z"), 0);
+	ck_assert_int_eq(model_app_condition_set(&st, "ComparisonError", "x", "2026-01-01T00:00:01Z"), 0);
+	ck_assert_int_eq(model_app_condition_set(&st, "SyncError", "boom", "2026-01-01T00:00:02Z"), 0);
+	ck_assert_uint_eq(st.n_conditions, 2);
+	ck_assert_str_eq(st.conditions[0].last_transition_time, "2026-01-01T00:00:00Z");
+	ck_assert_int_eq(model_app_condition_set(&st, "SyncError", "bang", "2026-01-01T00:00:03Z"), 0);
+	ck_assert_str_eq(st.conditions[0].message, "bang");
+	ck_assert_str_eq(st.conditions[0].last_transition_time, "2026-01-01T00:00:03Z");
+	ck_assert(model_app_condition_clear(&st, "SyncError"));
+	ck_assert(!model_app_condition_clear(&st, "SyncError"));
+	ck_assert_uint_eq(st.n_conditions, 1);
+	ck_assert_str_eq(st.conditions[0].type, "ComparisonError");
+	model_app_status_release(&st);
 }
 END_TEST
 
@@ -1114,6 +1163,52 @@ START_TEST(app_parser_survives_every_type_substitution)
 }
 END_TEST
 
+/* Backtracking over many stars is exponential; the step budget stops it,
+ * and deny rules treat "too costly" as excluded. */
+START_TEST(costly_patterns_are_bounded_and_fail_safe)
+{
+	const char *evil = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+	char s[200];
+	char *deny_entry = NULL;
+	struct model_project p = { 0 };
+	int64_t start = clock_mono_ms();
+
+	memset(s, 'a', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	ck_assert_int_eq(model_glob_checked(evil, s, 0), BERR_TOOLARGE);
+	ck_assert(!model_glob(evil, s, 0));
+	ck_assert_int_lt(clock_mono_ms() - start, 2000);
+	/* A deny entry that cannot be evaluated excludes; an allow entry does
+	 * not admit. */
+	deny_entry = str_printf("!https://git.example/%s", evil);
+	p.meta.name = S("p");
+	model_strv_push(&p.source_repos, deny_entry);
+	model_strv_push(&p.source_repos, "https://git.example/*");
+	ck_assert(!model_project_permits_source(&p, "https://git.example/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL));
+	ck_assert(model_project_permits_source(&p, "https://git.example/web", NULL));
+	model_strv_release(&p.source_repos);
+	model_strv_push(&p.source_repos, evil);
+	ck_assert(!model_project_permits_source(&p, s, NULL));
+	model_strv_release(&p.source_repos);
+	free(deny_entry);
+	/* Resource blacklists fail safe too. */
+	{
+		struct model_group_kind all = { .group = S("*"), .kind = S("*") };
+		struct model_group_kind bad = { .group = S("*"), .kind = S(evil) };
+		p.namespace_blacklist = &bad;
+		p.n_namespace_blacklist = 1;
+		ck_assert(!model_project_permits_resource(&p, "", s, true, NULL));
+		ck_assert(model_project_permits_resource(&p, "", "ConfigMap", true, NULL));
+		p.cluster_whitelist = &bad;
+		p.n_cluster_whitelist = 1;
+		p.cluster_blacklist = NULL;
+		ck_assert(!model_project_permits_resource(&p, "", s, false, NULL));
+		p.cluster_whitelist = &all;
+		ck_assert(model_project_permits_resource(&p, "", s, false, NULL));
+	}
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *model_suite(void)
@@ -1140,6 +1235,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, durations_format_like_go);
 	tcase_add_loop_test(tc, repo_url_normalises_like_argocd, 0, NROWS(url_rows));
 	tcase_add_test(tc, repo_url_equal_across_forms);
+	tcase_add_test(tc, repo_urls_are_redacted_in_messages);
 	tcase_add_test(tc, repo_match_prefers_exact_then_longest_template);
 	tcase_add_test(tc, repo_secret_round_trips_and_hides_secrets);
 	tcase_add_test(tc, repo_secret_reads_argocd_string_data);
@@ -1148,6 +1244,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, in_cluster_is_kubernetes_default_svc);
 	tcase_add_test(tc, destinations_resolve_by_name_or_server);
 	tcase_add_test(tc, history_is_kept_to_the_limit_with_increasing_ids);
+	tcase_add_test(tc, conditions_are_one_per_type);
 	tcase_add_test(tc, project_round_trips);
 	tcase_add_test(tc, project_checks_a_whole_application);
 	tcase_add_test(tc, project_tokens_are_valid_while_listed_and_unexpired);
@@ -1159,6 +1256,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, project_empty_namespace_whitelist_permits_nothing);
 	tcase_add_test(tc, default_project_permits_everything);
 	tcase_add_loop_test(tc, project_validation_names_the_field, 0, NROWS(invalid_projects));
+	tcase_add_test(tc, costly_patterns_are_bounded_and_fail_safe);
 	tcase_add_loop_test(tc, glob_matches_argocd_patterns, 0, NROWS(glob_rows));
 	suite_add_tcase(s, tc);
 	return s;

@@ -218,6 +218,27 @@ START_TEST(scopes_select_group_claims)
 }
 END_TEST
 
+START_TEST(costly_deny_patterns_still_deny)
+{
+	struct rbac_policy *p = NULL;
+	char obj[128];
+
+	memset(obj, 'a', sizeof(obj) - 1);
+	obj[sizeof(obj) - 1] = '\0';
+	obj[0] = 't';
+	obj[1] = '/';
+	ck_assert_int_eq(rbac_policy_new(
+		"p, u, applications, get, t/*, allow\n"
+		"p, u, applications, get, t/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b, deny\n"
+		"p, v, applications, get, t/*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b, allow\n",
+		NULL, NULL, &p), 0);
+	ck_assert(!rbac_can(p, "u", NULL, 0, "applications", "get", obj));
+	ck_assert(rbac_can(p, "u", NULL, 0, "applications", "get", "t/short"));
+	ck_assert(!rbac_can(p, "v", NULL, 0, "applications", "get", obj));
+	rbac_policy_free(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rbac");
@@ -234,6 +255,7 @@ int main(void)
 	tcase_add_test(tc, project_roles_grant_inside_their_project);
 	tcase_add_test(tc, project_roles_cannot_reach_outside_their_project);
 	tcase_add_test(tc, scopes_select_group_claims);
+	tcase_add_test(tc, costly_deny_patterns_still_deny);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
