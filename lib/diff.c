@@ -1118,10 +1118,39 @@ static int check_inputs(const json_t *desired, const json_t *live)
  * annotation (the canonical JSON of desired itself), so the annotation is
  * updated by the same patch and the annotations map is never dropped.
  */
+/* What the last-applied annotation records of desired. For a Secret the
+ * values of data and stringData are recorded as "": the keys are all the
+ * three-way patch needs (to delete keys Git dropped), and an annotation
+ * anyone who can read the object sees must not repeat its secrets.
+ * kubectl's own three-way patch works the same from such an annotation,
+ * since it takes values from the live object. New reference. */
+static json_t *recorded_form(const struct ctx *c, const json_t *desired)
+{
+	static const char *const maps[] = {"data", "stringData"};
+	json_t *rec = json_copy((json_t *)desired);
+	if (!rec || !c->secret)
+		return rec;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *m = json_object_get(rec, maps[i]);
+		const char *k;
+		json_t *v;
+		if (!json_is_object(m))
+			continue;
+		m = json_copy(m);
+		if (!m || json_object_set_new(rec, maps[i], m) < 0) {
+			json_decref(rec);
+			return NULL;
+		}
+		json_object_foreach(m, k, v)
+			json_object_set_new(m, k, json_string(""));
+	}
+	return rec;
+}
+
 static int sync_patch(const struct ctx *c, const json_t *la, const json_t *desired, const json_t *live,
 		      json_t **ret)
 {
-	json_t *modified = NULL;
+	json_t *modified = NULL, *rec = NULL;
 	struct buf b;
 	int rc;
 
@@ -1143,13 +1172,18 @@ static int sync_patch(const struct ctx *c, const json_t *la, const json_t *desir
 		rc = err_set(BERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = jx_dump_canonical(desired, &b)) < 0 || (rc = buf_putc(&b, '\n')) < 0)
+	if (!(rec = recorded_form(c, desired))) {
+		rc = err_set(BERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = jx_dump_canonical(rec, &b)) < 0 || (rc = buf_putc(&b, '\n')) < 0)
 		goto out;
 	json_object_set_new(ann, DIFF_LAST_APPLIED, json_stringn(b.ptr, b.len));
 	rc = patch_create_three_way(la, modified, live, c->group, c->kind, ret);
 out:
 	buf_release(&b);
 	json_decref(modified);
+	json_decref(rec);
 	return rc;
 }
 
@@ -1301,6 +1335,22 @@ out:
 	json_decref(b);
 	buf_release(&ta);
 	buf_release(&tb);
+	return rc;
+}
+
+int diff_normalized_hash(const json_t *obj, const struct diff_settings *s, char out[65])
+{
+	struct ctx c;
+	json_t *n = NULL;
+	size_t nodes = 0;
+	int rc;
+
+	if ((rc = check_identity(obj, "the")) < 0 || (rc = check_bounds(obj, 0, &nodes, "the")) < 0)
+		return rc;
+	if ((rc = ctx_init(&c, obj, obj, s)) < 0 || (rc = normalize(&c, obj, &n)) < 0)
+		return rc;
+	rc = jx_hash_hex(n, out);
+	json_decref(n);
 	return rc;
 }
 

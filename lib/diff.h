@@ -113,7 +113,11 @@ struct diff_result {
 	 * object must be created). It is computed from the un-normalised
 	 * last-applied, desired and live, as kubectl apply would, and (unless
 	 * desired already carries one) sets the last-applied annotation to the
-	 * canonical JSON of desired, so the next diff is three-way. */
+	 * canonical JSON of desired, so the next diff is three-way. For a
+	 * Secret the annotation records the data/stringData keys with empty
+	 * values, never the secrets themselves (the three-way patch needs only
+	 * the keys, kubectl's included). The patch itself carries desired's
+	 * values: mask it before showing it. */
 	json_t *patch;
 	bool patch_is_strategic; /* else JSON merge patch */
 	/* A Secret: diff_unified masks its data values, and the change list
@@ -169,6 +173,14 @@ int diff_normalize(json_t *obj, const struct diff_settings *s);
  * (BERR_TOOLARGE: out's bound).
  */
 int diff_unified(const struct diff_result *r, struct buf *out);
+
+/*
+ * SHA-256 hex of the normalised form of obj under settings s (canonical
+ * JSON, lib/jsonx): two objects with the same hash cannot differ in
+ * anything the diff looks at. out receives 64 hex chars + NUL. 0 or a BERR
+ * code as diff_normalize.
+ */
+int diff_normalized_hash(const json_t *obj, const struct diff_settings *s, char out[65]);
 
 /*
  * The key under which a diff result can be cached: SHA-256 hex over the

@@ -468,6 +468,39 @@ START_TEST(diff_new_secret_is_masked_in_changes)
 }
 END_TEST
 
+START_TEST(diff_secret_last_applied_records_keys_only)
+{
+	json_t *v1 = jparse("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\",\"namespace\":\"d\"},"
+			    "\"data\":{\"a\":\"c2VjcmV0QQ==\",\"b\":\"c2VjcmV0Qg==\"},\"stringData\":{\"c\":\"plainC\"}}");
+	json_t *live = jparse("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\",\"namespace\":\"d\"},\"type\":\"Opaque\"}");
+	struct diff_result r;
+	diff_result_init(&r);
+	ck_assert_int_eq(diff_compute(v1, live, NULL, &r), 0);
+	ck_assert(r.modified);
+	const char *ann = jx_path_str(r.patch, "metadata", "annotations", DIFF_LAST_APPLIED, NULL);
+	ck_assert_ptr_nonnull(ann);
+	ck_assert_ptr_null(strstr(ann, "c2VjcmV0"));
+	ck_assert_ptr_null(strstr(ann, "plainC"));
+	ck_assert_ptr_nonnull(strstr(ann, "\"b\":\"\""));
+	/* the server stores it (stringData folded into data) */
+	ck_assert_int_eq(patch_apply_strategic(live, r.patch, "", "Secret"), 0);
+	json_t *data = jx_obj_ensure(live, "data");
+	json_object_set_new(data, "c", json_string("cGxhaW5D"));
+	json_object_del(live, "stringData");
+	diff_result_release(&r);
+	assert_not_modified("after sync", v1, live, NULL);
+	/* Git drops b: the recorded key is enough to delete it */
+	json_object_del(json_object_get(v1, "data"), "b");
+	ck_assert_int_eq(diff_compute(v1, live, NULL, &r), 0);
+	ck_assert(r.modified);
+	ck_assert(has_change(&r, "/data/b", DIFF_OP_REMOVE));
+	ck_assert(json_is_null(jx_path(r.patch, "data", "b", NULL)));
+	diff_result_release(&r);
+	json_decref(v1);
+	json_decref(live);
+}
+END_TEST
+
 START_TEST(diff_unified_shows_changed_lines)
 {
 	struct dr d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":5,\"paused\":false}}",
@@ -744,6 +777,25 @@ START_TEST(diff_huge_lists_stay_bounded)
 	json_decref(live);
 	json_decref(d1);
 	json_decref(d2);
+}
+END_TEST
+
+START_TEST(diff_normalized_hash_ignores_server_fields)
+{
+	json_t *a = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},\"data\":{\"k\":\"v\"}}");
+	json_t *b = jparse("{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"data\":{\"k\":\"v\"},\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+			   "\"resourceVersion\":\"7\"},\"status\":{}}");
+	json_t *c = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},\"data\":{\"k\":\"w\"}}");
+	char ha[65], hb[65], hc[65];
+	ck_assert_int_eq(diff_normalized_hash(a, NULL, ha), 0);
+	ck_assert_int_eq(diff_normalized_hash(b, NULL, hb), 0);
+	ck_assert_int_eq(diff_normalized_hash(c, NULL, hc), 0);
+	ck_assert_str_eq(ha, hb);
+	ck_assert_str_ne(ha, hc);
+	ck_assert_int_eq(diff_normalized_hash(json_object_get(a, "data"), NULL, ha), BERR_INVALID);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
 }
 END_TEST
 
@@ -1174,6 +1226,7 @@ int main(void)
 	tcase_add_test(tc, diff_unified_masks_secret_values);
 	tcase_add_test(tc, diff_unified_shows_changed_lines);
 	tcase_add_test(tc, diff_new_secret_is_masked_in_changes);
+	tcase_add_test(tc, diff_secret_last_applied_records_keys_only);
 	tcase_add_test(tc, diff_ignore_differences_json_pointer);
 	tcase_add_test(tc, diff_ignore_differences_jq_select);
 	tcase_add_test(tc, diff_ignore_differences_jq_annotation_key);
@@ -1189,6 +1242,7 @@ int main(void)
 	tcase_add_test(tc, diff_handles_50mb_object);
 	tcase_add_test(tc, diff_huge_lists_stay_bounded);
 	tcase_add_test(tc, diff_cache_key_tracks_inputs);
+	tcase_add_test(tc, diff_normalized_hash_ignores_server_fields);
 	tcase_add_test(tc, diff_normalize_in_place);
 	tcase_add_test(tc, diff_does_not_modify_inputs);
 	tcase_add_test(tc, diff_atomic_list_defaults_are_not_drift);
