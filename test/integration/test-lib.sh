@@ -75,14 +75,17 @@ _tl_cleanup() {
 trap _tl_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Port in 20000-59999 that nothing listens on and this test has not handed out.
+# Port in 20000-32767 that nothing listens on and this test has not handed out.
+# Below Linux's ephemeral range (32768-60999): a port held by some outgoing
+# connection does not answer the probe but still cannot be bound, which made
+# servers fail to start now and then on a busy machine.
 free_port() {
 	# Called as $(free_port), i.e. in a subshell: the ports handed out are
 	# remembered in a file, not a variable.
 	local p i used=$TEST_DIR/.ports-used
 	touch "$used"
 	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
 		grep -qx "$p" "$used" && continue
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			echo "$p" >>"$used"
