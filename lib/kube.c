@@ -320,7 +320,7 @@ int kube_do(struct kube_client *kc, const char *method, const char *path, const 
 	buf_init(&url, 64 * 1024);
 	if ((rc = buf_printf(&url, "%s%s", kc->cfg.server, path)) < 0)
 		goto out;
-	if (accept && !(accept_h = str_printf("Accept: %s", accept))) {
+	if (!(accept_h = str_printf("Accept: %s", accept ? accept : "application/json"))) {
 		rc = err_set(BERR_NOMEM, "request: out of memory");
 		goto out;
 	}
@@ -759,8 +759,6 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 		goto fail;
 	if ((rc = set_auth(kc, &cr)) < 0)
 		goto fail;
-	if (add_fixed(&kc->fixed_headers, &nh, strdup("Accept: application/json")) < 0)
-		goto nomem;
 	if (cfg->impersonate_user) {
 		if (add_fixed(&kc->fixed_headers, &nh, str_printf("Impersonate-User: %s", cfg->impersonate_user)) < 0)
 			goto nomem;
