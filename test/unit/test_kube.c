@@ -419,6 +419,30 @@ static void escape(struct buf *b, const char *s)
 	}
 }
 
+START_TEST(list_with_resource_version_pages)
+{
+	struct kube_client *kc = client(AUTH_TOKEN);
+	make_ns(kc, "pagesrv");
+	char name[32];
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "c%02d", i);
+		ck_assert_int_eq(create_cm(kc, "pagesrv", name, "v"), 0);
+	}
+	struct kube_target t = {.api_version = "v1", .kind = "ConfigMap", .namespace_ = "pagesrv"};
+	json_t *first = NULL, *list = NULL;
+	ck_assert_int_eq(kube_list(kc, &t, NULL, &first), 0);
+	/* The RV goes on the first page only (with a continue token it is a 400). */
+	struct kube_req_opts o = {.limit = 3,
+				  .resource_version = jx_path_str(first, "metadata", "resourceVersion", NULL),
+				  .resource_version_match = "NotOlderThan"};
+	ck_assert_msg(kube_list(kc, &t, &o, &list) == 0, "%s", err_msg());
+	ck_assert_int_eq(json_array_size(json_object_get(list, "items")), 7);
+	json_decref(list);
+	json_decref(first);
+	kube_client_free(kc);
+}
+END_TEST
+
 struct steal {
 	struct kube_client *kc;
 	int pages;
@@ -592,8 +616,10 @@ START_TEST(server_errors_are_retried)
 	for (int i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "f%02d", i);
 		int rc = create_cm(kc, "flaky", name, "v");
-		if (rc != 0 && rc != BERR_EXISTS)
+		if (rc != 0 && rc != BERR_EXISTS) {
+			fprintf(stderr, "create %s: %s\n", name, err_msg());
 			fails++;
+		}
 	}
 	ck_assert_int_eq(admin("DELETE", "faults", NULL), 200);
 	ck_assert_int_eq(fails, 0);
@@ -630,6 +656,29 @@ START_TEST(expired_token_is_reread_from_file)
 	struct kube_metrics m;
 	kube_client_metrics(kc, &m);
 	ck_assert_int_eq(m.credential_refreshes, 1);
+	kube_client_free(kc);
+}
+END_TEST
+
+START_TEST(qps_limiter_spaces_requests)
+{
+	struct kube_client_opts o = {.qps = 20, .burst = 5};
+	struct kube_client *kc = client_opts(AUTH_TOKEN, &o);
+	json_t *out = NULL;
+	ck_assert_int_eq(kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out), 0);
+	json_decref(out);
+	int64_t t0 = clock_mono_ms();
+	for (int i = 0; i < 14; i++) {
+		ck_assert_int_eq(kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out), 0);
+		json_decref(out);
+	}
+	int64_t took = clock_mono_ms() - t0;
+	/* 4 tokens left in the bucket, then 10 more at 20/s: at least ~500 ms. */
+	ck_assert_msg(took >= 450, "14 requests at 20 qps took %lld ms", (long long)took);
+	struct kube_metrics m;
+	kube_client_metrics(kc, &m);
+	ck_assert(m.throttle_waits >= 9);
+	ck_assert(m.throttle_wait_ms >= 400);
 	kube_client_free(kc);
 }
 END_TEST
@@ -1142,6 +1191,7 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, delete_policies_and_preconditions);
 	tcase_add_test(tc, status_subresource_write);
 	tcase_add_test(tc, list_pages_fill_kind);
+	tcase_add_test(tc, list_with_resource_version_pages);
 	tcase_add_test(tc, list_restarts_after_expired_continue);
 	tcase_add_test(tc, client_certificate_auth);
 	tcase_add_test(tc, no_credentials_is_unauthorized);
@@ -1151,6 +1201,7 @@ static Suite *kube_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, retry_after_429_is_honoured);
 	tcase_add_test(tc, server_errors_are_retried);
+	tcase_add_test(tc, qps_limiter_spaces_requests);
 	tcase_add_test(tc, expired_token_is_reread_from_file);
 	tcase_add_test(tc, watch_resumes_after_drop_without_loss_or_duplicates);
 	tcase_add_test(tc, watch_from_compacted_rv_ends_gone);
