@@ -96,7 +96,12 @@ struct httpd_config {
 	bool tls_client_cert_required;
 
 	unsigned max_connections;   /* concurrent connections; default 1024 */
+	unsigned max_connections_per_ip;  /* from one client address; default no limit */
 	unsigned idle_timeout_s;    /* close a connection idle this long; default 60 */
+	/* Close a connection whose request headers (after the request line)
+	 * take longer than this to arrive, however steadily they trickle in;
+	 * default 30. */
+	unsigned header_timeout_s;
 	size_t max_header_bytes;    /* request line + headers; default 16 KiB */
 	size_t max_body_bytes;      /* request body; default 1 MiB */
 	size_t stream_queue_bytes;  /* unsent bytes per stream; default 1 MiB */
@@ -169,6 +174,14 @@ const char *httpd_req_query_nth(const struct httpd_req *req, const char *key, si
 
 /* The value of request header name (case-insensitive), or NULL. */
 const char *httpd_req_header(const struct httpd_req *req, const char *name);
+
+/* The value of cookie name from the Cookie header, or NULL. */
+const char *httpd_req_cookie(const struct httpd_req *req, const char *name);
+
+/* True when the request's Content-Type is the media type mime (compared
+ * case-insensitively, parameters such as "; charset=utf-8" ignored). For the
+ * CSRF rule "state-changing requests need application/json". */
+bool httpd_req_content_type_is(const struct httpd_req *req, const char *mime);
 
 /* The request body (complete, NUL-terminated after len bytes) and its
  * length in *ret_len (may be NULL). Never NULL; "" when there is no body. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "err.h"
 #include "jsonx.h"
 #include "quantity.h"
@@ -453,31 +454,12 @@ static int service_defaults(json_t *obj, const struct kdefaults_opts *o)
 	return 0;
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /* A new JSON string holding the base64 of data[len]. */
 static json_t *base64_json(const char *data, size_t len)
 {
-	size_t outlen = (len + 2) / 3 * 4, o = 0;
-	char *out = malloc(outlen + 1);
-	json_t *r;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned char)data[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned char)data[i + 1] << 8;
-		if (i + 2 < len)
-			v |= (unsigned char)data[i + 2];
-		out[o++] = b64chars[(v >> 18) & 63];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64chars[v & 63] : '=';
-	}
-	out[o] = '\0';
-	r = json_stringn(out, o);
-	free(out);
+	char *enc = b64_encode(data, len, false);
+	json_t *r = enc ? json_string(enc) : NULL;
+	free(enc);
 	return r;
 }
 
@@ -587,6 +569,46 @@ static void endpoints_defaults(json_t *obj)
 				default_str(p, "protocol", "TCP");
 }
 
+/* HPA scaling rules: nil fields of a given behavior get the defaults
+ * (GenerateHPAScaleUpRules / GenerateHPAScaleDownRules); scaleDown keeps no
+ * stabilizationWindowSeconds (the controller applies 300 s itself). */
+static void hpa_rules(json_t *behavior, const char *key, bool up)
+{
+	json_t *r = json_object_get(behavior, key);
+
+	if (!r) {
+		r = json_object();
+		json_object_set_new(behavior, key, r);
+	}
+	if (!json_is_object(r))
+		return;
+	default_str(r, "selectPolicy", "Max");
+	if (up) {
+		default_int(r, "stabilizationWindowSeconds", 0);
+		set_default(r, "policies",
+			    json_pack("[{s:s, s:i, s:i}, {s:s, s:i, s:i}]", "type", "Pods", "value", 4, "periodSeconds",
+				      15, "type", "Percent", "value", 100, "periodSeconds", 15));
+	} else {
+		set_default(r, "policies",
+			    json_pack("[{s:s, s:i, s:i}]", "type", "Percent", "value", 100, "periodSeconds", 15));
+	}
+}
+
+static void hpa_defaults(json_t *spec)
+{
+	json_t *behavior;
+
+	default_int(spec, "minReplicas", 1);
+	if (json_array_size(json_object_get(spec, "metrics")) == 0)
+		json_object_set_new(spec, "metrics",
+				    json_pack("[{s:s, s:{s:s, s:{s:s, s:i}}}]", "type", "Resource", "resource", "name",
+					      "cpu", "target", "type", "Utilization", "averageUtilization", 80));
+	if ((behavior = get_obj(spec, "behavior"))) {
+		hpa_rules(behavior, "scaleUp", true);
+		hpa_rules(behavior, "scaleDown", false);
+	}
+}
+
 static bool kind_is(const char *api_version, const char *kind, const char *want_av, const char *want_kind)
 {
 	return strcmp(api_version, want_av) == 0 && strcmp(kind, want_kind) == 0;
@@ -652,7 +674,7 @@ int kdefaults_apply(json_t *obj, const struct kdefaults_opts *opts)
 	else if (kind_is(av, kind, "networking.k8s.io/v1", "NetworkPolicy") && spec)
 		networkpolicy_defaults(spec);
 	else if (kind_is(av, kind, "autoscaling/v2", "HorizontalPodAutoscaler") && spec)
-		default_int(spec, "minReplicas", 1);
+		hpa_defaults(spec);
 	else if (kind_is(av, kind, "storage.k8s.io/v1", "StorageClass")) {
 		default_str(obj, "reclaimPolicy", "Delete");
 		default_str(obj, "volumeBindingMode", "Immediate");

@@ -4,10 +4,13 @@
  * their children by two spaces, a list that is the value of a map key starts
  * at the key's column ("- " counts as indentation), a map inside a list item
  * begins on the "- " line. Strings are written plain when a reader would
- * read them back as the same string (kyaml_scalar decides what would be
- * typed otherwise), else single-quoted, else double-quoted with escapes;
- * multi-line strings become literal block scalars when a block scalar holds
- * them exactly.
+ * read them back as the same string; double-quoted when they would be typed
+ * (kyaml_scalar decides) or need escapes; single-quoted when only the
+ * syntax is in the way; multi-line strings become literal block scalars
+ * when a block scalar holds them exactly. With sorted keys the output is
+ * byte for byte kubectl's, except that long lines are never folded and a
+ * multi-line string whose first line starts with a space is double-quoted
+ * rather than given an indentation indicator (test: writer_matches_kubectl_output).
  */
 #include "kyaml.h"
 
@@ -131,37 +134,38 @@ static bool has_digits_only_time_chars(const char *s, size_t n)
 	return true;
 }
 
-/* Would s, written plain, read back as this same string? */
-static bool plain_ok(const char *s, size_t n, bool is_key)
+/* Would s, written plain, read back as a string, and as this one? A string
+ * that would be typed (true, 0755, 1e3, ~, a timestamp ...) is
+ * double-quoted, one that would not parse as intended (": ", a leading
+ * indicator ...) single-quoted, as go-yaml v2 and so kubectl write them. */
+static enum style plain_style(const char *s, size_t n, bool is_key)
 {
 	struct kyaml_scalar sv;
 	unsigned char c;
 
-	if (n == 0 || s[0] == ' ' || s[n - 1] == ' ')
-		return false;
-	c = (unsigned char)s[0];
-	if (strchr("?:,[]{}#&*!|>'\"%@`", c) || (c == '-' && (n == 1 || s[1] == ' ')))
-		return false;
-	if (n >= 3 && (!memcmp(s, "---", 3) || !memcmp(s, "...", 3)))
-		return false;
-	if (s[n - 1] == ':')
-		return false;
-	for (size_t i = 0; i + 1 < n; i++) {
-		if ((s[i] == ':' && s[i + 1] == ' ') || (s[i] == ' ' && s[i + 1] == '#'))
-			return false;
-	}
-	if (n == 2 && s[0] == '<' && s[1] == '<')
-		return false;
 	kyaml_scalar_resolve(s, n, &sv);
-	if (sv.kind != KYAML_SCALAR_STRING)
-		return false;
-	/* Timestamps and base-60 numbers are typed by other YAML 1.1 readers
-	 * (and quoted by go-yaml): keep them quoted. */
+	/* "<<" is a string as a value, but a merge as a key. */
+	if (sv.kind != KYAML_SCALAR_STRING || (is_key && n == 2 && s[0] == '<' && s[1] == '<'))
+		return STYLE_DOUBLE;
+	c = (unsigned char)s[0];
+	/* Timestamps and base-60 numbers are typed by YAML 1.1 readers (go-yaml
+	 * quotes them too). */
 	if ((c >= '0' && c <= '9') && (memchr(s, '-', n) || memchr(s, ':', n)) &&
 	    (has_digits_only_time_chars(s, n) || (n >= 5 && s[4] == '-')))
-		return false;
-	(void)is_key;
-	return true;
+		return STYLE_DOUBLE;
+	if (s[0] == ' ' || s[n - 1] == ' ')
+		return STYLE_SINGLE;
+	if (strchr("?:,[]{}#&*!|>'\"%@`", c) || (c == '-' && (n == 1 || s[1] == ' ')))
+		return STYLE_SINGLE;
+	if (n >= 3 && (!memcmp(s, "---", 3) || !memcmp(s, "...", 3)))
+		return STYLE_SINGLE;
+	if (s[n - 1] == ':')
+		return STYLE_SINGLE;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if ((s[i] == ':' && s[i + 1] == ' ') || (s[i] == ' ' && s[i + 1] == '#'))
+			return STYLE_SINGLE;
+	}
+	return STYLE_PLAIN;
 }
 
 static enum style choose_style(const char *s, size_t n, bool is_key)
@@ -174,7 +178,7 @@ static enum style choose_style(const char *s, size_t n, bool is_key)
 		return !is_key && literal_ok(s, n) ? STYLE_LITERAL : STYLE_DOUBLE;
 	if (has_tab)
 		return STYLE_DOUBLE;
-	return plain_ok(s, n, is_key) ? STYLE_PLAIN : STYLE_SINGLE;
+	return plain_style(s, n, is_key);
 }
 
 static void write_single(struct dumper *d, const char *s, size_t n)

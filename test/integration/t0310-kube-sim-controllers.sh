@@ -15,6 +15,22 @@ export KUBECONFIG=$TEST_DIR/kubeconfig
 k() { kubectl --request-timeout=10s "$@"; }
 jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null; }
 
+# CronJob (applied first: it fires at the next minute boundary, checked at the end)
+cat >"$TEST_DIR/cron.yaml" <<'YAML'
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "*/1 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: t, image: "busybox:1.36"}]
+YAML
+t_ok "apply a CronJob" k apply --validate=false -f "$TEST_DIR/cron.yaml"
+
 cat >"$TEST_DIR/web.yaml" <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
@@ -163,30 +179,41 @@ wait_for "LoadBalancer gets an ingress IP" 10 bash -c \
 	"kubectl get svc front -o jsonpath='{.status.loadBalancer.ingress[0].ip}' | grep -q ."
 wait_for "Ingress gets an address" 10 bash -c \
 	"kubectl get ingress front -o jsonpath='{.status.loadBalancer.ingress[0].ip}' | grep -q ."
+wait_for "the Service's Endpoints list the ready web pod" 10 bash -c \
+	"kubectl get endpoints front -o jsonpath='{.subsets[0].addresses[*].targetRef.name}' | grep -q '^web-'"
+cat >"$TEST_DIR/hpa.yaml" <<'YAML'
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 1
+  maxReplicas: 4
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.k8s.io}
+spec: {group: metrics.k8s.io, version: v1beta1, groupPriorityMinimum: 100, versionPriority: 100,
+       service: {name: metrics-server, namespace: kube-system}}
+YAML
+t_ok "apply an HPA and an APIService" k apply --validate=false -f "$TEST_DIR/hpa.yaml"
+wait_for "the HPA reports the target's replicas" 10 bash -c \
+	"[ \"\$(kubectl get hpa web -o jsonpath='{.status.currentReplicas}/{.status.conditions[?(@.type==\"AbleToScale\")].status}')\" = 1/True ]"
+wait_for "the APIService is Available" 10 bash -c \
+	"kubectl get apiservice v1beta1.metrics.k8s.io -o jsonpath='{.status.conditions[?(@.type==\"Available\")].status}' | grep -qx True"
 wait_for "PVC is Bound" 10 bash -c "kubectl get pvc cache -o jsonpath='{.status.phase}' | grep -qx Bound"
 t_ok "its PersistentVolume exists" k get pv "$(jp pvc/cache '{.spec.volumeName}')"
 wait_for "StatefulSet claims are Bound" 10 bash -c "kubectl get pvc data-db-1 -o jsonpath='{.status.phase}' | grep -qx Bound"
-
-# CronJob: a schedule that fires every minute; lastScheduleTime is set once it ran
-cat >"$TEST_DIR/cron.yaml" <<'YAML'
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: tick}
-spec:
-  schedule: "*/1 * * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: OnFailure
-          containers: [{name: t, image: "busybox:1.36"}]
-YAML
-t_ok "apply a CronJob" k apply --validate=false -f "$TEST_DIR/cron.yaml"
 
 # deletes cascade
 t_ok "delete the Deployment (background)" k delete deployment web --wait=true --timeout=20s
 wait_for "its ReplicaSets are collected" 15 bash -c "[ -z \"\$(kubectl get rs -l app=web -o name)\" ]"
 wait_for "its Pods are collected" 15 bash -c "[ -z \"\$(kubectl get pods -l app=web -o name)\" ]"
+wait_for "the Service's Endpoints become empty" 10 bash -c \
+	"[ -z \"\$(kubectl get endpoints front -o jsonpath='{.subsets}')\" ]"
 t_ok "delete the StatefulSet in foreground" k delete statefulset db --cascade=foreground --timeout=20s
 wait_for "the StatefulSet is gone after its pods" 15 bash -c "! kubectl get sts db 2>/dev/null"
 t_eq "no db pods are left" "$(k get pods -l app=db -o name)" ""

@@ -39,11 +39,16 @@ make_repo link-abs "$TEST_DIR/l1"
 make_repo link-chain "$TEST_DIR/l2"
 make_repo link-chart "$TEST_DIR/l3"
 
-port=$(free_port)
-run_bg repo-server berth-repo-server --listen "127.0.0.1:$port" --cache-dir "$TEST_DIR/cache" --work-dir "$TEST_DIR/work" \
+run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --cache-dir "$TEST_DIR/cache" --work-dir "$TEST_DIR/work" \
 	--max-manifest-bytes 1M --max-request-bytes 64k --exec-timeout 20s
+# port 0: the server picks a free port and logs it (no race with other tests)
+wait_for_line "$TEST_DIR/repo-server.log" 'berth-repo-server ready' 60
+port=$(sed -n 's/.*berth-repo-server ready.* port=\([0-9]*\).*/\1/p' "$TEST_DIR/repo-server.log" | head -1)
 RS=http://127.0.0.1:$port
-wait_for "repo server answers" 30 curl -sf "$RS/healthz" || t_done
+if ! wait_for "repo server answers" 60 curl -sf "$RS/healthz"; then
+	sed 's/^/# server: /' "$TEST_DIR/repo-server.log"
+	t_done
+fi
 
 repo() { echo "{\"url\":\"$GIT_HTTP_AUTH_URL/$1.git\",\"username\":\"$GIT_HTTP_USER\",\"password\":\"$GIT_HTTP_PASS\"}"; }
 post() {

@@ -602,6 +602,150 @@ static int64_t pvc(struct ctrl *c, json_t *claim)
 	return ctrl_write_status(c, c->pvc, claim, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
 }
 
+/* ---- APIServices, HPAs, Endpoints -------------------------------------------------- */
+
+static int64_t apiservice(struct ctrl *c, json_t *as)
+{
+	bool local = !json_is_object(jx_path(as, "spec", "service", NULL));
+	json_t *conds = json_pack("[o]", ctrl_condition(jx_path(as, "status", "conditions", NULL), "Available", "True",
+							 local ? "Local" : "Passed",
+							 local ? "Local APIServices are always available"
+							       : "all checks passed",
+							 false));
+	json_t *status = json_pack("{s:o}", "conditions", conds);
+	return ctrl_write_status(c, c->apisvc, as, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
+}
+
+/* Reports the target's replicas clamped to [minReplicas, maxReplicas]; the
+ * simulation has no metrics, so it never scales. */
+static int64_t hpa(struct ctrl *c, json_t *h)
+{
+	json_t *ref = jx_path(h, "spec", "scaleTargetRef", NULL), *target = NULL, *oc;
+	const struct ks_type *tt = store_type_by_kind(c->s, jx_str(ref, "apiVersion") ? jx_str(ref, "apiVersion") : "apps/v1",
+						    jx_str(ref, "kind"));
+	json_int_t cur = 0, lo = 1, hi = 1;
+	json_t *v;
+
+	if (ctrl_deleting(h))
+		return -1;
+	if ((v = jx_path(h, "spec", "minReplicas", NULL)))
+		lo = json_integer_value(v);
+	if ((v = jx_path(h, "spec", "maxReplicas", NULL)))
+		hi = json_integer_value(v);
+	if (tt && jx_str(ref, "name") &&
+	    store_get(c->s, tt, tt->namespaced ? jx_path_str(h, "metadata", "namespace", NULL) : NULL, jx_str(ref, "name"),
+		      &target) == 0)
+		cur = json_integer_value(jx_path(target, "status", "replicas", NULL));
+	json_decref(target);
+	json_int_t want = cur < lo ? lo : cur > hi ? hi : cur;
+	oc = jx_path(h, "status", "conditions", NULL);
+	json_t *conds = json_array();
+	json_array_append_new(conds, ctrl_condition(oc, "AbleToScale", "True", "ReadyForNewScale",
+						    "recommended size matches current size", false));
+	json_array_append_new(conds, ctrl_condition(oc, "ScalingActive", "True", "ValidMetricFound",
+						    "the HPA was able to successfully calculate a replica count from cpu "
+						    "resource utilization (percentage of request)",
+						    false));
+	json_array_append_new(conds, ctrl_condition(oc, "ScalingLimited", "False", "DesiredWithinRange",
+						    "the desired count is within the acceptable range", false));
+	json_t *status = json_pack("{s:I, s:I, s:o, s:I}", "currentReplicas", cur, "desiredReplicas", want, "conditions",
+				   conds, "observedGeneration", json_integer_value(jx_path(h, "metadata", "generation", NULL)));
+	/* Look at the target again later, like the HPA's sync period. */
+	return ctrl_write_status(c, c->hpa, h, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : 5000;
+}
+
+static bool labels_match(const json_t *selector, const json_t *labels)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)selector, k, v) {
+		if (!json_is_string(v) || !str_eq_null(jx_str(labels, k), json_string_value(v)))
+			return false;
+	}
+	return true;
+}
+
+/* Endpoints of one Service from the ready pods of its namespace. */
+static void endpoints_for(struct ctrl *c, const json_t *svc, const json_t *pods)
+{
+	json_t *sel = jx_path(svc, "spec", "selector", NULL), *addrs = json_array(), *ports = json_array(), *p;
+	const char *ns = ctrl_meta(svc, "namespace"), *name = ctrl_meta(svc, "name");
+	size_t i;
+
+	json_array_foreach(pods, i, p) {
+		if (!ctrl_pod_ready(p) || !labels_match(sel, jx_path(p, "metadata", "labels", NULL)))
+			continue;
+		json_t *a = json_pack("{s:s, s:{s:s, s:s, s:s, s:s}}", "ip", jx_path_str(p, "status", "podIP", NULL)
+							? jx_path_str(p, "status", "podIP", NULL) : "",
+				      "targetRef", "kind", "Pod", "name", ctrl_meta(p, "name"), "namespace", ns, "uid",
+				      ctrl_meta(p, "uid"));
+		if (jx_path_str(p, "spec", "nodeName", NULL))
+			json_object_set_new(a, "nodeName", json_string(jx_path_str(p, "spec", "nodeName", NULL)));
+		json_array_append_new(addrs, a);
+	}
+	json_array_foreach(jx_path(svc, "spec", "ports", NULL), i, p) {
+		json_t *tp = json_object_get(p, "targetPort");
+		json_t *ep = json_pack("{s:O, s:s}", "port", json_is_integer(tp) ? tp : json_object_get(p, "port"),
+				       "protocol", jx_str(p, "protocol") ? jx_str(p, "protocol") : "TCP");
+		if (jx_str(p, "name"))
+			json_object_set_new(ep, "name", json_string(jx_str(p, "name")));
+		json_array_append_new(ports, ep);
+	}
+	json_t *want = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Endpoints",
+				 "metadata", "name", name, "namespace", ns, "labels", "endpoints.kubernetes.io/managed-by",
+				 "kube-sim");
+	if (json_array_size(addrs))
+		json_object_set_new(want, "subsets", json_pack("[{s:o, s:o}]", "addresses", addrs, "ports", ports));
+	else {
+		json_decref(addrs);
+		json_decref(ports);
+	}
+	json_t *live = NULL;
+	if (store_get(c->s, c->ep, ns, name, &live) < 0) {
+		ctrl_create(c, c->ep, want);
+	} else if (!jx_equal(json_object_get(live, "subsets") ? json_object_get(live, "subsets") : json_null(),
+			     json_object_get(want, "subsets") ? json_object_get(want, "subsets") : json_null())) {
+		if (json_object_get(want, "subsets"))
+			json_object_set(live, "subsets", json_object_get(want, "subsets"));
+		else
+			json_object_del(live, "subsets");
+		ctrl_update(c, c->ep, live);
+	}
+	json_decref(live);
+	json_decref(want);
+}
+
+/* All Services of a namespace (work item name "*"). */
+static void endpoints_ns(struct ctrl *c, const char *ns)
+{
+	json_t *svcs = NULL, *pods = NULL, *svc;
+	size_t i;
+
+	if (!c->ep || !c->svc || !c->pods || store_list(c->s, c->svc, ns, NULL, &svcs) < 0)
+		return;
+	if (store_list(c->s, c->pods, ns, NULL, &pods) == 0) {
+		json_array_foreach(json_object_get(svcs, "items"), i, svc) {
+			if (json_object_size(jx_path(svc, "spec", "selector", NULL)) == 0 || ctrl_deleting(svc))
+				continue;
+			endpoints_for(c, svc, json_object_get(pods, "items"));
+		}
+	}
+	/* Endpoints this controller made for Services that are gone. */
+	json_t *eps = NULL, *ep;
+	struct ks_list_opts lo = { .label_selector = "endpoints.kubernetes.io/managed-by=kube-sim" };
+	if (store_list(c->s, c->ep, ns, &lo, &eps) == 0) {
+		json_array_foreach(json_object_get(eps, "items"), i, ep) {
+			json_t *live = NULL;
+			if (store_get(c->s, c->svc, ns, ctrl_meta(ep, "name"), &live) == BERR_NOTFOUND)
+				ctrl_delete(c, c->ep, ns, ctrl_meta(ep, "name"), NULL);
+			json_decref(live);
+		}
+	}
+	json_decref(eps);
+	json_decref(svcs);
+	json_decref(pods);
+}
+
 /* ---- nodes ------------------------------------------------------------------- */
 
 static void create_nodes(struct ctrl *c)
@@ -662,13 +806,18 @@ static int64_t reconcile(struct ctrl *c, const struct ks_type *t, json_t *obj)
 		return ingress(c, obj);
 	if (t == c->pvc)
 		return pvc(c, obj);
+	if (t == c->apisvc)
+		return apiservice(c, obj);
+	if (t == c->hpa)
+		return hpa(c, obj);
 	return -1;
 }
 
 static bool handled(struct ctrl *c, const struct ks_type *t)
 {
 	return t && (t == c->pods || t == c->deploy || t == c->rs || t == c->rc || t == c->sts || t == c->ds ||
-		     t == c->job || t == c->cronjob || t == c->svc || t == c->ing || t == c->pvc);
+		     t == c->job || t == c->cronjob || t == c->svc || t == c->ing || t == c->pvc ||
+		     t == c->apisvc || t == c->hpa);
 }
 
 /* Store subscription: runs on the writer's thread; only queues work. */
@@ -681,6 +830,8 @@ static void on_change(void *ctx, const char *event, const struct ks_type *t, con
 
 	if (handled(c, t) && strcmp(event, "DELETED") != 0)
 		ctrl_enqueue(c, t, ns, ctrl_meta(obj, "name"), t == c->pods ? c->o.status_delay_ms : 0);
+	if ((t == c->pods || t == c->svc) && c->ep && ns)
+		ctrl_enqueue(c, c->ep, ns, "*", 50);
 	/* The controller owning a changed object reconciles again. */
 	json_array_foreach(jx_path(obj, "metadata", "ownerReferences", NULL), i, ref) {
 		if (!json_is_true(json_object_get(ref, "controller")))
@@ -708,7 +859,9 @@ static void *worker(void *arg)
 	store_foreach(c->s, enqueue_existing, c);
 	while (next_work(k, &w)) {
 		json_t *obj = NULL;
-		if (store_get(c->s, w.t, w.t->namespaced ? w.ns : NULL, w.name, &obj) == 0) {
+		if (w.t == c->ep) {
+			endpoints_ns(c, w.ns);
+		} else if (store_get(c->s, w.t, w.t->namespaced ? w.ns : NULL, w.name, &obj) == 0) {
 			int64_t again = reconcile(c, w.t, obj);
 			if (again >= 0)
 				ctrl_enqueue(c, w.t, w.ns, w.name, again);
@@ -760,6 +913,9 @@ int controllers_start(struct ks_store *s, const struct controllers_opts *opts, s
 	c->job = find(s, "batch/v1", "Job");
 	c->cronjob = find(s, "batch/v1", "CronJob");
 	c->ing = find(s, "networking.k8s.io/v1", "Ingress");
+	c->ep = find(s, "v1", "Endpoints");
+	c->hpa = find(s, "autoscaling/v2", "HorizontalPodAutoscaler");
+	c->apisvc = find(s, "apiregistration.k8s.io/v1", "APIService");
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

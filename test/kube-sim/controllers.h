@@ -19,8 +19,10 @@
  *   CrashLoopBackOff, restartCount growing), a Job's pod with such an image
  *   fails; other Job pods succeed.
  * - LoadBalancer Services get status.loadBalancer.ingress[{ip}], Ingresses
- *   an address, PVCs are Bound (with a PersistentVolume), Namespaces
- *   terminating finish when empty (A's store deletes their contents).
+ *   an address, PVCs are Bound (with a PersistentVolume); Services with a
+ *   selector get Endpoints listing their ready Pods; APIServices are
+ *   Available; HPAs report their target's replicas (no metrics, so they
+ *   never scale). Namespace termination is the store's.
  *
  * All writes go through the store like any client's (status through the
  * /status subresource, field manager "kube-controller-manager" or

@@ -24,7 +24,7 @@ struct ctrl {
 	struct controllers_opts o;
 	/* Types looked up once (NULL when the store does not serve one). */
 	const struct ks_type *pods, *rs, *rc, *deploy, *sts, *ds, *job, *cronjob, *cr, *svc, *ing, *pvc, *pv,
-		*nodes, *ns;
+		*nodes, *ns, *ep, *hpa, *apisvc;
 };
 
 /* Requeues (t, ns, name) after delay_ms (dedups; the earliest due time

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,9 @@ int main(int argc, char **argv)
 	struct tls_material tm = { 0 };
 	char *cert = NULL, *key = NULL, *ca = NULL;
 
+	/* Thread-per-connection would otherwise give each thread its own
+	 * malloc arena, and the store's memory would fragment across them. */
+	mallopt(M_ARENA_MAX, 2);
 	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_TEXT);
 	if (parse_args(argc, argv, &cfg) < 0) {
 		fprintf(stderr, "kube-sim: %s\n", err_msg());

@@ -35,19 +35,62 @@
 
 /* ---- blobs ---------------------------------------------------------------- */
 
-struct ks_blob *blob_new(json_t *obj, uint64_t rv)
+/* Paths copied into a blob's view besides metadata: what field selectors
+ * read (selector.c). */
+static const char *const view_paths[][2] = {
+	{ "status", "phase" },   { "status", "podIP" },       { "status", "nominatedNodeName" },
+	{ "status", "replicas" }, { "status", "successful" }, { "spec", "nodeName" },
+	{ "spec", "restartPolicy" }, { "spec", "schedulerName" }, { "spec", "serviceAccountName" },
+	{ "spec", "unschedulable" }, { "type", NULL }, { "reason", NULL }, { "source", NULL },
+	{ "reportingComponent", NULL }, { "involvedObject", NULL },
+};
+
+static json_t *make_view(const json_t *obj)
+{
+	json_t *v = json_object();
+	json_object_set(v, "apiVersion", json_object_get(obj, "apiVersion"));
+	json_object_set(v, "kind", json_object_get(obj, "kind"));
+	json_t *meta = json_object_get(obj, "metadata");
+	json_t *vm = json_object();
+	const char *k;
+	json_t *x;
+	static const char *const keep[] = { "name", "namespace", "labels", "uid", "deletionTimestamp", "finalizers", NULL };
+	for (const char *const *p = keep; *p; p++) {
+		x = json_object_get(meta, *p);
+		if (x)
+			json_object_set_new(vm, *p, json_deep_copy(x));
+	}
+	(void)k;
+	json_object_set_new(v, "metadata", vm);
+	for (size_t i = 0; i < sizeof(view_paths) / sizeof(view_paths[0]); i++) {
+		json_t *top = json_object_get(obj, view_paths[i][0]);
+		if (!top)
+			continue;
+		if (!view_paths[i][1]) {
+			json_object_set_new(v, view_paths[i][0], json_deep_copy(top));
+			continue;
+		}
+		json_t *leaf = json_is_object(top) ? json_object_get(top, view_paths[i][1]) : NULL;
+		if (leaf)
+			json_object_set_new(jx_obj_ensure(v, view_paths[i][0]), view_paths[i][1], json_deep_copy(leaf));
+	}
+	return v;
+}
+
+struct ks_blob *blob_new(const json_t *obj, const char *key, uint64_t rv)
 {
 	struct ks_blob *b = calloc(1, sizeof(*b));
-	if (!b) {
-		json_decref(obj);
+	if (!b)
 		return NULL;
-	}
 	atomic_init(&b->refs, 1);
-	b->obj = obj;
 	b->rv = rv;
+	b->key = str_dup(key);
 	b->json = json_dumps(obj, JSON_COMPACT);
-	if (!b->json) {
-		json_decref(obj);
+	b->view = make_view(obj);
+	if (!b->json || !b->key || !b->view) {
+		free(b->json);
+		free(b->key);
+		json_decref(b->view);
 		free(b);
 		return NULL;
 	}
@@ -66,6 +109,11 @@ struct ks_blob *blob_new(json_t *obj, uint64_t rv)
 	return b;
 }
 
+json_t *blob_full(const struct ks_blob *b)
+{
+	return json_loadb(b->json, b->len, 0, NULL);
+}
+
 void blob_ref(struct ks_blob *b)
 {
 	if (b)
@@ -75,8 +123,9 @@ void blob_ref(struct ks_blob *b)
 void blob_unref(struct ks_blob *b)
 {
 	if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
-		json_decref(b->obj);
+		json_decref(b->view);
 		free(b->json);
+		free(b->key);
 		free(b);
 	}
 }
@@ -354,14 +403,13 @@ void notes_init(struct notes *n)
 	n->n = 0;
 }
 
-static void notes_add(struct notes *n, const char *event, struct ks_tstate *ts, struct ks_blob *b)
+static void notes_add(struct notes *n, const char *event, struct ks_tstate *ts, json_t *obj)
 {
 	struct note *ni = realloc(n->items, (n->n + 1) * sizeof(*ni));
 	if (!ni)
 		return; /* subscribers miss one change; watches still see it */
 	n->items = ni;
-	blob_ref(b);
-	ni[n->n++] = (struct note){ event, ts, b };
+	ni[n->n++] = (struct note){ event, ts, json_incref(obj) };
 }
 
 void notes_flush(struct ks_store *s, struct notes *n)
@@ -382,8 +430,8 @@ void notes_flush(struct ks_store *s, struct notes *n)
 			memcpy(subs, s->subs, nsubs * sizeof(*subs));
 		pthread_mutex_unlock(&s->sub_mu);
 		for (size_t j = 0; j < nsubs; j++)
-			subs[j].fn(subs[j].ctx, n->items[i].event, &n->items[i].ts->t, n->items[i].blob->obj);
-		blob_unref(n->items[i].blob);
+			subs[j].fn(subs[j].ctx, n->items[i].event, &n->items[i].ts->t, n->items[i].obj);
+		json_decref(n->items[i].obj);
 	}
 	free(n->items);
 	notes_init(n);
@@ -437,25 +485,29 @@ static json_t *order_keys(json_t *obj, const struct ks_tstate *ts)
 
 /* Stores obj (stolen) as the new version of key with a fresh RV and records
  * the event. Returns the new blob (borrowed: owned by the index) or NULL. */
-struct ks_blob *commit_put(struct ks_store *s, struct ks_tstate *ts, const char *key, json_t *obj, struct notes *n)
+struct ks_blob *commit_put(struct ks_store *s, struct ks_tstate *ts, const char *key, json_t *obj, struct notes *n,
+			   json_t **ret_full)
 {
 	uint64_t rv = s->rv + 1;
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)rv);
 	json_object_set_new(jx_obj_ensure(obj, "metadata"), "resourceVersion", json_string(rvs));
 	obj = order_keys(obj, ts);
-	struct ks_blob *b = blob_new(obj, rv);
-	if (!b)
-		return NULL;
+	struct ks_blob *b = blob_new(obj, key, rv);
 	void *old = NULL;
-	if (kmap_put(&ts->objs, key, b, &old) < 0) {
+	if (!b || kmap_put(&ts->objs, key, b, &old) < 0) {
 		blob_unref(b);
+		json_decref(obj);
 		return NULL;
 	}
 	s->rv = rv;
 	ring_push(ts, rv, old ? "MODIFIED" : "ADDED", b, old);
-	notes_add(n, old ? "MODIFIED" : "ADDED", ts, b);
+	notes_add(n, old ? "MODIFIED" : "ADDED", ts, obj);
 	blob_unref(old);
+	if (ret_full)
+		*ret_full = obj;
+	else
+		json_decref(obj);
 	return b;
 }
 
@@ -468,15 +520,17 @@ void commit_del(struct ks_store *s, struct ks_tstate *ts, const char *key, struc
 	uint64_t rv = s->rv + 1;
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)rv);
-	json_t *last = json_deep_copy(old->obj);
-	json_object_set_new(jx_obj_ensure(last, "metadata"), "resourceVersion", json_string(rvs));
-	struct ks_blob *b = blob_new(last, rv);
+	json_t *last = blob_full(old);
+	if (last)
+		json_object_set_new(jx_obj_ensure(last, "metadata"), "resourceVersion", json_string(rvs));
+	struct ks_blob *b = last ? blob_new(last, key, rv) : NULL;
 	s->rv = rv;
 	if (b) {
 		ring_push(ts, rv, "DELETED", b, NULL);
-		notes_add(n, "DELETED", ts, b);
+		notes_add(n, "DELETED", ts, last);
 		blob_unref(b);
 	}
+	json_decref(last);
 	blob_unref(old);
 }
 
@@ -506,7 +560,13 @@ struct ks_store *store_new(const struct ks_store_opts *opts)
 		return NULL;
 	s->ring_cap = opts && opts->watch_window ? opts->watch_window : 10000;
 	s->cont_ttl_ms = opts && opts->continue_ttl_ms ? opts->continue_ttl_ms : 5 * 60 * 1000;
-	pthread_rwlock_init(&s->lock, NULL);
+	/* Writers first: long list scans must not starve commits. (No thread
+	 * takes the read lock twice, so writer preference cannot deadlock.) */
+	pthread_rwlockattr_t la;
+	pthread_rwlockattr_init(&la);
+	pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->lock, &la);
+	pthread_rwlockattr_destroy(&la);
 	pthread_mutex_init(&s->sub_mu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_mutex_init(&s->cmu, NULL);
@@ -572,7 +632,7 @@ int store_get(struct ks_store *s, const struct ks_type *t, const char *ns, const
 	struct ks_blob *b = store_get_blob(s, t, ns, name);
 	if (!b)
 		return store_not_found(t, name);
-	*ret = json_deep_copy(b->obj);
+	*ret = blob_full(b);
 	blob_unref(b);
 	return *ret ? 0 : BERR_NOMEM;
 }
@@ -589,12 +649,51 @@ struct ks_blob *store_get_blob(struct ks_store *s, const struct ks_type *t, cons
 static int cmp_blob_key(const void *a, const void *b)
 {
 	const struct ks_blob *x = *(struct ks_blob *const *)a, *y = *(struct ks_blob *const *)b;
-	const char *xn = jx_path_str(x->obj, "metadata", "namespace", NULL);
-	const char *yn = jx_path_str(y->obj, "metadata", "namespace", NULL);
-	int c = strcmp(xn ? xn : "", yn ? yn : "");
-	if (c)
-		return c;
-	return strcmp(jx_path_str(x->obj, "metadata", "name", NULL), jx_path_str(y->obj, "metadata", "name", NULL));
+	return strcmp(x->key, y->key);
+}
+
+/* The object name a field selector pins with metadata.name=X, or NULL. */
+static const char *pinned_name(const struct selector *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (fs->reqs[i].op == SEL_EQ && strcmp(fs->reqs[i].key, "metadata.name") == 0)
+			return fs->reqs[i].values[0];
+	return NULL;
+}
+
+/* Collects the blobs of ts in ns (NULL: all) matching both selectors into
+ * items (capacity ts->objs.count + 1), each with a reference. A selector
+ * pinning one name in a namespace (or of a cluster-scoped type) is a
+ * direct lookup. Under the read lock. */
+static size_t collect_matching(struct ks_tstate *ts, const char *ns, const struct selector *ls,
+			       const struct selector *fs, struct ks_blob **items)
+{
+	size_t n = 0;
+	const char *name = pinned_name(fs);
+	if (name && (ns || !ts->t.namespaced)) {
+		struct ks_blob *b = store_lookup(ts, ns, name);
+		if (b && selector_match_labels(ls, b->view) && selector_match_fields(fs, b->view)) {
+			blob_ref(b);
+			items[n++] = b;
+		}
+		return n;
+	}
+	size_t it;
+	for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {
+		struct ks_blob *b = e->value;
+		if (ns && ts->t.namespaced) {
+			const char *ons = jx_path_str(b->view, "metadata", "namespace", NULL);
+			if (!ons || strcmp(ons, ns) != 0)
+				continue;
+		}
+		if (ls->n && !selector_match_labels(ls, b->view))
+			continue;
+		if (fs->n && !selector_match_fields(fs, b->view))
+			continue;
+		blob_ref(b);
+		items[n++] = b;
+	}
+	return n;
 }
 
 static void random_hex(char *out, size_t nbytes)
@@ -697,19 +796,7 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 			rc = BERR_NOMEM;
 			goto out;
 		}
-		size_t it;
-		for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {
-			struct ks_blob *b = e->value;
-			if (ns && t->namespaced) {
-				const char *ons = jx_path_str(b->obj, "metadata", "namespace", NULL);
-				if (!ons || strcmp(ons, ns) != 0)
-					continue;
-			}
-			if (!selector_match_labels(&ls, b->obj) || !selector_match_fields(&fs, b->obj))
-				continue;
-			blob_ref(b);
-			items[n++] = b;
-		}
+		n = collect_matching(ts, ns, &ls, &fs, items);
 		pthread_rwlock_unlock(&s->lock);
 		qsort(items, n, sizeof(*items), cmp_blob_key);
 	}
@@ -794,8 +881,12 @@ void store_foreach(struct ks_store *s, void (*fn)(void *ctx, const struct ks_typ
 	for (size_t i = 0; i < s->reg.n; i++) {
 		struct ks_tstate *ts = s->reg.types[i];
 		size_t it;
-		for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it))
-			fn(ctx, &ts->t, ((struct ks_blob *)e->value)->obj);
+		for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {
+			json_t *full = blob_full(e->value);
+			if (full)
+				fn(ctx, &ts->t, full);
+			json_decref(full);
+		}
 	}
 	pthread_rwlock_unlock(&s->lock);
 }
@@ -873,20 +964,8 @@ int store_watch_open(struct ks_store *s, const struct ks_type *t, const char *ns
 	if (initial) {
 		w->cursor = s->rv;
 		w->initial = malloc((w->ts->objs.count + 1) * sizeof(*w->initial));
-		size_t it;
-		for (struct kmap_entry *e = kmap_first(&w->ts->objs, &it); w->initial && e;
-		     e = kmap_next(&w->ts->objs, e, &it)) {
-			struct ks_blob *b = e->value;
-			if (w->ns && t->namespaced) {
-				const char *ons = jx_path_str(b->obj, "metadata", "namespace", NULL);
-				if (!ons || strcmp(ons, w->ns) != 0)
-					continue;
-			}
-			if (!selector_match_labels(&w->ls, b->obj) || !selector_match_fields(&w->fs, b->obj))
-				continue;
-			blob_ref(b);
-			w->initial[w->ninitial++] = b;
-		}
+		if (w->initial)
+			w->ninitial = collect_matching(w->ts, w->ns, &w->ls, &w->fs, w->initial);
 		w->initial_bookmark = o && o->send_initial_events;
 	} else {
 		uint64_t rv = 0;
@@ -944,11 +1023,11 @@ static bool watch_matches(struct ks_watch *w, const struct ks_blob *b)
 	if (!b)
 		return false;
 	if (w->ns && w->ts->t.namespaced) {
-		const char *ons = jx_path_str(b->obj, "metadata", "namespace", NULL);
+		const char *ons = jx_path_str(b->view, "metadata", "namespace", NULL);
 		if (!ons || strcmp(ons, w->ns) != 0)
 			return false;
 	}
-	return selector_match_labels(&w->ls, b->obj) && selector_match_fields(&w->fs, b->obj);
+	return selector_match_labels(&w->ls, b->view) && selector_match_fields(&w->fs, b->view);
 }
 
 /* Scans the ring for the first event after the cursor that this watch
@@ -959,10 +1038,17 @@ static int watch_scan(struct ks_watch *w, struct buf *out)
 	struct ks_tstate *ts = w->ts;
 	if (w->cursor < ts->horizon)
 		return BERR_GONE;
-	for (size_t i = 0; i < ts->ring_len; i++) {
+	/* The ring is ordered by RV: find the first event after the cursor. */
+	size_t lo = 0, hi = ts->ring_len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ts->ring[(ts->ring_start + mid) % ts->ring_cap].rv <= w->cursor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < ts->ring_len; i++) {
 		struct ks_event *e = &ts->ring[(ts->ring_start + i) % ts->ring_cap];
-		if (e->rv <= w->cursor)
-			continue;
 		w->cursor = e->rv;
 		bool now = watch_matches(w, e->obj);
 		bool before = e->prev ? watch_matches(w, e->prev) : false;
@@ -1108,7 +1194,9 @@ int store_restore(struct ks_store *s, const json_t *obj)
 	}
 	char key[512];
 	obj_key(&ts->t, ns, name, key, sizeof(key));
-	struct ks_blob *b = blob_new(order_keys(json_deep_copy(obj), ts), rv);
+	json_t *ordered = order_keys(json_deep_copy(obj), ts);
+	struct ks_blob *b = blob_new(ordered, key, rv);
+	json_decref(ordered);
 	if (!b)
 		return BERR_NOMEM;
 	pthread_rwlock_wrlock(&s->lock);

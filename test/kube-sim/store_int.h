@@ -16,18 +16,27 @@
 #include "store.h"
 #include "types.h"
 
-/* An immutable stored object version with its serialisation. */
+/* An immutable stored object version. The object is kept once, as its
+ * compact serialisation; view is a slim parsed copy (apiVersion, kind,
+ * metadata name, namespace, labels, uid, deletionTimestamp and finalizers,
+ * and the few fields field selectors read) for selectors and metadata checks. blob_full() parses the
+ * whole object when a write or a subscriber needs it. */
 struct ks_blob {
 	atomic_int refs;
-	json_t *obj;       /* never modified once the blob exists */
-	char *json;        /* compact JSON of obj */
+	json_t *view;      /* never modified once the blob exists */
+	char *key;         /* "ns/name" or "name" (the etcd-like sort key) */
+	char *json;        /* compact JSON of the object */
 	size_t len;
 	size_t item_off;   /* json + item_off is the body after kind/apiVersion (0: none) */
 	uint64_t rv;
 };
 
-/* Takes obj (stolen) and serialises it; refs = 1. NULL on failure. */
-struct ks_blob *blob_new(json_t *obj, uint64_t rv);
+/* Serialises obj (borrowed; apiVersion and kind first) under key; refs = 1.
+ * NULL on failure. */
+struct ks_blob *blob_new(const json_t *obj, const char *key, uint64_t rv);
+/* The whole object, parsed from the serialisation (new reference; NULL
+ * only on allocation failure). */
+json_t *blob_full(const struct ks_blob *b);
 void blob_ref(struct ks_blob *b);
 void blob_unref(struct ks_blob *b);
 
@@ -35,7 +44,7 @@ void blob_unref(struct ks_blob *b);
 struct note {
 	const char *event;
 	struct ks_tstate *ts;
-	struct ks_blob *blob;
+	json_t *obj;       /* the full object as committed */
 };
 struct notes {
 	struct note *items;
@@ -61,8 +70,10 @@ struct ks_blob *store_lookup(struct ks_tstate *ts, const char *ns, const char *n
 /* A new reference to the current blob (takes the read lock), or NULL. */
 struct ks_blob *store_get_blob(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name);
 
-/* Under the write lock: store a new version (obj stolen) / remove. */
-struct ks_blob *commit_put(struct ks_store *s, struct ks_tstate *ts, const char *key, json_t *obj, struct notes *n);
+/* Under the write lock: store a new version (obj stolen; *ret_full, when
+ * not NULL, receives the stored object as a new reference) / remove. */
+struct ks_blob *commit_put(struct ks_store *s, struct ks_tstate *ts, const char *key, json_t *obj, struct notes *n,
+			   json_t **ret_full);
 void commit_del(struct ks_store *s, struct ks_tstate *ts, const char *key, struct notes *n);
 
 /* Serialises a list response straight from the stored blobs into out. */

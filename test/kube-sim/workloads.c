@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "cron.h"
 #include "ctrl.h"
 #include "err.h"
 #include "jsonx.h"
@@ -196,16 +197,124 @@ static void set_rs_replicas(struct ctrl *c, json_t *rs, json_int_t n)
 	ctrl_update(c, c->rs, rs);
 }
 
+/* Old ReplicaSets go to zero once the new one is fully available (a
+ * simplified rolling update); scaled-down ones beyond revisionHistoryLimit
+ * are deleted, oldest revision first. */
+static void scale_down_and_trim(struct ctrl *c, json_t *d, json_t *rss, json_t *newrs, bool new_done)
+{
+	json_int_t history = int_at(d, "spec", "revisionHistoryLimit", 10), kept;
+	json_t *rs, *oldest;
+	size_t i;
+
+	json_array_foreach(rss, i, rs) {
+		if (rs != newrs && !ctrl_deleting(rs) && new_done)
+			set_rs_replicas(c, rs, 0);
+	}
+	for (;;) {
+		oldest = NULL;
+		kept = 0;
+		json_array_foreach(rss, i, rs) {
+			if (rs == newrs || ctrl_deleting(rs) || int_at(rs, "spec", "replicas", 1) != 0 ||
+			    int_at(rs, "status", "replicas", 0) != 0)
+				continue;
+			kept++;
+			if (!oldest || revision_of(rs) < revision_of(oldest))
+				oldest = rs;
+		}
+		if (kept <= history || !oldest)
+			break;
+		ctrl_delete(c, c->rs, ns_of(oldest), ctrl_meta(oldest, "name"), NULL);
+		json_object_set_new(jx_obj_ensure(oldest, "metadata"), "deletionTimestamp", json_string("x"));
+	}
+}
+
+/* maxUnavailable of a RollingUpdate strategy, in pods (0 for Recreate). */
+static json_int_t max_unavailable(const json_t *d, json_int_t want)
+{
+	json_t *mu = jx_path(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
+	const char *s = json_string_value(mu);
+	int64_t pct = 25;
+	char tmp[16];
+
+	if (!str_eq_null(jx_path_str(d, "spec", "strategy", "type", NULL), "RollingUpdate"))
+		return 0;
+	if (json_is_integer(mu))
+		return json_integer_value(mu);
+	if (s && str_ends_with(s, "%") && str_copy(tmp, s, sizeof(tmp)) < sizeof(tmp)) {
+		tmp[strlen(tmp) - 1] = '\0';
+		str_to_i64(tmp, &pct);
+	}
+	return want * pct / 100;
+}
+
+struct rollout {
+	json_int_t want, total, updated, ready, available;
+	bool new_done;
+	const char *hash, *newname;
+};
+
+/* Writes the Deployment's status; returns the requeue delay. */
+static int64_t deployment_status(struct ctrl *c, json_t *d, const struct rollout *r)
+{
+	json_t *oldc = jx_path(d, "status", "conditions", NULL), *conds = json_array(), *status;
+	bool paused = json_is_true(jx_path(d, "spec", "paused", NULL));
+	bool min_avail = r->available >= r->want - max_unavailable(d, r->want);
+	bool complete = r->new_done && r->total == r->want && r->updated == r->want && r->available >= r->want;
+	char msg[512], sig[96];
+	int64_t again = -1;
+
+	json_array_append_new(conds, ctrl_condition(oldc, "Available", min_avail ? "True" : "False",
+						    min_avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+						    min_avail ? "Deployment has minimum availability."
+							      : "Deployment does not have minimum availability.",
+						    true));
+	/* Progress is any change of the counts; the deadline runs from the
+	 * last one. */
+	snprintf(sig, sizeof(sig), "%s/%lld/%lld/%lld/%lld", r->hash, (long long)r->total, (long long)r->updated,
+		 (long long)r->ready, (long long)r->available);
+	int64_t age = progress_age(ctrl_meta(d, "uid"), sig);
+	int64_t deadline = int_at(d, "spec", "progressDeadlineSeconds", 600) * 1000;
+	if (deadline > c->o.fail_deadline_ms)
+		deadline = c->o.fail_deadline_ms;
+	if (paused) {
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "Unknown", "DeploymentPaused",
+							    "Deployment is paused", true));
+	} else if (complete) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.", r->newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "NewReplicaSetAvailable", msg,
+							    true));
+	} else if (age >= deadline) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", r->newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "False", "ProgressDeadlineExceeded",
+							    msg, true));
+	} else {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", r->newname);
+		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "ReplicaSetUpdated", msg,
+							    true));
+		again = deadline - age + 10;
+	}
+	json_int_t unavailable = (r->total > r->want ? r->total : r->want) - r->available;
+	status = json_object();
+	json_object_set_new(status, "observedGeneration", json_integer(int_at(d, "metadata", "generation", 1)));
+	set_nz(status, "replicas", r->total);
+	set_nz(status, "updatedReplicas", r->updated);
+	set_nz(status, "readyReplicas", r->ready);
+	set_nz(status, "availableReplicas", r->available);
+	set_nz(status, "unavailableReplicas", unavailable > 0 ? unavailable : 0);
+	json_object_set_new(status, "conditions", conds);
+	if (ctrl_write_status(c, c->deploy, d, status, CTRL_MANAGER) == BERR_CONFLICT)
+		return 50;
+	return again;
+}
+
 int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 {
 	json_t *rss, *rs, *newrs = NULL, *key;
-	json_int_t want = int_at(d, "spec", "replicas", 1), max_rev = 0;
-	json_int_t total = 0, updated = 0, ready = 0, available = 0;
-	json_int_t history = int_at(d, "spec", "revisionHistoryLimit", 10);
+	json_int_t max_rev = 0;
+	struct rollout r = { .want = int_at(d, "spec", "replicas", 1) };
 	char hash[16], rsname[300];
 	size_t i;
-	bool paused = json_is_true(jx_path(d, "spec", "paused", NULL));
-	int64_t again = -1;
+	int64_t again;
 
 	if (!c->rs || ctrl_deleting(d) || !(rss = ctrl_list_owned(c, c->rs, ns_of(d), d)))
 		return -1;
@@ -220,124 +329,35 @@ int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 			max_rev = revision_of(rs);
 	}
 	json_decref(key);
-	if (!newrs && !paused) {
-		if (new_replicaset(c, d, hash, max_rev + 1, want, rsname, sizeof(rsname)) == 0) {
-			json_decref(rss);
-			return 0; /* again with the new ReplicaSet listed */
-		}
+	if (!newrs && !json_is_true(jx_path(d, "spec", "paused", NULL))) {
+		int rc = new_replicaset(c, d, hash, max_rev + 1, r.want, rsname, sizeof(rsname));
 		json_decref(rss);
-		return 500;
+		return rc == 0 ? 0 : 500; /* again, with the new ReplicaSet listed */
 	}
 	if (newrs) {
-		set_rs_replicas(c, newrs, want);
-		/* Bump the revision of a ReplicaSet rolled back to. */
+		set_rs_replicas(c, newrs, r.want);
+		/* A ReplicaSet rolled back to gets the next revision. */
 		if (revision_of(newrs) < max_rev) {
 			char rev[32];
 			snprintf(rev, sizeof(rev), "%lld", (long long)max_rev + 1);
 			json_object_set_new(jx_obj_ensure(jx_obj_ensure(newrs, "metadata"), "annotations"),
 					    "deployment.kubernetes.io/revision", json_string(rev));
 			ctrl_update(c, c->rs, newrs);
-			max_rev++;
 		}
+		r.new_done = int_at(newrs, "status", "availableReplicas", 0) >= r.want &&
+			     int_at(newrs, "status", "replicas", 0) == r.want;
+		r.updated = int_at(newrs, "status", "replicas", 0);
 	}
-	json_int_t new_avail = newrs ? int_at(newrs, "status", "availableReplicas", 0) : 0;
-	bool new_done = newrs && new_avail >= want && int_at(newrs, "status", "replicas", 0) == want;
-	/* Old ReplicaSets go to zero once the new one is available (a
-	 * simplified rolling update); the oldest beyond the history limit go. */
-	json_int_t old_kept = 0;
-	for (size_t k = json_array_size(rss); k-- > 0;) {
-		rs = json_array_get(rss, k);
-		if (rs == newrs || ctrl_deleting(rs))
-			continue;
-		if (new_done)
-			set_rs_replicas(c, rs, 0);
-	}
+	scale_down_and_trim(c, d, rss, newrs, r.new_done);
 	json_array_foreach(rss, i, rs) {
-		total += int_at(rs, "status", "replicas", 0);
-		ready += int_at(rs, "status", "readyReplicas", 0);
-		available += int_at(rs, "status", "availableReplicas", 0);
+		r.total += int_at(rs, "status", "replicas", 0);
+		r.ready += int_at(rs, "status", "readyReplicas", 0);
+		r.available += int_at(rs, "status", "availableReplicas", 0);
 	}
-	if (newrs)
-		updated = int_at(newrs, "status", "replicas", 0);
-	/* Trim history: old, scaled-down ReplicaSets beyond the limit, oldest
-	 * revision first. */
-	for (;;) {
-		json_t *oldest = NULL;
-		old_kept = 0;
-		json_array_foreach(rss, i, rs) {
-			if (rs == newrs || ctrl_deleting(rs) || int_at(rs, "spec", "replicas", 1) != 0 ||
-			    int_at(rs, "status", "replicas", 0) != 0)
-				continue;
-			old_kept++;
-			if (!oldest || revision_of(rs) < revision_of(oldest))
-				oldest = rs;
-		}
-		if (old_kept <= history || !oldest)
-			break;
-		ctrl_delete(c, c->rs, ns_of(oldest), ctrl_meta(oldest, "name"), NULL);
-		json_object_set_new(jx_obj_ensure(oldest, "metadata"), "deletionTimestamp", json_string("x"));
-	}
-
-	/* Status. */
-	const char *newname = newrs ? ctrl_meta(newrs, "name") : "";
-	json_t *oldc = jx_path(d, "status", "conditions", NULL), *conds = json_array();
-	const char *maxu = jx_path_str(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
-	json_int_t max_unavail = 0;
-	if (str_eq_null(jx_path_str(d, "spec", "strategy", "type", NULL), "RollingUpdate")) {
-		json_t *mu = jx_path(d, "spec", "strategy", "rollingUpdate", "maxUnavailable", NULL);
-		if (json_is_integer(mu))
-			max_unavail = json_integer_value(mu);
-		else if (maxu && str_ends_with(maxu, "%")) {
-			int64_t pct = 25;
-			char tmp[16];
-			str_copy(tmp, maxu, sizeof(tmp));
-			tmp[strlen(tmp) - 1] = '\0';
-			str_to_i64(tmp, &pct);
-			max_unavail = want * pct / 100;
-		}
-	}
-	bool min_avail = available >= want - max_unavail;
-	json_array_append_new(conds, ctrl_condition(oldc, "Available", min_avail ? "True" : "False",
-						    min_avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-						    min_avail ? "Deployment has minimum availability."
-							      : "Deployment does not have minimum availability.",
-						    true));
-	char msg[512], sig[96];
-	bool complete = new_done && total == want && updated == want && available >= want;
-	snprintf(sig, sizeof(sig), "%s/%lld/%lld/%lld/%lld", hash, (long long)total, (long long)updated,
-		 (long long)ready, (long long)available);
-	int64_t age = progress_age(ctrl_meta(d, "uid"), sig);
-	int64_t deadline = int_at(d, "spec", "progressDeadlineSeconds", 600) * 1000;
-	if (deadline > c->o.fail_deadline_ms)
-		deadline = c->o.fail_deadline_ms;
-	if (paused) {
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "Unknown", "DeploymentPaused",
-							    "Deployment is paused", true));
-	} else if (complete) {
-		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.", newname);
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "NewReplicaSetAvailable", msg,
-							    true));
-	} else if (age >= deadline) {
-		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", newname);
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "False", "ProgressDeadlineExceeded",
-							    msg, true));
-	} else {
-		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", newname);
-		json_array_append_new(conds, ctrl_condition(oldc, "Progressing", "True", "ReplicaSetUpdated", msg,
-							    true));
-		again = deadline - age + 10;
-	}
-	json_t *status = json_object();
-	json_object_set_new(status, "observedGeneration", json_integer(int_at(d, "metadata", "generation", 1)));
-	set_nz(status, "replicas", total);
-	set_nz(status, "updatedReplicas", updated);
-	set_nz(status, "readyReplicas", ready);
-	set_nz(status, "availableReplicas", available);
-	set_nz(status, "unavailableReplicas", total - available > 0 ? total - available : (want - available > 0 ? want - available : 0));
-	json_object_set_new(status, "conditions", conds);
+	r.hash = hash;
+	r.newname = newrs ? ctrl_meta(newrs, "name") : "";
+	again = deployment_status(c, d, &r);
 	json_decref(rss);
-	if (ctrl_write_status(c, c->deploy, d, status, CTRL_MANAGER) == BERR_CONFLICT)
-		return 50;
 	return again;
 }
 
@@ -407,6 +427,40 @@ static void create_claims(struct ctrl *c, json_t *sts, const char *pod_name)
 	}
 }
 
+/* Creates StatefulSet pod `name` (with its claims mounted). 0 or BERR. */
+static int sts_create_pod(struct ctrl *c, json_t *sts, const char *name, const char *rev_name)
+{
+	json_t *spec_s = json_object_get(sts, "spec"), *vct, *spec, *vols;
+	char node[64], cn[400];
+	size_t k;
+	int rc;
+
+	ctrl_node_name(0, node);
+	json_t *extra = json_pack("{s:s, s:s}", "controller-revision-hash", rev_name,
+				  "statefulset.kubernetes.io/pod-name", name);
+	json_t *p = ctrl_pod_from_template(sts, c->sts, json_object_get(spec_s, "template"), name, extra, node);
+	spec = json_object_get(p, "spec");
+	json_object_set_new(spec, "hostname", json_string(name));
+	if (jx_str(spec_s, "serviceName"))
+		json_object_set_new(spec, "subdomain", json_string(jx_str(spec_s, "serviceName")));
+	create_claims(c, sts, name);
+	json_array_foreach(json_object_get(spec_s, "volumeClaimTemplates"), k, vct) {
+		const char *tn = jx_path_str(vct, "metadata", "name", NULL);
+		if (!tn)
+			continue;
+		snprintf(cn, sizeof(cn), "%s-%s", tn, name);
+		if (!(vols = json_object_get(spec, "volumes"))) {
+			vols = json_array();
+			json_object_set_new(spec, "volumes", vols);
+		}
+		json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", tn, "persistentVolumeClaim", "claimName", cn));
+	}
+	rc = ctrl_create(c, c->pods, p);
+	json_decref(p);
+	json_decref(extra);
+	return rc;
+}
+
 int64_t ctrl_statefulset(struct ctrl *c, json_t *sts)
 {
 	json_int_t want = int_at(sts, "spec", "replicas", 1), have = 0, ready = 0, updated = 0;
@@ -463,37 +517,8 @@ int64_t ctrl_statefulset(struct ctrl *c, json_t *sts)
 		}
 		if (busy)
 			break;
-		char node[64];
-		ctrl_node_name(0, node);
-		json_t *extra = json_pack("{s:s, s:s}", "controller-revision-hash", rev_name,
-					  "statefulset.kubernetes.io/pod-name", name);
-		json_t *p = ctrl_pod_from_template(sts, c->sts, key, name, extra, node);
-		json_object_set_new(json_object_get(p, "spec"), "hostname", json_string(name));
-		if (jx_str(json_object_get(sts, "spec"), "serviceName"))
-			json_object_set_new(json_object_get(p, "spec"), "subdomain",
-					    json_string(jx_str(json_object_get(sts, "spec"), "serviceName")));
-		create_claims(c, sts, name);
-		/* Claims appear as volumes of the pod. */
-		size_t k;
-		json_t *vct;
-		json_array_foreach(jx_path(sts, "spec", "volumeClaimTemplates", NULL), k, vct) {
-			const char *tn = jx_path_str(vct, "metadata", "name", NULL);
-			char cn[400];
-			if (!tn)
-				continue;
-			snprintf(cn, sizeof(cn), "%s-%s", tn, name);
-			json_t *vols = json_object_get(json_object_get(p, "spec"), "volumes");
-			if (!vols) {
-				vols = json_array();
-				json_object_set_new(json_object_get(p, "spec"), "volumes", vols);
-			}
-			json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", tn, "persistentVolumeClaim",
-							      "claimName", cn));
-		}
-		if (ctrl_create(c, c->pods, p) == 0)
+		if (sts_create_pod(c, sts, name, rev_name) == 0)
 			have++, updated++;
-		json_decref(p);
-		json_decref(extra);
 		if (ordered)
 			break;
 	}
@@ -656,102 +681,6 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 
 /* ---- CronJob ---------------------------------------------------------------------- */
 
-/* One cron field as a bit set. */
-static int cron_field(const char *s, int lo, int hi, uint64_t *out)
-{
-	char buf[128];
-	uint64_t bits = 0;
-
-	if (str_copy(buf, s, sizeof(buf)) >= sizeof(buf))
-		return BERR_INVALID;
-	for (char *part = buf, *comma; part; part = comma ? comma + 1 : NULL) {
-		if ((comma = strchr(part, ',')))
-			*comma = '\0';
-		int a = lo, b = hi, step = 1;
-		char *slash = strchr(part, '/');
-		if (slash) {
-			*slash = '\0';
-			if (str_to_int(slash + 1, 1, 60, &step) < 0)
-				return BERR_INVALID;
-		}
-		if (strcmp(part, "*") != 0 && strcmp(part, "?") != 0) {
-			char *dash = strchr(part, '-');
-			if (dash) {
-				*dash = '\0';
-				if (str_to_int(part, lo, hi, &a) < 0 || str_to_int(dash + 1, lo, hi, &b) < 0)
-					return BERR_INVALID;
-			} else {
-				if (str_to_int(part, lo, hi, &a) < 0)
-					return BERR_INVALID;
-				b = slash ? hi : a;
-			}
-		}
-		if (a > b)
-			return BERR_INVALID;
-		for (int v = a; v <= b; v += step)
-			bits |= (uint64_t)1 << v;
-	}
-	*out = bits;
-	return 0;
-}
-
-struct cron {
-	uint64_t min, hour, dom, mon, dow;
-	bool dom_star, dow_star;
-};
-
-static int cron_parse(const char *spec, struct cron *c)
-{
-	static const struct { const char *name, *spec; } macros[] = {
-		{ "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" },
-		{ "@weekly", "0 0 * * 0" }, { "@daily", "0 0 * * *" },    { "@midnight", "0 0 * * *" },
-		{ "@hourly", "0 * * * *" },
-	};
-	char f[5][64];
-
-	for (size_t i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
-		if (strcmp(spec, macros[i].name) == 0)
-			spec = macros[i].spec;
-	if (sscanf(spec, "%63s %63s %63s %63s %63s", f[0], f[1], f[2], f[3], f[4]) != 5)
-		return BERR_INVALID;
-	if (cron_field(f[0], 0, 59, &c->min) < 0 || cron_field(f[1], 0, 23, &c->hour) < 0 ||
-	    cron_field(f[2], 1, 31, &c->dom) < 0 || cron_field(f[3], 1, 12, &c->mon) < 0 ||
-	    cron_field(f[4], 0, 7, &c->dow) < 0)
-		return BERR_INVALID;
-	if (c->dow & (1u << 7))
-		c->dow |= 1; /* 7 is Sunday too */
-	c->dom_star = f[2][0] == '*' || f[2][0] == '?';
-	c->dow_star = f[4][0] == '*' || f[4][0] == '?';
-	return 0;
-}
-
-/* The first minute strictly after t that matches, or 0 when none within
- * about four years. */
-static time_t cron_next(const struct cron *c, time_t t)
-{
-	t = t - t % 60 + 60;
-	for (int i = 0; i < 4 * 366 * 24 * 60; i++, t += 60) {
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		if (!(c->mon & ((uint64_t)1 << (tm.tm_mon + 1)))) {
-			/* skip to the next month quickly */
-			tm.tm_mday = 1, tm.tm_hour = 0, tm.tm_min = 0, tm.tm_sec = 0, tm.tm_mon++;
-			t = timegm(&tm) - 60;
-			continue;
-		}
-		bool dom = c->dom & ((uint64_t)1 << tm.tm_mday), dow = c->dow & ((uint64_t)1 << tm.tm_wday);
-		bool day = c->dom_star || c->dow_star ? dom && dow : dom || dow;
-		if (!day) {
-			tm.tm_hour = 0, tm.tm_min = 0, tm.tm_sec = 0, tm.tm_mday++;
-			t = timegm(&tm) - 60;
-			continue;
-		}
-		if ((c->hour & ((uint64_t)1 << tm.tm_hour)) && (c->min & ((uint64_t)1 << tm.tm_min)))
-			return t;
-	}
-	return 0;
-}
-
 static bool job_finished(const json_t *job, bool *ret_ok)
 {
 	*ret_ok = has_condition(job, "Complete");
@@ -780,16 +709,51 @@ static void trim_jobs(struct ctrl *c, json_t *jobs, bool ok_kind, json_int_t lim
 	}
 }
 
+/* Creates the Job of cj's run at `when` and lists it in active. 0 or BERR
+ * (AlreadyExists counts as success: the run happened). */
+static int cron_start_job(struct ctrl *c, json_t *cj, time_t when, json_t *active)
+{
+	json_t *jt = jx_path(cj, "spec", "jobTemplate", NULL);
+	json_t *md = json_deep_copy(json_object_get(jt, "metadata")), *job, *created = NULL;
+	char name[300], ts[32];
+	int rc;
+
+	snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(cj, "name"), (long long)(when / 60));
+	clock_format_rfc3339(when, ts, sizeof(ts));
+	if (!json_is_object(md)) {
+		json_decref(md);
+		md = json_object();
+	}
+	json_object_del(md, "creationTimestamp");
+	json_object_set_new(md, "name", json_string(name));
+	json_object_set_new(md, "namespace", json_string(ctrl_meta(cj, "namespace")));
+	json_object_set_new(md, "ownerReferences", json_pack("[o]", ctrl_owner_ref(cj, c->cronjob)));
+	json_object_set_new(jx_obj_ensure(md, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
+			    json_string(ts));
+	job = json_pack("{s:s, s:s, s:o, s:O*}", "apiVersion", "batch/v1", "kind", "Job", "metadata", md, "spec",
+			json_object_get(jt, "spec"));
+	rc = ctrl_create(c, c->job, job);
+	json_decref(job);
+	if (rc < 0 && rc != BERR_EXISTS)
+		return rc;
+	if (store_get(c->s, c->job, ns_of(cj), name, &created) == 0)
+		json_array_append_new(active, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion", "batch/v1", "kind",
+							"Job", "name", name, "namespace", ctrl_meta(cj, "namespace"),
+							"uid", ctrl_meta(created, "uid")));
+	json_decref(created);
+	return 0;
+}
+
 int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 {
-	struct cron cr;
+	struct ks_cron cr;
 	const char *sched = jx_path_str(cj, "spec", "schedule", NULL);
 	const char *last_s = jx_path_str(cj, "status", "lastScheduleTime", NULL);
 	const char *policy = jx_path_str(cj, "spec", "concurrencyPolicy", NULL);
 	json_t *jobs, *j, *active = json_array(), *status;
 	time_t last = 0, now = time(NULL), next;
 	const char *last_ok = NULL;
-	char ts[32], name[300];
+	char ts[32], last_ok_buf[40] = "";
 	size_t i;
 	bool ok, scheduled = false;
 
@@ -829,37 +793,13 @@ int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 				ctrl_delete(c, c->job, ns_of(cj), jx_str(j, "name"), "Background");
 			json_array_clear(active);
 		}
-		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(cj, "name"), (long long)(next / 60));
-		clock_format_rfc3339(next, ts, sizeof(ts));
-		json_t *jt = jx_path(cj, "spec", "jobTemplate", NULL);
-		json_t *md = json_deep_copy(json_object_get(jt, "metadata"));
-		if (!json_is_object(md)) {
-			json_decref(md);
-			md = json_object();
-		}
-		json_object_del(md, "creationTimestamp");
-		json_object_set_new(md, "name", json_string(name));
-		json_object_set_new(md, "namespace", json_string(ctrl_meta(cj, "namespace")));
-		json_object_set_new(md, "ownerReferences", json_pack("[o]", ctrl_owner_ref(cj, c->cronjob)));
-		json_object_set_new(jx_obj_ensure(md, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
-				    json_string(ts));
-		json_t *job = json_pack("{s:s, s:s, s:o, s:O*}", "apiVersion", "batch/v1", "kind", "Job", "metadata",
-					md, "spec", json_object_get(jt, "spec"));
-		int rc = ctrl_create(c, c->job, job);
-		json_decref(job);
-		if (rc == 0 || rc == BERR_EXISTS) {
-			json_t *created = NULL;
-			if (store_get(c->s, c->job, ns_of(cj), name, &created) == 0) {
-				json_array_append_new(active, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion",
-									"batch/v1", "kind", "Job", "name", name,
-									"namespace", ctrl_meta(cj, "namespace"), "uid",
-									ctrl_meta(created, "uid")));
-				json_decref(created);
-			}
+		if (cron_start_job(c, cj, next, active) == 0) {
 			last = next;
 			scheduled = true;
 		}
 	}
+	if (last_ok) /* borrowed from jobs, released below */
+		str_copy(last_ok_buf, last_ok, sizeof(last_ok_buf));
 	trim_jobs(c, jobs, true, int_at(cj, "spec", "successfulJobsHistoryLimit", 3));
 	trim_jobs(c, jobs, false, int_at(cj, "spec", "failedJobsHistoryLimit", 1));
 	json_decref(jobs);
@@ -872,8 +812,8 @@ int64_t ctrl_cronjob(struct ctrl *c, json_t *cj)
 		clock_format_rfc3339(last, ts, sizeof(ts));
 		json_object_set_new(status, "lastScheduleTime", json_string(ts));
 	}
-	if (last_ok)
-		json_object_set_new(status, "lastSuccessfulTime", json_string(last_ok));
+	if (last_ok_buf[0])
+		json_object_set_new(status, "lastSuccessfulTime", json_string(last_ok_buf));
 	if (ctrl_write_status(c, c->cronjob, cj, status, CTRL_MANAGER) == BERR_CONFLICT)
 		return 50;
 	next = cron_next(&cr, now);

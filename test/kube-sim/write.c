@@ -265,7 +265,7 @@ static int check_namespace(struct ks_store *s, const struct ks_type *t, const ch
 		store_err_details(ns, "", "namespaces", NULL);
 		return BERR_NOTFOUND;
 	}
-	if (jx_path(nb->obj, "metadata", "deletionTimestamp", NULL)) {
+	if (jx_path(nb->view, "metadata", "deletionTimestamp", NULL)) {
 		char rl[300];
 		if (*t->group)
 			snprintf(rl, sizeof(rl), "%s.%s", t->plural, t->group);
@@ -309,9 +309,9 @@ static void namespace_try_finish(struct ks_store *s, const char *ns, struct note
 {
 	struct ks_tstate *nts = registry_find(store_registry(s), "", "namespaces", false);
 	struct ks_blob *nb = store_lookup(nts, NULL, ns);
-	if (!nb || !jx_path(nb->obj, "metadata", "deletionTimestamp", NULL))
+	if (!nb || !jx_path(nb->view, "metadata", "deletionTimestamp", NULL))
 		return;
-	json_t *fin = jx_path(nb->obj, "metadata", "finalizers", NULL);
+	json_t *fin = jx_path(nb->view, "metadata", "finalizers", NULL);
 	if (json_array_size(fin) > 0)
 		return;
 	if (namespace_empty(s, ns))
@@ -323,12 +323,14 @@ static void crd_try_finish(struct ks_store *s, const struct ks_type *ct, struct 
 {
 	struct ks_tstate *cts = registry_find(store_registry(s), "apiextensions.k8s.io", "customresourcedefinitions", false);
 	struct ks_blob *cb = store_lookup(cts, NULL, ct->crd_name);
-	if (!cb || !jx_path(cb->obj, "metadata", "deletionTimestamp", NULL))
+	if (!cb || !jx_path(cb->view, "metadata", "deletionTimestamp", NULL))
 		return;
 	if (store_tstate(ct)->objs.count)
 		return;
-	json_t *fin = jx_path(cb->obj, "metadata", "finalizers", NULL);
-	json_t *copy = json_deep_copy(cb->obj);
+	json_t *fin = jx_path(cb->view, "metadata", "finalizers", NULL);
+	json_t *copy = blob_full(cb);
+	if (!copy)
+		return;
 	json_t *nf = json_array();
 	size_t i;
 	json_t *v;
@@ -343,7 +345,7 @@ static void crd_try_finish(struct ks_store *s, const struct ks_type *ct, struct 
 		return;
 	}
 	json_object_set_new(json_object_get(copy, "metadata"), "finalizers", nf);
-	commit_put(s, cts, ct->crd_name, copy, n);
+	commit_put(s, cts, ct->crd_name, copy, n, NULL);
 }
 
 /* After an object left the store (under the write lock): finish the
@@ -425,22 +427,22 @@ static int type_hooks(struct ks_store *s, const struct ks_type *t, json_t *obj, 
 /* Finishes a create or update of obj (stolen) under the write lock: hooks,
  * validation, no-op check, generation, commit. old is the stored blob (NULL
  * on create). */
-static int finish_write(struct ks_store *s, struct ks_tstate *ts, const char *key, json_t *obj, struct ks_blob *old,
+static int finish_write(struct ks_store *s, struct ks_tstate *ts, const char *key, json_t *obj, const json_t *old,
 			const struct ks_write_opts *o, bool apply, struct notes *n, json_t **ret)
 {
 	const struct ks_type *t = &ts->t;
 	int rc;
 	if (!(o && o->sub == KS_SUB_STATUS)) {
-		if ((rc = store_defaults(s, t, obj, old ? old->obj : NULL)) < 0)
+		if ((rc = store_defaults(s, t, obj, old)) < 0)
 			goto fail;
 	}
-	if ((rc = type_hooks(s, t, obj, old ? old->obj : NULL)) < 0)
+	if ((rc = type_hooks(s, t, obj, old)) < 0)
 		goto fail;
 	if ((rc = validate_meta(t, obj)) < 0)
 		goto fail;
 	json_t *meta = json_object_get(obj, "metadata");
 	if (old) {
-		json_t *ometa = json_object_get(old->obj, "metadata");
+		json_t *ometa = json_object_get(old, "metadata");
 		/* Finalizers may not grow while the object is being deleted. */
 		if (json_object_get(ometa, "deletionTimestamp")) {
 			json_t *of = json_object_get(ometa, "finalizers"), *nf = json_object_get(meta, "finalizers");
@@ -459,20 +461,17 @@ static int finish_write(struct ks_store *s, struct ks_tstate *ts, const char *ke
 			}
 		}
 		if (!apply)
-			managed_update(t, old->obj, obj, manager_of(o), sub_name(o));
-		if (same_state(old->obj, obj) &&
-		    (apply ? jx_equal(jx_path(old->obj, "metadata", "managedFields", NULL), jx_path(obj, "metadata", "managedFields", NULL)) ||
-				     same_state(old->obj, obj)
-			   : true)) {
+			managed_update(t, old, obj, manager_of(o), sub_name(o));
+		if (same_state(old, obj)) {
 			/* A no-op: nothing stored, the RV stays. */
 			json_decref(obj);
 			if (ret)
-				*ret = json_deep_copy(old->obj);
+				*ret = json_deep_copy(old);
 			return 0;
 		}
 		if (t->has_generation) {
 			json_int_t gen = json_integer_value(json_object_get(ometa, "generation"));
-			if (spec_changed(t, old->obj, obj))
+			if (spec_changed(t, old, obj))
 				gen++;
 			json_object_set_new(meta, "generation", json_integer(gen ? gen : 1));
 		}
@@ -499,15 +498,17 @@ static int finish_write(struct ks_store *s, struct ks_tstate *ts, const char *ke
 		after_removal(s, t, ns, n);
 		return 0;
 	}
-	struct ks_blob *b = commit_put(s, ts, key, obj, n);
+	json_t *stored = NULL;
+	struct ks_blob *b = commit_put(s, ts, key, obj, n, &stored);
 	if (!b)
 		return err_set(BERR_NOMEM, "store: out of memory");
-	if (is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition") && !jx_path(b->obj, "metadata", "deletionTimestamp", NULL))
-		registry_add_crd(store_registry(s), b->obj, store_ring_cap(s), NULL);
+	if (is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition") && !jx_path(stored, "metadata", "deletionTimestamp", NULL))
+		registry_add_crd(store_registry(s), stored, store_ring_cap(s), NULL);
 	if (is_kind(t, "", "Namespace"))
-		namespace_try_finish(s, jx_path_str(b->obj, "metadata", "name", NULL), n);
+		namespace_try_finish(s, jx_path_str(stored, "metadata", "name", NULL), n);
 	if (ret)
-		*ret = json_deep_copy(b->obj);
+		*ret = json_deep_copy(stored);
+	json_decref(stored);
 	return 0;
 fail:
 	json_decref(obj);
@@ -687,8 +688,9 @@ static json_t *merge_replace(const struct ks_type *t, const json_t *old, const j
 static int check_rv(const struct ks_type *t, const json_t *obj, const struct ks_blob *old, const char *name)
 {
 	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
-	const char *orv = jx_path_str(old->obj, "metadata", "resourceVersion", NULL);
-	if (rv && *rv && orv && strcmp(rv, orv) != 0)
+	char orv[32];
+	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
+	if (rv && *rv && strcmp(rv, orv) != 0)
 		return store_conflict_modified(t, name);
 	return 0;
 }
@@ -722,10 +724,16 @@ int store_update(struct ks_store *s, const struct ks_type *t, const char *ns, co
 	}
 	if ((rc = check_rv(t, in, old, name)) < 0)
 		goto out;
-	json_t *obj = merge_replace(t, old->obj, in, o ? o->sub : KS_SUB_NONE);
+	json_t *old_obj = blob_full(old);
+	if (!old_obj) {
+		rc = BERR_NOMEM;
+		goto out;
+	}
+	json_t *obj = merge_replace(t, old_obj, in, o ? o->sub : KS_SUB_NONE);
 	char key[512];
 	obj_key(t, ns, name, key, sizeof(key));
-	rc = finish_write(s, ts, key, obj, old, o, false, &n, ret);
+	rc = finish_write(s, ts, key, obj, old_obj, o, false, &n, ret);
+	json_decref(old_obj);
 out:
 	store_unlock(s);
 	notes_flush(s, &n);
@@ -776,7 +784,7 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 	struct notes n;
 	notes_init(&n);
 	int rc;
-	json_t *work = NULL;
+	json_t *work = NULL, *old_obj = NULL;
 	store_wrlock(s);
 	struct ks_blob *old = store_lookup(ts, ns, name);
 	if (!old && type != KS_PATCH_APPLY) {
@@ -801,7 +809,12 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 			*ret_created = true;
 		goto out;
 	}
-	work = json_deep_copy(old->obj);
+	old_obj = blob_full(old);
+	work = old_obj ? json_deep_copy(old_obj) : NULL;
+	if (!work) {
+		rc = BERR_NOMEM;
+		goto out;
+	}
 	switch (type) {
 	case KS_PATCH_JSON:
 		rc = patch_apply_json_patch(work, patch);
@@ -835,16 +848,17 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 	}
 	if ((rc = check_rv(t, work, old, name)) < 0)
 		goto out;
-	json_t *obj = merge_replace(t, old->obj, work, o->sub);
+	json_t *obj = merge_replace(t, old_obj, work, o->sub);
 	if (type == KS_PATCH_APPLY && o->sub != KS_SUB_STATUS)
 		json_object_set(json_object_get(obj, "metadata"), "managedFields", jx_path(work, "metadata", "managedFields", NULL));
 	if (type == KS_PATCH_APPLY && o->sub == KS_SUB_STATUS)
 		json_object_set(json_object_get(obj, "metadata"), "managedFields", jx_path(work, "metadata", "managedFields", NULL));
 	char key[512];
 	obj_key(t, ns, name, key, sizeof(key));
-	rc = finish_write(s, ts, key, obj, old, o, type == KS_PATCH_APPLY, &n, ret);
+	rc = finish_write(s, ts, key, obj, old_obj, o, type == KS_PATCH_APPLY, &n, ret);
 out:
 	json_decref(work);
+	json_decref(old_obj);
 	store_unlock(s);
 	notes_flush(s, &n);
 	return rc;
@@ -879,7 +893,7 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 		rc = store_not_found(t, name);
 		goto out;
 	}
-	json_t *ometa = json_object_get(old->obj, "metadata");
+	json_t *ometa = json_object_get(old->view, "metadata");
 	if (o && o->precond_uid && *o->precond_uid && strcmp(o->precond_uid, jx_str(ometa, "uid")) != 0) {
 		char rl[300];
 		snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
@@ -890,11 +904,13 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 		rc = BERR_CONFLICT;
 		goto out;
 	}
-	if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, jx_str(ometa, "resourceVersion")) != 0) {
+	char orv[32];
+	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
+	if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, orv) != 0) {
 		char rl[300];
 		snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
 		err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
-			rl, name, o->precond_rv, jx_str(ometa, "resourceVersion"));
+			rl, name, o->precond_rv, orv);
 		err_set_status(409, "Conflict");
 		store_err_details(name, t->group, t->plural, NULL);
 		rc = BERR_CONFLICT;
@@ -902,14 +918,18 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 	}
 	if (json_object_get(ometa, "deletionTimestamp")) {
 		/* Already pending: the same answer again. */
-		*ret = json_deep_copy(old->obj);
+		*ret = blob_full(old);
 		*ret_gone = false;
 		goto out;
 	}
 	const char *policy = o ? o->propagation : NULL;
 	if (!policy || !*policy)
 		policy = (is_kind(t, "batch", "Job") || is_kind(t, "", "ReplicationController")) ? "Orphan" : "Background";
-	json_t *obj = json_deep_copy(old->obj);
+	json_t *obj = blob_full(old);
+	if (!obj) {
+		rc = BERR_NOMEM;
+		goto out;
+	}
 	json_t *meta = json_object_get(obj, "metadata");
 	bool is_ns = is_kind(t, "", "Namespace");
 	bool is_crd = is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition");
@@ -951,15 +971,15 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 			*ret_gone = false;
 			goto out;
 		}
-		struct ks_blob *b = commit_put(s, ts, key, obj, &n);
-		*ret = b ? json_deep_copy(b->obj) : NULL;
+		json_t *stored = NULL;
+		commit_put(s, ts, key, obj, &n, &stored);
+		*ret = stored;
 		*ret_gone = false;
 		cleanup_ns = is_ns;
 		cleanup_crd_flag = is_crd;
 		goto out;
 	}
-	json_decref(obj);
-	*ret = json_deep_copy(old->obj);
+	*ret = obj;
 	*ret_gone = true;
 	if (o && o->dry_run)
 		goto out;
@@ -984,10 +1004,10 @@ static json_t *collect_names(struct ks_store *s, struct ks_tstate *ts, const cha
 	size_t it;
 	for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {
 		struct ks_blob *b = e->value;
-		const char *ons = jx_path_str(b->obj, "metadata", "namespace", NULL);
+		const char *ons = jx_path_str(b->view, "metadata", "namespace", NULL);
 		if (ns && (!ons || strcmp(ons, ns) != 0))
 			continue;
-		json_array_append_new(names, json_pack("[s,s]", ons ? ons : "", jx_path_str(b->obj, "metadata", "name", NULL)));
+		json_array_append_new(names, json_pack("[s,s]", ons ? ons : "", jx_path_str(b->view, "metadata", "name", NULL)));
 	}
 	store_unlock(s);
 	return names;

@@ -420,6 +420,9 @@ START_TEST(url_redaction_strips_userinfo_only)
 	ck_assert_str_eq(out, "http://h:1/p");
 	httpc_url_redact("not a url", out, sizeof(out));
 	ck_assert_str_eq(out, "not a url");
+	char small[16];
+	httpc_url_redact("https://user:secret@host.example/long/path", small, sizeof(small));
+	ck_assert_str_eq(small, "https://host.ex");  /* truncated, never the secret */
 }
 END_TEST
 
@@ -757,6 +760,32 @@ START_TEST(mux_cancel_ends_a_stream_with_canceled)
 }
 END_TEST
 
+START_TEST(mux_stream_without_idle_timeout_stays_open)
+{
+	struct httpc_mux *m;
+	struct done_log d = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct done_log *dp = &d;
+	char url[256];
+	struct httpc_req quiet = {.idle_timeout_ms = -1}, timed = {.idle_timeout_ms = 1000};
+	snprintf(url, sizeof(url), "%s/quiet", base);
+	quiet.url = timed.url = url;
+	ck_assert_int_eq(httpc_mux_new(cli, &m), 0);
+	ck_assert_int_eq(httpc_mux_add_stream(m, &quiet, on_line, on_done, &dp, NULL), 0);
+	ck_assert_int_eq(httpc_mux_add_stream(m, &timed, on_line, on_done, &dp, NULL), 0);
+	/* Run until the timed one has given up; the other must still be open. */
+	int64_t deadline = clock_mono_ms() + 5000;
+	while (httpc_mux_run(m, 100) > 1 && clock_mono_ms() < deadline)
+		;
+	ck_assert_int_eq(d.done, 1);
+	ck_assert_int_eq(d.ok, 0);
+	ck_assert_uint_eq(httpc_mux_count(m), 1);
+	httpc_mux_run(m, 500);
+	ck_assert_uint_eq(httpc_mux_count(m), 1);
+	httpc_mux_free(m);
+	ck_assert_int_eq(d.canceled, 1);
+}
+END_TEST
+
 START_TEST(mux_free_cancels_what_is_left)
 {
 	struct httpc_mux *m;
@@ -1017,6 +1046,7 @@ int main(void)
 	tcase_add_test(ts, stream_without_data_times_out_when_idle);
 	tcase_add_test(ts, mux_runs_twenty_streams_on_one_thread);
 	tcase_add_test(ts, mux_cancel_ends_a_stream_with_canceled);
+	tcase_add_test(ts, mux_stream_without_idle_timeout_stays_open);
 	tcase_add_test(ts, mux_free_cancels_what_is_left);
 	tcase_add_test(ts, mux_reports_error_status_with_body);
 	tcase_add_test(ts, mux_stream_can_be_restarted_from_on_done);
