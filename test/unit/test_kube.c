@@ -23,6 +23,7 @@
 #include "httpc.h"
 #include "jsonx.h"
 #include "kube.h"
+#include "kube_int.h"
 #include "kubeconfig.h"
 #include "livecache.h"
 #include "str.h"
@@ -136,7 +137,7 @@ static long admin(const char *method, const char *what, const char *body)
 
 /* ---- clients ---- */
 
-enum auth { AUTH_TOKEN, AUTH_CERT, AUTH_NONE, AUTH_TOKEN_FILE };
+enum auth { AUTH_TOKEN, AUTH_CERT, AUTH_NONE, AUTH_TOKEN_FILE, AUTH_EXEC };
 
 static struct kube_client *client_opts(enum auth a, const struct kube_client_opts *o)
 {
@@ -157,6 +158,13 @@ static struct kube_client *client_opts(enum auth a, const struct kube_client_opt
 	}
 	if (a == AUTH_TOKEN_FILE)
 		cfg.token_file = str_printf("%s/token", tmpdir);
+	if (a == AUTH_EXEC) {
+		cfg.exec.argv = calloc(2, sizeof(char *));
+		cfg.exec.argv[0] = str_printf("%s/plugin.sh", tmpdir);
+		cfg.exec.env = calloc(2, sizeof(char *));
+		cfg.exec.env[0] = str_printf("PLUGIN_DIR=%s", tmpdir);
+		cfg.exec.api_version = strdup("client.authentication.k8s.io/v1");
+	}
 	struct kube_client *kc = NULL;
 	int rc = kube_client_new(&cfg, o, &kc);
 	ck_assert_msg(rc == 0, "client: %s", err_msg());
@@ -683,6 +691,66 @@ START_TEST(qps_limiter_spaces_requests)
 }
 END_TEST
 
+START_TEST(exec_credential_cached_until_401)
+{
+	char path[600];
+	/* The plugin counts its runs and prints the token in $PLUGIN_DIR/ptoken. */
+	snprintf(path, sizeof(path), "%s/plugin.sh", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("#!/bin/sh\n"
+	      "echo run >> \"$PLUGIN_DIR/runs\"\n"
+	      "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+	      "\"status\":{\"token\":\"%s\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}' "
+	      "\"$(cat \"$PLUGIN_DIR/ptoken\")\"\n",
+	      f);
+	fclose(f);
+	chmod(path, 0700);
+	snprintf(path, sizeof(path), "%s/ptoken", tmpdir);
+	f = fopen(path, "w");
+	fputs("tok-1", f);
+	fclose(f);
+	struct kube_client *kc = client(AUTH_EXEC);
+	json_t *out = NULL;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out) == 0, "%s", err_msg());
+		json_decref(out);
+	}
+	ck_assert_int_eq(admin("POST", "token/rotate", "{\"token\":\"tok-3\"}"), 200);
+	f = fopen(path, "w");
+	fputs("tok-3", f);
+	fclose(f);
+	int rc = kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out);
+	ck_assert_int_eq(admin("POST", "token/restore", NULL), 200);
+	ck_assert_msg(rc == 0, "%s", err_msg());
+	json_decref(out);
+	snprintf(path, sizeof(path), "%s/runs", tmpdir);
+	char *runs = slurp(path);
+	size_t n = 0;
+	for (char *p = runs; p && *p; p++)
+		n += *p == '\n';
+	free(runs);
+	/* Once at creation, once after the 401; cached in between. */
+	ck_assert_int_eq(n, 2);
+	kube_client_free(kc);
+}
+END_TEST
+
+START_TEST(non_json_error_body_keeps_code)
+{
+	const char *html = "<html><body>502 Bad Gateway</body></html>";
+	ck_assert_int_eq(kube_map_error("GET /api", 502, html, strlen(html)), BERR_UNAVAILABLE);
+	ck_assert_int_eq(err_status(), 502);
+	ck_assert_str_eq(err_reason(), "");
+	ck_assert_msg(strstr(err_msg(), "HTTP 502: <html><body>502 Bad Gateway"), "%s", err_msg());
+	ck_assert_ptr_null(kube_last_status());
+	ck_assert_int_eq(kube_map_error("GET /api", 504, "", 0), BERR_TIMEOUT);
+	const char *conflict = "{\"kind\":\"Status\",\"code\":409,\"reason\":\"AlreadyExists\",\"message\":\"x exists\"}";
+	ck_assert_int_eq(kube_map_error("POST /x", 409, conflict, strlen(conflict)), BERR_EXISTS);
+	ck_assert_str_eq(err_reason(), "AlreadyExists");
+	ck_assert_str_eq(jx_str(kube_last_status(), "message"), "x exists");
+}
+END_TEST
+
 /* ---- watch ---- */
 
 struct seen {
@@ -1202,6 +1270,8 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, retry_after_429_is_honoured);
 	tcase_add_test(tc, server_errors_are_retried);
 	tcase_add_test(tc, qps_limiter_spaces_requests);
+	tcase_add_test(tc, exec_credential_cached_until_401);
+	tcase_add_test(tc, non_json_error_body_keeps_code);
 	tcase_add_test(tc, expired_token_is_reread_from_file);
 	tcase_add_test(tc, watch_resumes_after_drop_without_loss_or_duplicates);
 	tcase_add_test(tc, watch_from_compacted_rv_ends_gone);
