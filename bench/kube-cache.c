@@ -4,7 +4,7 @@
  * latency under a steady rate of changes. Driven by bench/kube-cache.
  *
  *   kube-cache --kubeconfig FILE [--objects 100000] [--full-pct 10]
- *              [--rate 1000] [--secs 10] [--populate]
+ *              [--rate 1000] [--secs 10] [--page 500] [--populate]
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@
 #define NCRD 8
 
 static struct kube_client *kc;
-static long n_objects = 100000, full_pct = 10, rate = 1000, secs = 10;
+static long n_objects = 100000, full_pct = 10, rate = 1000, secs = 10, page = 500;
 
 static const char *kind_of(int t)
 {
@@ -233,11 +233,13 @@ int main(int argc, char **argv)
 			rate = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--secs") == 0 && i + 1 < argc)
 			secs = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--page") == 0 && i + 1 < argc)
+			page = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--populate") == 0)
 			do_populate = true;
 		else {
 			fprintf(stderr, "usage: kube-cache --kubeconfig FILE [--objects N] [--full-pct P] [--rate R] "
-					"[--secs S] [--populate]\n");
+					"[--secs S] [--page P] [--populate]\n");
 			return 2;
 		}
 	}
@@ -246,7 +248,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-cache: %s\n", kcfg ? err_msg() : "--kubeconfig is required");
 		return 2;
 	}
-	struct kube_client_opts ko = {.qps = -1, .page_size = 500};
+	struct kube_client_opts ko = {.qps = -1, .page_size = (unsigned)page};
 	if (kube_client_new(&cfg, &ko, &kc) < 0) {
 		fprintf(stderr, "kube-cache: %s\n", err_msg());
 		return 1;
