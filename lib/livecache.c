@@ -290,6 +290,9 @@ static int on_event(enum kube_event_type type, json_t *obj, void *userdata)
 	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
 	const struct lc_record *rec = NULL;
 
+	const char *name = jx_path_str(obj, "metadata", "name", NULL);
+	if (type != KUBE_EV_BOOKMARK && (!name || !*name))
+		return 0; /* not an object this cache can hold */
 	if (type == KUBE_EV_ADDED || type == KUBE_EV_MODIFIED) {
 		if (!(rec = make_record(lc, t, obj)))
 			return BERR_NOMEM; /* the watch ends; it resumes from the last RV applied */
@@ -372,6 +375,9 @@ static int on_page(json_t *page, bool restarted, void *userdata)
 		lcmap_release(&c->fresh);
 	}
 	json_array_foreach(items, i, it) {
+		const char *name = jx_path_str(it, "metadata", "name", NULL);
+		if (!name || !*name)
+			continue;
 		const struct lc_record *r = make_record(c->lc, c->t, it);
 		if (!r)
 			return err_set(BERR_NOMEM, "list %s: out of memory", c->t->kind);
