@@ -121,7 +121,7 @@ static const struct name_bit delete_policy_names[] = {
 /* Helm hook types: the phase each maps to (0 = a hook with no sync phase). */
 static const struct name_bit helm_hook_names[] = {
 	{"pre-install", ANNOT_HOOK_PRESYNC},   {"pre-upgrade", ANNOT_HOOK_PRESYNC},
-	{"crd-install", ANNOT_HOOK_PRESYNC},   {"post-install", ANNOT_HOOK_POSTSYNC},
+	{"crd-install", 0},                    {"post-install", ANNOT_HOOK_POSTSYNC},
 	{"post-upgrade", ANNOT_HOOK_POSTSYNC}, {"pre-delete", 0},
 	{"post-delete", 0},                    {"pre-rollback", 0},
 	{"post-rollback", 0},                  {"test", 0},
@@ -282,46 +282,59 @@ int annot_sync_options_array(const json_t *arr, unsigned *bits, char ***unknown,
 
 /* ---- annot_parse ----------------------------------------------------- */
 
+/* Helm's hook types as phases. */
+static int helm_hooks(const char *v, struct annot *a, unsigned *bits)
+{
+	struct collect c = {.table = helm_hook_names, .n = N(helm_hook_names), .what = "helm.sh/hook",
+			    .unknown = &a->unknown, .n_unknown = &a->n_unknown};
+	int rc = each_csv(v, collect_item, &c);
+	*bits = c.bits;
+	return rc;
+}
+
+/* gitops-engine's hook.IsHook/Types/Skip: the Berth/Argo CD annotation
+ * decides whether an object is a hook; its phases are the known types it
+ * names or, when it names none, the Helm ones. */
 static int parse_hooks(const json_t *obj, struct annot *a)
 {
-	struct collect c = {.table = hook_names, .n = N(hook_names), .unknown = &a->unknown,
+	struct collect c = {.table = hook_names, .n = N(hook_names), .what = "hook", .unknown = &a->unknown,
 			    .n_unknown = &a->n_unknown};
-	const char *v;
+	const char *v = annot_get(obj, "hook");
+	const char *helm = annotation(obj, "helm.sh/hook");
+	unsigned bits = 0;
 	int rc;
 
-	v = annot_get(obj, "hook");
 	if (v) {
-		c.what = "hook";
 		if ((rc = each_csv(v, collect_item, &c)) < 0)
 			return rc;
 		a->hooks = c.bits;
-		/* An Argo CD hook annotation makes a hook even when its types are
-		 * unknown; "Skip" alone means "do not apply". */
-		a->skip = c.bits == ANNOT_HOOK_SKIP;
+		if (c.matched == 0 && helm) {
+			if ((rc = helm_hooks(helm, a, &bits)) < 0)
+				return rc;
+			a->hooks = bits;
+			a->helm_hook = true;
+		}
+		/* "Skip" alone means "do not apply"; otherwise the annotation
+		 * makes a hook even when it names no known type. */
+		a->skip = a->hooks == ANNOT_HOOK_SKIP;
 		a->is_hook = !a->skip;
 		return 0;
 	}
-	v = annotation(obj, "helm.sh/hook");
-	if (!v)
+	if (!helm)
 		return 0;
-	c.table = helm_hook_names;
-	c.n = N(helm_hook_names);
-	c.what = "helm.sh/hook";
-	if ((rc = each_csv(v, collect_item, &c)) < 0)
+	if ((rc = helm_hooks(helm, a, &bits)) < 0)
 		return rc;
-	a->hooks = c.bits;
+	a->hooks = bits;
 	a->helm_hook = true;
 	/* "crd-install" alone marks a CRD, not a hook (as in Argo CD). */
 	{
-		const char *s = v, *e = v + strlen(v);
+		const char *s = helm, *e = helm + strlen(helm);
 		while (*s == ' ')
 			s++;
 		while (e > s && e[-1] == ' ')
 			e--;
 		a->is_hook = !((size_t)(e - s) == strlen("crd-install") && strncmp(s, "crd-install", 11) == 0);
 	}
-	if (!a->is_hook)
-		a->hooks = 0;
 	return 0;
 }
 
@@ -533,19 +546,28 @@ const char *annot_api_group(const json_t *obj, char *out, size_t size)
 	return out;
 }
 
+int annot_tracking_id_of(struct buf *out, const char *app, const json_t *obj)
+{
+	char group[256];
+	const char *kind = jx_str(obj, "kind"), *name = jx_path_str(obj, "metadata", "name", NULL);
+
+	if (!kind || !name)
+		return err_set(BERR_INVALID, "tracking id: object without kind or name");
+	return annot_tracking_id_build(out, app, annot_api_group(obj, group, sizeof(group)), kind,
+				       jx_path_str(obj, "metadata", "namespace", NULL), name);
+}
+
 bool annot_tracking_matches(const json_t *obj, const char *app)
 {
 	const char *have = annotation(obj, ANNOT_TRACKING_ID);
-	char group[256];
 	struct buf want;
 	bool ok;
 
 	if (!have || !app)
 		return false;
 	buf_init(&want, 4096);
-	if (annot_tracking_id_build(&want, app, annot_api_group(obj, group, sizeof(group)),
-				    jx_str(obj, "kind"), jx_path_str(obj, "metadata", "namespace", NULL),
-				    jx_path_str(obj, "metadata", "name", NULL)) < 0) {
+	if (annot_tracking_id_of(&want, app, obj) < 0) {
+		err_clear();
 		buf_release(&want);
 		return false;
 	}

@@ -9,17 +9,18 @@
  * Helm's "helm.sh/hook", "helm.sh/hook-weight" and
  * "helm.sh/hook-delete-policy" are mapped as Argo CD maps them:
  *
- *     pre-install, pre-upgrade, crd-install  -> PreSync
+ *     pre-install, pre-upgrade               -> PreSync
  *     post-install, post-upgrade             -> PostSync
- *     pre-delete, post-delete, pre-rollback, post-rollback, test, test-success,
- *     test-failure                           -> no phase (the object is a hook
+ *     crd-install, pre-delete, post-delete, pre-rollback, post-rollback, test,
+ *     test-success, test-failure             -> no phase (the object is a hook
  *                                               that never runs in a sync)
  *     helm.sh/hook-weight                    -> wave (when no sync-wave is set)
  *     before-hook-creation, hook-succeeded, hook-failed -> delete policies
  *
- * The Helm hook types are ignored when a Berth/Argo CD hook annotation is
- * present. "helm.sh/hook: crd-install" alone does not make a hook (Helm uses
- * it to mark CRDs, which Berth applies first anyway). Delete policies of both
+ * The Helm hook types are ignored when a Berth/Argo CD hook annotation names
+ * a known type (as gitops-engine does, they are used when it names none).
+ * "helm.sh/hook: crd-install" alone does not make a hook (Helm uses it to
+ * mark CRDs, which Berth applies first anyway). Delete policies of both
  * vocabularies add up; with none given the policy is BeforeHookCreation.
  *
  * Comma lists are split on ',' with surrounding blanks trimmed and empty
@@ -148,6 +149,11 @@ const char *annot_delete_policy_name(unsigned policy);
  * Appends to out. 0 or BERR_TOOLARGE/BERR_NOMEM. */
 int annot_tracking_id_build(struct buf *out, const char *app, const char *group, const char *kind,
 			    const char *ns, const char *name);
+
+/* The tracking id of obj (its apiVersion's group, kind, namespace and name)
+ * for app, appended to out. 0, BERR_INVALID (obj has no kind or name),
+ * BERR_TOOLARGE/BERR_NOMEM. */
+int annot_tracking_id_of(struct buf *out, const char *app, const json_t *obj);
 
 /* The parts of a tracking id; strings owned. */
 struct annot_tracking {

@@ -60,6 +60,13 @@ static int check_identity(const json_t *obj, const char *side)
 		return err_set(BERR_INVALID, "%s object has no apiVersion", side);
 	if (!jx_str(obj, "kind") || !*jx_str(obj, "kind"))
 		return err_set(BERR_INVALID, "%s object has no kind", side);
+	json_t *md = json_object_get(obj, "metadata");
+	if (md && !json_is_object(md))
+		return err_set(BERR_INVALID, "%s object: metadata is not a map", side);
+	json_t *ann = json_object_get(md, "annotations"), *labels = json_object_get(md, "labels");
+	if ((ann && !json_is_object(ann) && !json_is_null(ann)) ||
+	    (labels && !json_is_object(labels) && !json_is_null(labels)))
+		return err_set(BERR_INVALID, "%s object: metadata.annotations and labels must be maps", side);
 	return 0;
 }
 
@@ -113,7 +120,9 @@ static bool str_match(const char *rule, const char *v)
 	return !rule || strcmp(rule, "*") == 0 || strcmp(rule, v ? v : "") == 0;
 }
 
-static void collect_rules(struct ctx *c, const json_t *obj)
+/* Rules that apply to obj, in order. More than fit is refused rather than
+ * silently ignored. */
+static int collect_rules(struct ctx *c, const json_t *obj)
 {
 	const struct diff_settings *s = c->s;
 	const char *name = jx_path_str(obj, "metadata", "name", NULL);
@@ -123,15 +132,16 @@ static void collect_rules(struct ctx *c, const json_t *obj)
 
 	c->n_rules = 0;
 	if (!s)
-		return;
+		return 0;
 	json_array_foreach(s->ignore_differences, i, r) {
 		const char *g = jx_str(r, "group"), *k = jx_str(r, "kind");
 		if (!k || !str_match(g ? g : "", c->group) || !str_match(k, c->kind))
 			continue;
 		if (!str_match(jx_str(r, "name"), name) || !str_match(jx_str(r, "namespace"), ns))
 			continue;
-		if (c->n_rules < sizeof(c->rules) / sizeof(c->rules[0]))
-			c->rules[c->n_rules++] = r;
+		if (c->n_rules == sizeof(c->rules) / sizeof(c->rules[0]))
+			return err_set(BERR_TOOLARGE, "more than %zu ignoreDifferences rules match", c->n_rules);
+		c->rules[c->n_rules++] = r;
 	}
 	if (json_is_object(s->customizations)) {
 		char key[512];
@@ -144,10 +154,14 @@ static void collect_rules(struct ctx *c, const json_t *obj)
 		keys[nk++] = "all";
 		for (size_t j = 0; j < nk; j++) {
 			r = json_object_get(s->customizations, keys[j]);
-			if (json_is_object(r) && c->n_rules < sizeof(c->rules) / sizeof(c->rules[0]))
-				c->rules[c->n_rules++] = r;
+			if (!json_is_object(r))
+				continue;
+			if (c->n_rules == sizeof(c->rules) / sizeof(c->rules[0]))
+				return err_set(BERR_TOOLARGE, "more than %zu ignoreDifferences rules match", c->n_rules);
+			c->rules[c->n_rules++] = r;
 		}
 	}
+	return 0;
 }
 
 static bool rules_need_edit(const struct ctx *c)
@@ -514,8 +528,7 @@ static int ctx_init(struct ctx *c, const json_t *obj, const json_t *live, const 
 		c->cluster_scoped = s->cluster_scoped(s->ctx, c->group, c->kind);
 	else
 		c->cluster_scoped = builtin_cluster_scoped(c->group, c->kind);
-	collect_rules(c, obj);
-	return 0;
+	return collect_rules(c, obj);
 }
 
 int diff_normalize(json_t *obj, const struct diff_settings *s)
@@ -527,7 +540,8 @@ int diff_normalize(json_t *obj, const struct diff_settings *s)
 
 	if ((rc = check_identity(obj, "the")) < 0 || (rc = check_bounds(obj, 0, &nodes, "the")) < 0)
 		return rc;
-	ctx_init(&c, obj, obj, s);
+	if ((rc = ctx_init(&c, obj, obj, s)) < 0)
+		return rc;
 	if ((rc = normalize(&c, obj, &n)) < 0)
 		return rc;
 	/* n shares children with obj; make it private before moving it in */
@@ -632,23 +646,96 @@ static void add_change(struct cmp *c, enum diff_op op, const json_t *old, const 
 	r->n_changes++;
 }
 
-static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities);
+/* node: the schema of the value when it is an object (its fields); f: the
+ * field the value is stored in (its list strategy when it is a list). */
+static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities,
+		      const struct mk_node *node, const struct mk_field *f);
 
-static void cmp_member(struct cmp *c, const char *k, const json_t *lv, const json_t *pv, bool quantities)
+static bool push(struct cmp *c, const char *key, size_t index)
 {
 	if (c->depth >= DIFF_MAX_DEPTH + 2)
-		return; /* cannot happen: inputs are depth-checked */
-	c->path[c->depth++] = (struct seg){k, 0};
+		return false; /* cannot happen: inputs are depth-checked */
+	c->path[c->depth++] = (struct seg){key, index};
+	return true;
+}
+
+static void cmp_member(struct cmp *c, const struct mk_node *node, const char *k, const json_t *lv,
+		       const json_t *pv, bool quantities)
+{
+	if (!push(c, k, 0))
+		return;
 	if (!lv)
 		add_change(c, DIFF_OP_ADD, NULL, pv);
 	else if (!pv)
 		add_change(c, DIFF_OP_REMOVE, lv, NULL);
-	else
-		cmp_value(c, lv, pv, quantities || quantity_map_key(k));
+	else {
+		const struct mk_field *f = mk_node_field(node, k);
+		cmp_value(c, lv, pv, quantities || quantity_map_key(k), f ? f->child : NULL, f);
+	}
 	c->depth--;
 }
 
-static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities)
+static ssize_t index_by_key(const json_t *list, const char *key, const json_t *kv)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x)
+		if (jx_equal(json_object_get(x, key), kv))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* A list merged by key: items are matched by key, so an added container
+ * reads as one ADD (at its index in predicted), a removed one as one
+ * REMOVE (at its index in live), and a changed field inside one as a
+ * change at that field. A pure reordering is one REPLACE of the list. */
+static bool cmp_keyed_list(struct cmp *c, const json_t *live, const json_t *pred, bool quantities,
+			   const struct mk_field *f)
+{
+	size_t i, before = c->r->n_changes;
+	bool was_modified = c->r->modified;
+	json_t *x;
+
+	if (json_array_size(live) > PATCH_MAX_MERGE_ITEMS || json_array_size(pred) > PATCH_MAX_MERGE_ITEMS)
+		return false; /* compared by index: linear */
+
+	json_array_foreach(pred, i, x)
+		if (!json_object_get(x, f->key))
+			return false;
+	json_array_foreach(live, i, x)
+		if (!json_object_get(x, f->key))
+			return false;
+	json_array_foreach(pred, i, x) {
+		ssize_t j = index_by_key(live, f->key, json_object_get(x, f->key));
+		if (!push(c, NULL, i))
+			return true;
+		if (j < 0)
+			add_change(c, DIFF_OP_ADD, NULL, x);
+		else
+			cmp_value(c, json_array_get(live, (size_t)j), x, quantities, f->child, NULL);
+		c->depth--;
+	}
+	json_array_foreach(live, i, x) {
+		if (index_by_key(pred, f->key, json_object_get(x, f->key)) >= 0)
+			continue;
+		if (!push(c, NULL, i))
+			return true;
+		add_change(c, DIFF_OP_REMOVE, x, NULL);
+		c->depth--;
+	}
+	if (c->r->n_changes == before && c->r->modified == was_modified &&
+	    json_array_size(live) == json_array_size(pred)) {
+		json_array_foreach(pred, i, x)
+			if (!jx_equal(json_object_get(x, f->key), json_object_get(json_array_get(live, i), f->key))) {
+				add_change(c, DIFF_OP_REPLACE, live, pred);
+				break;
+			}
+	}
+	return true;
+}
+
+static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, bool quantities,
+		      const struct mk_node *node, const struct mk_field *f)
 {
 	if (live == pred || c->rc < 0)
 		return;
@@ -661,24 +748,28 @@ static void cmp_value(struct cmp *c, const json_t *live, const json_t *pred, boo
 			lv = json_object_get(live, k);
 			if (!lv && is_empty(pv))
 				continue;
-			cmp_member(c, k, lv, pv, quantities);
+			cmp_member(c, node, k, lv, pv, quantities);
 		}
 		json_object_foreach((json_t *)live, k, lv) {
 			if (json_object_get(pred, k) || is_empty(lv))
 				continue;
-			cmp_member(c, k, lv, NULL, quantities);
+			cmp_member(c, node, k, lv, NULL, quantities);
 		}
 		return;
 	}
-	if (json_is_array(live) && json_is_array(pred) && json_array_size(live) == json_array_size(pred)) {
-		for (size_t i = 0; i < json_array_size(live); i++) {
-			if (c->depth >= DIFF_MAX_DEPTH + 2)
-				return;
-			c->path[c->depth++] = (struct seg){NULL, i};
-			cmp_value(c, json_array_get(live, i), json_array_get(pred, i), quantities);
-			c->depth--;
+	if (json_is_array(live) && json_is_array(pred)) {
+		if (f && f->list == MK_LIST_MAP && cmp_keyed_list(c, live, pred, quantities, f))
+			return;
+		if (json_array_size(live) == json_array_size(pred)) {
+			for (size_t i = 0; i < json_array_size(live); i++) {
+				if (!push(c, NULL, i))
+					return;
+				cmp_value(c, json_array_get(live, i), json_array_get(pred, i), quantities,
+					  f ? f->child : NULL, NULL);
+				c->depth--;
+			}
+			return;
 		}
-		return;
 	}
 	if (is_empty(live) && is_empty(pred))
 		return;
@@ -824,6 +915,9 @@ static void fill_atomic_from_live(json_t *pred, const json_t *live, const json_t
 			if (f && f->list == MK_LIST_MAP) {
 				size_t i;
 				json_t *item;
+				if (json_array_size(P) > PATCH_MAX_MERGE_ITEMS ||
+				    json_array_size(L) > PATCH_MAX_MERGE_ITEMS)
+					continue;
 				json_array_foreach(pv, i, item) {
 					json_t *kv = json_object_get(item, f->key);
 					if (!kv)
@@ -879,7 +973,9 @@ static void prune_list(json_t *P, const json_t *L, const json_t *pv, const struc
 {
 	size_t i;
 	json_t *pi;
-	if (f && f->list == MK_LIST_MAP) {
+	/* keyed lookups only where they stay cheap; past that, by index */
+	if (f && f->list == MK_LIST_MAP && json_array_size(P) <= PATCH_MAX_MERGE_ITEMS &&
+	    json_array_size(L) <= PATCH_MAX_MERGE_ITEMS) {
 		json_array_foreach(P, i, pi) {
 			json_t *kv = json_object_get(pi, f->key);
 			json_t *li = kv ? find_by_key(L, f->key, kv) : NULL;
@@ -952,9 +1048,9 @@ static void mask_map(json_t *map, size_t n)
 }
 
 /* Secret values never leave the engine in the change list: a change under
- * /data shows 8 '+' for the live value and 12 for the desired one (equal
- * values never appear as a change), whole-object and whole-map changes get
- * their data masked the same way. */
+ * /data shows 8 '+' for the desired value and 12 for a different live one
+ * (as diff_unified and Argo CD do); whole-object and whole-map changes get
+ * their data values masked with 8. */
 static void mask_secret_changes(struct diff_result *r)
 {
 	for (size_t i = 0; i < r->n_changes; i++) {
@@ -962,16 +1058,16 @@ static void mask_secret_changes(struct diff_result *r)
 		const char *p = ch->pointer;
 		json_t *vals[2] = {ch->old_value, ch->new_value};
 		for (int j = 0; j < 2; j++) {
-			size_t n = j == 0 ? 8 : 12;
+			size_t n = j == 0 ? 12 : 8;
 			if (!vals[j])
 				continue;
 			if (str_starts_with(p, "/data/")) {
 				json_decref(vals[j]);
 				vals[j] = mask_string(n);
 			} else if (strcmp(p, "/data") == 0) {
-				mask_map(vals[j], n);
+				mask_map(vals[j], 8);
 			} else if (*p == '\0') {
-				mask_map(json_object_get(vals[j], "data"), n);
+				mask_map(json_object_get(vals[j], "data"), 8);
 			}
 		}
 		ch->old_value = vals[0];
@@ -979,7 +1075,8 @@ static void mask_secret_changes(struct diff_result *r)
 	}
 }
 
-static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred)
+static int compare_into(struct diff_result *r, const json_t *live, const json_t *pred,
+			const struct mk_node *node)
 {
 	struct cmp c = {.r = r};
 	if (!live)
@@ -987,7 +1084,7 @@ static int compare_into(struct diff_result *r, const json_t *live, const json_t 
 	else if (!pred)
 		add_change(&c, DIFF_OP_REMOVE, live, NULL);
 	else
-		cmp_value(&c, live, pred, false);
+		cmp_value(&c, live, pred, false, node, NULL);
 	if (r->is_secret)
 		mask_secret_changes(r);
 	return c.rc;
@@ -1021,10 +1118,39 @@ static int check_inputs(const json_t *desired, const json_t *live)
  * annotation (the canonical JSON of desired itself), so the annotation is
  * updated by the same patch and the annotations map is never dropped.
  */
+/* What the last-applied annotation records of desired. For a Secret the
+ * values of data and stringData are recorded as "": the keys are all the
+ * three-way patch needs (to delete keys Git dropped), and an annotation
+ * anyone who can read the object sees must not repeat its secrets.
+ * kubectl's own three-way patch works the same from such an annotation,
+ * since it takes values from the live object. New reference. */
+static json_t *recorded_form(const struct ctx *c, const json_t *desired)
+{
+	static const char *const maps[] = {"data", "stringData"};
+	json_t *rec = json_copy((json_t *)desired);
+	if (!rec || !c->secret)
+		return rec;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *m = json_object_get(rec, maps[i]);
+		const char *k;
+		json_t *v;
+		if (!json_is_object(m))
+			continue;
+		m = json_copy(m);
+		if (!m || json_object_set_new(rec, maps[i], m) < 0) {
+			json_decref(rec);
+			return NULL;
+		}
+		json_object_foreach(m, k, v)
+			json_object_set_new(m, k, json_string(""));
+	}
+	return rec;
+}
+
 static int sync_patch(const struct ctx *c, const json_t *la, const json_t *desired, const json_t *live,
 		      json_t **ret)
 {
-	json_t *modified = NULL;
+	json_t *modified = NULL, *rec = NULL;
 	struct buf b;
 	int rc;
 
@@ -1046,13 +1172,18 @@ static int sync_patch(const struct ctx *c, const json_t *la, const json_t *desir
 		rc = err_set(BERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = jx_dump_canonical(desired, &b)) < 0 || (rc = buf_putc(&b, '\n')) < 0)
+	if (!(rec = recorded_form(c, desired))) {
+		rc = err_set(BERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = jx_dump_canonical(rec, &b)) < 0 || (rc = buf_putc(&b, '\n')) < 0)
 		goto out;
 	json_object_set_new(ann, DIFF_LAST_APPLIED, json_stringn(b.ptr, b.len));
 	rc = patch_create_three_way(la, modified, live, c->group, c->kind, ret);
 out:
 	buf_release(&b);
 	json_decref(modified);
+	json_decref(rec);
 	return rc;
 }
 
@@ -1090,7 +1221,8 @@ static int compute_both(const struct ctx *c, const json_t *desired, const json_t
 				      strategic ? mk_kind_schema(c->group, c->kind) : NULL, strategic, 0);
 		if ((rc = fill_defaults(r->predicted_live, r->normalized_live, npatch, c)) < 0)
 			goto out;
-		if ((rc = compare_into(r, r->normalized_live, r->predicted_live)) < 0)
+		if ((rc = compare_into(r, r->normalized_live, r->predicted_live,
+				       mk_kind_schema(c->group, c->kind))) < 0)
 			goto out;
 	}
 	if (r->modified)
@@ -1114,8 +1246,9 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 
 	if ((rc = check_inputs(desired, live)) < 0)
 		return rc;
+	if ((rc = ctx_init(&c, desired ? desired : live, live, s)) < 0)
+		return rc;
 	diff_result_init(&r);
-	ctx_init(&c, desired ? desired : live, live, s);
 	r.patch_is_strategic = mk_is_builtin(c.group, c.kind);
 	r.is_secret = c.secret;
 	if (desired && live) {
@@ -1123,7 +1256,7 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 	} else if (live) {
 		/* in the cluster, not in Git */
 		if ((rc = normalize(&c, live, &r.normalized_live)) == 0)
-			rc = compare_into(&r, r.normalized_live, NULL);
+			rc = compare_into(&r, r.normalized_live, NULL, NULL);
 	} else {
 		/* in Git, not in the cluster: predicted is desired + defaults */
 		json_t *nd = NULL;
@@ -1131,7 +1264,7 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
 			r.predicted_live = json_deep_copy(nd);
 			rc = r.predicted_live ? fill_defaults(r.predicted_live, NULL, NULL, &c) : err_set(BERR_NOMEM, "out of memory");
 			if (rc == 0)
-				rc = compare_into(&r, NULL, r.predicted_live);
+				rc = compare_into(&r, NULL, r.predicted_live, NULL);
 		}
 		json_decref(nd);
 	}
@@ -1152,22 +1285,18 @@ int diff_compute(const json_t *desired, const json_t *live, const struct diff_se
  * is. */
 static void mask_secret_pair(json_t *a, json_t *b)
 {
-	static const char plus[] = "++++++++++++++++++++++++";
 	json_t *da = json_object_get(a, "data"), *db = json_object_get(b, "data");
 	const char *k;
 	json_t *v;
 
+	/* per key, as Argo CD: the desired value gets 8 '+', a live value
+	 * equal to it the same, a different one 12 */
 	json_object_foreach(da, k, v) {
 		json_t *w = json_object_get(db, k);
-		bool same = w && jx_equal(v, w);
-		json_object_set_new(da, k, json_stringn(plus, 8));
-		if (w)
-			json_object_set_new(db, k, json_stringn(plus, same ? 8 : 12));
+		json_object_set_new(da, k, mask_string(w && !jx_equal(v, w) ? 12 : 8));
 	}
-	json_object_foreach(db, k, v) {
-		if (!json_object_get(da, k))
-			json_object_set_new(db, k, json_stringn(plus, 16));
-	}
+	json_object_foreach(db, k, v)
+		json_object_set_new(db, k, mask_string(8));
 }
 
 static int render(const json_t *v, struct buf *out)
@@ -1206,6 +1335,22 @@ out:
 	json_decref(b);
 	buf_release(&ta);
 	buf_release(&tb);
+	return rc;
+}
+
+int diff_normalized_hash(const json_t *obj, const struct diff_settings *s, char out[65])
+{
+	struct ctx c;
+	json_t *n = NULL;
+	size_t nodes = 0;
+	int rc;
+
+	if ((rc = check_identity(obj, "the")) < 0 || (rc = check_bounds(obj, 0, &nodes, "the")) < 0)
+		return rc;
+	if ((rc = ctx_init(&c, obj, obj, s)) < 0 || (rc = normalize(&c, obj, &n)) < 0)
+		return rc;
+	rc = jx_hash_hex(n, out);
+	json_decref(n);
 	return rc;
 }
 

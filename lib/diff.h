@@ -95,6 +95,10 @@ struct diff_change {
 struct diff_result {
 	bool modified;
 	/* Changes from normalised live to predicted live, in document order.
+	 * Lists merged by key (containers, env, ports, ...) are matched by key:
+	 * an added item is one ADD at its index in predicted, a removed one
+	 * one REMOVE at its index in live, a pure reordering one REPLACE of
+	 * the list; other lists of different lengths are one REPLACE.
 	 * Capped at DIFF_MAX_CHANGES entries (changes_truncated then true). */
 	struct diff_change *changes;
 	size_t n_changes;
@@ -109,13 +113,18 @@ struct diff_result {
 	 * object must be created). It is computed from the un-normalised
 	 * last-applied, desired and live, as kubectl apply would, and (unless
 	 * desired already carries one) sets the last-applied annotation to the
-	 * canonical JSON of desired, so the next diff is three-way. */
+	 * canonical JSON of desired, so the next diff is three-way. For a
+	 * Secret the annotation records the data/stringData keys with empty
+	 * values, never the secrets themselves (the three-way patch needs only
+	 * the keys, kubectl's included). The patch itself carries desired's
+	 * values: mask it before showing it. */
 	json_t *patch;
 	bool patch_is_strategic; /* else JSON merge patch */
 	/* A Secret: diff_unified masks its data values, and the change list
-	 * holds masks ("++++++++", a different length for a different value)
-	 * instead of values under /data. normalized_live and predicted_live
-	 * keep the real values: never show them. */
+	 * holds masks instead of values under /data: 8 '+' for the desired
+	 * value, 8 for an equal live one, 12 for a different one (Argo CD's
+	 * scheme). normalized_live and predicted_live keep the real values:
+	 * never show them. */
 	bool is_secret;
 	/* Whether a last-applied annotation was found and used (else two-way). */
 	bool three_way;
@@ -137,8 +146,13 @@ void diff_result_release(struct diff_result *r);
  * missing or non-string apiVersion/kind, desired and live of different
  * kinds, invalid base64 in Secret data, a list item missing its merge key,
  * a malformed jq path or JSON pointer in the settings — the message names
- * which), BERR_TOOLARGE (nesting, node count, jq step limit). *out is left
- * empty on failure.
+ * which), BERR_TOOLARGE (nesting, node count, jq step limit, more than 64
+ * ignore rules matching one object). *out is left empty on failure.
+ *
+ * Pass desired exactly as it is (or was) applied — with Berth's tracking
+ * annotation if the sync adds it: when live's last-applied annotation is the
+ * canonical JSON of desired, the annotation is not parsed at all, which is
+ * most of the cost of diffing an unchanged object.
  */
 int diff_compute(const json_t *desired, const json_t *live, const struct diff_settings *s,
 		 struct diff_result *out);
@@ -159,6 +173,14 @@ int diff_normalize(json_t *obj, const struct diff_settings *s);
  * (BERR_TOOLARGE: out's bound).
  */
 int diff_unified(const struct diff_result *r, struct buf *out);
+
+/*
+ * SHA-256 hex of the normalised form of obj under settings s (canonical
+ * JSON, lib/jsonx): two objects with the same hash cannot differ in
+ * anything the diff looks at. out receives 64 hex chars + NUL. 0 or a BERR
+ * code as diff_normalize.
+ */
+int diff_normalized_hash(const json_t *obj, const struct diff_settings *s, char out[65]);
 
 /*
  * The key under which a diff result can be cached: SHA-256 hex over the

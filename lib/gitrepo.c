@@ -53,6 +53,7 @@ struct gitrepo_cache {
 	pthread_mutex_t lock; /* repos list, ls-remote caches, stats */
 	struct repo_entry *repos;
 	struct gitrepo_stats stats;
+	struct gitrepo_ref_store store; /* get == NULL: none */
 };
 
 static pthread_once_t libgit2_once = PTHREAD_ONCE_INIT;
@@ -63,6 +64,9 @@ static void libgit2_setup(void)
 	/* Our bare caches are ours; don't let a global safe.directory
 	 * ownership check or the user's ~/.gitconfig change behaviour. */
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
 }
 
@@ -229,6 +233,7 @@ static void creds_hash(const struct gitrepo_creds *cr, uint8_t out[32])
 		const char *p = parts[i] ? parts[i] : "";
 		EVP_DigestUpdate(ctx, p, strlen(p) + 1);
 	}
+	EVP_DigestUpdate(ctx, cr && cr->insecure ? "1" : "0", 1);
 	EVP_DigestFinal_ex(ctx, out, NULL);
 	EVP_MD_CTX_free(ctx);
 }
@@ -308,6 +313,33 @@ static int write_secret_file(const char *path, const char *data)
 	return 0;
 }
 
+/* The SSH key (and known_hosts) go to files in a private folder that
+ * git_env_release removes; ssh reads them through GIT_SSH_COMMAND. */
+static int ssh_env(const struct gitrepo_cache *c, const struct gitrepo_creds *cr, struct git_env *g)
+{
+	char *key = NULL, *kh = NULL;
+	int rc;
+
+	if ((rc = fsx_private_dir(c->dir, "ssh-", &g->tmpdir)) < 0)
+		return rc;
+	key = str_printf("%s/key", g->tmpdir);
+	kh = str_printf("%s/known_hosts", g->tmpdir);
+	if (!key || !kh)
+		rc = err_set(BERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = write_secret_file(key, cr->ssh_private_key);
+	if (!rc)
+		rc = write_secret_file(kh, cr->ssh_known_hosts ? cr->ssh_known_hosts : "");
+	if (!rc)
+		rc = env_add(g, str_printf("GIT_SSH_COMMAND=ssh -F /dev/null -i %s -o IdentitiesOnly=yes "
+					   "-o BatchMode=yes -o UserKnownHostsFile=%s -o StrictHostKeyChecking=%s "
+					   "-o ConnectTimeout=30",
+					   key, cr->insecure ? "/dev/null" : kh, cr->insecure ? "no" : "yes"));
+	free(key);
+	free(kh);
+	return rc;
+}
+
 static int git_env_build(const struct gitrepo_cache *c, const struct gitrepo_creds *cr, struct git_env *g)
 {
 	const char *path = getenv("PATH");
@@ -359,28 +391,8 @@ static int git_env_build(const struct gitrepo_cache *c, const struct gitrepo_cre
 		    (rc = env_add(g, str_printf("GIT_CONFIG_VALUE_%d=%s", i, cfg_val[i]))) < 0)
 			goto fail;
 	}
-	if (cr && cr->ssh_private_key && *cr->ssh_private_key) {
-		char *key = NULL, *kh = NULL;
-		if ((rc = fsx_private_dir(c->dir, "ssh-", &g->tmpdir)) < 0)
-			goto fail;
-		key = str_printf("%s/key", g->tmpdir);
-		kh = str_printf("%s/known_hosts", g->tmpdir);
-		if (!key || !kh)
-			rc = err_set(BERR_NOMEM, "out of memory");
-		if (!rc)
-			rc = write_secret_file(key, cr->ssh_private_key);
-		if (!rc)
-			rc = write_secret_file(kh, cr->ssh_known_hosts ? cr->ssh_known_hosts : "");
-		if (!rc)
-			rc = env_add(g, str_printf("GIT_SSH_COMMAND=ssh -F /dev/null -i %s -o IdentitiesOnly=yes "
-						   "-o BatchMode=yes -o UserKnownHostsFile=%s -o StrictHostKeyChecking=%s "
-						   "-o ConnectTimeout=30",
-						   key, cr->insecure ? "/dev/null" : kh, cr->insecure ? "no" : "yes"));
-		free(key);
-		free(kh);
-		if (rc < 0)
-			goto fail;
-	}
+	if (cr && cr->ssh_private_key && *cr->ssh_private_key && (rc = ssh_env(c, cr, g)) < 0)
+		goto fail;
 	for (int i = 0; i < nconf; i++)
 		free(cfg_val[i]);
 	return 0;
@@ -504,8 +516,16 @@ static int parse_ls_remote(const char *text, struct reflist *out)
 	return 0;
 }
 
+void gitrepo_set_ref_store(struct gitrepo_cache *c, const struct gitrepo_ref_store *store)
+{
+	pthread_mutex_lock(&c->lock);
+	c->store = store ? *store : (struct gitrepo_ref_store){0};
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Lists refs over the network; the raw listing goes to raw when not NULL. */
 static int ls_remote_net(struct gitrepo_cache *c, struct repo_entry *e, const struct gitrepo_creds *creds,
-			 struct reflist *out)
+			 struct reflist *out, struct buf *raw)
 {
 	const char *argv[] = {"git", "ls-remote", e->url, NULL};
 	struct subproc_result r;
@@ -513,6 +533,8 @@ static int ls_remote_net(struct gitrepo_cache *c, struct repo_entry *e, const st
 
 	if (rc == 0)
 		rc = parse_ls_remote(r.out.ptr, out);
+	if (rc == 0 && raw)
+		buf_append(raw, r.out.ptr, r.out.len);
 	subproc_result_release(&r);
 	pthread_mutex_lock(&c->lock);
 	c->stats.ls_remotes++;
@@ -533,6 +555,64 @@ static bool cached_listing(struct gitrepo_cache *c, struct repo_entry *e, const 
 	*rc = reflist_copy(&e->lsr, out);
 	c->stats.ls_remote_hits++;
 	return true;
+}
+
+static char *store_key(const struct repo_entry *e, const uint8_t ch[32])
+{
+	uint8_t md[32];
+	char uh[65], chh[65];
+
+	SHA256((const unsigned char *)e->url, strlen(e->url), md);
+	hex(md, 16, uh);
+	hex(ch, 16, chh);
+	return str_printf("lsremote:%s:%s", uh, chh);
+}
+
+/* A listing from the shared store that is younger than the TTL: stored as
+ * "<wall ms when it started>\n<git ls-remote output>". */
+static bool listing_from_store(struct gitrepo_cache *c, const char *key, struct reflist *out, int64_t *ret_age)
+{
+	struct gitrepo_ref_store st;
+	struct buf b;
+	bool ok = false;
+	int64_t at;
+
+	pthread_mutex_lock(&c->lock);
+	st = c->store;
+	pthread_mutex_unlock(&c->lock);
+	if (!st.get || !key)
+		return false;
+	buf_init(&b, (size_t)16 << 20);
+	if (st.get(st.arg, key, &b) == 0) {
+		char *nl = strchr(b.ptr, '\n');
+		if (nl) {
+			*nl = '\0';
+			int64_t age = str_to_i64(b.ptr, &at) == 0 ? clock_wall_ms() - at : -1;
+			if (age >= 0 && age < LS_REMOTE_TTL_MS && parse_ls_remote(nl + 1, out) == 0) {
+				*ret_age = age;
+				ok = true;
+			}
+		}
+	}
+	buf_release(&b);
+	err_clear();
+	return ok;
+}
+
+static void listing_to_store(struct gitrepo_cache *c, const char *key, int64_t wall_started, const struct buf *raw)
+{
+	struct gitrepo_ref_store st;
+	struct buf b;
+
+	pthread_mutex_lock(&c->lock);
+	st = c->store;
+	pthread_mutex_unlock(&c->lock);
+	if (!st.put || !key)
+		return;
+	buf_init(&b, raw->len + 32);
+	if (buf_printf(&b, "%lld\n", (long long)wall_started) == 0 && buf_append(&b, raw->ptr, raw->len) == 0)
+		st.put(st.arg, key, b.ptr, b.len, LS_REMOTE_TTL_MS / 1000);
+	buf_release(&b);
 }
 
 /* The remote's refs, from the 3-minute cache unless fresh. Listings are
@@ -562,17 +642,30 @@ static int ls_remote(struct gitrepo_cache *c, struct repo_entry *e, const struct
 		pthread_mutex_unlock(&e->ls_lock);
 		return rc;
 	}
-	started = clock_mono_ms();
-	if ((rc = ls_remote_net(c, e, creds, &got)) == 0) {
+	char *key = store_key(e, ch);
+	int64_t age = 0;
+	struct buf raw;
+	bool from_store = !fresh && listing_from_store(c, key, &got, &age);
+	int64_t wall_started = clock_wall_ms();
+
+	buf_init(&raw, (size_t)16 << 20);
+	started = clock_mono_ms() - age;
+	if (from_store || (rc = ls_remote_net(c, e, creds, &got, &raw)) == 0) {
 		pthread_mutex_lock(&c->lock);
 		reflist_release(&e->lsr);
 		if (reflist_copy(&got, &e->lsr) == 0) {
 			memcpy(e->lsr_creds, ch, 32);
 			e->lsr_at = started;
 		}
+		if (from_store)
+			c->stats.ls_remote_hits++;
 		pthread_mutex_unlock(&c->lock);
+		if (!from_store)
+			listing_to_store(c, key, wall_started, &raw);
 		*out = got;
 	}
+	buf_release(&raw);
+	free(key);
 	pthread_mutex_unlock(&e->ls_lock);
 	return rc;
 }

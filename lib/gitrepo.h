@@ -43,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 struct gitrepo_creds {
 	const char *username;        /* HTTPS user (default "git" when only a password/token is set) */
 	const char *password;        /* HTTPS password or token */
@@ -86,6 +88,21 @@ int gitrepo_resolve(struct gitrepo_cache *c, const char *url, const struct gitre
  * hold a partial tree (the caller removes it). */
 int gitrepo_export(struct gitrepo_cache *c, const char *url, const char *sha, const char *dest,
 		   const struct gitrepo_limits *limits);
+
+/* A shared store for ref listings — Redis in the repo server — so that
+ * replicas share the 3-minute ls-remote cache (DESIGN.md §8). get appends
+ * the text stored under key to out and returns 0, or a negative code when
+ * absent or unavailable; put stores text for ttl_s seconds (its failures
+ * are ignored). Both are called from any thread. Keys name the URL and the
+ * credentials by hash, never in clear. */
+struct gitrepo_ref_store {
+	int (*get)(void *arg, const char *key, struct buf *out);
+	void (*put)(void *arg, const char *key, const char *text, size_t len, int64_t ttl_s);
+	void *arg;
+};
+
+/* Installs (copies) a shared store; NULL removes it. Call before use. */
+void gitrepo_set_ref_store(struct gitrepo_cache *c, const struct gitrepo_ref_store *store);
 
 /* A snapshot of the counters. */
 void gitrepo_get_stats(struct gitrepo_cache *c, struct gitrepo_stats *out);

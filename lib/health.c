@@ -775,6 +775,85 @@ done:
 	return 1;
 }
 
+/* ---- application health -------------------------------------------- */
+
+/* Hook-ness of an object; objects whose annotations do not parse count as
+ * plain resources here (the sync reports the annotation error). */
+static void hook_flags(const json_t *obj, bool *is_hook, bool *skip)
+{
+	struct annot a;
+
+	*is_hook = *skip = false;
+	if (!obj)
+		return;
+	if (annot_parse(obj, &a) < 0) {
+		err_clear();
+		return;
+	}
+	*is_hook = a.is_hook;
+	*skip = a.skip;
+	annot_release(&a);
+}
+
+static bool is_application(const json_t *obj)
+{
+	char group[64];
+	const char *kind = jx_str(obj, "kind");
+	annot_api_group(obj, group, sizeof(group));
+	return kind && strcmp(kind, "Application") == 0 &&
+	       (strcmp(group, "berth.dev") == 0 || strcmp(group, "argoproj.io") == 0);
+}
+
+int health_app(struct health_resource *res, size_t n, const struct health_rules *rules, const char *app_name,
+	       enum health_status *out)
+{
+	enum health_status app = HEALTH_HEALTHY;
+	bool any = false, any_live = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct health_resource *r = &res[i];
+		const char *ignore;
+		bool hook, skip;
+		int rc;
+
+		r->has_health = false;
+		hook_flags(r->desired, &hook, &skip);
+		if (skip)
+			continue;
+		hook_flags(r->live, &hook, &skip);
+		if (r->live && hook)
+			continue;
+		if (!r->live && !r->desired)
+			continue;
+		any = true;
+		if (!r->live) {
+			r->has_health = true;
+			set(&r->health, HEALTH_MISSING, "%s", "");
+			continue; /* OutOfSync already says it is missing */
+		}
+		any_live = true;
+		ignore = annot_get(r->live, "ignore-healthcheck");
+		if (ignore && strcmp(ignore, "true") == 0)
+			continue;
+		if (app_name && is_application(r->live) &&
+		    str_eq_null(jx_path_str(r->live, "metadata", "name", NULL), app_name))
+			continue;
+		if ((rc = health_assess(r->live, rules, &r->health)) < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		r->has_health = true;
+		if (is_application(r->live) &&
+		    (r->health.status == HEALTH_MISSING || r->health.status == HEALTH_UNKNOWN))
+			continue;
+		app = health_worst(app, r->health.status);
+	}
+	if (any && !any_live)
+		app = health_worst(app, HEALTH_MISSING);
+	*out = app;
+	return 0;
+}
+
 /* ---- custom rules --------------------------------------------------- */
 
 #define RULES_MAX_PER_KIND 64

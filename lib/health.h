@@ -112,4 +112,29 @@ int health_rules_add_settings(struct health_rules *r, const json_t *cm_data);
  */
 int health_assess(const json_t *obj, const struct health_rules *rules, struct health *out);
 
+/* One resource of an application for health_app. */
+struct health_resource {
+	const json_t *desired; /* from Git, or NULL (borrowed) */
+	const json_t *live;    /* from the cluster, or NULL (borrowed) */
+	struct health health;  /* out: the resource's health ... */
+	bool has_health;       /* out: ... when it has one */
+};
+
+/*
+ * An application's health from its resources, as Argo CD computes it:
+ * the worst resource health, starting from Healthy, where
+ * - hooks (live) and Skip objects (desired) do not count and get no health;
+ * - a live object annotated ignore-healthcheck: "true" (berth.dev/ or
+ *   argocd.argoproj.io/) does not count;
+ * - a resource missing live is Missing but does not make the app Missing
+ *   (OutOfSync says that) — unless no resource is live at all;
+ * - a child Application that is Missing or Unknown does not count, nor an
+ *   Application named app_name (an app managing itself; NULL: none);
+ * - kinds without a rule do not count.
+ * Fills each resource's health/has_health and *out. 0, or BERR_INVALID when
+ * an object is not a Kubernetes object (message names it).
+ */
+int health_app(struct health_resource *res, size_t n, const struct health_rules *rules, const char *app_name,
+	       enum health_status *out);
+
 #endif

@@ -145,10 +145,10 @@ void httpc_url_redact(const char *url, char *out, size_t size)
 		str_copy(out, url, size);
 		return;
 	}
-	buf_init(&b, size ? size - 1 : 0);
-	buf_append(&b, url, (size_t)(auth - url));
-	buf_puts(&b, at + 1);
-	str_copy(out, b.ptr, size);
+	buf_init(&b, strlen(url));
+	if (buf_append(&b, url, (size_t)(auth - url)) < 0 || buf_puts(&b, at + 1) < 0)
+		buf_reset(&b);
+	str_copy(out, b.ptr, size);  /* truncates to fit */
 	buf_release(&b);
 }
 
@@ -709,6 +709,14 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 	return 0;
 }
 
+/* The stream idle timeout in ms; 0 when disabled. */
+static int64_t idle_timeout(const struct httpc_req *req)
+{
+	if (req->idle_timeout_ms < 0)
+		return 0;
+	return req->idle_timeout_ms > 0 ? req->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
+}
+
 int httpc_stream_lines(struct httpc *c, const struct httpc_req *req, httpc_line_fn on_line,
 		       void *userdata, struct httpc_resp *resp)
 {
@@ -726,7 +734,7 @@ int httpc_stream_lines(struct httpc *c, const struct httpc_req *req, httpc_line_
 	t.on_line = on_line;
 	t.userdata = userdata;
 	buf_init(&t.partial, req->max_line_bytes ? req->max_line_bytes : DEFAULT_MAX_LINE);
-	rc = perform(c, &t, req, 0, req->idle_timeout_ms > 0 ? req->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS);
+	rc = perform(c, &t, req, 0, idle_timeout(req));
 	local.attempts = 1;
 	/* A connection cut off by the server mid-stream is not reusable; a
 	 * handle that saw an error is dropped rather than pooled. */
@@ -874,24 +882,47 @@ int httpc_mux_add_stream(struct httpc_mux *m, const struct httpc_req *req, httpc
 		mux_stream_free(s);
 		return rc;
 	}
-	int64_t idle = req->idle_timeout_ms > 0 ? req->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
-	curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_TIME, (long)((idle + 999) / 1000));
+	int64_t idle = idle_timeout(req);
+	if (idle > 0) {
+		curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_TIME, (long)((idle + 999) / 1000));
+	}
 	curl_easy_setopt(s->t.easy, CURLOPT_PRIVATE, s);
+	/* Hand out the handle before the mux can see the stream: once it is
+	 * queued, the mux thread may finish it (and the caller's on_done may
+	 * free whatever *ret points into) before this function returns. */
+	if (ret)
+		*ret = s;
 	pthread_mutex_lock(&m->mu);
 	list_push(&m->pending, s);
 	m->count++;
 	pthread_mutex_unlock(&m->mu);
 	curl_multi_wakeup(m->multi);
-	if (ret)
-		*ret = s;
 	return 0;
 }
 
 void httpc_mux_cancel(struct httpc_mux *m, struct httpc_mux_stream *s)
 {
-	atomic_store(&s->cancel, true);
+	/* Touch s only if it is still ours: a cancel racing the stream's end
+	 * must not write to freed memory. */
+	pthread_mutex_lock(&m->mu);
+	for (struct httpc_mux_stream *x = m->active; x; x = x->next)
+		if (x == s)
+			atomic_store(&s->cancel, true);
+	for (struct httpc_mux_stream *x = m->pending; x; x = x->next)
+		if (x == s)
+			atomic_store(&s->cancel, true);
+	pthread_mutex_unlock(&m->mu);
 	curl_multi_wakeup(m->multi);
+}
+
+/* Takes s out of the active list (mux thread; the lock keeps
+ * httpc_mux_cancel's walk safe). */
+static void active_remove(struct httpc_mux *m, struct httpc_mux_stream *s)
+{
+	pthread_mutex_lock(&m->mu);
+	list_remove(&m->active, s);
+	pthread_mutex_unlock(&m->mu);
 }
 
 void httpc_mux_wakeup(struct httpc_mux *m)
@@ -925,13 +956,13 @@ static void mux_admit_and_cancel(struct httpc_mux *m)
 			if (curl_multi_add_handle(m->multi, s->t.easy) == CURLM_OK) {
 				s->in_multi = true;
 			} else {
-				list_remove(&m->active, s);
+				active_remove(m, s);
 				mux_finish(m, s, err_set(BERR_NOMEM, "mux: cannot add a stream"));
 			}
 			continue;
 		}
 		if (atomic_load(&s->cancel)) {
-			list_remove(&m->active, s);
+			active_remove(m, s);
 			if (s->in_multi)
 				curl_multi_remove_handle(m->multi, s->t.easy);
 			s->in_multi = false;
@@ -955,7 +986,7 @@ static void mux_collect_done(struct httpc_mux *m)
 			continue;
 		curl_multi_remove_handle(m->multi, s->t.easy);
 		s->in_multi = false;
-		list_remove(&m->active, s);
+		active_remove(m, s);
 		curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &s->resp.status);
 		rc = transfer_result(&s->t, cc, &s->req, s->errbuf);
 		if (rc == 0 && !s->t.error_body && s->t.partial.len > 0 && s->t.status_checked) {
@@ -1024,7 +1055,7 @@ void httpc_mux_free(struct httpc_mux *m)
 	}
 	pthread_mutex_unlock(&m->mu);
 	while ((s = m->active)) {
-		list_remove(&m->active, s);
+		active_remove(m, s);
 		if (s->in_multi)
 			curl_multi_remove_handle(m->multi, s->t.easy);
 		mux_finish(m, s, BERR_CANCELED);

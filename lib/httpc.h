@@ -76,7 +76,7 @@ struct httpc_config {
 	/* Headers sent with every request, "Name: value", NULL-terminated array
 	 * (e.g. "Authorization: Bearer ..."). May be NULL. */
 	const char *const *headers;
-	const char *user_agent;      /* default "berth/<version>" */
+	const char *user_agent;      /* default "berth/0.1" */
 
 	int64_t connect_timeout_ms;  /* default 10000 */
 	int64_t timeout_ms;          /* whole request; default 60000 */
@@ -87,7 +87,7 @@ struct httpc_config {
 };
 
 /* One request. Only url is required. The struct and what it points to must
- * stay valid for the duration of the call (for the mux: until on_done). */
+ * stay valid for the duration of the call (httpc_mux_add_stream copies it). */
 struct httpc_req {
 	const char *method;          /* default "GET" */
 	const char *url;
@@ -100,7 +100,11 @@ struct httpc_req {
 	bool retry_unsafe;           /* allow retrying a non-idempotent method */
 
 	/* Streams only. */
-	int64_t idle_timeout_ms;     /* abort when no byte arrives for this long; default 60000 */
+	/* Abort when no byte arrives for this long (rounded up to whole
+	 * seconds); default 60000; negative: never (TCP keep-alive still
+	 * notices a dead peer, slowly). A Kubernetes watch sends nothing while
+	 * nothing changes: use the watch's timeoutSeconds plus a margin. */
+	int64_t idle_timeout_ms;
 	size_t max_line_bytes;       /* longest line accepted; default 16 MiB */
 };
 
@@ -185,13 +189,17 @@ void httpc_mux_free(struct httpc_mux *m);
  * callbacks. req is copied (url, method, headers, body), so it need not
  * outlive the call. on_line and on_done run on the thread running the mux.
  * *ret (may be NULL) receives a handle for httpc_mux_cancel, valid until
- * on_done has run. 0, BERR_NOMEM, BERR_INVALID. */
+ * on_done has run; it is written before the stream can start, so it may
+ * point into memory that on_done frees. On failure *ret is untouched and
+ * on_done never runs. 0, BERR_NOMEM, BERR_INVALID. */
 int httpc_mux_add_stream(struct httpc_mux *m, const struct httpc_req *req, httpc_line_fn on_line,
 			 httpc_done_fn on_done, void *userdata, struct httpc_mux_stream **ret);
 
 /* Asks for s to end; its on_done runs with BERR_CANCELED on the mux thread
  * (soon, or during the current callback's return when called from one).
- * Thread-safe. Calling it after on_done has run is a bug. */
+ * Thread-safe; a cancel that races the end of the stream is harmless, but
+ * calling it long after on_done has run is a bug (the handle may have been
+ * reused by a newer stream). */
 void httpc_mux_cancel(struct httpc_mux *m, struct httpc_mux_stream *s);
 
 /* Drives the streams on the calling thread for up to timeout_ms (returns

@@ -8,6 +8,9 @@
  *   raw and decoded forms are both at hand and '%2F' stays inside a segment.
  * - One conn_ctx per TCP connection (MHD's socket context) caches the
  *   client-certificate verdict, so keep-alive requests verify once.
+ * - Slow clients: MHD's connection timeout ends idle connections; a reaper
+ *   thread ends connections whose headers trickle in past header_timeout_s
+ *   (a client sending a byte a second is never idle).
  * - Streams live in httpd_stream.c; httpd_int.h is the seam.
  */
 #include "httpd.h"
@@ -41,6 +44,8 @@
 
 #define DEFAULT_MAX_CONNECTIONS 1024u
 #define DEFAULT_IDLE_TIMEOUT_S 60u
+#define DEFAULT_HEADER_TIMEOUT_S 30u
+#define REAPER_PERIOD_MS 250
 #define DEFAULT_MAX_HEADER_BYTES ((size_t)16 << 10)
 #define DEFAULT_MAX_BODY_BYTES ((size_t)1 << 20)
 #define DEFAULT_STREAM_QUEUE_BYTES ((size_t)1 << 20)
@@ -61,7 +66,7 @@ struct httpd {
 	char *listen;
 	char *cert_pem, *key_pem, *ca_pem;
 	bool client_cert_required;
-	unsigned max_connections, idle_timeout_s;
+	unsigned max_connections, max_connections_per_ip, idle_timeout_s, header_timeout_s;
 	size_t max_header_bytes, max_body_bytes, stream_queue_bytes;
 	bool access_log;
 
@@ -75,9 +80,17 @@ struct httpd {
 	unsigned port;
 	bool started, stopped;
 
+	/* Requests whose headers are still arriving, for the reaper thread
+	 * that cuts off clients trickling them (slowloris). */
+	pthread_mutex_t awaiting_mu;
+	pthread_cond_t awaiting_cond;
+	struct httpd_req *awaiting;
+	pthread_t reaper;
+	bool reaper_running, reaper_stop;
+
 	struct httpd_streams streams;  /* open streams, for httpd_stop */
 
-	atomic_uint_fast64_t connections_total, connections_open, requests_total;
+	atomic_uint_fast64_t connections_total, connections_open, requests_total, responses_4xx, responses_5xx;
 };
 
 enum tls_verdict { TLS_UNCHECKED = 0, TLS_NONE, TLS_VERIFIED, TLS_REJECTED };
@@ -117,6 +130,9 @@ struct httpd_req {
 	uint64_t bytes;
 	struct httpd_stream *stream;  /* holds a reference (the response holds another) */
 	int64_t start_ms;
+	int fd;                    /* the connection's socket */
+	bool awaiting;             /* in srv->awaiting */
+	struct httpd_req *aw_next, *aw_prev;
 	char peer[64];
 	char method[16];
 };
@@ -252,6 +268,8 @@ void httpd_free(struct httpd *srv)
 	}
 	free(srv->ca_pem);
 	httpd_streams_release(&srv->streams);
+	pthread_mutex_destroy(&srv->awaiting_mu);
+	pthread_cond_destroy(&srv->awaiting_cond);
 	free(srv);
 }
 
@@ -270,6 +288,8 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 	if (!srv)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpd_streams_init(&srv->streams);
+	pthread_mutex_init(&srv->awaiting_mu, NULL);
+	monotonic_cond_init(&srv->awaiting_cond);
 	srv->listen_fd = -1;
 	srv->fallback = default_fallback;
 	srv->listen = strdup(cfg->listen ? cfg->listen : "127.0.0.1:0");
@@ -291,6 +311,8 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 	}
 	srv->client_cert_required = cfg->tls_client_cert_required;
 	srv->max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+	srv->max_connections_per_ip = cfg->max_connections_per_ip;
+	srv->header_timeout_s = cfg->header_timeout_s ? cfg->header_timeout_s : DEFAULT_HEADER_TIMEOUT_S;
 	srv->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
 	srv->max_header_bytes = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
 	srv->max_body_bytes = cfg->max_body_bytes ? cfg->max_body_bytes : DEFAULT_MAX_BODY_BYTES;
@@ -493,9 +515,15 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t size)
 		snprintf(out, size, "%s:%u", host, port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 		port = ntohs(in6->sin6_port);
-		snprintf(out, size, "[%s]:%u", host, port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			/* An IPv4 client of a dual-stack listener: show it as IPv4. */
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof(host));
+			snprintf(out, size, "%s:%u", host, port);
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			snprintf(out, size, "[%s]:%u", host, port);
+		}
 	} else {
 		str_copy(out, "?", size);
 	}
@@ -530,6 +558,73 @@ static void req_free(struct httpd_req *req)
 	free(req);
 }
 
+/* Requests between their request line and the end of their headers. */
+static void awaiting_add(struct httpd *srv, struct httpd_req *req)
+{
+	pthread_mutex_lock(&srv->awaiting_mu);
+	req->aw_prev = NULL;
+	req->aw_next = srv->awaiting;
+	if (req->aw_next)
+		req->aw_next->aw_prev = req;
+	srv->awaiting = req;
+	req->awaiting = true;
+	pthread_mutex_unlock(&srv->awaiting_mu);
+}
+
+static void awaiting_remove_locked(struct httpd *srv, struct httpd_req *req)
+{
+	if (!req->awaiting)
+		return;
+	if (req->aw_prev)
+		req->aw_prev->aw_next = req->aw_next;
+	else
+		srv->awaiting = req->aw_next;
+	if (req->aw_next)
+		req->aw_next->aw_prev = req->aw_prev;
+	req->aw_next = req->aw_prev = NULL;
+	req->awaiting = false;
+}
+
+static void awaiting_remove(struct httpd *srv, struct httpd_req *req)
+{
+	pthread_mutex_lock(&srv->awaiting_mu);
+	awaiting_remove_locked(srv, req);
+	pthread_mutex_unlock(&srv->awaiting_mu);
+}
+
+/* Cuts off connections whose request headers take longer than
+ * header_timeout_s to arrive. The idle timeout alone would not: a client
+ * sending one byte a second is never idle. Shutting the socket down makes
+ * the connection's thread see the end and finish the request; the request
+ * stays valid until then because on_completed removes it from the list
+ * under the same lock before freeing it. */
+static void *reaper_main(void *arg)
+{
+	struct httpd *srv = arg;
+	pthread_mutex_lock(&srv->awaiting_mu);
+	while (!srv->reaper_stop) {
+		struct timespec ts;
+		int64_t now = clock_mono_ms(), limit = (int64_t)srv->header_timeout_s * 1000;
+		for (struct httpd_req *r = srv->awaiting, *next; r; r = next) {
+			next = r->aw_next;
+			if (now - r->start_ms > limit) {
+				if (r->fd >= 0)
+					shutdown(r->fd, SHUT_RDWR);
+				awaiting_remove_locked(srv, r);
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += REAPER_PERIOD_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->awaiting_cond, &srv->awaiting_mu, &ts);
+	}
+	pthread_mutex_unlock(&srv->awaiting_mu);
+	return NULL;
+}
+
 /* MHD_OPTION_URI_LOG_CALLBACK: the first thing MHD calls for a request; its
  * result becomes the request's context. NULL (no memory) makes MHD fail the
  * request. */
@@ -550,6 +645,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	req->cctx = ci ? ci->socket_context : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	format_peer(ci ? ci->client_addr : NULL, req->peer, sizeof(req->peer));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	req->fd = ci ? ci->connect_fd : -1;
 	req->target = strdup(uri ? uri : "/");
 	if (!req->target)
 		goto fail;
@@ -562,6 +659,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		req->bad_request = true;
 	if (parse_query(req, qmark ? qmark + 1 : NULL) < 0)
 		req->bad_request = true;
+	awaiting_add(srv, req);
 	return req;
 fail:
 	req_free(req);
@@ -599,6 +697,23 @@ const char *httpd_req_query(const struct httpd_req *req, const char *key)
 const char *httpd_req_header(const struct httpd_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *httpd_req_cookie(const struct httpd_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+bool httpd_req_content_type_is(const struct httpd_req *req, const char *mime)
+{
+	const char *ct = httpd_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n;
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	return n == strlen(mime) && strncasecmp(ct, mime, n) == 0;
 }
 
 const char *httpd_req_body(const struct httpd_req *req, size_t *ret_len)
@@ -788,7 +903,7 @@ int httpd_stream_start(struct httpd_req *req, unsigned status, const char *conte
 
 /* ------------------------------------------------------------- dispatch */
 
-static int tls_check_peer(struct httpd *srv, struct MHD_Connection *conn, struct conn_ctx *cc);
+static void tls_check_peer(struct MHD_Connection *conn, struct conn_ctx *cc);
 
 static void dispatch(struct httpd_req *req)
 {
@@ -857,7 +972,7 @@ static bool refuse_early(struct httpd_req *req)
 	}
 	if (srv->ca_pem) {
 		if (req->cctx->verdict == TLS_UNCHECKED)
-			tls_check_peer(srv, req->conn, req->cctx);
+			tls_check_peer(req->conn, req->cctx);
 		if (req->cctx->verdict == TLS_REJECTED) {
 			httpd_respond_error(req, 401, "client certificate not trusted");
 			return true;
@@ -888,13 +1003,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		return MHD_NO;
 	if (!req->dispatched && req->method[0] == '\0') {
 		/* First call: headers are in, no body yet. */
+		awaiting_remove(req->srv, req);
 		str_copy(req->method, method, sizeof(req->method));
 		if (strlen(method) >= sizeof(req->method)) {
 			httpd_respond_error(req, 501, "method not implemented");
 			return MHD_YES;
 		}
-		if (refuse_early(req))
-			return MHD_YES;
+		refuse_early(req);  /* may answer at once (413, 401, ...) */
 		return MHD_YES;
 	}
 	if (req->answered) {
@@ -922,9 +1037,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		httpd_respond_error(req, 413, "request body larger than %zu bytes", req->srv->max_body_bytes);
 		return MHD_YES;
 	}
+	(void)conn;
 	err_clear();
 	dispatch(req);
-	(void)conn;
 	return req->answered ? MHD_YES : MHD_NO;  /* MHD_NO: drop the connection */
 }
 
@@ -939,12 +1054,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!req)
 		return;
 	*con_cls = NULL;
+	awaiting_remove(srv, req);
 	bytes = req->bytes;
 	if (req->stream) {
 		bytes = httpd_stream_request_done(req->stream);
 		req->stream = NULL;
 	}
 	atomic_fetch_add(&srv->requests_total, 1);
+	if (req->answered && req->status >= 400 && req->status < 500)
+		atomic_fetch_add(&srv->responses_4xx, 1);
+	else if (req->answered && req->status >= 500 && req->status < 600)
+		atomic_fetch_add(&srv->responses_5xx, 1);
 	if (srv->access_log && req->method[0]) {
 		char status[16], nbytes[32], ms[32];
 		snprintf(status, sizeof(status), "%u", req->answered ? req->status : 0u);
@@ -979,32 +1099,33 @@ static char *dn_value(gnutls_x509_crt_t crt, const char *oid, unsigned idx)
 }
 
 /* Verifies the client certificate of conn against the configured CA (MHD
- * loaded it as the session's trust list) and records CN and O values. */
-static int tls_check_peer(struct httpd *srv, struct MHD_Connection *conn, struct conn_ctx *cc)
+ * loaded it as the session's trust list) for client authentication (its
+ * extended key usage must allow it, as Kubernetes requires) and records
+ * its CN and O values. */
+static void tls_check_peer(struct MHD_Connection *conn, struct conn_ctx *cc)
 {
 	const union MHD_ConnectionInfo *ci;
 	gnutls_session_t session;
 	const gnutls_datum_t *certs;
 	unsigned ncerts = 0, status = 0;
 	gnutls_x509_crt_t crt = NULL;
-	int rc;
-	(void)srv;
+	gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+					 .data = (unsigned char *)(uintptr_t)GNUTLS_KP_TLS_WWW_CLIENT};
 
 	cc->verdict = TLS_REJECTED;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (!ci || !ci->tls_session)
-		return 0;
+		return;
 	session = ci->tls_session;
 	certs = gnutls_certificate_get_peers(session, &ncerts);
 	if (!certs || ncerts == 0) {
 		cc->verdict = TLS_NONE;
-		return 0;
+		return;
 	}
-	rc = gnutls_certificate_verify_peers2(session, &status);
-	if (rc != GNUTLS_E_SUCCESS || status != 0)
-		return 0;
+	if (gnutls_certificate_verify_peers(session, &purpose, 1, &status) != GNUTLS_E_SUCCESS || status != 0)
+		return;
 	if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
-		return 0;
+		return;
 	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) != GNUTLS_E_SUCCESS)
 		goto out;
 	cc->cn = dn_value(crt, GNUTLS_OID_X520_COMMON_NAME, 0);
@@ -1024,7 +1145,6 @@ static int tls_check_peer(struct httpd *srv, struct MHD_Connection *conn, struct
 	cc->verdict = TLS_VERIFIED;
 out:
 	gnutls_x509_crt_deinit(crt);
-	return 0;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -1117,6 +1237,8 @@ int httpd_start(struct httpd *srv)
 	OPT(MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, srv->max_connections, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, NULL);
+	if (srv->max_connections_per_ip)
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->max_connections_per_ip, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->max_header_bytes + (16u << 10), NULL);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
@@ -1141,6 +1263,7 @@ int httpd_start(struct httpd *srv)
 	}
 	srv->listen_fd = -1;  /* MHD's now */
 	srv->started = true;
+	srv->reaper_running = pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0;
 	return 0;
 }
 
@@ -1154,7 +1277,31 @@ void httpd_get_stats(struct httpd *srv, struct httpd_stats *out)
 	out->connections_total = atomic_load(&srv->connections_total);
 	out->connections_open = atomic_load(&srv->connections_open);
 	out->requests_total = atomic_load(&srv->requests_total);
+	out->responses_4xx = atomic_load(&srv->responses_4xx);
+	out->responses_5xx = atomic_load(&srv->responses_5xx);
 	out->streams_open = atomic_load(&srv->streams.open);
+}
+
+int httpd_stats_prometheus(const struct httpd_stats *st, const char *prefix, struct buf *out)
+{
+	const struct {
+		const char *name, *type, *help;
+		uint64_t value;
+	} m[] = {
+		{"connections_total", "counter", "HTTP connections accepted.", st->connections_total},
+		{"connections_open", "gauge", "HTTP connections open.", st->connections_open},
+		{"requests_total", "counter", "HTTP requests completed.", st->requests_total},
+		{"responses_4xx_total", "counter", "HTTP requests answered with a 4xx status.", st->responses_4xx},
+		{"responses_5xx_total", "counter", "HTTP requests answered with a 5xx status.", st->responses_5xx},
+		{"streams_open", "gauge", "Streaming responses open (watches, event streams).", st->streams_open},
+	};
+	int rc;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if ((rc = buf_printf(out, "# HELP %s_http_%s %s\n# TYPE %s_http_%s %s\n%s_http_%s %llu\n", prefix,
+				     m[i].name, m[i].help, prefix, m[i].name, m[i].type, prefix, m[i].name,
+				     (unsigned long long)m[i].value)) < 0)
+			return rc;
+	return 0;
 }
 
 void httpd_stop(struct httpd *srv)
@@ -1166,6 +1313,14 @@ void httpd_stop(struct httpd *srv)
 	 * blocked in stream_read return, then join everything. */
 	MHD_socket lfd = MHD_quiesce_daemon(srv->mhd);
 	httpd_streams_close_all(&srv->streams, STOP_DRAIN_MS);
+	if (srv->reaper_running) {
+		pthread_mutex_lock(&srv->awaiting_mu);
+		srv->reaper_stop = true;
+		pthread_cond_broadcast(&srv->awaiting_cond);
+		pthread_mutex_unlock(&srv->awaiting_mu);
+		pthread_join(srv->reaper, NULL);
+		srv->reaper_running = false;
+	}
 	MHD_stop_daemon(srv->mhd);
 	srv->mhd = NULL;
 	if (lfd != MHD_INVALID_SOCKET)

@@ -64,6 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 struct httpd;
 struct httpd_req;
 struct httpd_stream;
@@ -96,7 +98,12 @@ struct httpd_config {
 	bool tls_client_cert_required;
 
 	unsigned max_connections;   /* concurrent connections; default 1024 */
+	unsigned max_connections_per_ip;  /* from one client address; default no limit */
 	unsigned idle_timeout_s;    /* close a connection idle this long; default 60 */
+	/* Close a connection whose request headers (after the request line)
+	 * take longer than this to arrive, however steadily they trickle in;
+	 * default 30. */
+	unsigned header_timeout_s;
 	size_t max_header_bytes;    /* request line + headers; default 16 KiB */
 	size_t max_body_bytes;      /* request body; default 1 MiB */
 	size_t stream_queue_bytes;  /* unsent bytes per stream; default 1 MiB */
@@ -111,6 +118,8 @@ struct httpd_stats {
 	uint64_t connections_total;  /* connections accepted since start */
 	uint64_t connections_open;   /* connections open now */
 	uint64_t requests_total;     /* requests completed */
+	uint64_t responses_4xx;      /* of which answered 400-499 */
+	uint64_t responses_5xx;      /* of which answered 500-599 */
 	uint64_t streams_open;       /* streams not yet ended */
 };
 
@@ -138,6 +147,11 @@ unsigned httpd_port(const struct httpd *srv);
 
 /* Fills *out with the current counters. */
 void httpd_get_stats(struct httpd *srv, struct httpd_stats *out);
+
+/* Appends st in the Prometheus text format, each metric named
+ * "<prefix>_http_<counter>" with HELP and TYPE lines, for a daemon's
+ * /metrics. prefix like "berth_repo_server". 0 or a BERR code from out. */
+int httpd_stats_prometheus(const struct httpd_stats *st, const char *prefix, struct buf *out);
 
 /* Stops serving: closes the listener, ends every stream (giving each up to
  * 2 s to send what is queued), closes connections and joins all threads.
@@ -169,6 +183,14 @@ const char *httpd_req_query_nth(const struct httpd_req *req, const char *key, si
 
 /* The value of request header name (case-insensitive), or NULL. */
 const char *httpd_req_header(const struct httpd_req *req, const char *name);
+
+/* The value of cookie name from the Cookie header, or NULL. */
+const char *httpd_req_cookie(const struct httpd_req *req, const char *name);
+
+/* True when the request's Content-Type is the media type mime (compared
+ * case-insensitively, parameters such as "; charset=utf-8" ignored). For the
+ * CSRF rule "state-changing requests need application/json". */
+bool httpd_req_content_type_is(const struct httpd_req *req, const char *mime);
 
 /* The request body (complete, NUL-terminated after len bytes) and its
  * length in *ret_len (may be NULL). Never NULL; "" when there is no body. */

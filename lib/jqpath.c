@@ -21,6 +21,10 @@
 
 enum step_type { ST_FIELD, ST_INDEX, ST_ITER, ST_SELECT };
 
+/* select() conditions: path == literal, path != literal, or
+ * path | startswith/endswith/contains("text") on strings. */
+enum cond_op { OP_EQ, OP_NE, OP_STARTS, OP_ENDS, OP_CONTAINS };
+
 struct step {
 	enum step_type type;
 	char *name;             /* ST_FIELD */
@@ -28,7 +32,7 @@ struct step {
 	struct step *cond;      /* ST_SELECT: relative path */
 	size_t n_cond;
 	json_t *literal;        /* ST_SELECT */
-	bool negate;            /* != */
+	enum cond_op op;        /* ST_SELECT */
 };
 
 struct jqpath {
@@ -186,6 +190,10 @@ static int parse_term(struct parser *ps, struct step *st, size_t *n, size_t cap)
 		} else if (c == '[' && any) {
 			if ((rc = parse_bracket(ps, st, n, cap)) < 0)
 				return rc;
+		} else if (c == '?' && any) {
+			/* "optional": a missing or mistyped step already
+			 * matches nothing when deleting */
+			ps->pos++;
 		} else {
 			return 0;
 		}
@@ -213,15 +221,22 @@ static int parse_select(struct parser *ps, struct step *st, size_t *n, size_t ca
 			goto fail;
 		}
 	skip_ws(ps);
-	if (strncmp(ps->s + ps->pos, "==", 2) == 0)
-		s.negate = false;
-	else if (strncmp(ps->s + ps->pos, "!=", 2) == 0)
-		s.negate = true;
-	else {
-		rc = perr(ps, "select() needs == or !=");
+	static const struct {
+		const char *text;
+		enum cond_op op;
+	} ops[] = {{"==", OP_EQ}, {"!=", OP_NE}, {"| startswith(", OP_STARTS}, {"|startswith(", OP_STARTS},
+		   {"| endswith(", OP_ENDS}, {"|endswith(", OP_ENDS}, {"| contains(", OP_CONTAINS},
+		   {"|contains(", OP_CONTAINS}};
+	size_t oi;
+	for (oi = 0; oi < sizeof(ops) / sizeof(ops[0]); oi++)
+		if (strncmp(ps->s + ps->pos, ops[oi].text, strlen(ops[oi].text)) == 0)
+			break;
+	if (oi == sizeof(ops) / sizeof(ops[0])) {
+		rc = perr(ps, "select() needs ==, != or | startswith/endswith/contains(\"...\")");
 		goto fail;
 	}
-	ps->pos += 2;
+	s.op = ops[oi].op;
+	ps->pos += strlen(ops[oi].text);
 	skip_ws(ps);
 	size_t start = ps->pos, end;
 	if (ps->s[start] == '"') {
@@ -242,6 +257,14 @@ static int parse_select(struct parser *ps, struct step *st, size_t *n, size_t ca
 	}
 	ps->pos = end;
 	skip_ws(ps);
+	if (s.op >= OP_STARTS) {
+		if (!json_is_string(s.literal) || ps->s[ps->pos] != ')') {
+			rc = perr(ps, "startswith/endswith/contains take one string");
+			goto fail;
+		}
+		ps->pos++;
+		skip_ws(ps);
+	}
 	if (ps->s[ps->pos] != ')') {
 		rc = perr(ps, "expected ) closing select");
 		goto fail;
@@ -331,6 +354,23 @@ static json_t *rel_get(json_t *v, const struct step *st, size_t n)
 	return v;
 }
 
+static bool cond_holds(const struct step *st, const json_t *got)
+{
+	if (st->op == OP_EQ || st->op == OP_NE) {
+		bool eq = got ? jx_equal(got, st->literal) : json_is_null(st->literal);
+		return eq == (st->op == OP_EQ);
+	}
+	if (!json_is_string(got))
+		return false; /* jq would fail; for a deletion it matches nothing */
+	const char *h = json_string_value(got), *n = json_string_value(st->literal);
+	size_t hl = json_string_length(got), nl = json_string_length(st->literal);
+	switch (st->op) {
+	case OP_STARTS: return hl >= nl && memcmp(h, n, nl) == 0;
+	case OP_ENDS: return hl >= nl && memcmp(h + hl - nl, n, nl) == 0;
+	default: return memmem(h, hl, n, nl) != NULL;
+	}
+}
+
 static int apply_step(const struct step *st, const struct locs *in, struct locs *out, size_t *steps,
 		      size_t max_steps)
 {
@@ -364,9 +404,7 @@ static int apply_step(const struct step *st, const struct locs *in, struct locs 
 			}
 			break;
 		case ST_SELECT: {
-			json_t *got = rel_get(v, st->cond, st->n_cond);
-			bool eq = got ? jx_equal(got, st->literal) : json_is_null(st->literal);
-			if (eq != st->negate)
+			if (cond_holds(st, rel_get(v, st->cond, st->n_cond)))
 				if ((rc = locs_push(out, in->a[i], steps, max_steps)) < 0)
 					return rc;
 			break;
@@ -402,7 +440,8 @@ int jqpath_delete(const struct jqpath *p, json_t *doc, size_t max_steps, size_t 
 	}
 	/* object members first (keys are borrowed from their parents, so
 	 * delete by copying the key), then array items from the end */
-	qsort(a.a, a.n, sizeof(*a.a), loc_cmp_desc);
+	if (a.n > 1)
+		qsort(a.a, a.n, sizeof(*a.a), loc_cmp_desc);
 	for (size_t i = 0; i < a.n; i++) {
 		struct loc *l = &a.a[i];
 		if (!l->parent)

@@ -5,8 +5,10 @@
  *
  * Supported: field access (.spec.replicas, ."name", .["a/b"], .metadata.
  * annotations["a/b"]), array indices (.[0], .args[1]), iteration (.[],
- * .containers[]), pipes (|) and select() with one comparison of a relative
- * path to a JSON literal (select(.name == "x"), select(.port != 80)).
+ * .containers[]), the optional marker (.webhooks[]?.clientConfig), pipes
+ * (|) and select() with one condition on a relative path: a comparison to
+ * a JSON literal (select(.name == "x"), select(.port != 80)) or a string
+ * test (select(.name | startswith("istio-")), endswith, contains).
  * Anything else is refused at compile time (BERR_INVALID with the column),
  * so a rule never silently matches nothing because of an unsupported form.
  *

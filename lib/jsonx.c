@@ -213,9 +213,9 @@ int jx_ptr_set(json_t *root, const char *ptr, json_t *value, bool create_parents
 			else if (parse_index(last.ptr, &idx) < 0 || idx > json_array_size(parent))
 				rc = err_set(BERR_INVALID, "json pointer \"%s\": bad array index", ptr);
 			else if (idx == json_array_size(parent))
-				rc = json_array_append(parent, value) ? BERR_NOMEM : 0;
+				rc = json_array_append(parent, value) ? err_set(BERR_NOMEM, "json: out of memory") : 0;
 			else
-				rc = json_array_set(parent, idx, value) ? BERR_NOMEM : 0;
+				rc = json_array_set(parent, idx, value) ? err_set(BERR_NOMEM, "json: out of memory") : 0;
 		} else {
 			rc = err_set(BERR_INVALID, "json pointer \"%s\": parent is not a container", ptr);
 		}

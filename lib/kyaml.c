@@ -26,6 +26,7 @@
 #include "kyaml_scalar.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
+#define KYAML_DEPTH_CEILING 10000
 
 struct anchor {
 	char *name;
@@ -39,7 +40,7 @@ struct frame {
 	char *anchor;           /* owned; registered when the collection ends */
 	char *key;              /* owned text of the pending key (maps) */
 	size_t key_len;
-	json_t *merges;         /* maps named by "<<", merged when the map ends */
+	json_t *merged_keys;    /* strict mode: keys last set by a merge, not yet written */
 	yaml_mark_t key_mark;   /* where the pending key starts */
 	size_t nodes_at_start;  /* L->nodes before this collection */
 	size_t sub_depth;       /* deepest depth among the children */
@@ -57,6 +58,7 @@ struct loader {
 	size_t nframes;
 	struct anchor *anchors;
 	size_t nanchors, anchors_cap;
+	json_t *anchor_index;   /* name → index in anchors of its latest definition */
 	json_t *root;           /* of the current document, or NULL */
 	json_t *docs;
 	size_t nodes, alias_nodes;
@@ -127,14 +129,11 @@ static int count_nodes(struct loader *L, size_t n, bool alias, const yaml_mark_t
 	return 0;
 }
 
+/* A hashed index, so that many anchors and aliases cost linear time. */
 static struct anchor *anchor_find(struct loader *L, const char *name)
 {
-	size_t i = L->nanchors;
-	/* The latest definition wins: YAML allows redefining an anchor. */
-	while (i-- > 0)
-		if (!strcmp(L->anchors[i].name, name))
-			return &L->anchors[i];
-	return NULL;
+	json_t *i = json_object_get(L->anchor_index, name);
+	return i ? &L->anchors[json_integer_value(i)] : NULL;
 }
 
 /* Records name (stolen) → v (a new reference is taken). */
@@ -150,6 +149,11 @@ static int anchor_add(struct loader *L, char *name, json_t *v, size_t nodes, siz
 		L->anchors = a;
 		L->anchors_cap = cap;
 	}
+	/* The latest definition wins: YAML allows redefining an anchor. */
+	if (json_object_set_new_nocheck(L->anchor_index, name, json_integer((json_int_t)L->nanchors))) {
+		free(name);
+		return err_set(BERR_NOMEM, "yaml: out of memory");
+	}
 	L->anchors[L->nanchors++] = (struct anchor){ name, json_incref(v), nodes, depth };
 	return 0;
 }
@@ -161,6 +165,7 @@ static void anchors_clear(struct loader *L)
 		json_decref(L->anchors[i].value);
 	}
 	L->nanchors = 0;
+	json_object_clear(L->anchor_index);
 }
 
 static const char *tag_suffix(const char *tag)
@@ -294,8 +299,7 @@ static int key_of_scalar(const struct kyaml_scalar *sv, char **ret, size_t *ret_
 		n = (size_t)snprintf(tmp, sizeof(tmp), "false");
 		break;
 	default:
-		n = (size_t)snprintf(tmp, sizeof(tmp), "null");
-		break;
+		return BERR_INVALID; /* the caller words it */
 	}
 	return key_copy(tmp, n, ret, ret_len);
 }
@@ -325,8 +329,7 @@ static int key_of_value(const json_t *v, const yaml_mark_t *m, char **ret, size_
 		n = (size_t)snprintf(tmp, sizeof(tmp), "false");
 		break;
 	case JSON_NULL:
-		n = (size_t)snprintf(tmp, sizeof(tmp), "null");
-		break;
+		return at(m, BERR_INVALID, "a null mapping key cannot be represented in JSON");
 	default:
 		return at(m, BERR_INVALID, "a mapping key must be a scalar, not a collection");
 	}
@@ -336,67 +339,84 @@ static int key_of_value(const json_t *v, const yaml_mark_t *m, char **ret, size_
 static void frame_release(struct frame *f)
 {
 	json_decref(f->node);
-	json_decref(f->merges);
+	json_decref(f->merged_keys);
 	free(f->anchor);
 	free(f->key);
 	memset(f, 0, sizeof(*f));
 }
 
-/* "<<: v": v (stolen) must be a map or a list of maps; they are merged when
- * the map ends. */
-static int add_merge(struct frame *f, json_t *v, const yaml_mark_t *m)
+/* Copies every member of src into the map being built, replacing what is
+ * there: go-yaml v2 applies "<<" where it stands, so keys written before it
+ * are overridden by the merge and keys written after it override the merge.
+ * src is a private copy (aliases are copied), so its children are shared
+ * rather than copied again. */
+static int merge_map(struct loader *L, struct frame *f, json_t *src)
+{
+	const char *k;
+	size_t klen;
+	json_t *v;
+	bool strict = L->lim.flags & KYAML_REJECT_DUPLICATE_KEYS;
+
+	if (strict && !f->merged_keys && !(f->merged_keys = json_object()))
+		return err_set(BERR_NOMEM, "yaml: out of memory");
+	json_object_keylen_foreach(src, k, klen, v) {
+		if (json_object_setn_nocheck(f->node, k, klen, v) ||
+		    (strict && json_object_setn_new_nocheck(f->merged_keys, k, klen, json_null())))
+			return err_set(BERR_NOMEM, "yaml: out of memory");
+	}
+	return 0;
+}
+
+/* "<<: v" with v (stolen) of the given depth: a map, or a list of maps of
+ * which the earlier win (merged last). */
+static int add_merge(struct loader *L, struct frame *f, json_t *v, size_t depth, const yaml_mark_t *m)
 {
 	size_t i;
-	json_t *e;
 	int rc = 0;
 
-	if (!f->merges && !(f->merges = json_array())) {
-		rc = err_set(BERR_NOMEM, "yaml: out of memory");
-		goto out;
-	}
 	if (json_is_object(v)) {
-		if (json_array_append(f->merges, v))
-			rc = err_set(BERR_NOMEM, "yaml: out of memory");
+		rc = merge_map(L, f, v);
+		if (depth > 0 && depth - 1 > f->sub_depth)
+			f->sub_depth = depth - 1;
 		goto out;
 	}
 	if (!json_is_array(v)) {
 		rc = at(m, BERR_INVALID, "map merge requires a map or a sequence of maps as the value");
 		goto out;
 	}
-	json_array_foreach(v, i, e) {
-		if (!json_is_object(e)) {
+	for (i = 0; i < json_array_size(v); i++) {
+		if (!json_is_object(json_array_get(v, i))) {
 			rc = at(m, BERR_INVALID, "map merge requires a map or a sequence of maps as the value");
 			goto out;
 		}
-		if (json_array_append(f->merges, e)) {
-			rc = err_set(BERR_NOMEM, "yaml: out of memory");
-			goto out;
-		}
 	}
+	for (i = json_array_size(v); i-- > 0 && rc == 0;)
+		rc = merge_map(L, f, json_array_get(v, i));
+	if (depth > 1 && depth - 2 > f->sub_depth)
+		f->sub_depth = depth - 2;
 out:
 	json_decref(v);
 	return rc;
 }
 
-/* Keys written in the map win over merged ones, and earlier merged maps over
- * later ones: so each merged key is added only when still absent. The
- * merged maps are private copies (aliases are copied), so their children
- * can be shared rather than copied again. */
-static int apply_merges(struct frame *f)
+/* Stores v (stolen) under the pending key. A repeated key replaces the
+ * earlier value, or is an error in strict mode unless the earlier value
+ * came from a merge. */
+static int set_member(struct loader *L, struct frame *f, json_t *v)
 {
-	size_t i, klen;
-	json_t *src, *v;
-	const char *k;
+	size_t before = json_object_size(f->node);
+	bool strict = L->lim.flags & KYAML_REJECT_DUPLICATE_KEYS;
 
-	json_array_foreach(f->merges, i, src) {
-		json_object_keylen_foreach(src, k, klen, v) {
-			if (json_object_getn(f->node, k, klen))
-				continue;
-			if (json_object_setn_nocheck(f->node, k, klen, v))
-				return err_set(BERR_NOMEM, "yaml: out of memory");
-		}
+	if (json_object_setn_new_nocheck(f->node, f->key, f->key_len, v))
+		return err_set(BERR_NOMEM, "yaml: out of memory");
+	if (!strict || json_object_size(f->node) != before)
+		return 0;
+	if (f->merged_keys && json_object_getn(f->merged_keys, f->key, f->key_len)) {
+		json_object_deln(f->merged_keys, f->key, f->key_len);
+		return 0;
 	}
-	return 0;
+	return at(&f->key_mark, BERR_INVALID, "key \"%.*s\" already set in map", (int)(f->key_len > 64 ? 64 : f->key_len),
+		  f->key);
 }
 
 /* Hands a completed value v (stolen) of the given depth to the innermost
@@ -404,7 +424,6 @@ static int apply_merges(struct frame *f)
 static int deliver(struct loader *L, json_t *v, size_t depth, const yaml_mark_t *m)
 {
 	struct frame *f;
-	size_t before;
 	int rc;
 
 	if (L->nframes == 0) {
@@ -412,6 +431,11 @@ static int deliver(struct loader *L, json_t *v, size_t depth, const yaml_mark_t 
 		return 0;
 	}
 	f = &L->frames[L->nframes - 1];
+	if (f->merge_pending) {
+		f->merge_pending = false;
+		f->want_key = true;
+		return add_merge(L, f, v, depth, m);
+	}
 	if (depth > f->sub_depth)
 		f->sub_depth = depth;
 	if (!f->is_map) {
@@ -420,17 +444,7 @@ static int deliver(struct loader *L, json_t *v, size_t depth, const yaml_mark_t 
 		return 0;
 	}
 	f->want_key = true;
-	if (f->merge_pending) {
-		f->merge_pending = false;
-		return add_merge(f, v, m);
-	}
-	before = json_object_size(f->node);
-	rc = json_object_setn_new_nocheck(f->node, f->key, f->key_len, v);
-	if (rc == 0 && json_object_size(f->node) == before && (L->lim.flags & KYAML_REJECT_DUPLICATE_KEYS))
-		rc = at(&f->key_mark, BERR_INVALID, "key \"%.*s\" already set in map",
-			(int)(f->key_len > 64 ? 64 : f->key_len), f->key);
-	else if (rc)
-		rc = err_set(BERR_NOMEM, "yaml: out of memory");
+	rc = set_member(L, f, v);
 	free(f->key);
 	f->key = NULL;
 	return rc;
@@ -479,6 +493,8 @@ static int on_key(struct loader *L, yaml_event_t *ev)
 	} else if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
 		kyaml_scalar_resolve(text, len, &sv);
 	}
+	if (sv.kind == KYAML_SCALAR_NULL)
+		return at(&ev->start_mark, BERR_INVALID, "a null mapping key cannot be represented in JSON");
 	if (sv.kind != KYAML_SCALAR_STRING)
 		return key_of_scalar(&sv, &f->key, &f->key_len);
 	/* The common case: take the text over from the event, no copy. */
@@ -571,18 +587,6 @@ static int on_end(struct loader *L, const yaml_event_t *ev)
 	size_t depth = f->sub_depth + 1;
 	int rc;
 
-	if (f->merges) {
-		if ((rc = apply_merges(f)) < 0)
-			return rc;
-		/* Merged values' depth counts too. */
-		size_t i;
-		json_t *src;
-		json_array_foreach(f->merges, i, src) {
-			size_t d = jx_depth(src);
-			if (d > depth)
-				depth = d;
-		}
-	}
 	if (f->anchor) {
 		rc = anchor_add(L, f->anchor, f->node, L->nodes - f->nodes_at_start, depth);
 		f->anchor = NULL;
@@ -647,6 +651,9 @@ static void limits_fill(struct kyaml_limits *dst, const struct kyaml_limits *src
 		dst->max_bytes = KYAML_MAX_BYTES;
 	if (!dst->max_depth)
 		dst->max_depth = KYAML_MAX_DEPTH;
+	/* jansson frees and copies values recursively: keep stacks safe. */
+	if (dst->max_depth > KYAML_DEPTH_CEILING)
+		dst->max_depth = KYAML_DEPTH_CEILING;
 	if (!dst->max_nodes)
 		dst->max_nodes = KYAML_MAX_NODES;
 	if (!dst->max_alias_nodes)
@@ -670,9 +677,11 @@ int kyaml_load_stream(const char *data, size_t len, const struct kyaml_limits *l
 	L.len = len;
 	L.frames = calloc(L.lim.max_depth, sizeof(*L.frames));
 	L.docs = json_array();
-	if (!L.frames || !L.docs || !yaml_parser_initialize(&L.parser)) {
+	L.anchor_index = json_object();
+	if (!L.frames || !L.docs || !L.anchor_index || !yaml_parser_initialize(&L.parser)) {
 		free(L.frames);
 		json_decref(L.docs);
+		json_decref(L.anchor_index);
 		return err_set(BERR_NOMEM, "yaml: out of memory");
 	}
 	yaml_parser_set_input_string(&L.parser, (const unsigned char *)data, len);
@@ -691,6 +700,7 @@ int kyaml_load_stream(const char *data, size_t len, const struct kyaml_limits *l
 	free(L.frames);
 	anchors_clear(&L);
 	free(L.anchors);
+	json_decref(L.anchor_index);
 	json_decref(L.root);
 	if (rc == 0)
 		*ret_docs = L.docs;

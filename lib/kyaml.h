@@ -26,20 +26,28 @@
  *   fraction, so that is the JSON an API server receives.
  * - tags: !!str, !!int, !!float, !!bool, !!null force the type (an error
  *   when the text cannot be read as it); !!binary and !!timestamp keep the
- *   text as a string; !!map/!!seq/!!omap are accepted. Any other tag is
- *   ignored on a collection; a scalar with any other tag (or the
- *   non-specific "!") is a string, as go-yaml v2 reads it.
- * - anchors and aliases (the alias is a deep copy), merge keys "<<" (one map
- *   or a list of maps; keys written in the map itself win, earlier maps in
- *   the list win over later ones).
- * - non-string map keys become their string form (1 → "1", true → "true",
- *   null → "null"); a collection as a key is an error.
+ *   text as a string (sigs.k8s.io/yaml would decode !!binary to raw bytes;
+ *   Berth keeps the base64, which is what a Secret's data field wants);
+ *   !!map/!!seq/!!omap are accepted. Any other tag is ignored on a
+ *   collection; a scalar with any other tag (or the non-specific "!") is a
+ *   string, as go-yaml v2 reads it.
+ * - anchors and aliases (the alias is a deep copy); merge keys "<<" with one
+ *   map or a list of maps, applied where they stand as go-yaml v2 does: keys
+ *   written after "<<" override merged ones, keys written before it are
+ *   overridden, and in a list earlier maps win over later ones.
+ * - non-string map keys become their string form as sigs.k8s.io/yaml writes
+ *   them (1 → "1", 0x10 → "16", true → "true", 1e6 → "1e+06"); a null key
+ *   or a collection as a key is an error.
  * - a key given twice in one map: the last value wins, as with
  *   sigs.k8s.io/yaml's Unmarshal and YAMLToJSON, which Argo CD and kubectl's
  *   decoder use (real repositories have such files; one is among the
  *   gitops-engine fixtures). With the flag KYAML_REJECT_DUPLICATE_KEYS it is
  *   an error instead ("key "x" already set in map"), as with
  *   sigs.k8s.io/yaml's UnmarshalStrict/YAMLToJSONStrict.
+ *
+ * These rules are checked against sigs.k8s.io/yaml itself (helm's fromYaml
+ * | toJson) by the unit tests oracle_agrees_with_sigs_k8s_yaml (a table of
+ * edge cases) and oracle_agrees_on_every_fixture_document.
  *
  * Every input is bounded (struct kyaml_limits): bytes, nesting depth, number
  * of JSON values created, values created by expanding aliases (so a
@@ -50,8 +58,12 @@
  * The emitter (kyaml_dump) writes block YAML for humans as `kubectl get -o
  * yaml` does: two-space indent, "- key: v" for lists of maps, lists inside
  * maps not indented past their key, multi-line strings as block scalars, and
- * quoting wherever a plain scalar would read back as something else. Reading
- * the output back with kyaml_load_one gives a value jx_equal to the input.
+ * quoting wherever a plain scalar would read back as something else
+ * (double quotes when it would be typed, single when only the syntax is in
+ * the way). With sorted keys the output is byte for byte what kubectl
+ * writes, except that long lines are never folded (test:
+ * writer_matches_kubectl_output). Reading the output back with
+ * kyaml_load_one gives a value jx_equal to the input.
  */
 #ifndef BERTH_KYAML_H
 #define BERTH_KYAML_H
@@ -75,9 +87,9 @@ enum kyaml_load_flags {
 
 struct kyaml_limits {
 	size_t max_bytes;       /* input size */
-	size_t max_depth;       /* nesting of collections (a scalar has depth 0) */
-	size_t max_nodes;       /* JSON values created in total, alias copies included */
-	size_t max_alias_nodes; /* JSON values created by copying aliased nodes */
+	size_t max_depth;       /* nesting of collections (a scalar has depth 0); at most 10000 */
+	size_t max_nodes;       /* JSON values in the whole stream, alias copies included */
+	size_t max_alias_nodes; /* JSON values created by copying aliased nodes (stream) */
 	size_t max_docs;        /* non-empty documents in one stream */
 	unsigned flags;         /* enum kyaml_load_flags */
 };
@@ -100,12 +112,16 @@ int kyaml_load_one(const char *data, size_t len, const struct kyaml_limits *lim,
 /* Reads one value given as JSON or YAML. When the first non-blank byte is
  * '{' or '[' the text is tried as JSON first (fast path, jx_parse with the
  * same byte and depth bounds); if that fails it is read as YAML (a flow
- * collection is YAML too). Otherwise as kyaml_load_one. New reference. */
+ * collection is YAML too). Otherwise as kyaml_load_one. New reference.
+ * The JSON path keeps 1.0 a real where the YAML path gives 1; the two are
+ * jx_equal and have the same canonical form. */
 int kyaml_load_any(const char *data, size_t len, const struct kyaml_limits *lim, json_t **ret);
 
 /* Flags for kyaml_dump_ex. */
 enum kyaml_dump_flags {
-	KYAML_DUMP_SORT_KEYS = 1 << 0, /* object keys in byte order, not insertion order */
+	/* object keys in kubectl's order instead of insertion order: go-yaml's
+	 * natural order, where runs of digits compare as numbers (k9 < k80) */
+	KYAML_DUMP_SORT_KEYS = 1 << 0,
 };
 
 /* Appends v as one YAML document (no "---"), ending with a newline, to out.

@@ -24,6 +24,14 @@
 #define DIR_ORDER "$setElementOrder/"
 #define DIR_DELPRIM "$deleteFromPrimitiveList/"
 
+/* Keyed and set lists merge item by item with linear lookups; past this
+ * many items the work would be quadratic in hostile input. Real lists
+ * (containers, env, ports, volumes, finalizers) are far shorter. */
+static int too_long(const char *field)
+{
+	return err_set(BERR_TOOLARGE, "list \"%s\": more than %d items to merge", field, PATCH_MAX_MERGE_ITEMS);
+}
+
 /* Moves the members of src (an object) into dst, replacing its contents. */
 static int replace_object_contents(json_t *dst, json_t *src)
 {
@@ -407,6 +415,7 @@ struct ord_item {
 	json_t *v;
 	ssize_t pos;  /* sort position within its group */
 	size_t seq;   /* stable tie-break */
+	ssize_t spos; /* position in the server's list, -1 when new */
 };
 
 static int ord_cmp(const void *a, const void *b)
@@ -440,14 +449,21 @@ static int order_list(json_t *list, const json_t *patch_order, const json_t *ser
 	}
 	for (i = 0; i < n; i++) {
 		json_t *it = json_array_get(list, i);
-		ssize_t pp = order_pos(patch_order, key, it);
+		ssize_t pp = order_pos(patch_order, key, it), sp = order_pos(server, key, it);
 		if (pp >= 0)
-			pi[np++] = (struct ord_item){it, pp, i};
+			pi[np++] = (struct ord_item){it, pp, i, sp};
 		else
-			si[ns++] = (struct ord_item){it, order_pos(server, key, it), i};
+			si[ns++] = (struct ord_item){it, sp, i, sp};
 	}
 	qsort(pi, np, sizeof(*pi), ord_cmp);
 	qsort(si, ns, sizeof(*si), ord_cmp);
+	/* pos of patch items now: the server position of the next patch item
+	 * (from here on) that the server knows, so the merge below is linear */
+	for (size_t j = np, next = (size_t)-1; j-- > 0;) {
+		if (pi[j].spos >= 0)
+			next = (size_t)pi[j].spos;
+		pi[j].pos = next == (size_t)-1 ? -1 : (ssize_t)next;
+	}
 	json_t *out = json_array();
 	if (!out) {
 		rc = err_set(BERR_NOMEM, "out of memory");
@@ -463,9 +479,7 @@ static int order_list(json_t *list, const json_t *patch_order, const json_t *ser
 		} else {
 			/* a new patch item (not on the server) sits where the
 			 * next patch item the server knows sits */
-			ssize_t ls = order_pos(server, key, si[a].v), rs = -1;
-			for (size_t j = b; j < np && rs < 0; j++)
-				rs = order_pos(server, key, pi[j].v);
+			ssize_t ls = si[a].spos, rs = pi[b].pos;
 			if (rs < 0 || (ls >= 0 && ls < rs))
 				pick = si[a++].v;
 			else
@@ -482,9 +496,10 @@ out:
 	return rc;
 }
 
-/* A fresh value built from a patch value alone (directives processed,
- * nulls dropped). New reference or NULL (error set) when deleted/failed;
- * *ret_delete is set when the value asked to be deleted. */
+/* A fresh object built from a patch object alone (directives processed,
+ * nulls dropped), for a field the document does not have yet. New
+ * reference; NULL with *rc = 0 when the patch asked to delete it, NULL with
+ * *rc < 0 on error. */
 static json_t *smp_fresh(const json_t *pv, const struct mk_field *f, int depth, int *rc);
 
 static int smp_keyed_list(json_t *cur, const json_t *patch, const struct mk_field *f, int depth)
@@ -562,6 +577,11 @@ static json_t *smp_list(json_t *cur, const json_t *pv, const struct mk_field *f,
 	json_t *p;
 
 	*rc = 0;
+	if (strat != MK_LIST_ATOMIC && (json_array_size(pv) > PATCH_MAX_MERGE_ITEMS ||
+					json_array_size(cur) > PATCH_MAX_MERGE_ITEMS)) {
+		*rc = too_long(f->name);
+		return NULL;
+	}
 	if (strat == MK_LIST_ATOMIC || !json_is_array(cur) || list_has_replace(pv)) {
 		/* whole replacement; a keyed patch list still loses its
 		 * directives and becomes plain items */
@@ -657,6 +677,8 @@ static int smp_pre_directives(json_t *dst, const json_t *patch)
 			return err_set(BERR_INVALID, "%s must be a list", k);
 		if (!json_is_array(list))
 			continue;
+		if (json_array_size(v) > PATCH_MAX_MERGE_ITEMS || json_array_size(list) > PATCH_MAX_MERGE_ITEMS)
+			return too_long(field);
 		size_t i;
 		json_t *d;
 		json_array_foreach(v, i, d) {
@@ -733,6 +755,8 @@ static int smp_order_only(json_t *dst, const json_t *patch, const struct mk_node
 		const char *key = f && f->list == MK_LIST_MAP ? f->key : NULL;
 		if (f && f->list == MK_LIST_ATOMIC)
 			continue;
+		if (json_array_size(v) > PATCH_MAX_MERGE_ITEMS || json_array_size(list) > PATCH_MAX_MERGE_ITEMS)
+			return too_long(field);
 		json_t *server = json_copy(list);
 		int rc = order_list(list, v, server, key);
 		json_decref(server);
@@ -870,6 +894,10 @@ static int tw_keyed_list(const struct tw *t, const char *k, const json_t *o, con
 	size_t i;
 	int rc = 0;
 
+	if (json_array_size(o) > PATCH_MAX_MERGE_ITEMS || json_array_size(m) > PATCH_MAX_MERGE_ITEMS ||
+	    json_array_size(c) > PATCH_MAX_MERGE_ITEMS)
+		return too_long(k);
+
 	json_array_foreach(m, i, mi) {
 		json_t *kv = json_object_get(mi, f->key);
 		if (!json_is_object(mi) || !kv) {
@@ -922,6 +950,10 @@ static int tw_set_list(const char *k, const json_t *o, const json_t *m, const js
 	json_t *adds = NULL, *dels = NULL, *v;
 	size_t i;
 	int rc = 0;
+
+	if (json_array_size(o) > PATCH_MAX_MERGE_ITEMS || json_array_size(m) > PATCH_MAX_MERGE_ITEMS ||
+	    json_array_size(c) > PATCH_MAX_MERGE_ITEMS)
+		return too_long(k);
 
 	json_array_foreach(m, i, v)
 		if (find_value(c, v) < 0 && (rc = append_new(&adds, json_deep_copy(v))) < 0)

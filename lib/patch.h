@@ -25,7 +25,8 @@
  * use the *_nocopy variants, which leave doc partially patched on failure.
  *
  * All functions are pure (no I/O, no globals) and reentrant. Nesting is
- * bounded by PATCH_MAX_DEPTH (BERR_TOOLARGE beyond). Errors set err_msg();
+ * bounded by PATCH_MAX_DEPTH and merged lists by PATCH_MAX_MERGE_ITEMS
+ * (BERR_TOOLARGE beyond), so hostile input cannot make them quadratic. Errors set err_msg();
  * JSON patch errors name the operation index and path.
  */
 #ifndef BERTH_PATCH_H
@@ -34,6 +35,9 @@
 #include <jansson.h>
 
 #define PATCH_MAX_DEPTH 100
+/* Longest list merged item by item (keyed and set lists); longer ones are
+ * BERR_TOOLARGE. Atomic lists have no bound here. */
+#define PATCH_MAX_MERGE_ITEMS 10000
 
 /* Applies an RFC 6902 operation array to doc. Every failure (malformed op,
  * missing path, failed "test") is BERR_INVALID with "op N (<op> <path>): ...";

@@ -239,8 +239,11 @@ char *render_scrub(const struct render_ctx *c, const char *text, size_t max)
 
 int render_tool(struct render_ctx *c, const char *const *argv, const char *cwd, struct buf *out)
 {
+	/* Bounds for what a hostile chart can make a tool do (a tar bomb among
+	 * vendored charts, a huge index): address space and file size. */
 	struct subproc_opts so = {.argv = argv, .env = (const char *const *)c->env, .cwd = cwd,
-				  .timeout_ms = c->o->exec_timeout_ms, .max_output = c->o->max_tool_output};
+				  .timeout_ms = c->o->exec_timeout_ms, .max_output = c->o->max_tool_output,
+				  .max_memory = (uint64_t)8 << 30, .max_file_size = (uint64_t)1 << 30};
 	struct subproc_result r;
 	int rc;
 

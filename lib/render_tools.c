@@ -136,6 +136,7 @@ static int helm_dependencies(struct render_ctx *c)
 {
 	static const char *const files[] = {"Chart.yaml", "requirements.yaml"};
 	bool any = false;
+	char *remote = NULL; /* "name" from "repo" of the first remote dependency */
 	int rc = 0;
 
 	for (int f = 0; f < 2 && rc == 0; f++) {
@@ -153,6 +154,9 @@ static int helm_dependencies(struct render_ctx *c)
 		json_array_foreach(json_object_get(chart, "dependencies"), i, dep) {
 			const char *repo = jx_str(dep, "repository");
 			any = true;
+			if (repo && !str_starts_with(repo, "file://") && !remote)
+				remote = str_printf("\"%.100s\" from \"%.200s\"",
+						    jx_str(dep, "name") ? jx_str(dep, "name") : "?", repo);
 			if (repo && str_starts_with(repo, "file://")) {
 				char *resolved = NULL;
 				rc = confine_from_app(c, repo + 7, &resolved);
@@ -165,18 +169,26 @@ static int helm_dependencies(struct render_ctx *c)
 		}
 		json_decref(chart);
 	}
-	if (rc < 0 || !any)
+	if (rc < 0 || !any) {
+		free(remote);
 		return rc;
+	}
 	char *charts = str_printf("%s/charts", c->app_dir);
 	struct stat st;
 	bool vendored = charts && stat(charts, &st) == 0 && S_ISDIR(st.st_mode);
 	free(charts);
-	if (vendored)
+	if (vendored) {
+		free(remote);
 		return 0;
-	const char *argv[] = {"helm", "dependency", "build", ".", "--skip-refresh", NULL};
+	}
+	/* Local-only dependencies build offline; remote ones need the index. */
+	const char *argv[] = {"helm", "dependency", "build", ".", remote ? NULL : "--skip-refresh", NULL};
 	rc = render_tool(c, argv, c->app_dir, NULL);
-	if (rc < 0)
+	if (rc < 0 && remote)
+		err_prefix(rc, "chart dependency %s could not be fetched", remote);
+	else if (rc < 0)
 		err_prefix(rc, "helm dependency build");
+	free(remote);
 	return rc;
 }
 

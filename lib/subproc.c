@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -77,12 +78,21 @@ static void child_exec(const char *path, const struct subproc_opts *o, int devnu
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
 	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(126);
 	/* Everything else is O_CLOEXEC already; close the rest for good measure. */
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	if (o->cwd && chdir(o->cwd) < 0)
 		_exit(126);
+	if (o->max_memory) {
+		struct rlimit l = {(rlim_t)o->max_memory, (rlim_t)o->max_memory};
+		setrlimit(RLIMIT_AS, &l);
+	}
+	if (o->max_file_size) {
+		struct rlimit l = {(rlim_t)o->max_file_size, (rlim_t)o->max_file_size};
+		setrlimit(RLIMIT_FSIZE, &l);
+	}
 	execve(path, (char *const *)o->argv, (char *const *)o->env);
 	_exit(127);
 }

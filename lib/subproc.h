@@ -34,6 +34,8 @@ struct subproc_opts {
 	const char *cwd;         /* working directory, or NULL for the parent's */
 	int64_t timeout_ms;      /* <= 0: 90 s */
 	size_t max_output;       /* cap for stdout and for stderr each; 0: 50 MB */
+	uint64_t max_memory;     /* RLIMIT_AS of the child; 0: none */
+	uint64_t max_file_size;  /* RLIMIT_FSIZE (largest file it may write); 0: none */
 };
 
 struct subproc_result {

@@ -35,7 +35,7 @@
 	X("local diff", cmd_local_diff, "compare desired manifests with live objects, offline") \
 	X("local health", cmd_local_health, "assess the health of objects, offline")            \
 	X("local plan", cmd_local_plan, "show the order a sync would apply objects in, offline") \
-	X("local render", cmd_local_render, "render a directory as the repo server would, offline") \
+	X("local render", cmd_local_render, "render an application folder as the repo server does, offline") \
 	X("version", cmd_version, "print the version of berth")
 
 #define CLI_DECLARE_(name, fn, summary) int fn(int argc, char **argv);

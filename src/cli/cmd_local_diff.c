@@ -9,11 +9,13 @@
 #include "diff.h"
 #include "err.h"
 #include "jsonx.h"
+#include "kyaml.h"
 #include "str.h"
 
 static const char usage_text[] =
 	"Usage: berth local diff [-o diff|json] [--last-applied FILE]\n"
-	"                        [--ignore-differences FILE] DESIRED LIVE\n"
+	"                        [--ignore-differences FILE] [--settings FILE]\n"
+	"                        DESIRED LIVE\n"
 	"\n"
 	"Compares the objects in DESIRED (as rendered from Git) with those in LIVE (as\n"
 	"the cluster returned them) the way the controller does: three-way, with\n"
@@ -32,6 +34,9 @@ static const char usage_text[] =
 	"      --ignore-differences FILE\n"
 	"                               ignoreDifferences rules, as in an Application's\n"
 	"                               spec (a list, or an Application)\n"
+	"      --settings FILE          a berth-cm ConfigMap; its\n"
+	"                               resource.customizations.ignoreDifferences.<group_kind>\n"
+	"                               entries apply to every object of that kind\n"
 	"  -h, --help                   show this help\n"
 	"\n"
 	"Exit status: 0 no difference, 1 a difference, 2 an error.\n";
@@ -328,6 +333,49 @@ static int print_json(struct run *run)
 	return rc;
 }
 
+/* resource.customizations.ignoreDifferences.<key> entries of berth-cm
+ * ConfigMaps in the file → {"<key>": {jsonPointers, ...}}. */
+static int load_customizations(const char *cmd, const char *path, json_t **ret)
+{
+	static const char prefix[] = "resource.customizations.ignoreDifferences.";
+	json_t *objs = NULL, *o, *out = json_object();
+	const char *k;
+	json_t *v;
+	size_t i;
+	int rc = 0;
+
+	if (cli_load_objects(path, &objs) < 0) {
+		json_decref(out);
+		return cli_error(cmd, "%s", err_msg());
+	}
+	json_array_foreach(objs, i, o) {
+		json_t *data = json_object_get(o, "data");
+		if (strcmp(jx_str(o, "kind"), "ConfigMap") != 0 || !json_is_object(data))
+			continue;
+		json_object_foreach(data, k, v) {
+			json_t *rule = NULL;
+			if (!str_starts_with(k, prefix))
+				continue;
+			err_clear();
+			if (!json_is_string(v) ||
+			    kyaml_load_any(json_string_value(v), json_string_length(v), NULL, &rule) < 0 ||
+			    !json_is_object(rule)) {
+				rc = cli_error(cmd, "\"%s\": %s: not a map of jsonPointers/jqPathExpressions%s%s", path, k,
+					       err_msg()[0] ? ": " : "", err_msg());
+				json_decref(rule);
+				goto out;
+			}
+			json_object_set_new(out, k + sizeof(prefix) - 1, rule);
+		}
+	}
+	*ret = out;
+	out = NULL;
+out:
+	json_decref(out);
+	json_decref(objs);
+	return rc;
+}
+
 static int load_ignore(const char *cmd, const char *path, json_t **ret)
 {
 	json_t *v = NULL, *list;
@@ -351,12 +399,13 @@ int cmd_local_diff(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"last-applied", required_argument, NULL, 'l'},
 		{"ignore-differences", required_argument, NULL, 'i'},
+		{"settings", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct run run = {.cmd = argv[0]};
-	const char *last_path = NULL, *ignore_path = NULL;
-	json_t *desired = NULL, *live = NULL, *last = NULL, *ignore = NULL;
+	const char *last_path = NULL, *ignore_path = NULL, *settings_path = NULL;
+	json_t *desired = NULL, *live = NULL, *last = NULL, *ignore = NULL, *custom = NULL;
 	int c, rc;
 
 	optind = 1;
@@ -374,6 +423,9 @@ int cmd_local_diff(int argc, char **argv)
 			break;
 		case 'i':
 			ignore_path = optarg;
+			break;
+		case 's':
+			settings_path = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -394,7 +446,10 @@ int cmd_local_diff(int argc, char **argv)
 	}
 	if (ignore_path && (rc = load_ignore(run.cmd, ignore_path, &ignore)) != 0)
 		goto out;
+	if (settings_path && (rc = load_customizations(run.cmd, settings_path, &custom)) != 0)
+		goto out;
 	run.settings.ignore_differences = ignore;
+	run.settings.customizations = custom;
 	if ((rc = diff_all(&run, desired, live, last)) != 0)
 		goto out;
 	if (run.as_json && (rc = print_json(&run)) != 0)
@@ -409,6 +464,7 @@ out:
 	json_decref(live);
 	json_decref(last);
 	json_decref(ignore);
+	json_decref(custom);
 	json_decref(run.resources);
 	json_decref(run.changes);
 	buf_release(&run.out);

@@ -1,6 +1,7 @@
 /* berth local health — assess the health of objects read from files. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -19,7 +20,8 @@ static const char usage_text[] =
 	"not count towards an application's health.\n"
 	"\n"
 	"  -o, --output FORMAT   text (the default) or json: {\"health\":{\"status\"},\n"
-	"                        \"resources\":[{apiVersion,kind,namespace,name,health}]}\n"
+	"                        \"resources\":[{apiVersion,kind,namespace,name,health}]};\n"
+	"                        the top status is the application's (hooks excluded)\n"
 	"      --settings FILE   a berth-cm ConfigMap; its\n"
 	"                        resource.customizations.health.<group>_<kind> entries\n"
 	"                        add custom health rules\n"
@@ -57,6 +59,25 @@ static json_t *resource_json(const json_t *o, const struct health *h)
 			   : json_null());
 }
 
+/* The application's health over all objects, as the controller computes it
+ * (hooks and ignore-healthcheck objects do not count). */
+static int app_status(const char *cmd, const json_t *objs, const struct health_rules *rules,
+		      enum health_status *out)
+{
+	size_t n = json_array_size(objs);
+	struct health_resource *res = calloc(n ? n : 1, sizeof(*res));
+	int rc = 0;
+
+	if (!res)
+		return cli_error(cmd, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		res[i].live = json_array_get(objs, i);
+	if (health_app(res, n, rules, NULL, out) < 0)
+		rc = cli_error(cmd, "%s", err_msg());
+	free(res);
+	return rc;
+}
+
 static int report(const char *cmd, const json_t *objs, const struct health_rules *rules, bool as_json)
 {
 	enum health_status worst = HEALTH_HEALTHY;
@@ -75,8 +96,6 @@ static int report(const char *cmd, const json_t *objs, const struct health_rules
 			rc = cli_error(cmd, "%s: %s", label, err_msg());
 			goto out;
 		}
-		if (got)
-			worst = health_worst(worst, h.status);
 		if (as_json)
 			json_array_append_new(list, resource_json(o, got ? &h : NULL));
 		else if (got)
@@ -85,6 +104,8 @@ static int report(const char *cmd, const json_t *objs, const struct health_rules
 		else
 			buf_printf(&out, "%s: -\n", label);
 	}
+	if (as_json && (rc = app_status(cmd, objs, rules, &worst)) != 0)
+		goto out;
 	if (as_json) {
 		json_t *doc = json_pack("{s:{s:s},s:O}", "health", "status", health_status_name(worst), "resources", list);
 		if (jx_dump_pretty(doc, &out) < 0 || buf_putc(&out, '\n') < 0)

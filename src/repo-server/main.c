@@ -165,6 +165,17 @@ static char *tool_path(void)
 	return out;
 }
 
+/* ls-remote answers shared through Redis (signed like every entry). */
+static int ref_store_get(void *arg, const char *key, struct buf *out)
+{
+	return rcache_get(arg, key, out);
+}
+
+static void ref_store_put(void *arg, const char *key, const char *text, size_t len, int64_t ttl_s)
+{
+	rcache_set(arg, key, text, len, ttl_s);
+}
+
 static int setup_cache(const struct flags *f, struct repo_server *s)
 {
 	char *password = NULL, *secret = NULL;
@@ -274,6 +285,10 @@ static int setup(const struct flags *f, struct repo_server *s)
 	s->tool_versions = render_tool_versions(s->tool_path);
 	if ((rc = setup_cache(f, s)) < 0)
 		goto out;
+	if (s->cache) {
+		struct gitrepo_ref_store store = {.get = ref_store_get, .put = ref_store_put, .arg = s->cache};
+		gitrepo_set_ref_store(s->git, &store);
+	}
 out:
 	free(cache_dir);
 	free(git_dir);

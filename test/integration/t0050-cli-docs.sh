@@ -54,6 +54,14 @@ while IFS= read -r cmd; do
 	t_match "berth --help lists $cmd" "$top" "  $cmd "
 done <<<"$cmds"
 
+# ... and every command the man page documents exists.
+stale=""
+while IFS= read -r sec; do
+	[ "$sec" = help ] && continue
+	grep -qxF -- "$sec" <<<"$cmds" || stale="$stale [$sec]"
+done < <(sed -n 's/^\.SS "berth \([a-z ]*[a-z]\).*/\1/p' "$MAN" | sed 's/ *$//')
+t_eq "no man page section for a command that does not exist" "$stale" ""
+
 t_fail "unknown command fails" berth no-such-command
 out=$(berth no-such-command 2>&1)
 t_match "unknown command says so" "$out" 'no command "no-such-command"'

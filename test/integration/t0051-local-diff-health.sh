@@ -135,6 +135,23 @@ printf -- '- group: apps\n  kind: Deployment\n  jsonPointers: [/spec/template/sp
 berth local diff --ignore-differences ignore.yaml desired-new.yaml live.yaml >/dev/null 2>err.txt
 t_eq "ignored field is not a difference" "$?" 0
 
+# --settings: per-kind ignoreDifferences from berth-cm
+cat >diff-cm.yaml <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-cm, namespace: berth}
+data:
+  resource.customizations.ignoreDifferences.apps_Deployment: |
+    jqPathExpressions:
+    - .spec.template.spec.containers[] | select(.name == "web") | .image
+YAML
+berth local diff --settings diff-cm.yaml desired-new.yaml live.yaml >/dev/null 2>err.txt
+t_eq "--settings: a kind-wide ignored field is not a difference" "$?" 0
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: berth-cm}\ndata:\n  resource.customizations.ignoreDifferences.apps_Deployment: "- not a map"\n' >bad-diff-cm.yaml
+berth local diff --settings bad-diff-cm.yaml desired-new.yaml live.yaml >/dev/null 2>err.txt
+t_eq "--settings: a malformed entry is exit 2" "$?" 2
+t_match "--settings: the message names the entry" "$(cat err.txt)" "ignoreDifferences.apps_Deployment"
+
 # --last-applied replaces the annotation: with a last-applied that never set
 # replicas, a live-only replicas change is not drift.
 sed 's/replicas: 2/replicas: 5/' live.yaml | sed '/last-applied-configuration/d' >live-scaled.yaml
@@ -251,6 +268,19 @@ t_eq "health json: exit 0" "$?" 0
 t_eq "health json: worst status" "$(jq -r .health.status out.json)" Suspended
 t_eq "health json: statuses per resource" "$(jq -r '[.resources[].health.status] | join(",")' out.json)" "Suspended,Healthy"
 t_eq "health json: message" "$(jq -r '.resources[0].health.message' out.json)" "Deployment is paused"
+
+cat >hook-pod.yaml <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: migrate
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec: {restartPolicy: Never}
+status: {phase: Failed, message: exit 1}
+YAML
+berth local health -o json "$H/job-succeeded.yaml" hook-pod.yaml >out.json
+t_eq "health json: a failed hook does not make the app Degraded" "$(jq -r .health.status out.json)" Healthy
+t_eq "health json: the hook still shows its own health" "$(jq -r '.resources[1].health.status' out.json)" Degraded
 
 cat "$H/deployment-progressing.yaml" | berth local health - >out.txt
 t_match "health from stdin" "$(cat out.txt)" "Deployment/guestbook-ui: Progressing Waiting for rollout to finish"

@@ -14,12 +14,17 @@ git -C "$GIT_ROOT/examples.git" tag v2.0.0-rc.1 main
 git -C "$GIT_ROOT/examples.git" branch release main
 
 printf 'integration-test-secret-key-0123456789\n' >"$TEST_DIR/secret"
-port=$(free_port)
-run_bg repo-server berth-repo-server --listen "127.0.0.1:$port" --redis "$REDIS_ADDR" \
+run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --redis "$REDIS_ADDR" \
 	--redis-password-file "$REDIS_PASSWORD_FILE" --server-secret-file "$TEST_DIR/secret" \
 	--cache-dir "$TEST_DIR/cache" --work-dir "$TEST_DIR/work" --parallelism 4
+# port 0: the server picks a free port and logs it (no race with other tests)
+wait_for_line "$TEST_DIR/repo-server.log" 'berth-repo-server ready' 60
+port=$(sed -n 's/.*berth-repo-server ready.* port=\([0-9]*\).*/\1/p' "$TEST_DIR/repo-server.log" | head -1)
 RS=http://127.0.0.1:$port
-wait_for "repo server answers" 30 curl -sf "$RS/healthz" || t_done
+if ! wait_for "repo server answers" 60 curl -sf "$RS/healthz"; then
+	sed 's/^/# server: /' "$TEST_DIR/repo-server.log"
+	t_done
+fi
 
 AUTH_URL=$GIT_HTTP_AUTH_URL/examples.git
 REPO="{\"url\":\"$AUTH_URL\",\"username\":\"$GIT_HTTP_USER\",\"password\":\"$GIT_HTTP_PASS\"}"
@@ -64,6 +69,14 @@ t_eq "kustomize commonLabels applied" "$(out '[.manifests[].metadata.labels.team
 code=$(post /v1/manifests "{\"repo\":{\"url\":\"$GIT_DAEMON_URL/examples.git\"},\"path\":\"guestbook\"}")
 t_eq "guestbook over git daemon" "$code:$(out '.manifests | length')" "200:2"
 
+# ---- app details -------------------------------------------------------------
+code=$(curl -s -o "$TEST_DIR/out.json" -w '%{http_code}' -X POST --data-binary "{\"repo\":$REPO,\"revision\":\"main\",\"path\":\"helm-guestbook\"}" "$RS/v1/app-details")
+t_eq "app-details of a Helm app" "$code:$(out .sourceType)" "200:Helm"
+t_match "app-details lists value files" "$(out '.helm.valueFiles | join(",")')" 'values-production.yaml'
+t_match "app-details lists parameters" "$(out '[.helm.parameters[].name] | join(",")')" 'image.tag'
+code=$(curl -s -o "$TEST_DIR/out.json" -w '%{http_code}' -X POST --data-binary "{\"repo\":$REPO,\"revision\":\"main\",\"path\":\"kustomize-guestbook\"}" "$RS/v1/app-details")
+t_eq "app-details of a Kustomize app lists images" "$code:$(out '.kustomize.images | join(",")')" "200:gcr.io/google-samples/gb-frontend:v5"
+
 # ---- revisions ---------------------------------------------------------------
 main_sha=$(repo_head examples main)
 resolve() { post /v1/resolve "{\"repo\":$REPO,\"revision\":\"$1\"}" >/dev/null; out .revision; }
@@ -94,6 +107,8 @@ t_eq "cache hit ran no helm" "$(metric berth_repo_tool_runs_total)" "$tools"
 t_eq "cache hit rendered nothing" "$(metric 'berth_repo_renders_total{type="Helm"}')" "$renders"
 code=$(post /v1/manifests "${req%\}},\"noCache\":true}")
 t_eq "noCache renders again" "$code:$(out .cached)" "200:false"
+
+t_match "ls-remote answers shared through Redis" "$(redis_cli --scan --pattern 'berth:v1:lsremote:*' | head -1)" '^berth:v1:lsremote:[0-9a-f]+:[0-9a-f]+$'
 
 # a forged cache entry is ignored and re-rendered
 key=$(redis_cli --scan --pattern 'berth:v1:manifests:*' | head -1)

@@ -117,6 +117,19 @@ START_TEST(helm_hook_is_ignored_when_argo_hook_present)
 }
 END_TEST
 
+START_TEST(helm_types_apply_when_argo_hook_names_no_known_type)
+{
+	struct annot a = parse_ok("{\"helm.sh/hook\":\"post-install\",\"argocd.argoproj.io/hook\":\"Later\"}");
+	ck_assert_uint_eq(a.hooks, ANNOT_HOOK_POSTSYNC);
+	ck_assert(a.is_hook);
+	ck_assert(a.helm_hook);
+	annot_release(&a);
+	a = parse_ok("{\"helm.sh/hook\":\"crd-install,post-install\"}");
+	ck_assert_uint_eq(a.hooks, ANNOT_HOOK_POSTSYNC);
+	annot_release(&a);
+}
+END_TEST
+
 START_TEST(helm_crd_install_alone_is_not_a_hook)
 {
 	struct annot a = parse_ok("{\"helm.sh/hook\":\"crd-install\"}");
@@ -263,6 +276,21 @@ START_TEST(tracking_id_builds_and_parses_back)
 }
 END_TEST
 
+START_TEST(tracking_id_of_an_object)
+{
+	struct buf b;
+	json_t *o = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "ClusterRole",
+			      "metadata", "name", "reader");
+	buf_init(&b, 1024);
+	ck_assert_int_eq(annot_tracking_id_of(&b, "shop", o), 0);
+	ck_assert_str_eq(b.ptr, "shop:rbac.authorization.k8s.io/ClusterRole:/reader");
+	json_object_del(json_object_get(o, "metadata"), "name");
+	ck_assert_int_eq(annot_tracking_id_of(&b, "shop", o), BERR_INVALID);
+	buf_release(&b);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(tracking_id_core_group_and_cluster_scope_are_empty_parts)
 {
 	struct annot_tracking t;
@@ -333,6 +361,7 @@ int main(void)
 	tcase_add_test(tc, unknown_hook_type_is_collected_not_fatal);
 	tcase_add_test(tc, helm_hooks_map_to_phases_and_weight_to_wave);
 	tcase_add_test(tc, helm_hook_is_ignored_when_argo_hook_present);
+	tcase_add_test(tc, helm_types_apply_when_argo_hook_names_no_known_type);
 	tcase_add_test(tc, helm_crd_install_alone_is_not_a_hook);
 	tcase_add_test(tc, helm_test_and_delete_hooks_are_hooks_without_a_sync_phase);
 	tcase_add_test(tc, sync_wave_wins_over_helm_weight);
@@ -345,6 +374,7 @@ int main(void)
 	tcase_add_test(tc, refresh_annotation_normal_and_hard);
 	tcase_add_test(tc, non_string_annotation_is_rejected);
 	tcase_add_test(tc, tracking_id_builds_and_parses_back);
+	tcase_add_test(tc, tracking_id_of_an_object);
 	tcase_add_test(tc, tracking_id_core_group_and_cluster_scope_are_empty_parts);
 	tcase_add_test(tc, malformed_tracking_ids_are_rejected);
 	tcase_add_test(tc, tracking_id_matches_only_exactly);

@@ -10,6 +10,7 @@
 #include "diff.h"
 #include "err.h"
 #include "jsonx.h"
+#include "kdefaults.h"
 #include "kyaml.h"
 #include "mergekeys.h"
 #include "patch.h"
@@ -153,9 +154,22 @@ START_TEST(fixture_mutated_field_is_modified)
 	diff_result_init(&r);
 	ck_assert_msg(diff_compute(desired, live, NULL, &r) == 0, "%s: %s", name, err_msg());
 	ck_assert_msg(r.modified, "%s: mutation of %s not detected", name, ptr);
+	/* the change is at the field, above it, or (a keyed list item whose key
+	 * changed reads as an added item) in the list that holds it */
+	char list[512];
+	snprintf(list, sizeof(list), "%s", ptr);
+	for (char *q = strrchr(list, '/'); q; q = strrchr(list, '/')) {
+		bool digits = q[1] != '\0';
+		for (char *d = q + 1; *d; d++)
+			digits = digits && *d >= '0' && *d <= '9';
+		*q = '\0';
+		if (digits)
+			break;
+	}
 	bool named = false;
 	for (size_t i = 0; i < r.n_changes; i++)
-		if (str_starts_with_ptr(ptr, r.changes[i].pointer))
+		if (str_starts_with_ptr(ptr, r.changes[i].pointer) ||
+		    (list[0] && strncmp(r.changes[i].pointer, list, strlen(list)) == 0))
 			named = true;
 	if (!named) {
 		struct buf b;
@@ -272,6 +286,34 @@ START_TEST(diff_three_way_deletes_field_dropped_from_git)
 	ck_assert(has_change(&d.r, "/spec/paused", DIFF_OP_REMOVE));
 	ck_assert_uint_eq(d.r.n_changes, 1); /* minReadySeconds: never in Git, not drift */
 	ck_assert(json_is_null(jx_path(d.r.patch, "spec", "paused", NULL)));
+	diff_result_release(&d.r);
+}
+END_TEST
+
+START_TEST(diff_keyed_list_changes_name_items)
+{
+	const char *live = "{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":["
+			   "{\"name\":\"a\",\"image\":\"a:1\"},{\"name\":\"b\",\"image\":\"b:1\"}]}}}}";
+	/* Git adds c before b and changes a's image */
+	struct dr d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":["
+			  "{\"name\":\"a\",\"image\":\"a:2\"},{\"name\":\"c\",\"image\":\"c:1\"},{\"name\":\"b\",\"image\":\"b:1\"}]}}}}",
+			  live, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert_uint_eq(d.r.n_changes, 2);
+	ck_assert(has_change(&d.r, "/spec/template/spec/containers/0/image", DIFF_OP_REPLACE));
+	ck_assert(has_change(&d.r, "/spec/template/spec/containers/1", DIFF_OP_ADD));
+	diff_result_release(&d.r);
+	/* the same items in another order: one replacement of the list. Git
+	 * reorders a and b and drops c (which live no longer has), so kubectl
+	 * sends $setElementOrder and the server reorders. */
+	d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":["
+		"{\"name\":\"b\",\"image\":\"b:1\"},{\"name\":\"a\",\"image\":\"a:1\"}]}}}}",
+		"{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\",\"annotations\":{" LA("\"{\\\"spec\\\":{\\\"template\\\":{\\\"spec\\\":{\\\"containers\\\":[{\\\"name\\\":\\\"a\\\"},{\\\"name\\\":\\\"b\\\"},{\\\"name\\\":\\\"c\\\"}]}}}}\"") "}},"
+		"\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"a:1\"},{\"name\":\"b\",\"image\":\"b:1\"}]}}}}", NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert(d.r.modified);
+	ck_assert_uint_eq(d.r.n_changes, 1);
+	ck_assert(has_change(&d.r, "/spec/template/spec/containers", DIFF_OP_REPLACE));
 	diff_result_release(&d.r);
 }
 END_TEST
@@ -426,6 +468,39 @@ START_TEST(diff_new_secret_is_masked_in_changes)
 }
 END_TEST
 
+START_TEST(diff_secret_last_applied_records_keys_only)
+{
+	json_t *v1 = jparse("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\",\"namespace\":\"d\"},"
+			    "\"data\":{\"a\":\"c2VjcmV0QQ==\",\"b\":\"c2VjcmV0Qg==\"},\"stringData\":{\"c\":\"plainC\"}}");
+	json_t *live = jparse("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\",\"namespace\":\"d\"},\"type\":\"Opaque\"}");
+	struct diff_result r;
+	diff_result_init(&r);
+	ck_assert_int_eq(diff_compute(v1, live, NULL, &r), 0);
+	ck_assert(r.modified);
+	const char *ann = jx_path_str(r.patch, "metadata", "annotations", DIFF_LAST_APPLIED, NULL);
+	ck_assert_ptr_nonnull(ann);
+	ck_assert_ptr_null(strstr(ann, "c2VjcmV0"));
+	ck_assert_ptr_null(strstr(ann, "plainC"));
+	ck_assert_ptr_nonnull(strstr(ann, "\"b\":\"\""));
+	/* the server stores it (stringData folded into data) */
+	ck_assert_int_eq(patch_apply_strategic(live, r.patch, "", "Secret"), 0);
+	json_t *data = jx_obj_ensure(live, "data");
+	json_object_set_new(data, "c", json_string("cGxhaW5D"));
+	json_object_del(live, "stringData");
+	diff_result_release(&r);
+	assert_not_modified("after sync", v1, live, NULL);
+	/* Git drops b: the recorded key is enough to delete it */
+	json_object_del(json_object_get(v1, "data"), "b");
+	ck_assert_int_eq(diff_compute(v1, live, NULL, &r), 0);
+	ck_assert(r.modified);
+	ck_assert(has_change(&r, "/data/b", DIFF_OP_REMOVE));
+	ck_assert(json_is_null(jx_path(r.patch, "data", "b", NULL)));
+	diff_result_release(&r);
+	json_decref(v1);
+	json_decref(live);
+}
+END_TEST
+
 START_TEST(diff_unified_shows_changed_lines)
 {
 	struct dr d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":5,\"paused\":false}}",
@@ -511,6 +586,19 @@ START_TEST(diff_ignore_differences_bad_jq_is_an_error)
 }
 END_TEST
 
+START_TEST(diff_refuses_too_many_matching_rules)
+{
+	json_t *rules = json_array();
+	for (int i = 0; i < 70; i++)
+		json_array_append_new(rules, json_pack("{s:s, s:[s]}", "kind", "ConfigMap", "jsonPointers", "/data/x"));
+	struct diff_settings s = {.ignore_differences = rules};
+	struct dr d = run("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}",
+			  "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}", &s);
+	ck_assert_int_eq(d.rc, BERR_TOOLARGE);
+	json_decref(rules);
+}
+END_TEST
+
 START_TEST(diff_customizations_by_group_kind)
 {
 	json_t *custom = jparse("{\"apps_Deployment\":{\"jsonPointers\":[\"/spec/replicas\"]},"
@@ -536,6 +624,18 @@ START_TEST(diff_ignore_managed_fields_manager)
 	struct dr d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":3,\"paused\":false}}",
 			  "{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\",\"managedFields\":[{\"manager\":\"hpa-controller\",\"operation\":\"Update\","
 			  "\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:replicas\":{}}}}]},\"spec\":{\"replicas\":9,\"paused\":false}}", &s);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert(!d.r.modified);
+	diff_result_release(&d.r);
+	/* a keyed list item's field owned by the manager (k:{"name":...}) */
+	const char *mf = "\"managedFields\":[{\"manager\":\"hpa-controller\",\"operation\":\"Update\",\"fieldsType\":\"FieldsV1\","
+			 "\"fieldsV1\":{\"f:spec\":{\"f:template\":{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"app\\\"}\":"
+			 "{\".\":{},\"f:image\":{}}}}}}}}]";
+	char live[1024];
+	snprintf(live, sizeof(live), "{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\",%s},\"spec\":{\"template\":{\"spec\":{\"containers\":"
+		 "[{\"name\":\"app\",\"image\":\"a:2\"}]}}}}", mf);
+	d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":\"a:1\"}]}}}}",
+		live, &s);
 	ck_assert_int_eq(d.rc, 0);
 	ck_assert(!d.r.modified);
 	diff_result_release(&d.r);
@@ -649,6 +749,53 @@ START_TEST(diff_handles_50mb_object)
 	ck_assert_int_eq(diff_compute(desired, live, NULL, &r), BERR_TOOLARGE);
 	json_decref(desired);
 	json_decref(live);
+}
+END_TEST
+
+START_TEST(diff_huge_lists_stay_bounded)
+{
+	/* a live object with 50000 containers: the diff either refuses the
+	 * merge (BERR_TOOLARGE) or answers; it never goes quadratic */
+	json_t *live = jparse("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":1,\"template\":{\"spec\":{}}}}");
+	json_t *cs = json_array();
+	char name[32];
+	for (int i = 0; i < 50000; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		json_array_append_new(cs, json_pack("{s:s}", "name", name));
+	}
+	json_object_set_new(jx_path(live, "spec", "template", "spec", NULL), "containers", cs);
+	json_t *d1 = jparse("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":2}}");
+	json_t *d2 = jparse("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c1\",\"image\":\"x\"}]}}}}");
+	struct diff_result r;
+	diff_result_init(&r);
+	ck_assert_int_eq(diff_compute(d1, live, NULL, &r), 0);
+	ck_assert(r.modified);
+	ck_assert(has_change(&r, "/spec/replicas", DIFF_OP_REPLACE));
+	ck_assert_uint_eq(r.n_changes, 1);
+	diff_result_release(&r);
+	ck_assert_int_eq(diff_compute(d2, live, NULL, &r), BERR_TOOLARGE);
+	json_decref(live);
+	json_decref(d1);
+	json_decref(d2);
+}
+END_TEST
+
+START_TEST(diff_normalized_hash_ignores_server_fields)
+{
+	json_t *a = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},\"data\":{\"k\":\"v\"}}");
+	json_t *b = jparse("{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"data\":{\"k\":\"v\"},\"metadata\":{\"name\":\"c\",\"uid\":\"u\","
+			   "\"resourceVersion\":\"7\"},\"status\":{}}");
+	json_t *c = jparse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},\"data\":{\"k\":\"w\"}}");
+	char ha[65], hb[65], hc[65];
+	ck_assert_int_eq(diff_normalized_hash(a, NULL, ha), 0);
+	ck_assert_int_eq(diff_normalized_hash(b, NULL, hb), 0);
+	ck_assert_int_eq(diff_normalized_hash(c, NULL, hc), 0);
+	ck_assert_str_eq(ha, hb);
+	ck_assert_str_ne(ha, hc);
+	ck_assert_int_eq(diff_normalized_hash(json_object_get(a, "data"), NULL, ha), BERR_INVALID);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
 }
 END_TEST
 
@@ -815,6 +962,223 @@ START_TEST(predicted_live_matches_server_dry_run)
 }
 END_TEST
 
+/* ---- property: syncing with the reported patch ends the drift ---- */
+
+static unsigned long long rng;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static json_t *rand_container(const char *name)
+{
+	json_t *c = json_pack("{s:s, s:s}", "name", name, "image", rnd(2) ? "app:1" : "app:2");
+	if (rnd(2))
+		json_object_set_new(c, "args", json_pack("[s]", rnd(2) ? "-v" : "-q"));
+	if (rnd(2)) {
+		json_t *env = json_array();
+		if (rnd(2))
+			json_array_append_new(env, json_pack("{s:s, s:s}", "name", "A", "value", rnd(2) ? "1" : "2"));
+		if (rnd(2))
+			json_array_append_new(env, json_pack("{s:s, s:s}", "name", "B", "value", "x"));
+		json_object_set_new(c, "env", env);
+	}
+	if (rnd(2))
+		json_object_set_new(c, "ports", json_pack("[{s:i}]", "containerPort", rnd(2) ? 80 : 8080));
+	if (rnd(3) == 0)
+		json_object_set_new(c, "resources", json_pack("{s:{s:s}}", "limits", "cpu", rnd(2) ? "500m" : "0.5"));
+	return c;
+}
+
+static json_t *rand_deployment(void)
+{
+	json_t *containers = json_array();
+	json_array_append_new(containers, rand_container("main"));
+	if (rnd(2))
+		json_array_append_new(containers, rand_container("side"));
+	json_t *labels = json_pack("{s:s}", "app", "w");
+	if (rnd(2))
+		json_object_set_new(labels, "tier", json_string(rnd(2) ? "a" : "b"));
+	json_t *d = json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{s:{s:{s:s}}, s:{s:{s:{s:s}}, s:{s:o}}}}",
+			      "apiVersion", "apps/v1", "kind", "Deployment", "metadata", "name", "w", "namespace", "d",
+			      "labels", labels, "spec", "selector", "matchLabels", "app", "w", "template", "metadata",
+			      "labels", "app", "w", "spec", "containers", containers);
+	if (rnd(2))
+		json_object_set_new(json_object_get(d, "spec"), "replicas", json_integer(rnd(3)));
+	if (rnd(3) == 0)
+		json_object_set_new(json_object_get(d, "spec"), "strategy", json_pack("{s:s}", "type", "Recreate"));
+	return d;
+}
+
+/* Simulates the API server storing obj: defaults filled, last-applied
+ * annotation as given. */
+static json_t *as_stored(const json_t *obj, const char *last_applied)
+{
+	json_t *live = json_deep_copy(obj);
+	kdefaults_apply(live, NULL);
+	if (last_applied) {
+		json_t *ann = jx_obj_ensure(jx_obj_ensure(live, "metadata"), "annotations");
+		json_object_set_new(ann, DIFF_LAST_APPLIED, json_string(last_applied));
+	}
+	return live;
+}
+
+START_TEST(sync_patch_ends_drift)
+{
+	rng = 0x2545f4914f6cdd1dULL + (unsigned long long)_i * 7919;
+	for (int iter = 0; iter < 150; iter++) {
+		/* live: an earlier version applied with kubectl (or by hand: no
+		 * last-applied), possibly edited in the cluster since */
+		json_t *old = rand_deployment(), *desired = rand_deployment();
+		char *la = rnd(4) ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_t *live = as_stored(old, la);
+		if (rnd(3) == 0)
+			json_object_set_new(json_object_get(live, "spec"), "paused", json_true());
+		struct diff_result r;
+		diff_result_init(&r);
+		ck_assert_msg(diff_compute(desired, live, NULL, &r) == 0, "%s", err_msg());
+		if (r.modified) {
+			json_t *synced = json_deep_copy(live);
+			ck_assert_int_eq(patch_apply_strategic(synced, r.patch, "apps", "Deployment"), 0);
+			kdefaults_apply(synced, NULL);
+			struct diff_result r2;
+			diff_result_init(&r2);
+			ck_assert_msg(diff_compute(desired, synced, NULL, &r2) == 0, "%s", err_msg());
+			if (r2.modified) {
+				struct buf b;
+				buf_init(&b, 1 << 16);
+				explain(&r2, &b);
+				char *ds = dump(desired), *ls = dump(live), *ps = dump(r.patch);
+				ck_abort_msg("still modified after sync:%s\n desired %s\n live %s\n patch %s", b.ptr, ds, ls, ps);
+			}
+			diff_result_release(&r2);
+			/* what kubectl applied before and Git dropped is gone */
+			if (la) {
+				const char *k;
+				json_t *v;
+				json_object_foreach(jx_path(old, "metadata", "labels", NULL), k, v)
+					if (!json_object_get(jx_path(desired, "metadata", "labels", NULL), k))
+						ck_assert_ptr_null(json_object_get(jx_path(synced, "metadata", "labels", NULL), k));
+				size_t i;
+				json_array_foreach(jx_path(old, "spec", "template", "spec", "containers", NULL), i, v) {
+					const char *n = jx_str(v, "name");
+					bool in_desired = false, in_synced = false;
+					size_t j;
+					json_t *w;
+					json_array_foreach(jx_path(desired, "spec", "template", "spec", "containers", NULL), j, w)
+						in_desired = in_desired || strcmp(jx_str(w, "name"), n) == 0;
+					json_array_foreach(jx_path(synced, "spec", "template", "spec", "containers", NULL), j, w)
+						in_synced = in_synced || strcmp(jx_str(w, "name"), n) == 0;
+					ck_assert_msg(in_desired || !in_synced, "container %s dropped from Git survived the sync", n);
+				}
+			}
+			json_decref(synced);
+		}
+		/* and desired against its own stored form is never drift */
+		json_t *same = as_stored(desired, NULL);
+		assert_not_modified("desired as stored", desired, same, NULL);
+		json_decref(same);
+		diff_result_release(&r);
+		free(la);
+		json_decref(old);
+		json_decref(desired);
+		json_decref(live);
+	}
+}
+END_TEST
+
+static json_t *rand_junk(int depth)
+{
+	static const char *keys[] = {"spec", "template", "containers", "name", "data", "stringData",
+				     "metadata", "annotations", "labels", "ports", "resources", "limits", "cpu",
+				     "status", "namespace", "env", "$patch", "a/b", "~"};
+	switch (depth > 0 ? rnd(6) : rnd(4)) {
+	case 0: return json_null();
+	case 1: return json_integer((json_int_t)rnd(5) - 2);
+	case 2: {
+		static const char *strs[] = {"YQ==", "not base64", "500m", "1Gi", "", "x"};
+		return json_string(strs[rnd(6)]);
+	}
+	case 3: return json_boolean(rnd(2));
+	case 4: {
+		json_t *a = json_array();
+		for (unsigned i = rnd(4); i > 0; i--)
+			json_array_append_new(a, rand_junk(depth - 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (unsigned i = rnd(5); i > 0; i--)
+			json_object_set_new(o, keys[rnd(sizeof(keys) / sizeof(keys[0]))], rand_junk(depth - 1));
+		return o;
+	}
+	}
+}
+
+static json_t *rand_object(const char *av, const char *kind)
+{
+	json_t *o = rand_junk(5);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	json_object_set_new(o, "apiVersion", json_string(av));
+	json_object_set_new(o, "kind", json_string(kind));
+	if (rnd(2)) {
+		json_t *md = json_object_get(o, "metadata");
+		if (!json_is_object(md)) {
+			md = json_object();
+			json_object_set_new(o, "metadata", md);
+		}
+		json_t *ann = json_object_get(md, "annotations");
+		if (!json_is_object(ann)) {
+			ann = json_object();
+			json_object_set_new(md, "annotations", ann);
+		}
+		json_t *la = rand_junk(3);
+		char *txt = rnd(3) ? json_dumps(la, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("{not json");
+		json_object_set_new(ann, DIFF_LAST_APPLIED, json_string(txt));
+		free(txt);
+		json_decref(la);
+	}
+	return o;
+}
+
+/* Random, mostly nonsensical objects of real kinds: every diff returns 0 or
+ * a BERR code, and a successful one renders. Run under ASan in CI. */
+START_TEST(diff_survives_random_objects)
+{
+	static const char *kinds[][2] = {{"apps/v1", "Deployment"}, {"v1", "Secret"}, {"example.com/v1", "Widget"},
+					 {"v1", "Service"}};
+	rng = 0x9e3779b97f4a7c15ULL ^ (unsigned long long)(_i + 1) * 104729;
+	json_t *rules = jparse("[{\"kind\":\"*\",\"group\":\"*\",\"jsonPointers\":[\"/spec/a\"],"
+			       "\"jqPathExpressions\":[\".spec.containers[] | select(.name == \\\"x\\\") | .env\"]}]");
+	struct diff_settings s = {.ignore_differences = rules};
+	for (int iter = 0; iter < 400; iter++) {
+		const char *const *k = kinds[rnd(4)];
+		json_t *d = rand_object(k[0], k[1]), *l = rand_object(k[0], k[1]);
+		struct diff_result r;
+		diff_result_init(&r);
+		int rc = diff_compute(rnd(8) ? d : NULL, l, rnd(2) ? &s : NULL, &r);
+		ck_assert_msg(rc == 0 || rc == BERR_INVALID || rc == BERR_TOOLARGE, "rc %d: %s", rc, err_msg());
+		if (rc == 0) {
+			struct buf b;
+			buf_init(&b, 1 << 20);
+			ck_assert_int_eq(diff_unified(&r, &b), 0);
+			buf_release(&b);
+		}
+		diff_result_release(&r);
+		json_decref(d);
+		json_decref(l);
+	}
+	json_decref(rules);
+}
+END_TEST
+
 static json_t *load_table(const char *name)
 {
 	const char *top = getenv("BERTH_TOP");
@@ -840,6 +1204,8 @@ int main(void)
 	tcase_add_loop_test(tc, fixture_unchanged_is_not_modified, 0, (int)json_array_size(t_fixtures));
 	tcase_add_loop_test(tc, fixture_mutated_field_is_modified, 0, (int)json_array_size(t_fixtures));
 	tcase_add_loop_test(tc, predicted_live_matches_server_dry_run, 0, (int)json_array_size(t_predicted));
+	tcase_add_loop_test(tc, sync_patch_ends_drift, 0, 6);
+	tcase_add_loop_test(tc, diff_survives_random_objects, 0, 4);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("behaviour");
@@ -848,6 +1214,7 @@ int main(void)
 	tcase_add_test(tc, diff_two_way_keeps_fields_set_in_cluster);
 	tcase_add_test(tc, diff_reports_changed_managed_field);
 	tcase_add_test(tc, diff_three_way_deletes_field_dropped_from_git);
+	tcase_add_test(tc, diff_keyed_list_changes_name_items);
 	tcase_add_test(tc, diff_empty_map_equals_absent);
 	tcase_add_test(tc, diff_ignores_template_creation_timestamp_null);
 	tcase_add_test(tc, diff_ignores_namespace_name_label);
@@ -859,11 +1226,13 @@ int main(void)
 	tcase_add_test(tc, diff_unified_masks_secret_values);
 	tcase_add_test(tc, diff_unified_shows_changed_lines);
 	tcase_add_test(tc, diff_new_secret_is_masked_in_changes);
+	tcase_add_test(tc, diff_secret_last_applied_records_keys_only);
 	tcase_add_test(tc, diff_ignore_differences_json_pointer);
 	tcase_add_test(tc, diff_ignore_differences_jq_select);
 	tcase_add_test(tc, diff_ignore_differences_jq_annotation_key);
 	tcase_add_test(tc, diff_ignore_differences_bad_jq_is_an_error);
 	tcase_add_test(tc, diff_customizations_by_group_kind);
+	tcase_add_test(tc, diff_refuses_too_many_matching_rules);
 	tcase_add_test(tc, diff_ignore_managed_fields_manager);
 	tcase_add_test(tc, diff_custom_resource_uses_merge_patch);
 	tcase_add_test(tc, diff_missing_live_is_added);
@@ -871,7 +1240,9 @@ int main(void)
 	tcase_add_test(tc, diff_wrong_type_in_known_field_is_a_difference);
 	tcase_add_test(tc, diff_refuses_deep_nesting);
 	tcase_add_test(tc, diff_handles_50mb_object);
+	tcase_add_test(tc, diff_huge_lists_stay_bounded);
 	tcase_add_test(tc, diff_cache_key_tracks_inputs);
+	tcase_add_test(tc, diff_normalized_hash_ignores_server_fields);
 	tcase_add_test(tc, diff_normalize_in_place);
 	tcase_add_test(tc, diff_does_not_modify_inputs);
 	tcase_add_test(tc, diff_atomic_list_defaults_are_not_drift);

@@ -368,6 +368,108 @@ START_TEST(gitrepo_export_honours_file_limit)
 }
 END_TEST
 
+START_TEST(gitrepo_ssh_key_never_leaks_and_is_cleaned_up)
+{
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_creds cr = {.ssh_private_key = "-----BEGIN OPENSSH PRIVATE KEY-----\nS3CRETKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n",
+				   .password = "pw-never-shown"};
+	char *u = str_printf("ssh://git@127.0.0.1:%d/x.git", free_port()), got[41];
+	int rc = gitrepo_resolve(c, u, &cr, "main", false, got);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_ptr_null(strstr(err_msg(), "S3CRET"));
+	ck_assert_ptr_null(strstr(err_msg(), "pw-never-shown"));
+	/* the key file lived in a private folder that is gone now */
+	char *cmd = str_printf("find %s -name 'ssh-*' | grep -q .", top);
+	ck_assert_int_ne(system(cmd), 0);
+	free(cmd);
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+START_TEST(gitrepo_unreachable_remote_error_hides_credentials)
+{
+	/* git daemon has no auth; an http URL to a closed port is unavailable */
+	struct gitrepo_cache *c = new_cache();
+	struct gitrepo_creds cr = {.username = "bob", .password = "hunter2-secret"};
+	char *u = str_printf("http://bob:hunter2-secret@127.0.0.1:%d/x.git", free_port()), got[41];
+	ck_assert_int_eq(gitrepo_resolve(c, u, &cr, "main", false, got), BERR_UNAVAILABLE);
+	ck_assert_ptr_null(strstr(err_msg(), "hunter2"));
+	free(u);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
+struct fake_store {
+	pthread_mutex_t mu;
+	char key[256];
+	struct buf val;
+	int puts;
+};
+
+static int fake_get(void *arg, const char *key, struct buf *out)
+{
+	struct fake_store *f = arg;
+	int rc = BERR_NOTFOUND;
+	pthread_mutex_lock(&f->mu);
+	if (!strcmp(f->key, key))
+		rc = buf_append(out, f->val.ptr, f->val.len);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+static void fake_put(void *arg, const char *key, const char *text, size_t len, int64_t ttl_s)
+{
+	struct fake_store *f = arg;
+	ck_assert_int_eq(ttl_s, 180);
+	pthread_mutex_lock(&f->mu);
+	str_copy(f->key, key, sizeof(f->key));
+	buf_reset(&f->val);
+	buf_append(&f->val, text, len);
+	f->puts++;
+	pthread_mutex_unlock(&f->mu);
+}
+
+START_TEST(gitrepo_replicas_share_ref_listings_through_the_store)
+{
+	struct fake_store fs = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct gitrepo_ref_store store = {.get = fake_get, .put = fake_put, .arg = &fs};
+	struct gitrepo_cache *a = new_cache(), *b = new_cache();
+	struct gitrepo_stats st;
+	char *u = repo_url("good"), sa[41], sb[41];
+
+	buf_init(&fs.val, 1 << 20);
+	gitrepo_set_ref_store(a, &store);
+	gitrepo_set_ref_store(b, &store);
+	ck_assert_int_eq(gitrepo_resolve(a, u, NULL, "main", false, sa), 0);
+	ck_assert_int_eq(fs.puts, 1);
+	ck_assert_ptr_null(strstr(fs.key, "127.0.0.1")); /* the URL is hashed */
+	ck_assert_int_eq(gitrepo_resolve(b, u, NULL, "main", false, sb), 0);
+	ck_assert_str_eq(sa, sb);
+	gitrepo_get_stats(b, &st);
+	ck_assert_uint_eq(st.ls_remotes, 0);
+	ck_assert_uint_eq(st.ls_remote_hits, 1);
+	/* a stale entry is not used */
+	struct gitrepo_cache *c3 = new_cache();
+	gitrepo_set_ref_store(c3, &store);
+	char *nl = strchr(fs.val.ptr, '\n');
+	struct buf old;
+	buf_init(&old, 1 << 20);
+	buf_printf(&old, "%lld%s", (long long)(clock_wall_ms() - 200000), nl);
+	buf_reset(&fs.val);
+	buf_append(&fs.val, old.ptr, old.len);
+	ck_assert_int_eq(gitrepo_resolve(c3, u, NULL, "main", false, sb), 0);
+	gitrepo_get_stats(c3, &st);
+	ck_assert_uint_eq(st.ls_remotes, 1);
+	buf_release(&old);
+	buf_release(&fs.val);
+	free(u);
+	gitrepo_cache_free(a);
+	gitrepo_cache_free(b);
+	gitrepo_cache_free(c3);
+}
+END_TEST
+
 START_TEST(gitrepo_redacts_credentials_in_urls)
 {
 	char out[256];
@@ -396,6 +498,9 @@ int main(void)
 	tcase_add_test(tc, gitrepo_rejects_symlink_chain_out_of_the_repository);
 	tcase_add_test(tc, gitrepo_export_honours_file_limit);
 	tcase_add_test(tc, gitrepo_redacts_credentials_in_urls);
+	tcase_add_test(tc, gitrepo_replicas_share_ref_listings_through_the_store);
+	tcase_add_test(tc, gitrepo_ssh_key_never_leaks_and_is_cleaned_up);
+	tcase_add_test(tc, gitrepo_unreachable_remote_error_hides_credentials);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

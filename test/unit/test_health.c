@@ -693,6 +693,177 @@ START_TEST(gitops_engine_fixtures_have_the_health_their_names_say)
 }
 END_TEST
 
+/* ---- application health ------------------------------------------------ */
+
+static const char *dep_ok = "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','generation':1},"
+			    "'spec':{'replicas':1},'status':{'observedGeneration':1,'updatedReplicas':1,'replicas':1,"
+			    "'availableReplicas':1}}";
+static const char *dep_paused = "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'p'},'spec':{'paused':true}}";
+static const char *pod_bad = "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'x'},'status':{'phase':'Failed'}}";
+
+START_TEST(app_health_is_the_worst_resource_health)
+{
+	json_t *a = J(dep_ok), *b = J(dep_paused), *c = J("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'}}");
+	struct health_resource r[] = {{.desired = a, .live = a}, {.desired = b, .live = b}, {.desired = c, .live = c}};
+	enum health_status st = HEALTH_UNKNOWN;
+	ck_assert_int_eq(health_app(r, 3, NULL, NULL, &st), 0);
+	ck_assert_int_eq(st, HEALTH_SUSPENDED);
+	ck_assert(r[0].has_health);
+	ck_assert_int_eq(r[0].health.status, HEALTH_HEALTHY);
+	ck_assert(!r[2].has_health);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+END_TEST
+
+START_TEST(app_health_ignores_hooks_and_ignore_healthcheck)
+{
+	json_t *hook = J("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'h','annotations':{"
+			 "'argocd.argoproj.io/hook':'PreSync'}},'status':{'phase':'Failed'}}");
+	json_t *ignored = J("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'i','annotations':{"
+			    "'argocd.argoproj.io/ignore-healthcheck':'true'}},'status':{'phase':'Failed'}}");
+	json_t *ok = J(dep_ok);
+	struct health_resource r[] = {{.live = hook}, {.desired = ignored, .live = ignored}, {.desired = ok, .live = ok}};
+	enum health_status st;
+	ck_assert_int_eq(health_app(r, 3, NULL, NULL, &st), 0);
+	ck_assert_int_eq(st, HEALTH_HEALTHY);
+	ck_assert(!r[0].has_health);
+	json_decref(hook);
+	json_decref(ignored);
+	json_decref(ok);
+}
+END_TEST
+
+START_TEST(app_health_missing_resource_does_not_degrade_app_unless_nothing_is_live)
+{
+	json_t *ok = J(dep_ok), *gone = J(pod_bad);
+	struct health_resource r[] = {{.desired = ok, .live = ok}, {.desired = gone, .live = NULL}};
+	enum health_status st;
+	ck_assert_int_eq(health_app(r, 2, NULL, NULL, &st), 0);
+	ck_assert_int_eq(st, HEALTH_HEALTHY);
+	ck_assert(r[1].has_health);
+	ck_assert_int_eq(r[1].health.status, HEALTH_MISSING);
+	r[0].live = NULL;
+	ck_assert_int_eq(health_app(r, 2, NULL, NULL, &st), 0);
+	ck_assert_int_eq(st, HEALTH_MISSING);
+	ck_assert_int_eq(health_app(r, 0, NULL, NULL, &st), 0);
+	ck_assert_int_eq(st, HEALTH_HEALTHY);
+	json_decref(ok);
+	json_decref(gone);
+}
+END_TEST
+
+START_TEST(app_health_ignores_unknown_child_apps_and_itself)
+{
+	json_t *child = J("{'apiVersion':'argoproj.io/v1alpha1','kind':'Application','metadata':{'name':'child'},"
+			  "'status':{'health':{'status':'Unknown'}}}");
+	json_t *self = J("{'apiVersion':'berth.dev/v1alpha1','kind':'Application','metadata':{'name':'root'},"
+			 "'status':{'health':{'status':'Degraded'}}}");
+	json_t *sick = J("{'apiVersion':'berth.dev/v1alpha1','kind':'Application','metadata':{'name':'other'},"
+			 "'status':{'health':{'status':'Degraded'}}}");
+	struct health_resource r[] = {{.live = child}, {.live = self}};
+	enum health_status st;
+	ck_assert_int_eq(health_app(r, 2, NULL, "root", &st), 0);
+	ck_assert_int_eq(st, HEALTH_HEALTHY);
+	r[1].live = sick;
+	ck_assert_int_eq(health_app(r, 2, NULL, "root", &st), 0);
+	ck_assert_int_eq(st, HEALTH_DEGRADED);
+	json_decref(child);
+	json_decref(self);
+	json_decref(sick);
+}
+END_TEST
+
+START_TEST(app_health_skip_objects_do_not_count)
+{
+	json_t *skip = J("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'s','annotations':{"
+			 "'argocd.argoproj.io/hook':'Skip'}},'status':{'phase':'Failed'}}");
+	struct health_resource r[] = {{.desired = skip, .live = skip}};
+	enum health_status st;
+	ck_assert_int_eq(health_app(r, 1, NULL, NULL, &st), 0);
+	ck_assert_int_eq(st, HEALTH_HEALTHY);
+	json_decref(skip);
+}
+END_TEST
+
+/* Replaces, one at a time, every value in the object with values of other
+ * types and assesses each variant: wrong types give Unknown (or whatever
+ * the rule makes of them), never a crash or an error return. */
+struct mutation_walk {
+	json_t *root;
+	size_t assessed;
+};
+
+static void assess_variants(struct mutation_walk *w, json_t *parent, const char *key, size_t index)
+{
+	json_t *variants[] = {json_integer(7), json_string("x"), json_array(), json_object(), json_null(),
+			      json_true(), json_real(1.5)};
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		json_t *old = key ? json_incref(json_object_get(parent, key)) : json_incref(json_array_get(parent, index));
+		struct health h;
+		if (key)
+			json_object_set(parent, key, variants[v]);
+		else
+			json_array_set(parent, index, variants[v]);
+		int rc = health_assess(w->root, NULL, &h);
+		ck_assert_msg(rc == 0 || rc == 1 || (rc == BERR_INVALID && parent == w->root), "rc %d", rc);
+		w->assessed++;
+		if (key)
+			json_object_set_new(parent, key, old);
+		else
+			json_array_set_new(parent, index, old);
+		json_decref(variants[v]);
+	}
+}
+
+static void walk(struct mutation_walk *w, json_t *node, int depth)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+	void *tmp;
+
+	if (depth > 8)
+		return;
+	if (json_is_object(node)) {
+		json_object_foreach_safe(node, tmp, key, child) {
+			assess_variants(w, node, key, 0);
+			walk(w, json_object_get(node, key), depth + 1);
+		}
+	} else if (json_is_array(node)) {
+		for (i = 0; i < json_array_size(node); i++) {
+			assess_variants(w, node, NULL, i);
+			walk(w, json_array_get(node, i), depth + 1);
+		}
+	}
+}
+
+START_TEST(fixtures_with_wrong_types_anywhere_never_crash)
+{
+	const char *top = getenv("BERTH_TOP");
+	char dir[4096], path[8192];
+	struct mutation_walk w = {0};
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/../shared/fixtures/gitops-engine/health", top ? top : ".");
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((e = readdir(d))) {
+		if (!str_ends_with(e->d_name, ".yaml"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		w.root = load_yaml_file(path);
+		/* managedFields is large and read by no rule */
+		json_object_del(json_object_get(w.root, "metadata"), "managedFields");
+		walk(&w, w.root, 0);
+		json_decref(w.root);
+	}
+	closedir(d);
+	ck_assert_uint_gt(w.assessed, 10000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("health");
@@ -733,8 +904,16 @@ int main(void)
 	tcase_add_test(tc, custom_rules_key_given_twice_is_refused);
 	tcase_add_test(tc, custom_rules_text_that_is_not_parseable_names_the_key);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("app");
+	tcase_add_test(tc, app_health_is_the_worst_resource_health);
+	tcase_add_test(tc, app_health_ignores_hooks_and_ignore_healthcheck);
+	tcase_add_test(tc, app_health_missing_resource_does_not_degrade_app_unless_nothing_is_live);
+	tcase_add_test(tc, app_health_ignores_unknown_child_apps_and_itself);
+	tcase_add_test(tc, app_health_skip_objects_do_not_count);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("fixtures");
 	tcase_add_test(tc, gitops_engine_fixtures_have_the_health_their_names_say);
+	tcase_add_test(tc, fixtures_with_wrong_types_anywhere_never_crash);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -420,6 +420,9 @@ START_TEST(url_redaction_strips_userinfo_only)
 	ck_assert_str_eq(out, "http://h:1/p");
 	httpc_url_redact("not a url", out, sizeof(out));
 	ck_assert_str_eq(out, "not a url");
+	char small[16];
+	httpc_url_redact("https://user:secret@host.example/long/path", small, sizeof(small));
+	ck_assert_str_eq(small, "https://host.ex");  /* truncated, never the secret */
 }
 END_TEST
 
@@ -757,6 +760,73 @@ START_TEST(mux_cancel_ends_a_stream_with_canceled)
 }
 END_TEST
 
+START_TEST(mux_stream_without_idle_timeout_stays_open)
+{
+	struct httpc_mux *m;
+	struct done_log d = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	struct done_log *dp = &d;
+	char url[256];
+	struct httpc_req quiet = {.idle_timeout_ms = -1}, timed = {.idle_timeout_ms = 1000};
+	snprintf(url, sizeof(url), "%s/quiet", base);
+	quiet.url = timed.url = url;
+	ck_assert_int_eq(httpc_mux_new(cli, &m), 0);
+	ck_assert_int_eq(httpc_mux_add_stream(m, &quiet, on_line, on_done, &dp, NULL), 0);
+	ck_assert_int_eq(httpc_mux_add_stream(m, &timed, on_line, on_done, &dp, NULL), 0);
+	/* Run until the timed one has given up; the other must still be open. */
+	int64_t deadline = clock_mono_ms() + 5000;
+	while (httpc_mux_run(m, 100) > 1 && clock_mono_ms() < deadline)
+		;
+	ck_assert_int_eq(d.done, 1);
+	ck_assert_int_eq(d.ok, 0);
+	ck_assert_uint_eq(httpc_mux_count(m), 1);
+	httpc_mux_run(m, 500);
+	ck_assert_uint_eq(httpc_mux_count(m), 1);
+	httpc_mux_free(m);
+	ck_assert_int_eq(d.canceled, 1);
+}
+END_TEST
+
+struct owned_watch {
+	struct httpc_mux_stream *stream;
+	atomic_int *done;
+};
+
+static void owned_done(int rc, const struct httpc_resp *resp, void *ud)
+{
+	struct owned_watch *w = ud;
+	(void)rc;
+	(void)resp;
+	atomic_fetch_add(w->done, 1);
+	free(w);  /* what the handle was stored in */
+}
+
+START_TEST(mux_stream_state_can_be_freed_by_on_done)
+{
+	/* lib/kube's pattern: the handle is stored in a struct that on_done
+	 * frees. Streams to a dead port end at once on the mux thread, racing
+	 * httpc_mux_add_stream's return (the window is too small to hit every
+	 * time; under ASan a hit would show as a use after free). */
+	struct httpc_mux *m;
+	char url[128];
+	struct httpc_req req = {0};
+	atomic_int done = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", dead_port());
+	req.url = url;
+	ck_assert_int_eq(httpc_mux_new(cli, &m), 0);
+	ck_assert_int_eq(httpc_mux_start(m), 0);
+	for (int i = 0; i < 200; i++) {
+		struct owned_watch *w = calloc(1, sizeof(*w));
+		w->done = &done;
+		ck_assert_int_eq(httpc_mux_add_stream(m, &req, on_line, owned_done, w, &w->stream), 0);
+	}
+	int64_t deadline = clock_mono_ms() + 10000;
+	while (atomic_load(&done) < 200 && clock_mono_ms() < deadline)
+		clock_sleep_ms(5);
+	ck_assert_int_eq(atomic_load(&done), 200);
+	httpc_mux_free(m);
+}
+END_TEST
+
 START_TEST(mux_free_cancels_what_is_left)
 {
 	struct httpc_mux *m;
@@ -1017,6 +1087,8 @@ int main(void)
 	tcase_add_test(ts, stream_without_data_times_out_when_idle);
 	tcase_add_test(ts, mux_runs_twenty_streams_on_one_thread);
 	tcase_add_test(ts, mux_cancel_ends_a_stream_with_canceled);
+	tcase_add_test(ts, mux_stream_without_idle_timeout_stays_open);
+	tcase_add_test(ts, mux_stream_state_can_be_freed_by_on_done);
 	tcase_add_test(ts, mux_free_cancels_what_is_left);
 	tcase_add_test(ts, mux_reports_error_status_with_body);
 	tcase_add_test(ts, mux_stream_can_be_restarted_from_on_done);

@@ -59,6 +59,8 @@ static void query_handler(struct httpd_req *req, void *ud)
 	json_object_set_new(v, "flag", json_string(httpd_req_query(req, "flag") ? httpd_req_query(req, "flag") : "(null)"));
 	json_object_set_new(v, "missing", json_boolean(httpd_req_query(req, "missing") == NULL));
 	json_object_set_new(v, "hdr", json_string(httpd_req_header(req, "x-test-header") ? httpd_req_header(req, "X-TEST-HEADER") : "(null)"));
+	json_object_set_new(v, "cookie", json_string(httpd_req_cookie(req, "berth.token") ? httpd_req_cookie(req, "berth.token") : "(null)"));
+	json_object_set_new(v, "json", json_boolean(httpd_req_content_type_is(req, "application/json")));
 	httpd_respond_json(req, 200, v);
 	json_decref(v);
 }
@@ -191,7 +193,7 @@ static void raw_send(int fd, const char *s)
 static bool raw_read_until_close(int fd, struct buf *out, int64_t timeout_ms)
 {
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	char chunk[4096];
+	char chunk[65536];
 	for (;;) {
 		int64_t left = deadline - clock_mono_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -350,6 +352,51 @@ START_TEST(catch_all_route_and_fallback)
 }
 END_TEST
 
+static void rest_bytes_handler(struct httpd_req *req, void *ud)
+{
+	const char *rest = httpd_req_param(req, "rest");
+	(void)ud;
+	httpd_respond(req, 200, "application/octet-stream", rest, strlen(rest));
+}
+
+START_TEST(tail_parameter_decodes_every_byte)
+{
+	/* Random paths of bytes 1..255, percent-encoded except unreserved
+	 * characters and '/': the handler must see exactly the bytes sent. */
+	struct httpd_config cfg = {0};
+	unsigned seed = 42;
+	httpd_free(srv);
+	ck_assert_int_eq(httpd_new(&cfg, &srv), 0);
+	ck_assert_int_eq(httpd_route(srv, "GET", "/b/{rest...}", rest_bytes_handler, NULL), 0);
+	ck_assert_int_eq(httpd_start(srv), 0);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u", httpd_port(srv));
+	for (int round = 0; round < 100; round++) {
+		char raw[64], path[256];
+		size_t n = 1 + (size_t)(rand_r(&seed) % 40), o = 0;
+		struct httpc_resp r;
+		o += (size_t)snprintf(path, sizeof(path), "/b/");
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)(1 + rand_r(&seed) % 255);
+			raw[i] = (char)c;
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+			    c == '_' || c == '.' || c == '~' || c == '/')
+				path[o++] = (char)c;
+			else
+				o += (size_t)snprintf(path + o, sizeof(path) - o, "%%%02X", c);
+		}
+		path[o] = '\0';
+		raw[n] = '\0';
+		/* curl collapses "/./" and "/../": skip paths it would rewrite. */
+		if (strstr(path, "/.") || strstr(path, "//"))
+			continue;
+		ck_assert_int_eq(get(path, &r), 200);
+		ck_assert_uint_eq(r.body.len, n);
+		ck_assert_msg(memcmp(r.body.ptr, raw, n) == 0, "round %d path %s", round, path);
+		httpc_resp_release(&r);
+	}
+}
+END_TEST
+
 START_TEST(malformed_route_patterns_are_refused)
 {
 	struct httpd *s2;
@@ -379,7 +426,7 @@ START_TEST(query_is_decoded_and_repeated_keys_kept)
 {
 	struct httpc_req req = {0};
 	struct httpc_resp r;
-	const char *hdrs[] = {"X-Test-Header: hello", NULL};
+	const char *hdrs[] = {"X-Test-Header: hello", "Cookie: theme=dark; berth.token=abc.def", NULL};
 	char url[256];
 	snprintf(url, sizeof(url), "%s/query?a=1&a=two%%203&q=x+y%%2Bz&flag", base);
 	req.url = url;
@@ -395,8 +442,40 @@ START_TEST(query_is_decoded_and_repeated_keys_kept)
 	ck_assert_str_eq(jx_str(v, "flag"), "");
 	ck_assert(json_is_true(json_object_get(v, "missing")));
 	ck_assert_str_eq(jx_str(v, "hdr"), "hello");
+	ck_assert_str_eq(jx_str(v, "cookie"), "abc.def");
+	ck_assert(json_is_false(json_object_get(v, "json")));
 	json_decref(v);
 	httpc_resp_release(&r);
+}
+END_TEST
+
+/* GET /query with Content-Type ct; whether the server saw application/json. */
+static bool seen_as_json(const char *ct)
+{
+	char url[256], hdr[256];
+	const char *hdrs[] = {hdr, NULL};
+	struct httpc_req req = {.headers = hdrs};
+	struct httpc_resp r;
+	bool json;
+	snprintf(url, sizeof(url), "%s/query", base);
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ct);
+	req.url = url;
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	json_t *v = body_json(&r);
+	json = json_is_true(json_object_get(v, "json"));
+	json_decref(v);
+	httpc_resp_release(&r);
+	return json;
+}
+
+START_TEST(content_type_match_ignores_case_and_parameters)
+{
+	ck_assert(seen_as_json("application/json"));
+	ck_assert(seen_as_json("Application/JSON; charset=utf-8"));
+	ck_assert(!seen_as_json("application/jsonp"));
+	ck_assert(!seen_as_json("text/plain"));
+	ck_assert(!seen_as_json("application/x-www-form-urlencoded"));
 }
 END_TEST
 
@@ -508,6 +587,38 @@ START_TEST(idle_client_is_disconnected)
 }
 END_TEST
 
+START_TEST(client_trickling_headers_is_cut_off)
+{
+	/* Never idle for a second, yet never done: the header deadline
+	 * (1 s here), not the idle timeout (30 s), ends it. */
+	struct httpd_config cfg = {.header_timeout_s = 1, .idle_timeout_s = 30};
+	bool closed = false;
+	httpd_free(srv);
+	srv = NULL;
+	start_server(&cfg);
+	int fd = raw_connect();
+	int64_t t0 = clock_mono_ms();
+	raw_send(fd, "GET /query HTTP/1.1\r\n");
+	while (!closed && clock_mono_ms() - t0 < 6000) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char c;
+		if (poll(&p, 1, 200) > 0 && recv(fd, &c, 1, 0) <= 0)
+			closed = true;
+		else if (send(fd, "X-Drip: 1\r\n", 11, MSG_NOSIGNAL) < 0)
+			closed = true;
+	}
+	int64_t elapsed = clock_mono_ms() - t0;
+	ck_assert(closed);
+	ck_assert_int_ge(elapsed, 900);
+	ck_assert_int_lt(elapsed, 4000);
+	close(fd);
+	/* Normal clients are not affected. */
+	struct httpc_resp r;
+	ck_assert_int_eq(get("/query", &r), 200);
+	httpc_resp_release(&r);
+}
+END_TEST
+
 START_TEST(response_headers_are_sent_and_injection_refused)
 {
 	struct httpc_resp r;
@@ -554,6 +665,34 @@ START_TEST(keep_alive_reuses_one_connection)
 		httpd_get_stats(srv, &st);
 	}
 	ck_assert_uint_ge(st.requests_total, 10);
+}
+END_TEST
+
+START_TEST(stats_count_errors_and_render_as_prometheus)
+{
+	struct httpc_resp r;
+	struct httpd_stats st;
+	struct buf text;
+	ck_assert_int_eq(get("/query", &r), 200);
+	httpc_resp_release(&r);
+	ck_assert_int_eq(get("/nope", &r), 404);
+	httpc_resp_release(&r);
+	ck_assert_int_eq(get("/silent", &r), 500);
+	httpc_resp_release(&r);
+	httpd_get_stats(srv, &st);
+	for (int64_t end = clock_mono_ms() + 3000; st.requests_total < 3 && clock_mono_ms() < end;) {
+		clock_sleep_ms(5);
+		httpd_get_stats(srv, &st);
+	}
+	ck_assert_uint_eq(st.requests_total, 3);
+	ck_assert_uint_eq(st.responses_4xx, 1);
+	ck_assert_uint_eq(st.responses_5xx, 1);
+	buf_init(&text, 1 << 16);
+	ck_assert_int_eq(httpd_stats_prometheus(&st, "berth_test", &text), 0);
+	ck_assert_ptr_nonnull(strstr(text.ptr, "# TYPE berth_test_http_requests_total counter\nberth_test_http_requests_total 3\n"));
+	ck_assert_ptr_nonnull(strstr(text.ptr, "berth_test_http_responses_5xx_total 1\n"));
+	ck_assert_ptr_nonnull(strstr(text.ptr, "# TYPE berth_test_http_connections_open gauge\n"));
+	buf_release(&text);
 }
 END_TEST
 
@@ -658,6 +797,60 @@ START_TEST(connections_past_the_limit_are_refused)
 }
 END_TEST
 
+START_TEST(connections_past_the_per_address_limit_are_refused)
+{
+	struct httpd_config cfg = {.max_connections_per_ip = 1};
+	struct httpd_stats st;
+	struct buf out;
+	int first, second;
+	httpd_free(srv);
+	srv = NULL;
+	start_server(&cfg);
+	first = raw_connect();
+	raw_send(first, "GET /query HTTP/1.1\r\nHost: x\r\n");
+	int64_t deadline = clock_mono_ms() + 3000;
+	do {
+		httpd_get_stats(srv, &st);
+	} while (st.connections_open < 1 && clock_mono_ms() < deadline && (clock_sleep_ms(5), 1));
+	second = raw_connect();
+	buf_init(&out, 1 << 16);
+	send(second, "GET /query HTTP/1.1\r\nHost: x\r\n\r\n", 32, MSG_NOSIGNAL);
+	ck_assert(raw_read_until_close(second, &out, 3000));
+	ck_assert_msg(!str_starts_with(out.ptr, "HTTP/1.1 200"), "second connection served: %s", out.ptr);
+	/* The first one is still served. */
+	buf_reset(&out);
+	raw_send(first, "Connection: close\r\n\r\n");
+	ck_assert(raw_read_until_close(first, &out, 3000));
+	ck_assert_msg(str_starts_with(out.ptr, "HTTP/1.1 200"), "first: %s", out.ptr);
+	buf_release(&out);
+	close(first);
+	close(second);
+}
+END_TEST
+
+START_TEST(listen_accepts_any_interface_and_host_names)
+{
+	const char *forms[] = {":0", "localhost:0", "0.0.0.0:0", NULL};
+	for (int i = 0; forms[i]; i++) {
+		struct httpd *s2;
+		struct httpd_config cfg = {.listen = forms[i]};
+		struct httpc_resp r;
+		char url[128];
+		struct httpc_req req = {0};
+		ck_assert_int_eq(httpd_new(&cfg, &s2), 0);
+		ck_assert_int_eq(httpd_route(s2, "GET", "/query", query_handler, NULL), 0);
+		ck_assert_msg(httpd_start(s2) == 0, "%s: %s", forms[i], err_msg());
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/query", httpd_port(s2));
+		req.url = url;
+		httpc_resp_init(&r);
+		ck_assert_msg(httpc_request(cli, &req, &r) == 0, "%s: %s", forms[i], err_msg());
+		ck_assert_int_eq(r.status, 200);
+		httpc_resp_release(&r);
+		httpd_free(s2);
+	}
+}
+END_TEST
+
 START_TEST(listen_on_a_busy_port_fails_with_unavailable)
 {
 	struct httpd *s2;
@@ -696,7 +889,9 @@ static void hold_stream_handler(struct httpd_req *req, void *ud)
 {
 	struct httpd_stream *s;
 	(void)ud;
+	ck_assert_int_eq(httpd_add_header(req, "X-Accel-Buffering", "no"), 0);
 	ck_assert_int_eq(httpd_stream_start(req, 200, "application/json", &s), 0);
+	ck_assert_int_eq(httpd_stream_start(req, 200, "application/json", &s), BERR_INVALID);
 	httpd_stream_on_close(s, count_close, NULL);
 	pthread_mutex_lock(&held_mu);
 	held = s;
@@ -836,6 +1031,7 @@ START_TEST(stream_headers_arrive_before_any_data)
 	}
 	ck_assert_msg(str_starts_with(out.ptr, "HTTP/1.1 200"), "got: %s", out.ptr);
 	ck_assert_ptr_nonnull(strcasestr(out.ptr, "transfer-encoding: chunked"));
+	ck_assert_ptr_nonnull(strcasestr(out.ptr, "x-accel-buffering: no"));
 	close(fd);
 	ck_assert(httpd_stream_wait_closed(s, 5000));
 	httpd_stream_unref(s);
@@ -848,11 +1044,9 @@ START_TEST(slow_client_stream_is_closed_without_memory_growth)
 	/* The client asks and never reads: the server's queue is bounded at
 	 * 64 KiB, so writes must fail within (socket buffers + 64 KiB). */
 	int fd = raw_connect();
-	int rcvbuf = 4096;
 	char line[1024];
 	int rc = 0;
 	size_t written = 0, max_queued = 0;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	raw_send(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
 	struct httpd_stream *s = wait_held();
 	memset(line, 'z', sizeof(line) - 1);
@@ -1158,6 +1352,17 @@ START_TEST(tls_untrusted_client_certificate_is_refused)
 }
 END_TEST
 
+START_TEST(tls_certificate_not_meant_for_clients_is_refused)
+{
+	/* The server's own certificate is signed by the trusted CA but its
+	 * extended key usage is serverAuth only. */
+	struct httpc_resp r;
+	ck_assert_msg(tls_get("ca.pem", "srv.pem", "srv.key", &r) == 0, "%s", err_msg());
+	ck_assert_int_eq(r.status, 401);
+	httpc_resp_release(&r);
+}
+END_TEST
+
 START_TEST(tls_required_client_certificate_missing_is_refused)
 {
 	char cert[256], key[256];
@@ -1208,22 +1413,28 @@ int main(void)
 	tcase_add_test(tc, known_path_with_wrong_method_gets_405_and_allow);
 	tcase_add_test(tc, head_is_served_by_the_get_route_without_body);
 	tcase_add_test(tc, catch_all_route_and_fallback);
+	tcase_add_test(tc, tail_parameter_decodes_every_byte);
 	tcase_add_test(tc, malformed_route_patterns_are_refused);
 	tcase_add_test(tc, bad_percent_encoding_gets_400);
 	tcase_add_test(tc, query_is_decoded_and_repeated_keys_kept);
+	tcase_add_test(tc, content_type_match_ignores_case_and_parameters);
 	tcase_add_test(tc, json_body_round_trips);
 	tcase_add_test(tc, body_at_the_limit_is_accepted);
 	tcase_add_test(tc, body_over_the_limit_gets_413_before_it_is_read);
 	tcase_add_test(tc, chunked_body_over_the_limit_gets_413);
 	tcase_add_test(tc, oversized_headers_are_refused);
 	tcase_add_test(tc, idle_client_is_disconnected);
+	tcase_add_test(tc, client_trickling_headers_is_cut_off);
 	tcase_add_test(tc, response_headers_are_sent_and_injection_refused);
 	tcase_add_test(tc, handler_without_answer_gets_500);
 	tcase_add_test(tc, response_the_library_refuses_becomes_500);
 	tcase_add_test(tc, keep_alive_reuses_one_connection);
+	tcase_add_test(tc, stats_count_errors_and_render_as_prometheus);
 	tcase_add_test(tc, access_log_line_names_method_path_status_and_peer);
 	tcase_add_test(tc, garbage_requests_get_errors_and_the_server_keeps_serving);
 	tcase_add_test(tc, connections_past_the_limit_are_refused);
+	tcase_add_test(tc, connections_past_the_per_address_limit_are_refused);
+	tcase_add_test(tc, listen_accepts_any_interface_and_host_names);
 	tcase_add_test(tc, listen_on_a_busy_port_fails_with_unavailable);
 	suite_add_tcase(s, tc);
 
@@ -1248,6 +1459,7 @@ int main(void)
 	tcase_add_test(tt, tls_client_certificate_subject_reaches_the_handler);
 	tcase_add_test(tt, tls_keep_alive_reuses_one_connection);
 	tcase_add_test(tt, tls_untrusted_client_certificate_is_refused);
+	tcase_add_test(tt, tls_certificate_not_meant_for_clients_is_refused);
 	tcase_add_test(tt, tls_required_client_certificate_missing_is_refused);
 	tcase_add_test(tt, tls_key_without_certificate_is_invalid);
 	suite_add_tcase(s, tt);

@@ -188,6 +188,55 @@ START_TEST(patches_nested_too_deep_are_refused)
 }
 END_TEST
 
+START_TEST(strategic_patch_of_long_keyed_list)
+{
+	/* 3000 containers, all patched and reordered: must finish well within
+	 * the test timeout (the ordering is linear after the lookups) */
+	json_t *doc = json_object(), *spec = json_object(), *cur = json_array(), *pl = json_array(), *order = json_array();
+	char name[32];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		json_array_append_new(cur, json_pack("{s:s, s:i}", "name", name, "v", i));
+		snprintf(name, sizeof(name), "c%d", 2999 - i);
+		json_array_append_new(pl, json_pack("{s:s, s:i}", "name", name, "w", i));
+		json_array_append_new(order, json_pack("{s:s}", "name", name));
+	}
+	json_object_set_new(spec, "containers", cur);
+	json_object_set_new(doc, "spec", spec);
+	json_t *p = json_pack("{s:{s:o, s:o}}", "spec", "containers", pl, "$setElementOrder/containers", order);
+	ck_assert_int_eq(patch_apply_strategic(doc, p, "", "Pod"), 0);
+	json_t *first = json_array_get(jx_path(doc, "spec", "containers", NULL), 0);
+	ck_assert_str_eq(jx_str(first, "name"), "c2999");
+	ck_assert_int_eq(json_integer_value(json_object_get(first, "v")), 2999);
+	ck_assert_int_eq(json_integer_value(json_object_get(first, "w")), 0);
+	json_decref(doc);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(strategic_patch_refuses_huge_merge_lists)
+{
+	json_t *doc = json_pack("{s:{s:[]}}", "spec", "containers");
+	json_t *pl = json_array();
+	char name[32];
+	for (int i = 0; i < PATCH_MAX_MERGE_ITEMS + 1; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		json_array_append_new(pl, json_pack("{s:s}", "name", name));
+	}
+	json_t *p = json_pack("{s:{s:o}}", "spec", "containers", pl);
+	ck_assert_int_eq(patch_apply_strategic(doc, p, "", "Pod"), BERR_TOOLARGE);
+	ck_assert_uint_eq(json_array_size(jx_path(doc, "spec", "containers", NULL)), 0);
+	json_t *ret = NULL;
+	ck_assert_int_eq(patch_create_three_way(NULL, p, doc, "", "Pod", &ret), BERR_TOOLARGE);
+	/* atomic lists have no such bound */
+	json_t *t = json_pack("{s:{s:O}}", "spec", "tolerations", pl);
+	ck_assert_int_eq(patch_apply_strategic(doc, t, "", "Pod"), 0);
+	json_decref(t);
+	json_decref(doc);
+	json_decref(p);
+}
+END_TEST
+
 START_TEST(create_merge_round_trips)
 {
 	json_t *a = json_loads("{\"a\":1,\"b\":{\"c\":[1,2],\"d\":\"x\"},\"e\":null}", 0, NULL);
@@ -379,6 +428,97 @@ START_TEST(three_way_patch_converges)
 }
 END_TEST
 
+/* ---- robustness: hostile strategic patches ---- */
+
+static json_t *rand_hostile(int depth)
+{
+	static const char *keys[] = {"spec", "containers", "name", "env", "$patch", "$retainKeys",
+				     "$setElementOrder/containers", "$deleteFromPrimitiveList/finalizers",
+				     "finalizers", "metadata", "ports", "containerPort", "$setElementOrder/env", "a"};
+	unsigned kind = depth > 0 ? rnd(6) : rnd(4);
+	switch (kind) {
+	case 0: return json_null();
+	case 1: return json_integer(rnd(3));
+	case 2: {
+		static const char *strs[] = {"delete", "replace", "merge", "x", "name", ""};
+		return json_string(strs[rnd(6)]);
+	}
+	case 3: return json_true();
+	case 4: {
+		json_t *a = json_array();
+		for (unsigned i = rnd(4); i > 0; i--)
+			json_array_append_new(a, rand_hostile(depth - 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (unsigned i = rnd(5); i > 0; i--)
+			json_object_set_new(o, keys[rnd(sizeof(keys) / sizeof(keys[0]))], rand_hostile(depth - 1));
+		return o;
+	}
+	}
+}
+
+/* Random patches full of directives with wrong types, keyed items without
+ * keys, lists where maps belong: every call returns 0 or a BERR code, and
+ * on failure the document is unchanged. Run under ASan in CI. */
+START_TEST(strategic_patch_survives_hostile_input)
+{
+	rng_state = 0xdeadbeefcafef00dULL + (unsigned long long)_i;
+	for (int iter = 0; iter < 2000; iter++) {
+		json_t *doc = rand_pod(), *before = json_deep_copy(doc);
+		json_t *p = json_object();
+		json_object_set_new(p, "spec", rand_hostile(4));
+		json_object_set_new(p, "metadata", rand_hostile(3));
+		if (rnd(2))
+			json_object_set_new(json_object_get(p, "spec"), "containers", rand_hostile(3));
+		int rc = patch_apply_strategic(doc, p, "", "Pod");
+		ck_assert(rc == 0 || rc == BERR_INVALID || rc == BERR_TOOLARGE);
+		if (rc < 0)
+			ck_assert(jx_equal(doc, before));
+		json_t *m = NULL;
+		rc = patch_create_three_way(before, json_is_object(p) ? p : before, doc, "", "Pod", &m);
+		ck_assert(rc == 0 || rc == BERR_INVALID || rc == BERR_TOOLARGE);
+		json_decref(m);
+		json_decref(doc);
+		json_decref(before);
+		json_decref(p);
+	}
+}
+END_TEST
+
+/* ---- kubectl compatibility ---- */
+
+static const char *const kubectl_cases[] = {"deployment", "service", "configmap", "cronjob-volumes"};
+
+/* patch_create_three_way produces exactly the strategic merge patch real
+ * kubectl (1.32) sent for the same apply, recorded against kube-sim by
+ * test/data/patch/kubectl/record; and applying it gives the same object as
+ * applying kubectl's. */
+START_TEST(three_way_patch_equals_kubectl)
+{
+	const char *top = getenv("BERTH_TOP");
+	char path[4096];
+	json_error_t e;
+	snprintf(path, sizeof(path), "%s/test/data/patch/kubectl/%s/case.json", top ? top : ".", kubectl_cases[_i]);
+	json_t *c = json_load_file(path, 0, &e);
+	ck_assert_msg(c != NULL, "%s: %s", path, e.text);
+	const char *group = jx_str(c, "group"), *kind = jx_str(c, "kind");
+	json_t *p = NULL;
+	ck_assert_int_eq(patch_create_three_way(json_object_get(c, "original"), json_object_get(c, "modified"),
+						json_object_get(c, "current"), group, kind, &p), 0);
+	assert_json_eq(kubectl_cases[_i], p, json_object_get(c, "kubectl_patch"));
+	json_t *a = json_deep_copy(json_object_get(c, "current")), *b = json_deep_copy(a);
+	ck_assert_int_eq(patch_apply_strategic(a, p, group, kind), 0);
+	ck_assert_int_eq(patch_apply_strategic(b, json_object_get(c, "kubectl_patch"), group, kind), 0);
+	assert_json_eq(kubectl_cases[_i], a, b);
+	json_decref(a);
+	json_decref(b);
+	json_decref(p);
+	json_decref(c);
+}
+END_TEST
+
 int main(void)
 {
 	t_json_patch = load_table("json-patch.json");
@@ -398,12 +538,17 @@ int main(void)
 	tcase_add_test(tc, json_patch_rejects_non_array);
 	tcase_add_test(tc, strategic_failure_leaves_doc_unchanged);
 	tcase_add_test(tc, patches_nested_too_deep_are_refused);
+	tcase_add_test(tc, strategic_patch_of_long_keyed_list);
+	tcase_add_test(tc, strategic_patch_refuses_huge_merge_lists);
 	tcase_add_test(tc, create_merge_round_trips);
 	tcase_add_test(tc, create_merge_of_equal_objects_is_empty);
 	tcase_add_test(tc, mergekeys_lookup_mounts_pod_spec_everywhere);
 	tcase_add_test(tc, mergekeys_atomic_lists);
 	tcase_add_test(tc, mergekeys_builtin_groups);
 	tcase_add_loop_test(tc, three_way_patch_converges, 0, 8);
+	tcase_add_loop_test(tc, strategic_patch_survives_hostile_input, 0, 4);
+	tcase_add_loop_test(tc, three_way_patch_equals_kubectl, 0,
+			    (int)(sizeof(kubectl_cases) / sizeof(kubectl_cases[0])));
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);

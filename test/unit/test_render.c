@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "fsx.h"
 #include "jsonx.h"
@@ -279,6 +280,28 @@ START_TEST(render_removes_its_scratch_folder)
 }
 END_TEST
 
+START_TEST(render_stops_endless_jsonnet)
+{
+	char *root = NULL, resolved[PATH_MAX];
+	ck_assert_int_eq(fsx_private_dir("/tmp", "berth-test-render-", &root), 0);
+	ck_assert_ptr_nonnull(realpath(root, resolved));
+	char *file = str_printf("%s/loop.jsonnet", resolved);
+	FILE *f = fopen(file, "w");
+	fputs("local loop(n) = loop(n + 1) tailstrict;\n[loop(0)]\n", f);
+	fclose(f);
+	struct render_opts o = {.root = resolved, .path = ".", .exec_timeout_ms = 1500};
+	enum render_type t;
+	json_t *out = NULL;
+	int64_t t0 = clock_mono_ms();
+	ck_assert_int_eq(render_run(&o, &t, &out, NULL), BERR_TIMEOUT);
+	ck_assert_int_lt(clock_mono_ms() - t0, 10000);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "loop.jsonnet"));
+	fsx_remove_tree(resolved);
+	free(root);
+	free(file);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("render");
@@ -292,6 +315,7 @@ int main(void)
 	tcase_add_test(tc, render_kustomize_fixture_with_name_prefix);
 	tcase_add_test(tc, render_caps_object_count);
 	tcase_add_test(tc, render_removes_its_scratch_folder);
+	tcase_add_test(tc, render_stops_endless_jsonnet);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "str.h"
 #include "subproc.h"
 
 static const char *const base_env[] = {"PATH=/usr/bin:/bin", "LANG=C", NULL};
@@ -107,6 +108,22 @@ START_TEST(subproc_runs_in_given_directory)
 }
 END_TEST
 
+START_TEST(subproc_limits_file_size)
+{
+	char dir[] = "/tmp/berth-test-subproc.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *argv[] = {"sh", "-c", "head -c 5000000 /dev/zero > big; echo $?", NULL};
+	struct subproc_opts o = {.argv = argv, .env = base_env, .cwd = dir, .max_file_size = 1 << 20};
+	struct subproc_result r;
+	ck_assert_int_eq(subproc_run(&o, &r), 0);
+	ck_assert_str_ne(r.out.ptr, "0\n"); /* head was stopped (SIGXFSZ / EFBIG) */
+	subproc_result_release(&r);
+	char *cmd = str_printf("rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("subproc");
@@ -120,6 +137,7 @@ int main(void)
 	tcase_add_test(tc, subproc_missing_program_is_not_found);
 	tcase_add_test(tc, subproc_daemonised_grandchild_does_not_stall);
 	tcase_add_test(tc, subproc_runs_in_given_directory);
+	tcase_add_test(tc, subproc_limits_file_size);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -422,6 +422,48 @@ START_TEST(pre_post_sync_fixture_plan)
 }
 END_TEST
 
+START_TEST(plan_does_not_depend_on_input_order)
+{
+	json_t *d = json_array();
+	char *want = NULL;
+	unsigned seed = 12345;
+
+	load_example(d, "sync-waves/manifests.yaml");
+	load_example(d, "helm-hooks/manifests.yaml");
+	json_array_append_new(d, obj("v1", "Namespace", "shop", NULL, NULL));
+	json_array_append_new(d, obj("v1", "ConfigMap", "cfg", "shop", "argocd.argoproj.io/sync-wave=-3"));
+	json_array_append_new(d, obj("example.com/v1", "Widget", "w", "shop", NULL));
+	for (int round = 0; round < 50; round++) {
+		struct syncplan p;
+		json_t *shuffled = json_array();
+		size_t n = json_array_size(d);
+		size_t *idx = malloc(n * sizeof(*idx));
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i;
+		for (size_t i = n - 1; i > 0; i--) {
+			size_t j = (size_t)rand_r(&seed) % (i + 1), t = idx[i];
+			idx[i] = idx[j];
+			idx[j] = t;
+		}
+		for (size_t i = 0; i < n; i++)
+			json_array_append(shuffled, json_array_get(d, idx[i]));
+		ck_assert_int_eq(syncplan_build(shuffled, NULL, NULL, &p), 0);
+		char *got = render(p.tasks, p.n);
+		if (!want)
+			want = got;
+		else {
+			ck_assert_str_eq(got, want);
+			free(got);
+		}
+		syncplan_release(&p);
+		json_decref(shuffled);
+		free(idx);
+	}
+	free(want);
+	json_decref(d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("syncplan");
@@ -448,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, sync_waves_fixture_plan);
 	tcase_add_test(tc, helm_hooks_fixture_plan);
 	tcase_add_test(tc, pre_post_sync_fixture_plan);
+	tcase_add_test(tc, plan_does_not_depend_on_input_order);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
