@@ -156,6 +156,35 @@ static int64_t progress_age(const char *uid, const char *sig)
 	return now - slot->since_ms;
 }
 
+/* Adopts the orphan ns/name of type t (no controller ownerReference, not
+ * being deleted) into owner, as the real controllers adopt what their
+ * selector matches. 0, or BERR_EXISTS when it cannot be adopted. */
+static int adopt(struct ctrl *c, json_t *owner, const struct ks_type *ot, const struct ks_type *t, const char *name)
+{
+	json_t *obj = NULL, *ref;
+	size_t i;
+	int rc = BERR_EXISTS;
+
+	if (store_get(c->s, t, ns_of(owner), name, &obj) < 0)
+		return BERR_EXISTS;
+	json_array_foreach(jx_path(obj, "metadata", "ownerReferences", NULL), i, ref)
+		if (json_is_true(json_object_get(ref, "controller")))
+			goto out;
+	if (ctrl_deleting(obj))
+		goto out;
+	json_t *refs = jx_path(obj, "metadata", "ownerReferences", NULL);
+	if (!json_is_array(refs)) {
+		refs = json_array();
+		json_object_set_new(jx_obj_ensure(obj, "metadata"), "ownerReferences", refs);
+	}
+	json_array_append_new(refs, ctrl_owner_ref(owner, ot));
+	if (ctrl_update(c, t, obj) == 0)
+		rc = 0;
+out:
+	json_decref(obj);
+	return rc;
+}
+
 /* Creates the ReplicaSet for the current template. Returns its name in
  * out (0) or a BERR. */
 static int new_replicaset(struct ctrl *c, json_t *d, const char *hash, json_int_t revision, json_int_t replicas,
@@ -193,7 +222,9 @@ static int new_replicaset(struct ctrl *c, json_t *d, const char *hash, json_int_
 	if (rc == 0)
 		ctrl_event(c, d, c->deploy, "Normal", "ScalingReplicaSet", "deployment-controller",
 			   "Scaled up replica set %s to %lld", out, (long long)replicas);
-	return rc == BERR_EXISTS ? 0 : rc;
+	if (rc == BERR_EXISTS && adopt(c, d, c->deploy, c->rs, out) == 0)
+		rc = 0;
+	return rc;
 }
 
 static void set_rs_replicas(struct ctrl *c, json_t *d, json_t *rs, json_int_t n)
@@ -343,7 +374,9 @@ int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 	if (!newrs && !json_is_true(jx_path(d, "spec", "paused", NULL))) {
 		int rc = new_replicaset(c, d, hash, max_rev + 1, r.want, rsname, sizeof(rsname));
 		json_decref(rss);
-		return rc == 0 ? 0 : 500; /* again, with the new ReplicaSet listed */
+		/* Again with the new ReplicaSet listed; a namesake still being
+		 * deleted makes us wait a little. */
+		return rc == 0 ? 0 : rc == BERR_EXISTS ? 200 : 500;
 	}
 	if (newrs) {
 		set_rs_replicas(c, d, newrs, r.want);
