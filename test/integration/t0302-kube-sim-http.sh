@@ -247,6 +247,10 @@ t_eq "too old RV: 410 ERROR event" "$(echo "$out" | head -1 | jq -r '.type + " "
 out=$(curl -s --max-time 10 "$U/api/v1/namespaces/default/secrets?watch=1&allowWatchBookmarks=true&timeoutSeconds=2&resourceVersion=$(curl -s $U/api/v1/secrets | jq -r .metadata.resourceVersion)")
 t_match "bookmark event" "$(echo "$out" | jq -r .type | sort -u | tr '\n' ' ')" "BOOKMARK"
 t_eq "bookmark carries only the RV" "$(echo "$out" | head -1 | jq -c '.object.metadata | keys')" '["resourceVersion"]'
+out=$(curl -s --max-time 10 "$U$CM?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&resourceVersion=&allowWatchBookmarks=true&timeoutSeconds=1&labelSelector=tier%3Dt1")
+t_eq "sendInitialEvents: ADDED for each object, then the initial-events-end bookmark" \
+	"$(echo "$out" | jq -r '.type + ":" + (.object.metadata.name // .object.metadata.annotations["k8s.io/initial-events-end"])' | sed '/^BOOKMARK/q' | tr '\n' ' ')" \
+	"ADDED:page-1 ADDED:page-3 ADDED:page-5 BOOKMARK:true "
 out=$(curl -s --max-time 10 "$U$CM?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Dc1")
 t_eq "watch without RV starts with ADDED" "$(echo "$out" | jq -r '.type + ":" + .object.metadata.name')" "ADDED:c1"
 
