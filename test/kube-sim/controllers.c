@@ -475,6 +475,21 @@ static void keep_times(json_t *status, const json_t *old)
 		json_object_set(status, "startTime", json_object_get(old, "startTime"));
 }
 
+/* A new pod is Pending (scheduled, containers being created) until the
+ * status delay has passed. */
+static int64_t pod_pending(struct ctrl *c, json_t *pod)
+{
+	char now[32];
+	ctrl_now(now);
+	json_t *conds = json_pack("[{s:s, s:s, s:s}]", "type", "PodScheduled", "status", "True", "lastTransitionTime", now);
+	json_t *status = json_pack("{s:s, s:o, s:s, s:[{s:s}], s:s, s:s}", "phase", "Pending", "conditions", conds,
+				   "hostIP", "172.18.0.2", "hostIPs", "ip", "172.18.0.2", "startTime", now, "qosClass",
+				   qos_class(pod));
+	json_object_set_new(status, "containerStatuses", container_statuses(pod, "creating", 0, false, now));
+	int rc = ctrl_write_status(c, c->pods, pod, status, KUBELET_MANAGER);
+	return rc == BERR_CONFLICT ? 50 : c->o.status_delay_ms;
+}
+
 static int64_t kubelet(struct ctrl *c, json_t *pod)
 {
 	json_t *old = json_object_get(pod, "status");
@@ -491,6 +506,8 @@ static int64_t kubelet(struct ctrl *c, json_t *pod)
 
 	if (ctrl_deleting(pod) || strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)
 		return -1;
+	if (!*phase)
+		return pod_pending(c, pod);
 	ctrl_now(now);
 	restarts = (int)json_integer_value(json_object_get(cs0, "restartCount"));
 	if (strcmp(phase, "Running") != 0) {
@@ -900,7 +917,8 @@ static void on_change(void *ctx, const char *event, const struct ks_type *t, con
 	json_t *ref;
 
 	if (handled(c, t) && strcmp(event, "DELETED") != 0)
-		ctrl_enqueue(c, t, ns, ctrl_meta(obj, "name"), t == c->pods ? c->o.status_delay_ms : 0);
+		ctrl_enqueue(c, t, ns, ctrl_meta(obj, "name"),
+			     t == c->pods && *ctrl_pod_phase(obj) ? c->o.status_delay_ms : 0);
 	if ((t == c->pods || t == c->svc) && c->ep && ns)
 		ctrl_enqueue(c, c->ep, ns, "*", 50);
 	if (t == c->pvc && c->pv && strcmp(event, "DELETED") == 0) {

@@ -14,7 +14,8 @@
  *   and a ControllerRevision; DaemonSet → one Pod per simulated node; Job →
  *   Pods, then Complete (or Failed, BackoffLimitExceeded); CronJob → Jobs on
  *   its schedule (five-field cron: *, N, lists, ranges, steps).
- * - The kubelet: a Pod becomes Running and Ready after the status delay;
+ * - The kubelet: a new Pod is Pending (ContainerCreating) at once, then
+ *   Running and Ready after the status delay;
  *   a Pod whose image tag is ":fail" crash-loops (waiting reason
  *   CrashLoopBackOff, restartCount growing), a Job's pod with such an image
  *   fails; other Job pods succeed.
