@@ -242,6 +242,13 @@ t_eq "selector enter/leave: ADDED then DELETED" "$(jq -r '.type + ":" + .object.
 t_eq "watch objects carry kind" "$(head -1 "$W" | jq -r .object.kind)" ConfigMap
 wait "$WPID"
 t_eq "timeoutSeconds ends the stream" "$?" 0
+req GET "$CM?resourceVersion=1&limit=2"
+t_eq "410 list at a compacted resourceVersion with a limit" "$CODE $(jqb .reason)" "410 Expired"
+CUR=$(curl -s "$U$CM?limit=1" | jq -r .metadata.resourceVersion)
+req GET "$CM?resourceVersion=$CUR&resourceVersionMatch=Exact"
+t_eq "list at the current resourceVersion (Exact)" "$CODE $(jqb .metadata.resourceVersion)" "200 $CUR"
+req GET "$CM?resourceVersion=1&resourceVersionMatch=NotOlderThan"
+t_eq "list not older than an old resourceVersion" "$CODE" 200
 out=$(curl -s --max-time 10 "$U$CM?watch=1&resourceVersion=1&timeoutSeconds=3")
 t_eq "too old RV: 410 ERROR event" "$(echo "$out" | head -1 | jq -r '.type + " " + (.object.code|tostring) + " " + .object.reason')" "ERROR 410 Expired"
 out=$(curl -s --max-time 10 "$U/api/v1/namespaces/default/secrets?watch=1&allowWatchBookmarks=true&timeoutSeconds=2&resourceVersion=$(curl -s $U/api/v1/secrets | jq -r .metadata.resourceVersion)")

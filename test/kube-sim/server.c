@@ -617,9 +617,23 @@ static enum MHD_Result do_collection(struct ks_server *srv, struct MHD_Connectio
 		const char *lim = arg(c, "limit");
 		if (lim && str_to_i64(lim, &lo.limit) < 0)
 			return send_status(c, 400, "BadRequest", "invalid limit");
-		const char *rvs = arg(c, "resourceVersion");
-		uint64_t rv;
-		if (rvs && *rvs && str_to_u64(rvs, &rv) == 0 && rv > store_rv(srv->s)) {
+		const char *rvs = arg(c, "resourceVersion"), *rvm = arg(c, "resourceVersionMatch");
+		uint64_t rv = 0;
+		if (rvm && strcmp(rvm, "Exact") != 0 && strcmp(rvm, "NotOlderThan") != 0)
+			return send_status(c, 400, "BadRequest", "resourceVersionMatch: Unsupported value");
+		if (rvs && *rvs && str_to_u64(rvs, &rv) < 0)
+			return send_status(c, 400, "BadRequest", "invalid resourceVersion");
+		/* "Exactly N" (Exact, or N with a limit): only the current state
+		 * is kept, so an N older than the history window is 410. */
+		bool exact = rvs && *rvs && strcmp(rvs, "0") != 0 &&
+			     ((rvm && strcmp(rvm, "Exact") == 0) || (!rvm && lo.limit > 0));
+		if (exact && rv < store_type_horizon(srv->s, t)) {
+			err_set(BERR_GONE, "The resourceVersion for the provided list is too old.");
+			err_set_status(410, "Expired");
+			store_err_details(NULL, NULL, NULL, NULL);
+			return send_error(c);
+		}
+		if (rvs && *rvs && rv > store_rv(srv->s)) {
 			err_set(BERR_TIMEOUT, "Too large resource version: %s, current: %llu", rvs,
 				(unsigned long long)store_rv(srv->s));
 			err_set_status(504, "Timeout");

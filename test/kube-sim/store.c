@@ -1128,6 +1128,14 @@ int store_watch_next(struct ks_watch *w, int64_t timeout_ms, struct buf *out)
 	}
 }
 
+uint64_t store_type_horizon(struct ks_store *s, const struct ks_type *t)
+{
+	pthread_rwlock_rdlock(&s->lock);
+	uint64_t h = store_tstate(t)->horizon;
+	pthread_rwlock_unlock(&s->lock);
+	return h;
+}
+
 void store_compact(struct ks_store *s)
 {
 	pthread_rwlock_wrlock(&s->lock);

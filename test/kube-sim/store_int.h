@@ -89,6 +89,10 @@ int store_not_found(const struct ks_type *t, const char *name);
 int store_conflict_modified(const struct ks_type *t, const char *name);
 int store_bad_request(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The oldest RV watches and exact lists of t can still start from: older
+ * ones are compacted (410). */
+uint64_t store_type_horizon(struct ks_store *s, const struct ks_type *t);
+
 /* Interval between watch bookmarks (ms), settable for tests. */
 extern int64_t store_bookmark_interval_ms;
 
