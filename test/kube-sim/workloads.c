@@ -538,7 +538,12 @@ int64_t ctrl_statefulset(struct ctrl *c, json_t *sts)
 		ctrl_delete(c, c->pods, ns_of(sts), name, NULL);
 		busy = true;
 	}
-	for (json_int_t n = want - 1; n >= 0 && !busy; n--) {
+	/* Rolling update from the highest ordinal down to the partition; with
+	 * OnDelete, pods are replaced only when someone deletes them. */
+	bool on_delete = str_eq_null(jx_path_str(sts, "spec", "updateStrategy", "type", NULL), "OnDelete");
+	json_t *ru = jx_path(sts, "spec", "updateStrategy", "rollingUpdate", "partition", NULL);
+	json_int_t partition = json_is_integer(ru) ? json_integer_value(ru) : 0;
+	for (json_int_t n = want - 1; n >= partition && !busy && !on_delete; n--) {
 		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(sts, "name"), (long long)n);
 		pod = json_object_get(by_ord, name);
 		if (pod && !str_eq_null(jx_path_str(pod, "metadata", "labels", "controller-revision-hash", NULL),
