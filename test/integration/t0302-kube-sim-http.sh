@@ -283,4 +283,11 @@ t_eq "client certificate of another CA is refused" \
 t_eq "no client certificate is refused" \
 	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" $TU2/api/v1/namespaces)" 401
 t_ok "kubectl with the generated client certificate" kubectl --kubeconfig "$TK2" get ns default
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TEST_DIR/own.key" \
+	-out "$TEST_DIR/own.crt" -days 1 -subj /CN=kube-sim -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+TK3=$TEST_DIR/tls-kc3
+run_bg kube-sim-tls3 kube-sim --listen 127.0.0.1:0 --write-kubeconfig "$TK3" --tls-cert "$TEST_DIR/own.crt" \
+	--tls-key "$TEST_DIR/own.key" --token t3 --no-controllers
+wait_for_line "$TEST_DIR/kube-sim-tls3.log" "^kube-sim ready https://" 20 || { cat "$TEST_DIR/kube-sim-tls3.log"; t_done; }
+t_ok "kubectl with a serving certificate from --tls-cert" kubectl --kubeconfig "$TK3" get ns default
 t_done
