@@ -600,6 +600,8 @@ int64_t ctrl_daemonset(struct ctrl *c, json_t *ds)
 		return -1;
 	ctrl_hash(tmpl, hash);
 	ensure_revision(c, c->ds, ds, hash);
+	/* With OnDelete, pods of an old template stay until someone deletes them. */
+	bool on_delete = str_eq_null(jx_path_str(ds, "spec", "updateStrategy", "type", NULL), "OnDelete");
 	if (!(pods = ctrl_list_owned(c, c->pods, ns_of(ds), ds)))
 		return -1;
 	for (int n = 0; n < c->o.nodes; n++) {
@@ -609,8 +611,8 @@ int64_t ctrl_daemonset(struct ctrl *c, json_t *ds)
 			if (!ctrl_deleting(pod) && str_eq_null(jx_path_str(pod, "spec", "nodeName", NULL), node))
 				found = pod;
 		}
-		if (found && !str_eq_null(jx_path_str(found, "metadata", "labels", "controller-revision-hash", NULL),
-					  hash)) {
+		if (found && !on_delete &&
+		    !str_eq_null(jx_path_str(found, "metadata", "labels", "controller-revision-hash", NULL), hash)) {
 			ctrl_delete(c, c->pods, ns_of(ds), ctrl_meta(found, "name"), NULL);
 			found = NULL;
 		}
