@@ -105,10 +105,17 @@ static bool is_service(const struct ks_type *t)
 	return t && t->group[0] == '\0' && strcmp(t->kind, "Service") == 0;
 }
 
+/* Called under the store's read lock: no writer (and so no defaults hook,
+ * which takes mu under the write lock) can be running, so taking mu here
+ * cannot deadlock; holding mu around store_foreach could. */
 static void seed_one(void *ctx, const struct ks_type *t, const json_t *obj)
 {
-	if (is_service(t))
-		mark_service(ctx, obj, true);
+	struct simdefaults *d = ctx;
+	if (!is_service(t))
+		return;
+	pthread_mutex_lock(&d->mu);
+	mark_service(d, obj, true);
+	pthread_mutex_unlock(&d->mu);
 }
 
 static void on_change(void *ctx, const char *event, const struct ks_type *t, const json_t *obj)
@@ -139,9 +146,7 @@ static bool recent_port(const struct simdefaults *d, int p)
 
 void simdefaults_seed(struct simdefaults *d, struct ks_store *s)
 {
-	pthread_mutex_lock(&d->mu);
 	store_foreach(s, seed_one, d);
-	pthread_mutex_unlock(&d->mu);
 	if (!d->store) {
 		d->store = s;
 		d->sub = store_subscribe(s, on_change, d);
