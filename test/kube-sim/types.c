@@ -206,14 +206,6 @@ void registry_release(struct ks_registry *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static bool name_in(char **list, const char *name)
-{
-	for (char **p = list; p && *p; p++)
-		if (strcmp(*p, name) == 0)
-			return true;
-	return false;
-}
-
 struct ks_tstate *registry_find(struct ks_registry *r, const char *group, const char *resource, bool served_only)
 {
 	struct ks_tstate *found = NULL;
@@ -398,7 +390,6 @@ int registry_add_crd(struct ks_registry *r, const json_t *crd, size_t ring_cap, 
 out:
 	pthread_rwlock_unlock(&r->lock);
 	free(lower);
-	(void)name_in;
 	return rc;
 }
 

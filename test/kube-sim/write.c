@@ -394,7 +394,7 @@ static bool same_state(const json_t *a, const json_t *b)
 }
 
 /* Type-specific work before storing (both create and update). */
-static int type_hooks(struct ks_store *s, const struct ks_type *t, json_t *obj, const json_t *old)
+static int type_hooks(const struct ks_type *t, json_t *obj)
 {
 	int rc;
 	if (t->custom) {
@@ -419,8 +419,6 @@ static int type_hooks(struct ks_store *s, const struct ks_type *t, json_t *obj, 
 		if (!jx_path(obj, "metadata", "deletionTimestamp", NULL))
 			crd_fill_status(obj);
 	}
-	(void)old;
-	(void)s;
 	return 0;
 }
 
@@ -436,7 +434,7 @@ static int finish_write(struct ks_store *s, struct ks_tstate *ts, const char *ke
 		if ((rc = store_defaults(s, t, obj, old)) < 0)
 			goto fail;
 	}
-	if ((rc = type_hooks(s, t, obj, old)) < 0)
+	if ((rc = type_hooks(t, obj)) < 0)
 		goto fail;
 	if ((rc = validate_meta(t, obj)) < 0)
 		goto fail;
@@ -1021,7 +1019,6 @@ out:
 static json_t *collect_names(struct ks_store *s, struct ks_tstate *ts, const char *ns)
 {
 	json_t *names = json_array();
-	(void)s;
 	store_wrlock(s);
 	size_t it;
 	for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {
