@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "cron.h"
 #include "ctrl.h"
@@ -658,6 +659,77 @@ static bool has_condition(const json_t *obj, const char *type)
 	return false;
 }
 
+#define JOB_MAX_INDEXES 100000
+
+/* The completion index of an Indexed Job's pod, or -1. */
+static json_int_t pod_index(const json_t *pod, json_int_t completions)
+{
+	const char *s = jx_path_str(pod, "metadata", "annotations", "batch.kubernetes.io/job-completion-index", NULL);
+	int64_t v;
+	if (!s || str_to_i64(s, &v) < 0 || v < 0 || v >= completions)
+		return -1;
+	return v;
+}
+
+/* Creates up to room pods; for Indexed Jobs each takes the lowest index that
+ * is neither done nor running (state[i]: 0 free, 1 running, 2 done). */
+static json_int_t job_create_pods(struct ctrl *c, json_t *job, json_int_t room, unsigned char *state,
+				  json_int_t completions)
+{
+	json_t *tmpl = jx_path(job, "spec", "template", NULL);
+	char name[300], sfx[8], node[64], idx[32];
+	json_int_t created = 0, next = 0;
+
+	ctrl_node_name(0, node);
+	for (json_int_t n = 0; n < room; n++) {
+		json_t *p;
+		ctrl_rand_suffix(sfx, 5);
+		if (state) {
+			while (next < completions && state[next])
+				next++;
+			if (next >= completions)
+				break;
+			snprintf(idx, sizeof(idx), "%lld", (long long)next);
+			snprintf(name, sizeof(name), "%s-%s-%s", ctrl_meta(job, "name"), idx, sfx);
+			json_t *extra = json_pack("{s:s}", "batch.kubernetes.io/job-completion-index", idx);
+			p = ctrl_pod_from_template(job, c->job, tmpl, name, extra, node);
+			json_decref(extra);
+			json_object_set_new(jx_obj_ensure(jx_obj_ensure(p, "metadata"), "annotations"),
+					    "batch.kubernetes.io/job-completion-index", json_string(idx));
+			json_object_set_new(jx_obj_ensure(p, "spec"), "hostname", json_string(name));
+			state[next] = 1;
+		} else {
+			snprintf(name, sizeof(name), "%s-%s", ctrl_meta(job, "name"), sfx);
+			p = ctrl_pod_from_template(job, c->job, tmpl, name, NULL, node);
+		}
+		if (ctrl_create(c, c->pods, p) == 0) {
+			created++;
+			ctrl_event(c, job, c->job, "Normal", "SuccessfulCreate", "job-controller", "Created pod: %s", name);
+		}
+		json_decref(p);
+	}
+	return created;
+}
+
+/* "0-2,4" for the done indexes. */
+static json_t *completed_indexes(const unsigned char *state, json_int_t completions)
+{
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	for (json_int_t i = 0; i < completions; i++) {
+		if (state[i] != 2)
+			continue;
+		json_int_t j = i;
+		while (j + 1 < completions && state[j + 1] == 2)
+			j++;
+		buf_printf(&b, j > i ? "%s%lld-%lld" : "%s%lld", b.len ? "," : "", (long long)i, (long long)j);
+		i = j;
+	}
+	json_t *r = b.len ? json_string(b.ptr) : NULL;
+	buf_release(&b);
+	return r;
+}
+
 int64_t ctrl_job(struct ctrl *c, json_t *job)
 {
 	json_int_t completions = int_at(job, "spec", "completions", 1);
@@ -666,26 +738,38 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 	json_int_t active = 0, succeeded = 0, failed = 0, ready = 0;
 	json_t *pods, *pod, *tmpl = jx_path(job, "spec", "template", NULL);
 	json_t *old = json_object_get(job, "status");
-	char now[32], name[300], sfx[8], node[64];
+	bool indexed = str_eq_null(jx_path_str(job, "spec", "completionMode", NULL), "Indexed") && completions > 0 &&
+		       completions <= JOB_MAX_INDEXES;
+	unsigned char *state = indexed ? calloc((size_t)completions, 1) : NULL;
+	char now[32];
 	size_t i;
 
-	if (!c->pods || ctrl_deleting(job) || has_condition(job, "Complete") || has_condition(job, "Failed"))
+	if (!c->pods || ctrl_deleting(job) || has_condition(job, "Complete") || has_condition(job, "Failed") ||
+	    (indexed && !state) || !(pods = ctrl_list_owned(c, c->pods, ns_of(job), job))) {
+		free(state);
 		return -1;
-	if (!(pods = ctrl_list_owned(c, c->pods, ns_of(job), job)))
-		return -1;
+	}
 	json_array_foreach(pods, i, pod) {
 		const char *ph = ctrl_pod_phase(pod);
-		if (strcmp(ph, "Succeeded") == 0)
-			succeeded++;
-		else if (strcmp(ph, "Failed") == 0)
+		json_int_t idx = indexed ? pod_index(pod, completions) : -1;
+		if (strcmp(ph, "Succeeded") == 0) {
+			if (!indexed)
+				succeeded++;
+			else if (idx >= 0)
+				state[idx] = 2;
+		} else if (strcmp(ph, "Failed") == 0) {
 			failed++;
-		else if (!ctrl_deleting(pod)) {
+		} else if (!ctrl_deleting(pod)) {
 			active++;
 			if (ctrl_pod_ready(pod))
 				ready++;
+			if (idx >= 0 && state[idx] == 0)
+				state[idx] = 1;
 		}
 	}
 	json_decref(pods);
+	for (json_int_t k = 0; indexed && k < completions; k++)
+		succeeded += state[k] == 2;
 	ctrl_now(now);
 	bool suspended = json_is_true(jx_path(job, "spec", "suspend", NULL));
 	bool complete = succeeded >= completions;
@@ -694,18 +778,7 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 		json_int_t room = parallelism - active;
 		if (room > completions - succeeded - active)
 			room = completions - succeeded - active;
-		ctrl_node_name(0, node);
-		for (json_int_t n = 0; n < room; n++) {
-			ctrl_rand_suffix(sfx, 5);
-			snprintf(name, sizeof(name), "%s-%s", ctrl_meta(job, "name"), sfx);
-			json_t *p = ctrl_pod_from_template(job, c->job, tmpl, name, NULL, node);
-			if (ctrl_create(c, c->pods, p) == 0) {
-				active++;
-				ctrl_event(c, job, c->job, "Normal", "SuccessfulCreate", "job-controller",
-					   "Created pod: %s", name);
-			}
-			json_decref(p);
-		}
+		active += job_create_pods(c, job, room, state, completions);
 	}
 	json_t *status = json_object(), *conds = json_array();
 	json_t *st = json_object_get(old, "startTime");
@@ -716,6 +789,12 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 	json_object_set_new(status, "ready", json_integer(complete || failed_out ? 0 : ready));
 	json_object_set_new(status, "terminating", json_integer(0));
 	json_object_set_new(status, "uncountedTerminatedPods", json_object());
+	if (indexed) {
+		json_t *ci = completed_indexes(state, completions);
+		if (ci)
+			json_object_set_new(status, "completedIndexes", ci);
+	}
+	free(state);
 	json_t *oc = json_object_get(old, "conditions");
 	if (complete) {
 		json_array_append_new(conds, ctrl_condition(oc, "SuccessCriteriaMet", "True", "CompletionsReached",
