@@ -11,8 +11,10 @@
  *   conditions with the real reasons (NewReplicaSetAvailable,
  *   ReplicaSetUpdated, ProgressDeadlineExceeded, MinimumReplicasAvailable).
  * - ReplicaSet / ReplicationController → Pods; StatefulSet → Pods name-0..N-1
- *   and a ControllerRevision; DaemonSet → one Pod per simulated node; Job →
- *   Pods, then Complete (or Failed, BackoffLimitExceeded); CronJob → Jobs on
+ *   and a ControllerRevision (rolling update partition and OnDelete
+ *   honoured); DaemonSet → one Pod per simulated node; Job → Pods (one per
+ *   index in Indexed mode), then Complete (or Failed, BackoffLimitExceeded);
+ *   CronJob → Jobs on
  *   its schedule (five-field cron: *, N, lists, ranges, steps).
  * - The kubelet: a new Pod is Pending (ContainerCreating) at once, then
  *   Running and Ready after the status delay;
