@@ -48,13 +48,11 @@ static const char *const view_paths[][2] = {
 static json_t *make_view(const json_t *obj)
 {
 	json_t *v = json_object();
-	json_object_set(v, "apiVersion", json_object_get(obj, "apiVersion"));
-	json_object_set(v, "kind", json_object_get(obj, "kind"));
 	json_t *meta = json_object_get(obj, "metadata");
 	json_t *vm = json_object();
 	const char *k;
 	json_t *x;
-	static const char *const keep[] = { "name", "namespace", "labels", "uid", "deletionTimestamp", "finalizers", NULL };
+	static const char *const keep[] = { "name", "namespace", "labels", "deletionTimestamp", "finalizers", NULL };
 	for (const char *const *p = keep; *p; p++) {
 		x = json_object_get(meta, *p);
 		if (x)

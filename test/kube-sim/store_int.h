@@ -17,9 +17,9 @@
 #include "types.h"
 
 /* An immutable stored object version. The object is kept once, as its
- * compact serialisation; view is a slim parsed copy (apiVersion, kind,
- * metadata name, namespace, labels, uid, deletionTimestamp and finalizers,
- * and the few fields field selectors read) for selectors and metadata checks. blob_full() parses the
+ * compact serialisation; view is a slim parsed copy (metadata name,
+ * namespace, labels, deletionTimestamp and finalizers, and the few fields
+ * field selectors read) for selectors and metadata checks. blob_full() parses the
  * whole object when a write or a subscriber needs it. */
 struct ks_blob {
 	atomic_int refs;

@@ -893,9 +893,9 @@ static void cleanup_crd(struct ks_store *s, const char *crd_name);
 /* The delete preconditions (uid, resourceVersion) against the stored
  * object: 0 or 409. */
 static int check_delete_preconditions(const struct ks_type *t, const char *name, const struct ks_blob *old,
-				      const struct ks_delete_opts *o)
+				      const struct ks_delete_opts *o, const json_t *old_obj)
 {
-	const char *uid = jx_path_str(old->view, "metadata", "uid", NULL);
+	const char *uid = jx_path_str(old_obj, "metadata", "uid", NULL);
 	char orv[32], rl[300];
 	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
 	snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
@@ -972,11 +972,13 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 		rc = store_not_found(t, name);
 		goto out;
 	}
-	if ((rc = check_delete_preconditions(t, name, old, o)) < 0)
-		goto out;
 	json_t *obj = blob_full(old);
 	if (!obj) {
 		rc = BERR_NOMEM;
+		goto out;
+	}
+	if ((rc = check_delete_preconditions(t, name, old, o, obj)) < 0) {
+		json_decref(obj);
 		goto out;
 	}
 	*ret_gone = false;
