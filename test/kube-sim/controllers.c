@@ -475,6 +475,42 @@ static void keep_times(json_t *status, const json_t *old)
 		json_object_set(status, "startTime", json_object_get(old, "startTime"));
 }
 
+/* The status the kubelet reports for a pod in new_phase with its containers
+ * in state ("running", "crash", "succeeded", "failed", "creating"). */
+static json_t *pod_status(const json_t *pod, const char *new_phase, const char *state, int restarts, bool ready,
+			  const char *now)
+{
+	json_t *old = json_object_get(pod, "status");
+	char ip[32];
+	const char *uid = ctrl_meta(pod, "uid");
+	unsigned h = 0;
+	for (const char *p = uid; *p; p++)
+		h = h * 31 + (unsigned char)*p;
+	snprintf(ip, sizeof(ip), "10.244.%u.%u", (h >> 8) % 250, h % 250 + 2);
+
+	bool done = strcmp(new_phase, "Succeeded") == 0 || strcmp(new_phase, "Failed") == 0;
+	json_t *conds = json_array(), *oc = json_object_get(old, "conditions");
+	json_array_append_new(conds, ctrl_condition(oc, "PodReadyToStartContainers", done ? "False" : "True", NULL,
+						    NULL, false));
+	json_array_append_new(conds, ctrl_condition(oc, "Initialized", "True", done ? "PodCompleted" : NULL, NULL,
+						    false));
+	const char *rs = ready ? "True" : "False";
+	const char *reason = ready ? NULL : done ? "PodCompleted" : "ContainersNotReady";
+	char msg[256];
+	const char *cname = jx_str(json_array_get(jx_path(pod, "spec", "containers", NULL), 0), "name");
+	snprintf(msg, sizeof(msg), "containers with unready status: [%s]", cname ? cname : "");
+	json_array_append_new(conds, ctrl_condition(oc, "Ready", rs, reason, ready || done ? NULL : msg, false));
+	json_array_append_new(conds, ctrl_condition(oc, "ContainersReady", rs, reason, ready || done ? NULL : msg,
+						    false));
+	json_array_append_new(conds, ctrl_condition(oc, "PodScheduled", "True", NULL, NULL, false));
+
+	json_t *status = json_pack("{s:s, s:o, s:s, s:[{s:s}], s:s, s:[{s:s}], s:s, s:s}", "phase", new_phase,
+				   "conditions", conds, "hostIP", "172.18.0.2", "hostIPs", "ip", "172.18.0.2", "podIP",
+				   ip, "podIPs", "ip", ip, "startTime", now, "qosClass", qos_class(pod));
+	json_object_set_new(status, "containerStatuses", container_statuses(pod, state, restarts, ready, now));
+	return status;
+}
+
 /* A new pod is Pending (scheduled, containers being created) until the
  * status delay has passed. */
 static int64_t pod_pending(struct ctrl *c, json_t *pod)
@@ -498,7 +534,7 @@ static int64_t kubelet(struct ctrl *c, json_t *pod)
 	bool run_to_completion = restart && strcmp(restart, "Always") != 0;
 	bool fails = ctrl_spec_fails(json_object_get(pod, "spec"));
 	int restarts = 0;
-	char now[32], ip[32];
+	char now[32];
 	const char *state, *new_phase;
 	bool ready = false;
 	int64_t again = -1;
@@ -538,32 +574,8 @@ static int64_t kubelet(struct ctrl *c, json_t *pod)
 		ready = true;
 	}
 
-	const char *uid = ctrl_meta(pod, "uid");
-	unsigned h = 0;
-	for (const char *p = uid; *p; p++)
-		h = h * 31 + (unsigned char)*p;
-	snprintf(ip, sizeof(ip), "10.244.%u.%u", (h >> 8) % 250, h % 250 + 2);
-
-	bool done = strcmp(new_phase, "Succeeded") == 0 || strcmp(new_phase, "Failed") == 0;
-	json_t *conds = json_array(), *oc = json_object_get(old, "conditions");
-	json_array_append_new(conds, ctrl_condition(oc, "PodReadyToStartContainers", done ? "False" : "True", NULL,
-						    NULL, false));
-	json_array_append_new(conds, ctrl_condition(oc, "Initialized", "True", done ? "PodCompleted" : NULL, NULL,
-						    false));
-	const char *rs = ready ? "True" : "False";
-	const char *reason = ready ? NULL : done ? "PodCompleted" : "ContainersNotReady";
-	char msg[256];
+	json_t *status = pod_status(pod, new_phase, state, restarts, ready, now);
 	const char *cname = jx_str(json_array_get(jx_path(pod, "spec", "containers", NULL), 0), "name");
-	snprintf(msg, sizeof(msg), "containers with unready status: [%s]", cname ? cname : "");
-	json_array_append_new(conds, ctrl_condition(oc, "Ready", rs, reason, ready || done ? NULL : msg, false));
-	json_array_append_new(conds, ctrl_condition(oc, "ContainersReady", rs, reason, ready || done ? NULL : msg,
-						    false));
-	json_array_append_new(conds, ctrl_condition(oc, "PodScheduled", "True", NULL, NULL, false));
-
-	json_t *status = json_pack("{s:s, s:o, s:s, s:[{s:s}], s:s, s:[{s:s}], s:s, s:s}", "phase", new_phase,
-				   "conditions", conds, "hostIP", "172.18.0.2", "hostIPs", "ip", "172.18.0.2", "podIP",
-				   ip, "podIPs", "ip", ip, "startTime", now, "qosClass", qos_class(pod));
-	json_object_set_new(status, "containerStatuses", container_statuses(pod, state, restarts, ready, now));
 	keep_times(status, old);
 	if (strcmp(phase, "Running") != 0) {
 		const char *img = jx_str(json_array_get(jx_path(pod, "spec", "containers", NULL), 0), "image");

@@ -730,6 +730,46 @@ static json_t *completed_indexes(const unsigned char *state, json_int_t completi
 	return r;
 }
 
+/* A Job's status from its pod counts; completed (stolen, may be NULL) is
+ * the completedIndexes string of an Indexed Job. */
+static json_t *job_status(const json_t *old, json_int_t active, json_int_t succeeded, json_int_t failed,
+			  json_int_t ready, bool complete, bool failed_out, bool suspended, json_t *completed,
+			  const char *now)
+{
+	json_t *status = json_object(), *conds = json_array();
+	json_t *st = json_object_get(old, "startTime");
+	json_object_set_new(status, "startTime", st ? json_incref(st) : json_string(now));
+	set_nz(status, "active", complete || failed_out ? 0 : active);
+	set_nz(status, "succeeded", succeeded);
+	set_nz(status, "failed", failed);
+	json_object_set_new(status, "ready", json_integer(complete || failed_out ? 0 : ready));
+	json_object_set_new(status, "terminating", json_integer(0));
+	json_object_set_new(status, "uncountedTerminatedPods", json_object());
+	if (completed)
+		json_object_set_new(status, "completedIndexes", completed);
+	json_t *oc = json_object_get(old, "conditions");
+	if (complete) {
+		json_array_append_new(conds, ctrl_condition(oc, "SuccessCriteriaMet", "True", "CompletionsReached",
+							    "Reached expected number of succeeded pods", true));
+		json_array_append_new(conds, ctrl_condition(oc, "Complete", "True", "CompletionsReached",
+							    "Reached expected number of succeeded pods", true));
+		json_object_set_new(status, "completionTime", json_string(now));
+	} else if (failed_out) {
+		json_array_append_new(conds, ctrl_condition(oc, "FailureTarget", "True", "BackoffLimitExceeded",
+							    "Job has reached the specified backoff limit", true));
+		json_array_append_new(conds, ctrl_condition(oc, "Failed", "True", "BackoffLimitExceeded",
+							    "Job has reached the specified backoff limit", true));
+	} else if (suspended) {
+		json_array_append_new(conds, ctrl_condition(oc, "Suspended", "True", "JobSuspended", "Job suspended",
+							    true));
+	}
+	if (json_array_size(conds))
+		json_object_set_new(status, "conditions", conds);
+	else
+		json_decref(conds);
+	return status;
+}
+
 int64_t ctrl_job(struct ctrl *c, json_t *job)
 {
 	json_int_t completions = int_at(job, "spec", "completions", 1);
@@ -780,41 +820,9 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 			room = completions - succeeded - active;
 		active += job_create_pods(c, job, room, state, completions);
 	}
-	json_t *status = json_object(), *conds = json_array();
-	json_t *st = json_object_get(old, "startTime");
-	json_object_set_new(status, "startTime", st ? json_incref(st) : json_string(now));
-	set_nz(status, "active", complete || failed_out ? 0 : active);
-	set_nz(status, "succeeded", succeeded);
-	set_nz(status, "failed", failed);
-	json_object_set_new(status, "ready", json_integer(complete || failed_out ? 0 : ready));
-	json_object_set_new(status, "terminating", json_integer(0));
-	json_object_set_new(status, "uncountedTerminatedPods", json_object());
-	if (indexed) {
-		json_t *ci = completed_indexes(state, completions);
-		if (ci)
-			json_object_set_new(status, "completedIndexes", ci);
-	}
+	json_t *status = job_status(old, active, succeeded, failed, ready, complete, failed_out, suspended,
+				    indexed ? completed_indexes(state, completions) : NULL, now);
 	free(state);
-	json_t *oc = json_object_get(old, "conditions");
-	if (complete) {
-		json_array_append_new(conds, ctrl_condition(oc, "SuccessCriteriaMet", "True", "CompletionsReached",
-							    "Reached expected number of succeeded pods", true));
-		json_array_append_new(conds, ctrl_condition(oc, "Complete", "True", "CompletionsReached",
-							    "Reached expected number of succeeded pods", true));
-		json_object_set_new(status, "completionTime", json_string(now));
-	} else if (failed_out) {
-		json_array_append_new(conds, ctrl_condition(oc, "FailureTarget", "True", "BackoffLimitExceeded",
-							    "Job has reached the specified backoff limit", true));
-		json_array_append_new(conds, ctrl_condition(oc, "Failed", "True", "BackoffLimitExceeded",
-							    "Job has reached the specified backoff limit", true));
-	} else if (suspended) {
-		json_array_append_new(conds, ctrl_condition(oc, "Suspended", "True", "JobSuspended", "Job suspended",
-							    true));
-	}
-	if (json_array_size(conds))
-		json_object_set_new(status, "conditions", conds);
-	else
-		json_decref(conds);
 	if (complete)
 		ctrl_event(c, job, c->job, "Normal", "Completed", "job-controller", "Job completed");
 	else if (failed_out)
