@@ -815,6 +815,11 @@ int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns
 	if (o && o->limit > 0 && (size_t)o->limit < left)
 		page = (size_t)o->limit;
 	struct ks_blob **items = c->items + c->pos;
+	/* One allocation for the whole page instead of repeated doubling. */
+	size_t total = 256;
+	for (size_t i = 0; i < page; i++)
+		total += items[i]->len + 1;
+	buf_grow(out, total);
 	rc = buf_printf(out, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
 			t->list_kind, ts->api_version, (unsigned long long)c->rv);
 	if (page < left) {
