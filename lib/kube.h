@@ -75,6 +75,7 @@ struct kube_client_opts {
 	int64_t watch_timeout_s;     /* timeoutSeconds sent on watches; default 300 */
 	int64_t watch_idle_ms;       /* abort a watch silent this long; default 0 = 2*timeout */
 	const char *user_agent;      /* default "berth/<version>" */
+	bool plain_discovery;        /* never ask for aggregated discovery (old servers, tests) */
 };
 
 /* Verbs of a resource (bitmask). */

@@ -589,6 +589,31 @@ START_TEST(discovers_crd_added_at_run_time)
 }
 END_TEST
 
+START_TEST(plain_discovery_maps_the_same)
+{
+	struct kube_client_opts o = {.qps = -1, .plain_discovery = true};
+	struct kube_client *kc = client_opts(AUTH_TOKEN, &o);
+	struct kube_resource r;
+	ck_assert_msg(kube_resource_for(kc, "apps/v1", "StatefulSet", &r) == 0, "%s", err_msg());
+	ck_assert_str_eq(r.resource, "statefulsets");
+	ck_assert(r.namespaced);
+	ck_assert(r.has_status);
+	ck_assert(r.verbs & KUBE_VERB_WATCH);
+	kube_resource_release(&r);
+	ck_assert(!kube_discovery_aggregated(kc));
+	ck_assert_int_eq(kube_resource_for(kc, "v1", "Namespace", &r), 0);
+	ck_assert_str_eq(r.resource, "namespaces");
+	ck_assert(!r.namespaced);
+	kube_resource_release(&r);
+	struct kube_resource *all = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(kube_resources(kc, &all, &n), 0);
+	ck_assert(n > 20);
+	kube_resources_free(all, n);
+	kube_client_free(kc);
+}
+END_TEST
+
 /* ---- faults ---- */
 
 START_TEST(retry_after_429_is_honoured)
@@ -691,6 +716,36 @@ START_TEST(qps_limiter_spaces_requests)
 }
 END_TEST
 
+START_TEST(token_file_is_reread_before_it_fails)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("tok-1\n", f);
+	fclose(f);
+	struct kube_client_opts o = {.qps = -1, .token_reread_ms = 1};
+	struct kube_client *kc = client_opts(AUTH_TOKEN_FILE, &o);
+	json_t *out = NULL;
+	ck_assert_int_eq(kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out), 0);
+	json_decref(out);
+	ck_assert_int_eq(admin("POST", "token/rotate", "{\"token\":\"tok-4\"}"), 200);
+	f = fopen(path, "w");
+	fputs("tok-4\n", f);
+	fclose(f);
+	struct kube_metrics m0, m1;
+	kube_client_metrics(kc, &m0);
+	clock_sleep_ms(5); /* past token_reread_ms */
+	int rc = kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out);
+	kube_client_metrics(kc, &m1);
+	ck_assert_int_eq(admin("POST", "token/restore", NULL), 200);
+	ck_assert_msg(rc == 0, "%s", err_msg());
+	json_decref(out);
+	/* Re-read on schedule: one request, no 401 round trip. */
+	ck_assert_int_eq(m1.requests - m0.requests, 1);
+	kube_client_free(kc);
+}
+END_TEST
+
 START_TEST(exec_credential_cached_until_401)
 {
 	char path[600];
@@ -760,6 +815,7 @@ struct seen {
 	char last_rv[128];
 	int ended;
 	int end_rc;
+	int bookmarks;
 	bool dup_rv;
 	char rvs[4096][16];
 	size_t n_rvs;
@@ -776,6 +832,8 @@ static int seen_event(enum kube_event_type type, json_t *obj, void *ud)
 		if (str_to_int(name + 1, 0, 63, &i) == 0)
 			s->counts[i]++;
 	}
+	if (type == KUBE_EV_BOOKMARK)
+		s->bookmarks++;
 	if (type != KUBE_EV_BOOKMARK && rv) {
 		for (size_t i = 0; i < s->n_rvs; i++)
 			if (strcmp(s->rvs[i], rv) == 0)
@@ -883,6 +941,33 @@ START_TEST(watch_from_compacted_rv_ends_gone)
 	ck_assert(wait_seen(&s, seen_ended, 10000));
 	ck_assert_int_eq(s.end_rc, BERR_GONE);
 	kube_client_free(kc);
+}
+END_TEST
+
+static bool seen_bookmark(struct seen *s)
+{
+	return s->bookmarks > 0;
+}
+
+START_TEST(watch_bookmarks_are_delivered)
+{
+	struct kube_client *kc = client(AUTH_TOKEN);
+	struct kube_target t = {.api_version = "v1", .kind = "ConfigMap", .namespace_ = "default"};
+	json_t *list = NULL;
+	ck_assert_int_eq(kube_list(kc, &t, NULL, &list), 0);
+	struct seen s;
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.mu, NULL);
+	ck_assert_int_eq(kube_watch_start(kc, &t, NULL, jx_path_str(list, "metadata", "resourceVersion", NULL),
+					  seen_event, seen_end, &s, NULL),
+			 0);
+	json_decref(list);
+	/* kube-sim runs with --bookmark-interval 2s. */
+	ck_assert(wait_seen(&s, seen_bookmark, 8000));
+	ck_assert(s.last_rv[0]);
+	kube_client_free(kc);
+	ck_assert_int_eq(s.ended, 1);
+	ck_assert_int_eq(s.end_rc, BERR_CANCELED);
 }
 END_TEST
 
@@ -1264,18 +1349,21 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, client_certificate_auth);
 	tcase_add_test(tc, no_credentials_is_unauthorized);
 	tcase_add_test(tc, discovers_crd_added_at_run_time);
+	tcase_add_test(tc, plain_discovery_maps_the_same);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("faults");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, retry_after_429_is_honoured);
 	tcase_add_test(tc, server_errors_are_retried);
 	tcase_add_test(tc, qps_limiter_spaces_requests);
+	tcase_add_test(tc, token_file_is_reread_before_it_fails);
 	tcase_add_test(tc, exec_credential_cached_until_401);
 	tcase_add_test(tc, non_json_error_body_keeps_code);
 	tcase_add_test(tc, expired_token_is_reread_from_file);
 	tcase_add_test(tc, watch_resumes_after_drop_without_loss_or_duplicates);
 	tcase_add_test(tc, watch_from_compacted_rv_ends_gone);
 	tcase_add_test(tc, watch_stop_cancels);
+	tcase_add_test(tc, watch_bookmarks_are_delivered);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("livecache");
 	tcase_set_timeout(tc, 300);
