@@ -4,8 +4,11 @@
  * time, watches, the live cache converging after 10k writes, and each fault
  * kube-sim can inject (410 on watch and paging, 429 with Retry-After, 500 and
  * 503, dropped watches, an expired token re-read from tokenFile). */
+#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -47,26 +50,28 @@ static char *slurp(const char *path)
 	return buf_detach(&b, NULL);
 }
 
-static void sim_start(void)
+/* Starts kube-sim with args (after argv[0]) and waits for its ready line. */
+static pid_t exec_sim(const char *const *args)
 {
 	const char *bin = getenv("BERTH_BIN");
 	char sim[512], line[512];
+	const char *argv[32];
 	int fds[2];
-	str_copy(tmpdir, "/tmp/test_kube.XXXXXX", sizeof(tmpdir));
-	if (!mkdtemp(tmpdir))
-		abort();
-	snprintf(kc_path, sizeof(kc_path), "%s/kc", tmpdir);
+	size_t n = 0;
 	snprintf(sim, sizeof(sim), "%s/kube-sim", bin ? bin : "bin");
+	argv[n++] = sim;
+	while (*args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
 	if (pipe(fds) < 0)
 		abort();
-	sim_pid = fork();
-	if (sim_pid == 0) {
+	pid_t pid = fork();
+	if (pid == 0) {
 		dup2(fds[1], 1);
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 2);
 		close(fds[0]);
-		execl(sim, sim, "--listen", "127.0.0.1:0", "--write-kubeconfig", kc_path, "--tls", "--token",
-		      "tok-1", "--no-controllers", "--bookmark-interval", "2s", (char *)NULL);
+		execv(sim, (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -88,6 +93,18 @@ static void sim_start(void)
 		_exit(0);
 	}
 	fclose(f);
+	return pid;
+}
+
+static void sim_start(void)
+{
+	str_copy(tmpdir, "/tmp/test_kube.XXXXXX", sizeof(tmpdir));
+	if (!mkdtemp(tmpdir))
+		abort();
+	snprintf(kc_path, sizeof(kc_path), "%s/kc", tmpdir);
+	const char *args[] = {"--listen", "127.0.0.1:0", "--write-kubeconfig", kc_path, "--tls", "--token", "tok-1",
+			      "--no-controllers", "--bookmark-interval", "2s", NULL};
+	sim_pid = exec_sim(args);
 	char p[600];
 	snprintf(p, sizeof(p), "%s.admin-token", kc_path);
 	char *t = slurp(p);
@@ -1081,19 +1098,19 @@ static void *churn_main(void *arg)
 
 /* The cache holds exactly what a fresh LIST returns: names, uids, RVs,
  * and the full objects byte for byte. */
-static void assert_cache_equals_list(struct kube_client *kc, struct livecache *lc, const char *kind)
+static void assert_cache_equals_list(struct kube_client *kc, struct livecache *lc, const char *kind, const char *ns)
 {
-	struct kube_target t = {.api_version = "v1", .kind = kind, .namespace_ = "churn"};
+	struct kube_target t = {.api_version = "v1", .kind = kind, .namespace_ = ns};
 	json_t *list = NULL, *it;
 	struct lc_records rs;
 	size_t i;
 	ck_assert_int_eq(kube_list(kc, &t, NULL, &list), 0);
-	ck_assert_int_eq(livecache_list(lc, "", kind, "churn", &rs), 0);
+	ck_assert_int_eq(livecache_list(lc, "", kind, ns, &rs), 0);
 	json_t *items = json_object_get(list, "items");
 	ck_assert_msg(rs.n == json_array_size(items), "%s: cache %zu, list %zu", kind, rs.n, json_array_size(items));
 	json_array_foreach(items, i, it) {
 		const char *name = jx_path_str(it, "metadata", "name", NULL);
-		const struct lc_record *r = livecache_get(lc, "", kind, "churn", name);
+		const struct lc_record *r = livecache_get(lc, "", kind, ns, name);
 		ck_assert_msg(r != NULL, "%s %s missing from the cache", kind, name);
 		ck_assert_str_eq(r->uid, jx_path_str(it, "metadata", "uid", NULL));
 		ck_assert_str_eq(r->resource_version, jx_path_str(it, "metadata", "resourceVersion", NULL));
@@ -1202,8 +1219,8 @@ START_TEST(cache_converges_after_10k_writes_with_faults)
 		clock_sleep_ms(20);
 	ck_assert(livecache_synced(lc));
 
-	assert_cache_equals_list(kc, lc, "ConfigMap");
-	assert_cache_equals_list(kc, lc, "Secret");
+	assert_cache_equals_list(kc, lc, "ConfigMap", "churn");
+	assert_cache_equals_list(kc, lc, "Secret", "churn");
 	assert_view_equals_cache(&v, lc);
 
 	struct lc_metrics m;
@@ -1332,6 +1349,64 @@ START_TEST(cache_of_every_type_follows_crds)
 }
 END_TEST
 
+static int free_tcp_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+START_TEST(cache_reconnects_after_api_server_restart)
+{
+	char listen_at[64], kc2[600], data[600];
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", free_tcp_port());
+	snprintf(kc2, sizeof(kc2), "%s/kc-restart", tmpdir);
+	snprintf(data, sizeof(data), "%s/data-restart", tmpdir);
+	mkdir(data, 0700);
+	const char *args[] = {"--listen", listen_at, "--write-kubeconfig", kc2, "--data-dir", data, "--no-controllers", NULL};
+	pid_t pid = exec_sim(args);
+	struct kube_config cfg;
+	const char *p = kc2;
+	ck_assert_int_eq(kube_config_load_files(&p, 1, NULL, &cfg), 0);
+	struct kube_client_opts ko = {.qps = -1, .max_attempts = 3, .base_delay_ms = 20, .max_delay_ms = 100};
+	struct kube_client *kc = NULL;
+	ck_assert_int_eq(kube_client_new(&cfg, &ko, &kc), 0);
+	kube_config_release(&cfg);
+	make_ns(kc, "restart");
+	ck_assert_int_eq(create_cm(kc, "restart", "before", "1"), 0);
+	static const struct lc_type_spec types[] = {{"", "ConfigMap"}};
+	struct livecache_opts o = {.types = types, .n_types = 1, .namespace_ = "restart", .backoff_base_ms = 50,
+				   .backoff_max_ms = 400};
+	struct livecache *lc = NULL;
+	ck_assert_int_eq(livecache_new(kc, &o, &lc), 0);
+	ck_assert_int_eq(livecache_wait_synced(lc, 20000), 0);
+	wait_cached(lc, "ConfigMap", "restart", "before", true);
+
+	/* The API server goes away; the watch fails and is retried with
+	 * backoff until it is back (same port, same data). */
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	pid = exec_sim(args);
+	ck_assert_int_eq(create_cm(kc, "restart", "after", "1"), 0);
+	wait_cached(lc, "ConfigMap", "restart", "after", true);
+	int64_t deadline = clock_mono_ms() + 10000;
+	while (!livecache_synced(lc) && clock_mono_ms() < deadline)
+		clock_sleep_ms(20);
+	assert_cache_equals_list(kc, lc, "ConfigMap", "restart");
+	struct lc_metrics m;
+	ck_assert_int_eq(livecache_metrics(lc, &m, NULL, NULL), 0);
+	ck_assert(m.watch_restarts >= 1);
+	livecache_free(lc);
+	kube_client_free(kc);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 static Suite *kube_suite(void)
 {
 	Suite *s = suite_create("kube");
@@ -1370,6 +1445,7 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, cache_indexes_owners);
 	tcase_add_test(tc, cache_of_every_type_follows_crds);
 	tcase_add_test(tc, cache_converges_after_10k_writes_with_faults);
+	tcase_add_test(tc, cache_reconnects_after_api_server_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }
