@@ -1288,6 +1288,59 @@ START_TEST(cache_indexes_owners)
 }
 END_TEST
 
+static void count_batch(const struct lc_event *ev, size_t n, void *ud)
+{
+	struct view *v = ud;
+	pthread_mutex_lock(&v->mu);
+	v->batches++;
+	v->events += n;
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].new_)
+			json_object_set_new(v->rv, ev[i].new_->name, json_string(ev[i].new_->resource_version));
+	pthread_mutex_unlock(&v->mu);
+}
+
+START_TEST(cache_can_skip_initial_events)
+{
+	struct kube_client *kc = client(AUTH_TOKEN);
+	make_ns(kc, "quiet");
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "pre%d", i);
+		ck_assert_int_eq(create_cm(kc, "quiet", name, "v"), 0);
+	}
+	struct view v = {.rv = json_object()};
+	pthread_mutex_init(&v.mu, NULL);
+	static const struct lc_type_spec types[] = {{"", "ConfigMap"}};
+	struct livecache_opts o = {.types = types, .n_types = 1, .namespace_ = "quiet", .on_batch = count_batch,
+				   .on_batch_data = &v, .batch_window_ms = 20, .skip_initial_events = true};
+	struct livecache *lc = NULL;
+	ck_assert_int_eq(livecache_new(kc, &o, &lc), 0);
+	ck_assert_int_eq(livecache_wait_synced(lc, 20000), 0);
+	struct lc_records rs;
+	ck_assert_int_eq(livecache_list(lc, "", "ConfigMap", "quiet", &rs), 0);
+	ck_assert_int_eq(rs.n, 3);
+	lc_records_free(&rs);
+	ck_assert_int_eq(create_cm(kc, "quiet", "later", "v"), 0);
+	int64_t deadline = clock_mono_ms() + 10000;
+	for (;;) {
+		pthread_mutex_lock(&v.mu);
+		bool got = json_object_get(v.rv, "later") != NULL;
+		pthread_mutex_unlock(&v.mu);
+		if (got)
+			break;
+		ck_assert_msg(clock_mono_ms() < deadline, "no event for the later object");
+		clock_sleep_ms(10);
+	}
+	pthread_mutex_lock(&v.mu);
+	ck_assert_int_eq(v.events, 1);
+	pthread_mutex_unlock(&v.mu);
+	livecache_free(lc);
+	json_decref(v.rv);
+	kube_client_free(kc);
+}
+END_TEST
+
 static const char *gadget_crd =
 	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
 	"\"metadata\":{\"name\":\"gadgets.example.org\"},\"spec\":{\"group\":\"example.org\",\"scope\":\"Cluster\","
@@ -1443,6 +1496,7 @@ static Suite *kube_suite(void)
 	tc = tcase_create("livecache");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, cache_indexes_owners);
+	tcase_add_test(tc, cache_can_skip_initial_events);
 	tcase_add_test(tc, cache_of_every_type_follows_crds);
 	tcase_add_test(tc, cache_converges_after_10k_writes_with_faults);
 	tcase_add_test(tc, cache_reconnects_after_api_server_restart);
