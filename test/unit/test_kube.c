@@ -807,6 +807,30 @@ START_TEST(exec_credential_cached_until_401)
 }
 END_TEST
 
+START_TEST(exec_credential_client_certificate)
+{
+	char path[600];
+	/* The plugin answers with kube-sim's client certificate (PEM as JSON strings). */
+	snprintf(path, sizeof(path), "%s/plugin.sh", tmpdir);
+	FILE *f = fopen(path, "w");
+	fprintf(f,
+		"#!/bin/sh\n"
+		"pem() { awk 'BEGIN{ORS=\"\"} {printf \"%%s\\\\n\", $0}' \"$1\"; }\n"
+		"printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+		"\"status\":{\"clientCertificateData\":\"%%s\",\"clientKeyData\":\"%%s\"}}' "
+		"\"$(pem %s.client.crt)\" \"$(pem %s.client.key)\"\n",
+		kc_path, kc_path);
+	fclose(f);
+	chmod(path, 0700);
+	struct kube_client *kc = client(AUTH_EXEC);
+	json_t *out = NULL;
+	ck_assert_msg(kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out) == 0, "%s", err_msg());
+	ck_assert_str_eq(jx_path_str(out, "metadata", "name", NULL), "default");
+	json_decref(out);
+	kube_client_free(kc);
+}
+END_TEST
+
 START_TEST(non_json_error_body_keeps_code)
 {
 	const char *html = "<html><body>502 Bad Gateway</body></html>";
@@ -1486,6 +1510,7 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, qps_limiter_spaces_requests);
 	tcase_add_test(tc, token_file_is_reread_before_it_fails);
 	tcase_add_test(tc, exec_credential_cached_until_401);
+	tcase_add_test(tc, exec_credential_client_certificate);
 	tcase_add_test(tc, non_json_error_body_keeps_code);
 	tcase_add_test(tc, expired_token_is_reread_from_file);
 	tcase_add_test(tc, watch_resumes_after_drop_without_loss_or_duplicates);
