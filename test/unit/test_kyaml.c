@@ -943,13 +943,14 @@ START_TEST(dump_multiline_strings_as_literal_blocks_with_chomping)
 	expect_yaml("{\"a\":\"x\\n\\ny\\n\",\"b\":1}", "a: |\n  x\n\n  y\nb: 1\n");
 	expect_yaml("[\"x\\ny\"]", "- |-\n  x\n  y\n");
 	expect_yaml("[{\"k\":\"x\\ny\"}]", "- k: |-\n    x\n    y\n");
-	expect_yaml("{\"a\":\"\\nx\"}", "a: |-\n\n  x\n");
+	expect_yaml("{\"a\":\"\\nx\"}", "a: |2-\n\n  x\n");
+	expect_yaml("{\"a\":\"  lead\\nx\\n\"}", "a: |2\n    lead\n  x\n");
+	expect_yaml("[\" lead\\nx\"]", "- |2-\n   lead\n  x\n");
 }
 END_TEST
 
 START_TEST(dump_multiline_strings_a_block_cannot_hold_are_double_quoted)
 {
-	expect_yaml("{\"a\":\"  lead\\nx\"}", "a: \"  lead\\nx\"\n");
 	expect_yaml("{\"a\":\"trail \\nx\"}", "a: \"trail \\nx\"\n");
 	expect_yaml("{\"a\":\"cr\\r\\nx\"}", "a: \"cr\\r\\nx\"\n");
 	expect_yaml("{\"a\":\"\\n\\n\"}", "a: \"\\n\\n\"\n");
