@@ -289,15 +289,15 @@ static void write_double(struct dumper *d, const char *s, size_t n)
 /* A literal block scalar whose lines are indented by ind (always two more
  * than the parent node's indentation). The header's chomping indicator keeps
  * the final line breaks exact: "|-" none, "|" one, "|+" all; when the text
- * starts with a space or an empty line the indentation is stated ("|2"), as
- * it could not be told from the first line. */
+ * starts with a space, a tab or an empty line the indentation is stated
+ * ("|2"), as a reader could not tell it from the first line. */
 static void write_literal(struct dumper *d, const char *s, size_t n, size_t ind)
 {
 	size_t body = n, i, start;
 
 	if (n > 0 && s[n - 1] == '\n')
 		body = n - 1;
-	puts_(d, n > 0 && (s[0] == ' ' || s[0] == '\n') ? "|2" : "|");
+	puts_(d, n > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n') ? "|2" : "|");
 	if (n == 0 || s[n - 1] != '\n')
 		puts_(d, "-\n");
 	else if (body > 0 && s[body - 1] == '\n')

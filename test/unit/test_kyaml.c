@@ -1071,6 +1071,42 @@ START_TEST(dump_round_trips_awkward_values)
 }
 END_TEST
 
+/* Every string of up to four characters from an alphabet of YAML's
+ * troublemakers, as a value and as a key, reads back unchanged. */
+START_TEST(dump_round_trips_every_short_string_of_awkward_characters)
+{
+	static const char alphabet[] = { ' ', '\n', 'a', '1', ':', '#', '-', '\t', '\'', '"', '.', '~' };
+	const size_t k = sizeof(alphabet);
+	char str[5];
+	size_t total = 0;
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	for (size_t len = 0; len <= 4; len++) {
+		size_t combos = 1;
+		for (size_t i = 0; i < len; i++)
+			combos *= k;
+		for (size_t c = 0; c < combos; c++) {
+			size_t x = c;
+			json_t *v, *back = NULL;
+			for (size_t i = 0; i < len; i++, x /= k)
+				str[i] = alphabet[x % k];
+			str[len] = '\0';
+			v = json_pack("{s:s,s:[s]}", str, str, "l", str);
+			buf_reset(&b);
+			ck_assert_int_eq(kyaml_dump(v, &b), 0);
+			ck_assert_msg(kyaml_load_one(b.ptr, b.len, NULL, &back) == 0, "\"%s\": %s\n%s", str, err_msg(), b.ptr);
+			ck_assert_msg(jx_equal(v, back), "\"%s\" changed:\n%s", str, b.ptr);
+			json_decref(back);
+			json_decref(v);
+			total++;
+		}
+	}
+	buf_release(&b);
+	ck_assert_uint_gt(total, 20000);
+}
+END_TEST
+
 /* ---- data-driven ---- */
 
 static int ends_with(const char *s, const char *suffix)
@@ -1700,6 +1736,7 @@ int main(void)
 	tcase_add_test(tc, dump_long_keys_use_the_explicit_form);
 	tcase_add_test(tc, dump_past_the_buffer_bound_fails_and_restores_the_buffer);
 	tcase_add_test(tc, dump_round_trips_awkward_values);
+	tcase_add_test(tc, dump_round_trips_every_short_string_of_awkward_characters);
 	tcase_add_test(tc, data_cases_read_as_expected);
 	tcase_add_test(tc, data_cases_round_trip_through_the_writer);
 	tcase_add_test(tc, fixture_files_round_trip_through_the_writer);
