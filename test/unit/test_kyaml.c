@@ -1107,6 +1107,42 @@ START_TEST(dump_round_trips_every_short_string_of_awkward_characters)
 }
 END_TEST
 
+/* The same with line breaks YAML 1.1 knows beyond \n (\r, NEL, LS, PS),
+ * a byte-order mark, a C1 control, NUL, DEL and plain non-ASCII text. */
+START_TEST(dump_round_trips_short_strings_of_special_characters)
+{
+	static const char *const alphabet[] = { "\r", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xef\xbb\xbf",
+						"\xc2\x9f", "\x7f", "\xc3\xa9", " ", "\n", "a", "\\", "\x01" };
+	const size_t k = sizeof(alphabet) / sizeof(alphabet[0]);
+	char str[64];
+	size_t total = 0;
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	for (size_t len = 1; len <= 3; len++) {
+		size_t combos = 1;
+		for (size_t i = 0; i < len; i++)
+			combos *= k;
+		for (size_t c = 0; c < combos; c++) {
+			size_t x = c, n = 0;
+			json_t *v, *back = NULL;
+			for (size_t i = 0; i < len; i++, x /= k)
+				n += (size_t)snprintf(str + n, sizeof(str) - n, "%s", alphabet[x % k]);
+			v = json_pack("{s:s,s:[s]}", str, str, "l", str);
+			buf_reset(&b);
+			ck_assert_int_eq(kyaml_dump(v, &b), 0);
+			ck_assert_msg(kyaml_load_one(b.ptr, b.len, NULL, &back) == 0, "%s\n%s", err_msg(), b.ptr);
+			ck_assert_msg(jx_equal(v, back), "changed:\n%s", b.ptr);
+			json_decref(back);
+			json_decref(v);
+			total++;
+		}
+	}
+	buf_release(&b);
+	ck_assert_uint_gt(total, 2000);
+}
+END_TEST
+
 /* ---- data-driven ---- */
 
 static int ends_with(const char *s, const char *suffix)
@@ -1737,6 +1773,7 @@ int main(void)
 	tcase_add_test(tc, dump_past_the_buffer_bound_fails_and_restores_the_buffer);
 	tcase_add_test(tc, dump_round_trips_awkward_values);
 	tcase_add_test(tc, dump_round_trips_every_short_string_of_awkward_characters);
+	tcase_add_test(tc, dump_round_trips_short_strings_of_special_characters);
 	tcase_add_test(tc, data_cases_read_as_expected);
 	tcase_add_test(tc, data_cases_round_trip_through_the_writer);
 	tcase_add_test(tc, fixture_files_round_trip_through_the_writer);
