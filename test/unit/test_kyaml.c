@@ -1672,6 +1672,72 @@ START_TEST(writer_matches_kubectl_output_on_fixture_documents)
 }
 END_TEST
 
+/* Every plain scalar of up to four characters from the characters numbers
+ * are made of (digits, signs, radix letters, '.', '_', 'e', ':') is typed
+ * as sigs.k8s.io/yaml types it. */
+START_TEST(oracle_agrees_on_generated_plain_scalars)
+{
+	static const char alphabet[] = "018xboeE._+-:";
+	const size_t k = sizeof(alphabet) - 1;
+	char tmpl[] = "/tmp/berth-kyaml-plain-XXXXXX", str[8];
+	char name[] = "plain", *names[1] = { name }, *paths[1], *text;
+	struct buf y;
+	json_t *rendered, *theirs, *ours = NULL, *list;
+	size_t len, i, count = 0;
+
+	buf_init(&y, 16 << 20);
+	ck_assert_int_eq(buf_puts(&y, "v:\n"), 0);
+	for (size_t n = 1; n <= 4; n++) {
+		size_t combos = 1;
+		for (i = 0; i < n; i++)
+			combos *= k;
+		for (size_t c = 0; c < combos; c++) {
+			size_t x = c;
+			for (i = 0; i < n; i++, x /= k)
+				str[i] = alphabet[x % k];
+			str[n] = '\0';
+			/* skip what is not a plain scalar in a block list item */
+			if (str[0] == ':' || str[n - 1] == ':' || (str[0] == '-' && n == 1))
+				continue;
+			ck_assert_int_eq(buf_printf(&y, "- %s\n", str), 0);
+			count++;
+		}
+	}
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	paths[0] = str_printf("%s/plain.yaml", tmpl);
+	write_text(paths[0], y.ptr);
+	rendered = helm_render_files(names, paths, 1,
+				     "{\"case\":\"@CASE@\",\"out\":{{ .Files.Get \"cases/@CASE@.src\" | fromYaml | toJson }}}\n");
+	theirs = jx_path(json_array_get(rendered, 0), "out", "v", NULL);
+	ck_assert_msg(json_is_array(theirs), "sigs.k8s.io/yaml: %s",
+		      jx_path_str(json_array_get(rendered, 0), "out", "Error", NULL));
+	text = y.ptr;
+	ck_assert_int_eq(kyaml_load_one(text, y.len, NULL, &ours), 0);
+	list = json_object_get(ours, "v");
+	ck_assert_uint_eq(json_array_size(list), count);
+	ck_assert_uint_eq(json_array_size(theirs), count);
+	for (i = 0; i < count; i++) {
+		json_t *a = json_array_get(list, i), *b = json_array_get(theirs, i);
+		if (!jx_equal(a, b)) {
+			char *sa = json_dumps(a, JSON_ENCODE_ANY), *sb = json_dumps(b, JSON_ENCODE_ANY);
+			/* the source line of item i is line i + 2 */
+			const char *line = y.ptr;
+			for (size_t l = 0; l < i + 1; l++)
+				line = strchr(line, '\n') + 1;
+			ck_abort_msg("%.*s: kyaml %s, sigs.k8s.io/yaml %s", (int)strcspn(line, "\n"), line, sa, sb);
+		}
+	}
+	ck_assert_uint_gt(count, 20000);
+	json_decref(ours);
+	json_decref(rendered);
+	unlink(paths[0]);
+	rmdir(tmpl);
+	free(paths[0]);
+	buf_release(&y);
+	(void)len;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kyaml");
@@ -1781,6 +1847,7 @@ int main(void)
 	tcase_add_test(tc, writer_matches_kubectl_output);
 	tcase_add_test(tc, oracle_agrees_on_every_fixture_document);
 	tcase_add_test(tc, writer_matches_kubectl_output_on_fixture_documents);
+	tcase_add_test(tc, oracle_agrees_on_generated_plain_scalars);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);
