@@ -69,6 +69,9 @@ t_eq "kustomize commonLabels applied" "$(out '[.manifests[].metadata.labels.team
 code=$(post /v1/manifests "{\"repo\":{\"url\":\"$GIT_DAEMON_URL/examples.git\"},\"path\":\"guestbook\"}")
 t_eq "guestbook over git daemon" "$code:$(out '.manifests | length')" "200:2"
 
+code=$(post /v1/manifests "{\"repo\":$REPO,\"source\":{\"chart\":\"redis\",\"targetRevision\":\"1.0.0\"}}")
+t_eq "Helm chart repositories are refused clearly: 501" "$code" 501
+
 # ---- app details -------------------------------------------------------------
 code=$(curl -s -o "$TEST_DIR/out.json" -w '%{http_code}' -X POST --data-binary "{\"repo\":$REPO,\"revision\":\"main\",\"path\":\"helm-guestbook\"}" "$RS/v1/app-details")
 t_eq "app-details of a Helm app" "$code:$(out .sourceType)" "200:Helm"
