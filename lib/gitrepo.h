@@ -63,6 +63,7 @@ struct gitrepo_stats {
 	uint64_t fetch_errors;
 	uint64_t ls_remotes;      /* network ref listings done */
 	uint64_t ls_remote_hits;  /* ref listings answered from the 3-minute cache */
+	uint64_t evictions;       /* cache clones removed to stay under the bound */
 };
 
 struct gitrepo_cache;
@@ -103,6 +104,11 @@ struct gitrepo_ref_store {
 
 /* Installs (copies) a shared store; NULL removes it. Call before use. */
 void gitrepo_set_ref_store(struct gitrepo_cache *c, const struct gitrepo_ref_store *store);
+
+/* Bounds the number of cache clones (0: no bound, the default). Past it, the
+ * least recently used clone that no call is using is removed from disk; it
+ * is cloned again when next asked for. */
+void gitrepo_set_max_repos(struct gitrepo_cache *c, size_t max_repos);
 
 /* A snapshot of the counters. */
 void gitrepo_get_stats(struct gitrepo_cache *c, struct gitrepo_stats *out);

@@ -34,6 +34,8 @@ static const char usage[] =
 	"                                (default: a random key per process)\n"
 	"  --cache-dir DIR               Git cache clones and private checkouts\n"
 	"                                (default $TMPDIR/berth-repo-server)\n"
+	"  --max-cached-repos N          cache clones kept on disk, least recently used\n"
+	"                                removed first (default 1000)\n"
 	"  --work-dir DIR                private checkouts of renders, best on tmpfs (default: a\n"
 	"                                private folder in /dev/shm, else DIR/work of --cache-dir)\n"
 	"  --exec-timeout DURATION       limit per helm/kustomize/git run (default 90s)\n"
@@ -49,7 +51,7 @@ struct flags {
 	const char *listen, *redis, *redis_password_file, *secret_file, *cache_dir, *work_dir;
 	int64_t exec_timeout_ms;
 	uint64_t max_manifest_bytes, max_request_bytes;
-	int parallelism;
+	int parallelism, max_cached_repos;
 	enum log_level level;
 	enum log_format format;
 };
@@ -58,7 +60,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	*f = (struct flags){.listen = "127.0.0.1:8081", .exec_timeout_ms = 90000,
 			    .max_manifest_bytes = (uint64_t)64 << 20, .max_request_bytes = (uint64_t)1 << 20,
-			    .parallelism = 8, .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
+			    .parallelism = 8, .max_cached_repos = 1000, .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help")) {
@@ -91,6 +93,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			rc = str_to_size(v, &f->max_manifest_bytes);
 		else if (!strcmp(a, "--max-request-bytes"))
 			rc = str_to_size(v, &f->max_request_bytes);
+		else if (!strcmp(a, "--max-cached-repos"))
+			rc = str_to_int(v, 1, 1000000, &f->max_cached_repos);
 		else if (!strcmp(a, "--parallelism"))
 			rc = str_to_int(v, 1, 1024, &f->parallelism);
 		else if (!strcmp(a, "--log-level"))
@@ -282,6 +286,7 @@ static int setup(const struct flags *f, struct repo_server *s)
 		goto out;
 	if ((rc = gitrepo_cache_new(git_dir, f->exec_timeout_ms, &s->git)) < 0)
 		goto out;
+	gitrepo_set_max_repos(s->git, (size_t)f->max_cached_repos);
 	s->tool_versions = render_tool_versions(s->tool_path);
 	if ((rc = setup_cache(f, s)) < 0)
 		goto out;
