@@ -28,6 +28,9 @@ static const char usage[] =
 	"\n"
 	"flags:\n"
 	"  --listen HOST:PORT            address to serve on (default 127.0.0.1:8081)\n"
+	"  --tls-cert-file FILE          serve HTTPS with this certificate chain (PEM)\n"
+	"  --tls-key-file FILE           the certificate's private key (PEM)\n"
+	"  --tls-client-ca-file FILE     require client certificates signed by this CA (mTLS)\n"
 	"  --redis HOST:PORT             Redis for the manifest cache (default: no cache)\n"
 	"  --redis-password-file FILE    file holding the Redis password\n"
 	"  --server-secret-file FILE     file holding server.secretkey, the cache signing key\n"
@@ -49,6 +52,7 @@ static const char usage[] =
 
 struct flags {
 	const char *listen, *redis, *redis_password_file, *secret_file, *cache_dir, *work_dir;
+	const char *tls_cert, *tls_key, *tls_client_ca;
 	int64_t exec_timeout_ms;
 	uint64_t max_manifest_bytes, max_request_bytes;
 	int parallelism, max_cached_repos;
@@ -77,6 +81,12 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		int rc = 0;
 		if (!strcmp(a, "--listen"))
 			f->listen = v;
+		else if (!strcmp(a, "--tls-cert-file"))
+			f->tls_cert = v;
+		else if (!strcmp(a, "--tls-key-file"))
+			f->tls_key = v;
+		else if (!strcmp(a, "--tls-client-ca-file"))
+			f->tls_client_ca = v;
 		else if (!strcmp(a, "--redis"))
 			f->redis = v;
 		else if (!strcmp(a, "--redis-password-file"))
@@ -108,6 +118,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	}
 	if (f->exec_timeout_ms <= 0)
 		return err_set(BERR_INVALID, "--exec-timeout must be positive");
+	if (!f->tls_cert != !f->tls_key)
+		return err_set(BERR_INVALID, "--tls-cert-file and --tls-key-file go together");
+	if (f->tls_client_ca && !f->tls_cert)
+		return err_set(BERR_INVALID, "--tls-client-ca-file needs --tls-cert-file");
 	return 0;
 }
 
@@ -337,8 +351,14 @@ int main(int argc, char **argv)
 		teardown(&s);
 		return 1;
 	}
-	struct httpd_config hc = {.listen = f.listen, .max_body_bytes = (size_t)f.max_request_bytes,
-				  .access_log = f.level == LOG_LEVEL_DEBUG};
+	/* Callers hold repository credentials: off loopback, use mTLS. */
+	struct httpd_config hc = {.listen = f.listen,
+				  .max_body_bytes = (size_t)f.max_request_bytes,
+				  .access_log = f.level == LOG_LEVEL_DEBUG,
+				  .tls_cert_file = f.tls_cert,
+				  .tls_key_file = f.tls_key,
+				  .tls_client_ca_file = f.tls_client_ca,
+				  .tls_client_cert_required = f.tls_client_ca != NULL};
 	if ((rc = httpd_new(&hc, &srv)) < 0 ||
 	    (rc = httpd_route(srv, "POST", "/v1/manifests", repo_handle_manifests, &s)) < 0 ||
 	    (rc = httpd_route(srv, "POST", "/v1/resolve", repo_handle_resolve, &s)) < 0 ||
