@@ -791,17 +791,17 @@ out:
 /* Makes sure the object hexid is in the cache, fetching once if needed;
  * returns the commit it peels to. */
 static int ensure_commit(struct gitrepo_cache *c, struct repo_entry *e, const struct gitrepo_creds *creds,
-			 const char *hexid, bool force_fetch, char out[41])
+			 const char *hexid, char out[41])
 {
 	int rc;
 	char safe_url[512];
 
-	if (!force_fetch && (rc = local_commit(e, hexid, out)) != BERR_NOTFOUND)
+	if ((rc = local_commit(e, hexid, out)) != BERR_NOTFOUND)
 		return rc;
 	pthread_mutex_lock(&e->fetch_lock);
 	/* Someone may have fetched it while we waited. */
 	rc = local_commit(e, hexid, out);
-	if (rc == BERR_NOTFOUND || (force_fetch && rc == 0 && strlen(hexid) < 40)) {
+	if (rc == BERR_NOTFOUND) {
 		rc = fetch_net(c, e, creds);
 		if (rc == 0)
 			rc = local_commit(e, hexid, out);
@@ -871,15 +871,20 @@ static int resolve_entry(struct gitrepo_cache *c, struct repo_entry *e, const ch
 
 	if (strlen(rev) > 255 || strpbrk(rev, "\n\r\t\\") || strstr(rev, ".."))
 		return err_set(BERR_INVALID, "invalid revision");
+	/* Always list refs with the caller's credentials — also for a commit
+	 * SHA that is already in the cache: the listing (cached per
+	 * credentials) is what proves the caller may read the repository, so
+	 * a commit fetched for one caller is never served to another who
+	 * cannot. */
+	if ((rc = ls_remote(c, e, creds, fresh, &refs)) < 0)
+		return rc;
 	if (is_hex(rev, 40, 40)) {
 		char lower[41];
 		for (int i = 0; i < 41; i++)
 			lower[i] = (char)tolower((unsigned char)rev[i]);
-		rc = ensure_commit(c, e, creds, lower, false, sha);
+		rc = ensure_commit(c, e, creds, lower, sha);
 		goto done;
 	}
-	if ((rc = ls_remote(c, e, creds, fresh, &refs)) < 0)
-		return rc;
 	if (!strcmp(rev, "HEAD"))
 		hit = find_ref(&refs, "HEAD");
 	else if (str_starts_with(rev, "refs/"))
@@ -900,13 +905,13 @@ static int resolve_entry(struct gitrepo_cache *c, struct repo_entry *e, const ch
 			hit = find_ref(&refs, name);
 	}
 	if (hit) {
-		rc = ensure_commit(c, e, creds, hit, false, sha);
+		rc = ensure_commit(c, e, creds, hit, sha);
 	} else if (is_hex(rev, 4, 39)) {
 		char lower[41];
 		str_copy(lower, rev, sizeof(lower));
 		for (char *p = lower; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-		rc = ensure_commit(c, e, creds, lower, false, sha);
+		rc = ensure_commit(c, e, creds, lower, sha);
 	} else {
 		gitrepo_redact_url(url, safe_url, sizeof(safe_url));
 		rc = err_set(BERR_NOTFOUND, "revision \"%s\" not found in \"%s\"", rev, safe_url);

@@ -20,7 +20,11 @@
  * missing); a semver constraint ("1.2.*", ">=1.0 <2", "~1.4") → the highest
  * matching tag; a 4..39-hex abbreviation → the unique matching commit after
  * a fetch. Remote ref lists (ls-remote) are cached for 3 minutes per
- * (URL, credentials) unless the caller asks for a fresh answer.
+ * (URL, credentials) unless the caller asks for a fresh answer. Every
+ * resolve lists refs with the caller's credentials (or finds such a listing
+ * cached), even for a commit already in the cache: that is the access
+ * check, so what one caller fetched is never served to one who may not read
+ * the repository.
  *
  * Fetching and listing refs run the git CLI as a confined subprocess
  * (credentials in its environment, never its argv; only http(s), ssh and git

@@ -141,6 +141,10 @@ t_match "401 says authentication failed" "$(out .error)" 'authentication failed'
 t_fail "401 does not echo the password" grep -q 'wrong-Pa55word' "$TEST_DIR/out.json"
 code=$(post /v1/resolve "{\"repo\":{\"url\":\"$AUTH_URL\"},\"revision\":\"main\",\"noCache\":true}")
 t_eq "no credentials is 401" "$code" 401
+code=$(post /v1/manifests "{\"repo\":{\"url\":\"$AUTH_URL\"},\"revision\":\"$main_sha\",\"path\":\"guestbook\"}")
+t_eq "a cached commit is not served without credentials" "$code" 401
+code=$(post /v1/manifests "{\"repo\":{\"url\":\"$AUTH_URL\",\"username\":\"alice\",\"password\":\"wrong-Pa55word\"},\"revision\":\"$main_sha\",\"path\":\"helm-guestbook\",\"appName\":\"cache-me\"}")
+t_eq "cached manifests are not served with wrong credentials" "$code" 401
 
 # ---- Redis down: renders without cache ---------------------------------------------
 stop_bg "$REDIS_PID"
