@@ -876,8 +876,8 @@ static int resolve_entry(struct gitrepo_cache *c, struct repo_entry *e, const ch
 	 * credentials) is what proves the caller may read the repository, so
 	 * a commit fetched for one caller is never served to another who
 	 * cannot. */
-	if ((rc = ls_remote(c, e, creds, fresh, &refs)) < 0)
-		return rc;
+	if ((rc = ls_remote(c, e, creds, fresh && !is_hex(rev, 40, 40), &refs)) < 0)
+		return rc; /* (a commit SHA needs no fresh listing: a cached one proves access) */
 	if (is_hex(rev, 40, 40)) {
 		char lower[41];
 		for (int i = 0; i < 41; i++)
