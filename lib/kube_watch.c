@@ -165,7 +165,7 @@ int kube_watch_start(struct kube_client *kc, const struct kube_target *t, const 
 	w->userdata = userdata;
 	if (resource_version)
 		str_copy(w->last_rv, resource_version, sizeof(w->last_rv));
-	if ((rc = kube_cred_refresh(kc, false)) < 0 || (rc = kube_headers(kc, NULL, hdrs, KUBE_MAX_HEADERS, &auth)) < 0 ||
+	if ((rc = kube_cred_refresh(kc, false)) < 0 || (rc = kube_headers(kc, "Accept: application/json", hdrs, KUBE_MAX_HEADERS, &auth)) < 0 ||
 	    (rc = get_mux(kc, &m)) < 0)
 		goto out;
 	struct httpc_req req = {

@@ -64,9 +64,14 @@ struct lc_record {
 	const char *creation_timestamp;
 	const char *deletion_timestamp;
 	const char *caller_key;      /* from the key function ("" when none) */
-	/* Borrowed, never NULL: an object with the members above that are set
-	 * ("labels", "annotations", "ownerReferences", "status", "generation").
-	 * Do not modify. */
+	/* Borrowed, never NULL: an object with those of these members that are
+	 * set: "labels", "annotations" (the named ones), "ownerReferences"
+	 * (apiVersion, kind, name, uid, controller), "generation",
+	 * "specReplicas" (spec.replicas) and "status" (the subset health reads:
+	 * phase, conditions[type,status,reason,message], replica counts,
+	 * observedGeneration, containerStatuses[name,ready,restartCount,state,
+	 * lastState], ...). Equal values are shared between records: never
+	 * modify it. */
 	const json_t *meta;
 	bool full;                   /* the full object is kept (lc_record_object) */
 	/* private */
