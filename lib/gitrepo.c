@@ -898,7 +898,10 @@ static int resolve_entry(struct gitrepo_cache *c, struct repo_entry *e, const ch
 		free(name);
 	}
 	name = NULL;
-	if (!hit && semver_is_constraint(rev)) {
+	/* A constraint, or a plain version matching a tag spelled differently
+	 * ("1.2.3" for tag v1.2.3), as Argo CD reads targetRevision. */
+	struct semver plain;
+	if (!hit && (semver_is_constraint(rev) || semver_parse(rev, &plain) == 0)) {
 		if ((rc = resolve_semver(&refs, rev, &name)) < 0 && rc != BERR_NOTFOUND)
 			goto out;
 		if (name)

@@ -169,6 +169,7 @@ START_TEST(gitrepo_resolves_semver_constraints_over_tags)
 	assert_resolves(c, "1.2.*", "v1.2.5");
 	assert_resolves(c, ">=1.0.0 <1.2.0", "v1.0.0");
 	assert_resolves(c, "~1.2", "v1.2.5");
+	assert_resolves(c, "1.2.5", "v1.2.5"); /* a plain version finds tag v1.2.5 */
 	gitrepo_cache_free(c);
 }
 END_TEST
