@@ -49,6 +49,10 @@ bool str_eq_null(const char *a, const char *b);
  * secrets): true when equal. */
 bool str_secure_eq(const void *a, size_t alen, const void *b, size_t blen);
 
+/* Writes the n bytes at in as 2n lower-case hex digits and a NUL into out,
+ * which must hold 2n + 1 bytes. */
+void str_hex(const void *in, size_t n, char *out);
+
 /* Shell-style glob match with '*', '?', '[...]' (fnmatch without flags). */
 bool str_glob(const char *pattern, const char *s);
 
