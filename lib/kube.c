@@ -56,21 +56,6 @@ void kube_count(struct kube_client *kc, uint64_t *counter, uint64_t n)
 	pthread_mutex_unlock(&kc->mu);
 }
 
-int kube_escape(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int rc = 0;
-	for (; *s && rc == 0; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-		    ch == '.' || ch == '_' || ch == '~')
-			rc = buf_putc(out, (char)ch);
-		else
-			rc = buf_printf(out, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
-	}
-	return rc;
-}
-
 int kube_split_api_version(const char *api_version, char *group, size_t gsize, char *version, size_t vsize)
 {
 	if (!api_version || !*api_version)
@@ -102,14 +87,14 @@ int kube_path(const struct kube_resource *res, const struct kube_target *t, stru
 	if (rc == 0 && res->namespaced && t->namespace_ && *t->namespace_) {
 		rc = buf_puts(out, "/namespaces/");
 		if (rc == 0)
-			rc = kube_escape(out, t->namespace_);
+			rc = buf_put_url_escaped(out, t->namespace_);
 	}
 	if (rc == 0)
 		rc = buf_printf(out, "/%s", res->resource);
 	if (rc == 0 && t->name && *t->name) {
 		rc = buf_putc(out, '/');
 		if (rc == 0)
-			rc = kube_escape(out, t->name);
+			rc = buf_put_url_escaped(out, t->name);
 		if (rc == 0 && t->subresource && *t->subresource)
 			rc = buf_printf(out, "/%s", t->subresource);
 	}
@@ -429,7 +414,7 @@ static int build_url(struct kube_client *kc, const struct kube_target *t, const 
 		if (rc == 0 && (val) && *(val)) {                                \
 			rc = buf_printf(out, "%c%s=", sep, key);                 \
 			if (rc == 0)                                             \
-				rc = kube_escape(out, val);                      \
+				rc = buf_put_url_escaped(out, val);                      \
 			sep = '&';                                               \
 		}                                                                \
 	} while (0)
@@ -528,14 +513,14 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 		if ((rc = buf_puts(&url, base.ptr)) < 0 ||
 		    (rc = buf_printf(&url, "%climit=%u", query_sep(&base), limit)) < 0)
 			goto out;
-		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = kube_escape(&url, cont)) < 0))
+		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = buf_put_url_escaped(&url, cont)) < 0))
 			goto out;
 		if (!cont && o && o->resource_version && *o->resource_version &&
-		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 || (rc = kube_escape(&url, o->resource_version)) < 0))
+		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 || (rc = buf_put_url_escaped(&url, o->resource_version)) < 0))
 			goto out;
 		if (!cont && o && o->resource_version_match && *o->resource_version_match &&
 		    ((rc = buf_puts(&url, "&resourceVersionMatch=")) < 0 ||
-		     (rc = kube_escape(&url, o->resource_version_match)) < 0))
+		     (rc = buf_put_url_escaped(&url, o->resource_version_match)) < 0))
 			goto out;
 		rc = request_json(kc, "GET", url.ptr, NULL, NULL, 0, &page);
 		if (rc == BERR_GONE && cont && restarts < 3) {
@@ -669,7 +654,7 @@ int kube_patch(struct kube_client *kc, const struct kube_target *t, enum kube_pa
 	if (fm) {
 		rc = buf_puts(&q, "fieldManager=");
 		if (rc == 0)
-			rc = kube_escape(&q, fm);
+			rc = buf_put_url_escaped(&q, fm);
 		if (rc < 0)
 			goto out;
 	}
