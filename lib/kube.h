@@ -102,6 +102,7 @@ struct kube_resource {
 	bool preferred;              /* the group's preferred version */
 };
 
+/* Frees the strings r owns; NULL is a no-op. */
 void kube_resource_release(struct kube_resource *r);
 /* Frees an array returned by kube_resources (and its n elements). */
 void kube_resources_free(struct kube_resource *v, size_t n);

@@ -39,6 +39,7 @@ char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strdup that returns NULL for NULL. */
 char *str_dup(const char *s);
 
+/* True when s begins / ends with the given text (an empty one always matches). */
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 
