@@ -711,6 +711,33 @@ static int add_fixed(char ***v, size_t *n, char *h)
 	return 0;
 }
 
+/* Zero (or negative) options take their documented defaults (kube.h). */
+static void opts_apply_defaults(struct kube_client_opts *o)
+{
+	if (o->qps == 0)
+		o->qps = 50;
+	if (o->burst == 0)
+		o->burst = 100;
+	if (o->timeout_ms <= 0)
+		o->timeout_ms = 60000;
+	if (o->max_attempts == 0)
+		o->max_attempts = 5;
+	if (o->base_delay_ms <= 0)
+		o->base_delay_ms = 200;
+	if (o->max_delay_ms <= 0)
+		o->max_delay_ms = 10000;
+	if (o->max_retry_after_ms <= 0)
+		o->max_retry_after_ms = 30000;
+	if (o->token_reread_ms <= 0)
+		o->token_reread_ms = 60000;
+	if (o->page_size == 0)
+		o->page_size = 500;
+	if (o->watch_timeout_s <= 0)
+		o->watch_timeout_s = 300;
+	if (o->watch_idle_ms <= 0)
+		o->watch_idle_ms = o->watch_timeout_s * 1000 + 30000;
+}
+
 int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *opts, struct kube_client **ret)
 {
 	struct kube_client *kc;
@@ -729,28 +756,7 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 	if (opts)
 		kc->o = *opts;
 	kc->o.user_agent = NULL;
-	if (kc->o.qps == 0)
-		kc->o.qps = 50;
-	if (kc->o.burst == 0)
-		kc->o.burst = 100;
-	if (kc->o.timeout_ms <= 0)
-		kc->o.timeout_ms = 60000;
-	if (kc->o.max_attempts == 0)
-		kc->o.max_attempts = 5;
-	if (kc->o.base_delay_ms <= 0)
-		kc->o.base_delay_ms = 200;
-	if (kc->o.max_delay_ms <= 0)
-		kc->o.max_delay_ms = 10000;
-	if (kc->o.max_retry_after_ms <= 0)
-		kc->o.max_retry_after_ms = 30000;
-	if (kc->o.token_reread_ms <= 0)
-		kc->o.token_reread_ms = 60000;
-	if (kc->o.page_size == 0)
-		kc->o.page_size = 500;
-	if (kc->o.watch_timeout_s <= 0)
-		kc->o.watch_timeout_s = 300;
-	if (kc->o.watch_idle_ms <= 0)
-		kc->o.watch_idle_ms = kc->o.watch_timeout_s * 1000 + 30000;
+	opts_apply_defaults(&kc->o);
 	kc->tokens = kc->o.burst;
 	kc->refill_ms = clock_mono_ms();
 	if ((rc = kube_config_copy(cfg, &kc->cfg)) < 0)
