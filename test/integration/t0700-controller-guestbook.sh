@@ -39,7 +39,7 @@ t_eq "status not rewritten when unchanged" "$(app_field guestbook .metadata.reso
 
 # a commit changes replicas → auto-sync
 repo_commit examples "three replicas" sed -i 's/replicas: 1/replicas: 3/' guestbook/guestbook-ui-deployment.yaml
-k -n berth annotate applications.berth.dev guestbook berth.dev/refresh=normal --overwrite >/dev/null
+k -n berth annotate applications.berth.dev guestbook berth.dev/refresh=hard --overwrite >/dev/null
 wait_for "replicas 3 applied" 60 bash -c "[ \"\$(kubectl get deploy guestbook-ui -o jsonpath='{.spec.replicas}')\" = 3 ]"
 wait_app guestbook Synced Healthy 60
 t_eq "synced revision is the new commit" "$(app_field guestbook .status.sync.revision)" "$(repo_head examples)"
@@ -53,7 +53,7 @@ wait_app guestbook Synced Healthy 60
 
 # a file removed from Git → pruned (automated prune is on)
 repo_commit examples "drop the service" git rm -q guestbook/guestbook-ui-svc.yaml
-k -n berth annotate applications.berth.dev guestbook berth.dev/refresh=normal --overwrite >/dev/null
+k -n berth annotate applications.berth.dev guestbook berth.dev/refresh=hard --overwrite >/dev/null
 wait_for "service pruned" 60 bash -c "! kubectl get svc guestbook-ui >/dev/null 2>&1"
 wait_app guestbook Synced Healthy 60
 t_ok "deployment still there" k get deploy guestbook-ui
