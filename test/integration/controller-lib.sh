@@ -11,11 +11,11 @@
 k() { kubectl --request-timeout=10s "$@"; }
 
 start_kube_sim() {
-	KS_PORT=$(free_port)
-	run_bg kube-sim kube-sim --listen 127.0.0.1:$KS_PORT --write-kubeconfig "$TEST_DIR/kubeconfig" \
+	run_bg kube-sim kube-sim --listen 127.0.0.1:0 --write-kubeconfig "$TEST_DIR/kubeconfig" \
 		--status-delay 100 --fail-deadline 1500 "$@"
 	KS_PID=$LAST_PID
 	wait_for_line "$TEST_DIR/kube-sim.log" "kube-sim ready" 20 || return 1
+	KS_PORT=$(sed -n 's/.*kube-sim ready http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TEST_DIR/kube-sim.log" | head -1)
 	export KUBECONFIG=$TEST_DIR/kubeconfig
 }
 
