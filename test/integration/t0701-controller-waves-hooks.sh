@@ -61,7 +61,7 @@ for p in api/v1/services apis/apps/v1/replicasets apis/apps/v1/deployments apis/
 	run_bg "watch-$(basename "$p")" curl -sN "$KS/$p?watch=1"
 	WATCH_LOGS+=("$TEST_DIR/watch-$(basename "$p").log")
 done
-sleep 0.5 # the watch streams are open before anything is created (no event to wait for)
+wait_for "watch streams open" 10 test -s "$TEST_DIR/watch-services.log"
 
 # creations in the namespace "default", by resourceVersion: Kind/name
 created() {
