@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "annot.h"
+#include "clock.h"
 #include "ctl.h"
 #include "err.h"
 #include "jsonx.h"
@@ -44,6 +45,7 @@ static void cluster_free(struct cluster *cl)
 	if (!cl)
 		return;
 	livecache_free(cl->lc);
+	pthread_mutex_destroy(&cl->probe_mu);
 	if (cl->owned_client)
 		kube_client_free(cl->kc);
 	free(cl->name);
@@ -132,6 +134,31 @@ static int cluster_client(struct ctl *c, const char *server, struct kube_client 
 	return rc;
 }
 
+int ctl_cluster_probe(struct cluster *cl)
+{
+	int rc;
+	pthread_mutex_lock(&cl->probe_mu);
+	int64_t now = clock_mono_ms();
+	if (cl->last_probe_ms && now - cl->last_probe_ms < CLUSTER_PROBE_MS) {
+		rc = cl->last_probe_rc;
+	} else {
+		json_t *v = NULL;
+		rc = kube_raw(cl->kc, "GET", "/version", NULL, NULL, 0, &v);
+		json_decref(v);
+		cl->last_probe_rc = rc;
+		cl->last_probe_ms = clock_mono_ms();
+		if (rc < 0) {
+			str_copy(cl->last_error, err_msg(), sizeof(cl->last_error));
+			err_clear();
+		}
+		atomic_store(&cl->reachable, rc == 0);
+	}
+	if (rc < 0)
+		err_set(rc, "%s", cl->last_error);
+	pthread_mutex_unlock(&cl->probe_mu);
+	return rc;
+}
+
 int ctl_cluster_get(struct ctl *c, const char *server, struct cluster **ret)
 {
 	struct cluster *cl = NULL;
@@ -153,6 +180,7 @@ int ctl_cluster_get(struct ctl *c, const char *server, struct cluster **ret)
 		goto out;
 	}
 	c->clusters = grown;
+	pthread_mutex_init(&cl->probe_mu, NULL);
 	if ((rc = cluster_client(c, server, &cl->kc, &cl->owned_client)) < 0) {
 		cluster_free(cl);
 		goto out;

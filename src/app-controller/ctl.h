@@ -31,6 +31,9 @@ struct cluster {
 	struct livecache *lc;
 	bool owned_client;          /* kc is ours to free (not the control-plane client) */
 	atomic_bool reachable;
+	pthread_mutex_t probe_mu;
+	int64_t last_probe_ms;      /* monotonic time of the last reachability probe */
+	int last_probe_rc;
 	char last_error[256];
 };
 
@@ -72,6 +75,11 @@ int ctl_cluster_list(struct ctl *c, struct model_cluster **ret, size_t *ret_n);
 /* True when this replica's shard owns the cluster with this server URL. */
 bool ctl_cluster_in_shard(const struct ctl *c, const char *server);
 void ctl_clusters_free(struct ctl *c);
+/* Whether the cluster answered a GET /version within the last
+ * CLUSTER_PROBE_MS (probed again when older). 0 or the probe's BERR code
+ * with the message in cl->last_error. */
+#define CLUSTER_PROBE_MS 5000
+int ctl_cluster_probe(struct cluster *cl);
 /* The app name a live object is tracked for (new string) or NULL. */
 char *ctl_tracking_app(const json_t *obj, void *userdata);
 

@@ -48,7 +48,9 @@ static const char usage[] =
 	"  --resync DURATION             periodic refresh (default: timeout.reconciliation of\n"
 	"                                berth-cm, else 180s)\n"
 	"  --shard N                     this replica's shard (default 0)\n"
-	"  --shards M                    number of shards (default 1: no sharding)\n"
+	"  --shards M                    number of shards; with it, one replica per shard is\n"
+	"                                active, elected through a Lease (default: no sharding,\n"
+	"                                no election)\n"
 	"  --lease-duration DURATION     leader lease of a shard (default 15s)\n"
 	"  --log-level LEVEL             debug, info, warn or error (default info)\n"
 	"  --log-format FORMAT           text or json (default text)\n"
@@ -57,7 +59,7 @@ static const char usage[] =
 
 struct flags {
 	const char *listen, *kubeconfig, *ns, *repo_server, *redis, *redis_password_file, *secret_file, *crds_dir;
-	bool install_crds;
+	bool install_crds, sharded;
 	int status_processors, operation_processors, shard, shards;
 	int64_t resync_ms, lease_ms;
 	enum log_level level;
@@ -109,8 +111,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			rc = str_to_int(v, 1, 256, &f->operation_processors);
 		else if (!strcmp(a, "--shard"))
 			rc = str_to_int(v, 0, 1023, &f->shard);
-		else if (!strcmp(a, "--shards"))
+		else if (!strcmp(a, "--shards")) {
 			rc = str_to_int(v, 1, 1024, &f->shards);
+			f->sharded = true;
+		}
 		else if (!strcmp(a, "--resync"))
 			rc = str_to_duration_ms(v, &f->resync_ms);
 		else if (!strcmp(a, "--lease-duration"))
@@ -482,7 +486,7 @@ int main(int argc, char **argv)
 		log_error("cannot serve", "error", err_msg(), NULL);
 		goto out;
 	}
-	if (f.shards > 1) {
+	if (f.sharded) {
 		char name[64];
 		snprintf(name, sizeof(name), "berth-app-controller-shard-%d", f.shard);
 		if ((rc = lease_acquire(c.kc, c.ns, name, f.lease_ms, &lease)) < 0) {

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "str.h"
 
-#define LIVE_SYNC_WAIT_MS 30000
+#define LIVE_SYNC_WAIT_MS 5000
 
 /* One resource of the comparison. */
 struct res {
@@ -434,7 +434,7 @@ static struct cluster *check_app(struct ctl *c, const json_t *obj, struct model_
 		cl = NULL;
 		goto out;
 	}
-	if (livecache_wait_synced(cl->lc, LIVE_SYNC_WAIT_MS) < 0) {
+	if (ctl_cluster_probe(cl) < 0 || livecache_wait_synced(cl->lc, LIVE_SYNC_WAIT_MS) < 0) {
 		char *msg = str_printf("cluster %s is unreachable: %s", dst.server, err_msg());
 		atomic_store(&cl->reachable, false);
 		*ret_rc = write_error_status(c, obj, app, "UnknownError", msg ? msg : "cluster unreachable", "Unknown");

@@ -625,8 +625,13 @@ static int resolve_cluster(struct ctl *c, struct model_app *app, struct cluster 
 	int rc = ctl_cluster_list(c, &cls, &n);
 	if (rc == 0 && model_destination_resolve(&app->destination, cls, n, &dst) < 0)
 		rc = err_code() ? err_code() : BERR_NOTFOUND;
-	if (rc == 0)
+	if (rc == 0) {
+		free(app->destination.server);
+		free(app->destination.name);
+		app->destination.server = str_dup(dst.server);
+		app->destination.name = str_dup(dst.name);
 		rc = ctl_cluster_get(c, dst.server, ret);
+	}
 	if (rc == 0)
 		rc = livecache_wait_synced((*ret)->lc, 30000);
 	model_destination_release(&dst);
