@@ -365,7 +365,7 @@ static void count_apps(struct ctl *c, struct buf *out)
 	lc_records_free(&rs);
 	const char *k;
 	json_t *v;
-	buf_puts(out, "# TYPE berth_app_info gauge\n");
+	buf_puts(out, "# TYPE berth_apps gauge\n");
 	json_object_foreach(counts, k, v)
 		buf_printf(out, "berth_apps{%s} %lld\n", k, (long long)json_integer_value(v));
 	json_decref(counts);
