@@ -61,14 +61,16 @@ for p in api/v1/services apis/apps/v1/replicasets apis/apps/v1/deployments apis/
 	run_bg "watch-$(basename "$p")" curl -sN "$KS/$p?watch=1"
 	WATCH_LOGS+=("$TEST_DIR/watch-$(basename "$p").log")
 done
-wait_for "watch streams open" 10 test -s "$TEST_DIR/watch-services.log"
+# a marker object shows the streams are open before the syncs start
+echo '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"watch-marker","namespace":"default"}}' | k apply -f - >/dev/null
+wait_for "watch streams open" 20 grep -q watch-marker "$TEST_DIR/watch-configmaps.log"
 
 # creations in the namespace "default", by resourceVersion: Kind/name
 created() {
 	cat "${WATCH_LOGS[@]}" | jq -r 'select(.type == "ADDED") | .object |
 		select(.metadata.namespace == "default") |
 		[(.metadata.resourceVersion | tonumber), .kind + "/" + (.metadata.labels["job-name"] // .metadata.name)] | @tsv' 2>/dev/null |
-		sort -n | cut -f2 | grep -v -E '^(Pod|ConfigMap/kube-root)' | awk '!seen[$0]++'
+		sort -n | cut -f2 | grep -v -E '^(Pod|ConfigMap/(kube-root|watch-marker))' | awk '!seen[$0]++'
 }
 
 app_apply waves sync-waves manual
