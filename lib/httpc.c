@@ -888,13 +888,16 @@ int httpc_mux_add_stream(struct httpc_mux *m, const struct httpc_req *req, httpc
 		curl_easy_setopt(s->t.easy, CURLOPT_LOW_SPEED_TIME, (long)((idle + 999) / 1000));
 	}
 	curl_easy_setopt(s->t.easy, CURLOPT_PRIVATE, s);
+	/* Hand out the handle before the mux can see the stream: once it is
+	 * queued, the mux thread may finish it (and the caller's on_done may
+	 * free whatever *ret points into) before this function returns. */
+	if (ret)
+		*ret = s;
 	pthread_mutex_lock(&m->mu);
 	list_push(&m->pending, s);
 	m->count++;
 	pthread_mutex_unlock(&m->mu);
 	curl_multi_wakeup(m->multi);
-	if (ret)
-		*ret = s;
 	return 0;
 }
 

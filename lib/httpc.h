@@ -189,7 +189,9 @@ void httpc_mux_free(struct httpc_mux *m);
  * callbacks. req is copied (url, method, headers, body), so it need not
  * outlive the call. on_line and on_done run on the thread running the mux.
  * *ret (may be NULL) receives a handle for httpc_mux_cancel, valid until
- * on_done has run. 0, BERR_NOMEM, BERR_INVALID. */
+ * on_done has run; it is written before the stream can start, so it may
+ * point into memory that on_done frees. On failure *ret is untouched and
+ * on_done never runs. 0, BERR_NOMEM, BERR_INVALID. */
 int httpc_mux_add_stream(struct httpc_mux *m, const struct httpc_req *req, httpc_line_fn on_line,
 			 httpc_done_fn on_done, void *userdata, struct httpc_mux_stream **ret);
 

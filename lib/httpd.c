@@ -90,7 +90,7 @@ struct httpd {
 
 	struct httpd_streams streams;  /* open streams, for httpd_stop */
 
-	atomic_uint_fast64_t connections_total, connections_open, requests_total;
+	atomic_uint_fast64_t connections_total, connections_open, requests_total, responses_4xx, responses_5xx;
 };
 
 enum tls_verdict { TLS_UNCHECKED = 0, TLS_NONE, TLS_VERIFIED, TLS_REJECTED };
@@ -289,7 +289,7 @@ int httpd_new(const struct httpd_config *cfg, struct httpd **ret)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpd_streams_init(&srv->streams);
 	pthread_mutex_init(&srv->awaiting_mu, NULL);
-	pthread_cond_init(&srv->awaiting_cond, NULL);
+	monotonic_cond_init(&srv->awaiting_cond);
 	srv->listen_fd = -1;
 	srv->fallback = default_fallback;
 	srv->listen = strdup(cfg->listen ? cfg->listen : "127.0.0.1:0");
@@ -613,7 +613,7 @@ static void *reaper_main(void *arg)
 				awaiting_remove_locked(srv, r);
 			}
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += REAPER_PERIOD_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
@@ -1061,6 +1061,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		req->stream = NULL;
 	}
 	atomic_fetch_add(&srv->requests_total, 1);
+	if (req->answered && req->status >= 400 && req->status < 500)
+		atomic_fetch_add(&srv->responses_4xx, 1);
+	else if (req->answered && req->status >= 500 && req->status < 600)
+		atomic_fetch_add(&srv->responses_5xx, 1);
 	if (srv->access_log && req->method[0]) {
 		char status[16], nbytes[32], ms[32];
 		snprintf(status, sizeof(status), "%u", req->answered ? req->status : 0u);
@@ -1273,7 +1277,31 @@ void httpd_get_stats(struct httpd *srv, struct httpd_stats *out)
 	out->connections_total = atomic_load(&srv->connections_total);
 	out->connections_open = atomic_load(&srv->connections_open);
 	out->requests_total = atomic_load(&srv->requests_total);
+	out->responses_4xx = atomic_load(&srv->responses_4xx);
+	out->responses_5xx = atomic_load(&srv->responses_5xx);
 	out->streams_open = atomic_load(&srv->streams.open);
+}
+
+int httpd_stats_prometheus(const struct httpd_stats *st, const char *prefix, struct buf *out)
+{
+	const struct {
+		const char *name, *type, *help;
+		uint64_t value;
+	} m[] = {
+		{"connections_total", "counter", "HTTP connections accepted.", st->connections_total},
+		{"connections_open", "gauge", "HTTP connections open.", st->connections_open},
+		{"requests_total", "counter", "HTTP requests completed.", st->requests_total},
+		{"responses_4xx_total", "counter", "HTTP requests answered with a 4xx status.", st->responses_4xx},
+		{"responses_5xx_total", "counter", "HTTP requests answered with a 5xx status.", st->responses_5xx},
+		{"streams_open", "gauge", "Streaming responses open (watches, event streams).", st->streams_open},
+	};
+	int rc;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if ((rc = buf_printf(out, "# HELP %s_http_%s %s\n# TYPE %s_http_%s %s\n%s_http_%s %llu\n", prefix,
+				     m[i].name, m[i].help, prefix, m[i].name, m[i].type, prefix, m[i].name,
+				     (unsigned long long)m[i].value)) < 0)
+			return rc;
+	return 0;
 }
 
 void httpd_stop(struct httpd *srv)

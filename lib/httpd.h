@@ -64,6 +64,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 struct httpd;
 struct httpd_req;
 struct httpd_stream;
@@ -116,6 +118,8 @@ struct httpd_stats {
 	uint64_t connections_total;  /* connections accepted since start */
 	uint64_t connections_open;   /* connections open now */
 	uint64_t requests_total;     /* requests completed */
+	uint64_t responses_4xx;      /* of which answered 400-499 */
+	uint64_t responses_5xx;      /* of which answered 500-599 */
 	uint64_t streams_open;       /* streams not yet ended */
 };
 
@@ -143,6 +147,11 @@ unsigned httpd_port(const struct httpd *srv);
 
 /* Fills *out with the current counters. */
 void httpd_get_stats(struct httpd *srv, struct httpd_stats *out);
+
+/* Appends st in the Prometheus text format, each metric named
+ * "<prefix>_http_<counter>" with HELP and TYPE lines, for a daemon's
+ * /metrics. prefix like "berth_repo_server". 0 or a BERR code from out. */
+int httpd_stats_prometheus(const struct httpd_stats *st, const char *prefix, struct buf *out);
 
 /* Stops serving: closes the listener, ends every stream (giving each up to
  * 2 s to send what is queued), closes connections and joins all threads.

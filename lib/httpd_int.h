@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct httpd_stream;
 
@@ -39,5 +40,16 @@ int httpd_stream_new(struct httpd_streams *set, size_t max_queue, int fd, struct
 /* At request completion: returns the bytes sent, forgets the socket and
  * drops the request's reference. */
 uint64_t httpd_stream_request_done(struct httpd_stream *s);
+
+/* Initialises a condition variable whose timed waits use CLOCK_MONOTONIC
+ * (so wall-clock jumps neither stall nor hurry them). */
+static inline void monotonic_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
 
 #endif

@@ -167,7 +167,7 @@ bool httpd_stream_wait_closed(struct httpd_stream *s, int64_t timeout_ms)
 			if (left < wait_ms)
 				wait_ms = left;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += wait_ms / 1000;
 		ts.tv_nsec += (wait_ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -264,7 +264,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 			break;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += STREAM_POLL_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
@@ -340,7 +340,7 @@ int httpd_stream_new(struct httpd_streams *set, size_t max_queue, int fd, struct
 	if (!s)
 		return err_set(BERR_NOMEM, "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	monotonic_cond_init(&s->cond);
 	s->set = set;
 	s->max = max_queue;
 	s->refs = 3;  /* the caller's, the response's and the request's */

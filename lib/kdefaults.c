@@ -177,6 +177,17 @@ static void default_volume(json_t *vol)
 			if ((ref = get_obj(it, "fieldRef")))
 				default_str(ref, "apiVersion", "v1");
 	}
+	if ((src = get_obj(vol, "projected"))) {
+		json_array_foreach(json_object_get(src, "sources"), j, it) {
+			json_t *sat = get_obj(it, "serviceAccountToken"), *dapi = get_obj(it, "downwardAPI"), *dit;
+			size_t k;
+			if (sat)
+				default_int(sat, "expirationSeconds", 3600);
+			json_array_foreach(json_object_get(dapi, "items"), k, dit)
+				if ((ref = get_obj(dit, "fieldRef")))
+					default_str(ref, "apiVersion", "v1");
+		}
+	}
 	if ((src = get_obj(vol, "hostPath")))
 		default_str(src, "type", "");
 	if ((src = get_obj(vol, "emptyDir")))
@@ -414,6 +425,11 @@ static int service_defaults(json_t *obj, const struct kdefaults_opts *o)
 	if (!type)
 		return 0;
 	default_str(spec, "sessionAffinity", "None");
+	if (str_is(json_object_get(spec, "sessionAffinity"), "ClientIP")) {
+		json_t *sac = child(spec, "sessionAffinityConfig"), *cip = sac ? child(sac, "clientIP") : NULL;
+		if (cip)
+			default_int(cip, "timeoutSeconds", 10800);
+	}
 	if (strcmp(type, "ExternalName") != 0) {
 		json_t *ip = json_object_get(spec, "clusterIP");
 		if ((!ip || str_is(ip, "")) && o && o->alloc_cluster_ip) {
@@ -532,8 +548,15 @@ static void rc_defaults(json_t *obj, json_t *spec)
 
 static void networkpolicy_defaults(json_t *spec)
 {
-	json_t *types;
+	static const char *const dirs[] = { "ingress", "egress" };
+	json_t *types, *rule, *port;
+	size_t i, j;
 
+	for (size_t d = 0; d < 2; d++)
+		json_array_foreach(json_object_get(spec, dirs[d]), i, rule)
+			json_array_foreach(json_object_get(rule, "ports"), j, port)
+				if (json_is_object(port))
+					default_str(port, "protocol", "TCP");
 	if (json_object_get(spec, "policyTypes"))
 		return;
 	types = json_pack("[s]", "Ingress");

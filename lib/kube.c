@@ -320,7 +320,7 @@ int kube_do(struct kube_client *kc, const char *method, const char *path, const 
 	buf_init(&url, 64 * 1024);
 	if ((rc = buf_printf(&url, "%s%s", kc->cfg.server, path)) < 0)
 		goto out;
-	if (accept && !(accept_h = str_printf("Accept: %s", accept))) {
+	if (!(accept_h = str_printf("Accept: %s", accept ? accept : "application/json"))) {
 		rc = err_set(BERR_NOMEM, "request: out of memory");
 		goto out;
 	}
@@ -508,11 +508,19 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 	bool restarted = false;
 	unsigned limit = o && o->limit ? o->limit : kc->o.page_size;
 
+	/* resourceVersion goes on the first request only: the API server
+	 * rejects it together with a continue token. */
+	struct kube_req_opts base_o = {0};
+	if (o) {
+		base_o = *o;
+		base_o.resource_version = NULL;
+		base_o.resource_version_match = NULL;
+	}
 	lt.name = NULL;
 	lt.subresource = NULL;
 	buf_init(&base, 64 * 1024);
 	buf_init(&url, 64 * 1024);
-	if ((rc = build_url(kc, &lt, o, false, &base, NULL)) < 0)
+	if ((rc = build_url(kc, &lt, &base_o, false, &base, NULL)) < 0)
 		goto out;
 	for (;;) {
 		json_t *page = NULL;
@@ -521,6 +529,13 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 		    (rc = buf_printf(&url, "%climit=%u", query_sep(&base), limit)) < 0)
 			goto out;
 		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = kube_escape(&url, cont)) < 0))
+			goto out;
+		if (!cont && o && o->resource_version && *o->resource_version &&
+		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 || (rc = kube_escape(&url, o->resource_version)) < 0))
+			goto out;
+		if (!cont && o && o->resource_version_match && *o->resource_version_match &&
+		    ((rc = buf_puts(&url, "&resourceVersionMatch=")) < 0 ||
+		     (rc = kube_escape(&url, o->resource_version_match)) < 0))
 			goto out;
 		rc = request_json(kc, "GET", url.ptr, NULL, NULL, 0, &page);
 		if (rc == BERR_GONE && cont && restarts < 3) {
@@ -759,8 +774,6 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 		goto fail;
 	if ((rc = set_auth(kc, &cr)) < 0)
 		goto fail;
-	if (add_fixed(&kc->fixed_headers, &nh, strdup("Accept: application/json")) < 0)
-		goto nomem;
 	if (cfg->impersonate_user) {
 		if (add_fixed(&kc->fixed_headers, &nh, str_printf("Impersonate-User: %s", cfg->impersonate_user)) < 0)
 			goto nomem;

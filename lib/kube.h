@@ -75,6 +75,7 @@ struct kube_client_opts {
 	int64_t watch_timeout_s;     /* timeoutSeconds sent on watches; default 300 */
 	int64_t watch_idle_ms;       /* abort a watch silent this long; default 0 = 2*timeout */
 	const char *user_agent;      /* default "berth/<version>" */
+	bool plain_discovery;        /* never ask for aggregated discovery (old servers, tests) */
 };
 
 /* Verbs of a resource (bitmask). */
@@ -250,8 +251,9 @@ typedef int (*kube_event_fn)(enum kube_event_type type, json_t *obj, void *userd
  *   other BERR code   an HTTP error (err detail is not kept across
  *                     threads; see message) or a broken connection: back
  *                     off, then watch again from last_rv.
- * last_rv is the last resourceVersion seen (events and bookmarks), or the
- * one the watch started from; message a short description of the failure.
+ * last_rv is the resourceVersion of the last event (or bookmark) on_event
+ * accepted, or the one the watch started from; message a short description
+ * of the failure.
  * The watch handle is invalid after on_end. */
 typedef void (*kube_watch_end_fn)(int rc, const char *last_rv, const char *message, void *userdata);
 

@@ -22,7 +22,7 @@ struct kube_client {
 	char *auth_header;           /* "Authorization: Bearer ..." or NULL */
 	int64_t cred_read_ms;        /* monotonic time of the last credential read */
 	int64_t cred_expires_ms;     /* wall ms; 0 = no expiry known */
-	char **fixed_headers;        /* Accept, Impersonate-*; NULL-terminated */
+	char **fixed_headers;        /* Impersonate-*; NULL-terminated, may be NULL */
 	double tokens;               /* QPS bucket */
 	int64_t refill_ms;
 	struct kube_metrics m;

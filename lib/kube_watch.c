@@ -91,11 +91,13 @@ static int on_line(const char *line, size_t len, void *userdata)
 		t = KUBE_EV_BOOKMARK;
 	else
 		goto out; /* unknown types are ignored */
-	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
-	if (rv && *rv)
-		str_copy(w->last_rv, rv, sizeof(w->last_rv));
 	kube_count(w->kc, &w->kc->m.watch_events, 1);
 	rc = w->on_event(t, obj, w->userdata);
+	/* Only an event the caller took moves the resume point: one it
+	 * refused is sent again after the resume. */
+	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
+	if (rc == 0 && rv && *rv)
+		str_copy(w->last_rv, rv, sizeof(w->last_rv));
 out:
 	json_decref(ev);
 	return rc;
@@ -165,7 +167,7 @@ int kube_watch_start(struct kube_client *kc, const struct kube_target *t, const 
 	w->userdata = userdata;
 	if (resource_version)
 		str_copy(w->last_rv, resource_version, sizeof(w->last_rv));
-	if ((rc = kube_cred_refresh(kc, false)) < 0 || (rc = kube_headers(kc, NULL, hdrs, KUBE_MAX_HEADERS, &auth)) < 0 ||
+	if ((rc = kube_cred_refresh(kc, false)) < 0 || (rc = kube_headers(kc, "Accept: application/json", hdrs, KUBE_MAX_HEADERS, &auth)) < 0 ||
 	    (rc = get_mux(kc, &m)) < 0)
 		goto out;
 	struct httpc_req req = {

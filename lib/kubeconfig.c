@@ -560,6 +560,17 @@ int kube_config_from_cluster(const struct model_cluster *cl, struct kube_config 
 	return 0;
 }
 
+int kube_config_from_cluster_secret(const json_t *secret, struct kube_config *out)
+{
+	struct model_cluster cl;
+	int rc;
+	memset(&cl, 0, sizeof(cl));
+	if ((rc = model_cluster_from_secret(secret, &cl)) == 0)
+		rc = kube_config_from_cluster(&cl, out);
+	model_cluster_release(&cl);
+	return rc;
+}
+
 /* ---- credentials ---- */
 
 void kube_credential_release(struct kube_credential *cr)

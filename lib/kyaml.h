@@ -119,7 +119,9 @@ int kyaml_load_any(const char *data, size_t len, const struct kyaml_limits *lim,
 
 /* Flags for kyaml_dump_ex. */
 enum kyaml_dump_flags {
-	KYAML_DUMP_SORT_KEYS = 1 << 0, /* object keys in byte order, not insertion order */
+	/* object keys in kubectl's order instead of insertion order: go-yaml's
+	 * natural order, where runs of digits compare as numbers (k9 < k80) */
+	KYAML_DUMP_SORT_KEYS = 1 << 0,
 };
 
 /* Appends v as one YAML document (no "---"), ending with a newline, to out.

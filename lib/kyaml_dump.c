@@ -126,12 +126,55 @@ static bool literal_ok(const char *s, size_t n)
 	return seen_content;
 }
 
-static bool has_digits_only_time_chars(const char *s, size_t n)
+static bool is_digit(char c)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789_:.+-eE", s[i]))
+	return c >= '0' && c <= '9';
+}
+
+/* go-yaml v2's base-60 float: [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)? —
+ * a YAML 1.1 number ("190:20:30") that go-yaml quotes. */
+static bool is_base60(const char *s, size_t n)
+{
+	size_t i = 0, groups = 0;
+
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return false;
+	while (i < n && (is_digit(s[i]) || s[i] == '_'))
+		i++;
+	while (i < n && s[i] == ':') {
+		size_t d = 0;
+		for (i++; i < n && is_digit(s[i]) && d < 2; i++, d++)
+			;
+		if (d == 0 || (d == 2 && s[i - 2] > '5'))
 			return false;
-	return true;
+		groups++;
+	}
+	if (i < n && s[i] == '.')
+		for (i++; i < n && (is_digit(s[i]) || s[i] == '_'); i++)
+			;
+	return groups > 0 && i == n;
+}
+
+/* A YAML 1.1 timestamp ("2001-12-14", "2001-12-14T21:59:43Z", ...): four
+ * digits, '-', one or two digits, '-', one or two digits, then the end or a
+ * time. go-yaml quotes these (it would read them as times). */
+static bool is_timestamp(const char *s, size_t n)
+{
+	size_t i, d;
+
+	if (n < 8 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]) || !is_digit(s[3]) || s[4] != '-')
+		return false;
+	for (i = 5, d = 0; i < n && is_digit(s[i]) && d < 2; i++, d++)
+		;
+	if (d == 0 || i >= n || s[i] != '-')
+		return false;
+	for (i++, d = 0; i < n && is_digit(s[i]) && d < 2; i++, d++)
+		;
+	if (d == 0)
+		return false;
+	return i == n || ((s[i] == 'T' || s[i] == 't' || s[i] == ' ') && i + 1 < n && is_digit(s[i + 1]));
 }
 
 /* Would s, written plain, read back as a string, and as this one? A string
@@ -150,8 +193,7 @@ static enum style plain_style(const char *s, size_t n, bool is_key)
 	c = (unsigned char)s[0];
 	/* Timestamps and base-60 numbers are typed by YAML 1.1 readers (go-yaml
 	 * quotes them too). */
-	if ((c >= '0' && c <= '9') && (memchr(s, '-', n) || memchr(s, ':', n)) &&
-	    (has_digits_only_time_chars(s, n) || (n >= 5 && s[4] == '-')))
+	if (is_timestamp(s, n) || is_base60(s, n))
 		return STYLE_DOUBLE;
 	if (s[0] == ' ' || s[n - 1] == ' ')
 		return STYLE_SINGLE;
@@ -404,6 +446,80 @@ static void write_entry(struct dumper *d, const char *k, size_t klen, const json
 	}
 }
 
+/* The next code point of s[0..n) (a byte that is not UTF-8 counts as
+ * itself) and its length. */
+static unsigned next_rune(const unsigned char *s, size_t n, size_t *len)
+{
+	bool sp;
+	size_t k = utf8_char(s, n, &sp);
+
+	*len = k;
+	if (k == 2)
+		return ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+	if (k == 3)
+		return ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+	if (k == 4)
+		return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
+	return s[0];
+}
+
+/* Letters as Go's unicode.IsLetter sees them, approximated beyond ASCII:
+ * every non-ASCII code point counts as a letter. */
+static bool rune_is_letter(unsigned r)
+{
+	return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r >= 0x80;
+}
+
+/* The order go-yaml v2 (so kubectl) writes map keys in: character by
+ * character, letters by code point and after other characters, and where
+ * the strings differ in digits, the runs of digits from there compared as
+ * numbers ("k9" < "k80" < "k443"). Returns <0, 0, >0. */
+static int kubectl_key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	size_t i = 0, j = 0, xl, yl;
+
+	while (i < alen && j < blen) {
+		unsigned ra = next_rune(x + i, alen - i, &xl), rb = next_rune(y + j, blen - j, &yl);
+		bool la, lb;
+		uint64_t an = 0, bn = 0;
+		size_t ai, bi, adig = 0, bdig = 0;
+
+		if (ra == rb) {
+			i += xl;
+			j += yl;
+			continue;
+		}
+		la = rune_is_letter(ra);
+		lb = rune_is_letter(rb);
+		if (la && lb)
+			return ra < rb ? -1 : 1;
+		if (la || lb)
+			return lb ? -1 : 1;
+		if (ra == '0' || rb == '0') {
+			/* a zero after non-zero digits of the shared prefix is a digit of
+			 * that number, not a leading zero */
+			for (size_t k = i; k-- > 0 && is_digit((char)x[k]);) {
+				if (x[k] != '0') {
+					an = bn = 1;
+					break;
+				}
+			}
+		}
+		for (ai = i; ai < alen && is_digit((char)x[ai]); ai++, adig++)
+			an = an * 10 + (uint64_t)(x[ai] - '0');
+		for (bi = j; bi < blen && is_digit((char)y[bi]); bi++, bdig++)
+			bn = bn * 10 + (uint64_t)(y[bi] - '0');
+		if (an != bn)
+			return (int64_t)an < (int64_t)bn ? -1 : 1;
+		if (adig != bdig)
+			return adig < bdig ? -1 : 1;
+		return ra < rb ? -1 : 1;
+	}
+	/* the strings agree up to the shorter one's end: the shorter is first */
+	return (i < alen) - (j < blen);
+}
+
 struct key_ref {
 	const char *k;
 	size_t len;
@@ -413,9 +529,7 @@ struct key_ref {
 static int key_cmp(const void *a, const void *b)
 {
 	const struct key_ref *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->k, y->k, n);
-	return c ? c : (x->len > y->len) - (x->len < y->len);
+	return kubectl_key_cmp(x->k, x->len, y->k, y->len);
 }
 
 static void write_map(struct dumper *d, const json_t *obj, size_t ind, bool first_inline, size_t depth)

@@ -1,8 +1,9 @@
 /*
  * livecache — the sync machinery (see livecache.h).
  *
- * Threads: a worker thread runs the blocking steps (discovery, LISTs,
- * starting watches) from a per-type state machine; the client's watch
+ * Threads: LC_WORKERS worker threads run the blocking steps (discovery,
+ * LISTs, starting watches) from a per-type state machine, each type taken
+ * by one worker at a time (so the initial lists of several types overlap); the client's watch
  * thread applies watch events; a dispatcher thread delivers event batches.
  * One mutex (lc->mu) guards the types, the indexes and the pending events.
  *
@@ -19,6 +20,7 @@
  */
 #include "livecache.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,8 @@
 #include "livecache_int.h"
 #include "str.h"
 
+#define LC_WORKERS 3
+
 enum lc_state { ST_NEED_RESOLVE, ST_NEED_LIST, ST_NEED_WATCH, ST_WATCHING, ST_REMOVED };
 
 struct lc_type {
@@ -39,6 +43,7 @@ struct lc_type {
 	enum lc_state state;
 	bool listed;                 /* first list done */
 	bool watch_active;           /* a watch is running (until its on_end) */
+	bool busy;                   /* a worker is listing it or starting its watch */
 	struct kube_watch *watch;
 	char rv[128];
 	int64_t retry_at_ms;
@@ -68,13 +73,17 @@ struct livecache {
 	void *caller_key_data;
 	lc_batch_fn on_batch;
 	void *on_batch_data;
+	bool skip_initial_events;
 	int64_t window_ms, backoff_base_ms, backoff_max_ms, rediscover_ms;
 
 	pthread_mutex_t mu;
 	pthread_cond_t worker_cond, disp_cond, sync_cond;
 	bool stop;
-	pthread_t worker, dispatcher;
-	bool worker_started, dispatcher_started;
+	pthread_t workers[LC_WORKERS], dispatcher;
+	size_t n_workers;
+	bool dispatcher_started;
+	bool disc_busy;              /* a worker is running discovery */
+	bool quiet;                  /* applying a first list with skip_initial_events */
 
 	struct lc_type **types;
 	size_t n_types;
@@ -83,6 +92,7 @@ struct livecache {
 	int disc_err;
 	unsigned active_watches;
 
+	struct lc_intern *intern;    /* shared meta values */
 	struct lcmap owners;         /* owner uid → record */
 	struct lcmap keys;           /* caller key → record */
 
@@ -147,7 +157,7 @@ static int64_t next_backoff(struct livecache *lc, struct lc_type *t)
 static void queue_event(struct livecache *lc, const struct lc_record *old, const struct lc_record *new_)
 {
 	const struct lc_record *id = new_ ? new_ : old;
-	if (!lc->on_batch)
+	if (!lc->on_batch || lc->quiet)
 		return;
 	uintptr_t idx = (uintptr_t)lcmap_get(&lc->pend_index, id->kind, id->namespace_, id->name);
 	if (idx && strcmp(lc->pend[idx - 1].old ? lc->pend[idx - 1].old->group : lc->pend[idx - 1].new_->group,
@@ -266,6 +276,7 @@ static const struct lc_record *make_record(struct livecache *lc, struct lc_type 
 		.annotations = (const char *const *)lc->annotations,
 		.full = lc->keep_full && lc->keep_full(obj, lc->keep_full_data),
 		.caller_key = key,
+		.intern = lc->intern,
 	};
 	struct lc_rec *r = lc_rec_new(obj, t->group, t->version, t->kind, &o);
 	free(key);
@@ -281,6 +292,9 @@ static int on_event(enum kube_event_type type, json_t *obj, void *userdata)
 	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
 	const struct lc_record *rec = NULL;
 
+	const char *name = jx_path_str(obj, "metadata", "name", NULL);
+	if (type != KUBE_EV_BOOKMARK && (!name || !*name))
+		return 0; /* not an object this cache can hold */
 	if (type == KUBE_EV_ADDED || type == KUBE_EV_MODIFIED) {
 		if (!(rec = make_record(lc, t, obj)))
 			return BERR_NOMEM; /* the watch ends; it resumes from the last RV applied */
@@ -363,6 +377,9 @@ static int on_page(json_t *page, bool restarted, void *userdata)
 		lcmap_release(&c->fresh);
 	}
 	json_array_foreach(items, i, it) {
+		const char *name = jx_path_str(it, "metadata", "name", NULL);
+		if (!name || !*name)
+			continue;
 		const struct lc_record *r = make_record(c->lc, c->t, it);
 		if (!r)
 			return err_set(BERR_NOMEM, "list %s: out of memory", c->t->kind);
@@ -433,7 +450,9 @@ static int do_list(struct livecache *lc, struct lc_type *t)
 	rc = kube_list_pages(lc->kc, &kt, &o, on_page, &c);
 	pthread_mutex_lock(&lc->mu);
 	if (rc == 0 && t->state != ST_REMOVED) {
+		lc->quiet = lc->skip_initial_events && !t->listed;
 		rc = apply_list(lc, t, &c.fresh);
+		lc->quiet = false;
 		if (rc == 0) {
 			str_copy(t->rv, c.rv, sizeof(t->rv));
 			t->relists += t->listed ? 1 : 0;
@@ -620,12 +639,15 @@ static void *worker_main(void *arg)
 		int64_t now = clock_mono_ms(), next = now + 60000;
 		bool want_disc = !lc->discovered || (lc->rediscover_at_ms && now >= lc->rediscover_at_ms) ||
 				 (lc->n_want && !types_all_resolved(lc) && now >= lc->rediscover_at_ms);
-		if (want_disc) {
+		if (want_disc && !lc->disc_busy) {
+			lc->disc_busy = true;
 			lc->rediscover_at_ms = 0;
 			pthread_mutex_unlock(&lc->mu);
 			int rc = sync_types(lc);
 			pthread_mutex_lock(&lc->mu);
+			lc->disc_busy = false;
 			lc->disc_err = rc;
+			pthread_cond_broadcast(&lc->worker_cond);
 			if (rc < 0 || (lc->n_want && !types_all_resolved(lc))) {
 				disc_backoff = disc_backoff ? disc_backoff * 2 : lc->backoff_base_ms;
 				if (disc_backoff > lc->backoff_max_ms)
@@ -643,7 +665,7 @@ static void *worker_main(void *arg)
 		struct lc_type *todo = NULL;
 		for (size_t i = 0; i < lc->n_types && !todo; i++) {
 			struct lc_type *t = lc->types[i];
-			if (t->state != ST_NEED_LIST && t->state != ST_NEED_WATCH)
+			if ((t->state != ST_NEED_LIST && t->state != ST_NEED_WATCH) || t->busy)
 				continue;
 			if (t->retry_at_ms <= now)
 				todo = t;
@@ -652,9 +674,14 @@ static void *worker_main(void *arg)
 		}
 		if (todo) {
 			enum lc_state st = todo->state;
+			todo->busy = true;
 			pthread_mutex_unlock(&lc->mu);
 			int rc = st == ST_NEED_LIST ? do_list(lc, todo) : do_watch(lc, todo);
+			if (st == ST_NEED_LIST)
+				malloc_trim(0); /* give the parsed pages back to the system */
 			pthread_mutex_lock(&lc->mu);
+			todo->busy = false;
+			pthread_cond_broadcast(&lc->worker_cond);
 			if (rc < 0) {
 				todo->last_err = rc;
 				if (todo->state != ST_REMOVED)
@@ -769,6 +796,8 @@ int livecache_new(struct kube_client *kc, const struct livecache_opts *opts, str
 	lcmap_init(&lc->owners);
 	lcmap_init(&lc->keys);
 	lcmap_init(&lc->pend_index);
+	if (!(lc->intern = lc_intern_new()))
+		goto nomem;
 	if ((rc = copy_specs(opts->types, opts->n_types, &lc->want)) < 0)
 		goto nomem;
 	lc->n_want = opts->n_types;
@@ -794,15 +823,18 @@ int livecache_new(struct kube_client *kc, const struct livecache_opts *opts, str
 	lc->caller_key_data = opts->caller_key_data;
 	lc->on_batch = opts->on_batch;
 	lc->on_batch_data = opts->on_batch_data;
+	lc->skip_initial_events = opts->skip_initial_events;
 	lc->window_ms = opts->batch_window_ms > 0 ? opts->batch_window_ms : 100;
 	lc->backoff_base_ms = opts->backoff_base_ms > 0 ? opts->backoff_base_ms : 500;
 	lc->backoff_max_ms = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 30000;
 	lc->rediscover_ms = opts->rediscover_ms > 0 ? opts->rediscover_ms : 60000;
-	if (pthread_create(&lc->worker, NULL, worker_main, lc) != 0) {
-		rc = err_set(BERR_NOMEM, "live cache: cannot start a thread");
-		goto fail;
+	for (size_t i = 0; i < LC_WORKERS; i++) {
+		if (pthread_create(&lc->workers[i], NULL, worker_main, lc) != 0) {
+			rc = err_set(BERR_NOMEM, "live cache: cannot start a thread");
+			goto fail;
+		}
+		lc->n_workers++;
 	}
-	lc->worker_started = true;
 	if (pthread_create(&lc->dispatcher, NULL, dispatcher_main, lc) != 0) {
 		rc = err_set(BERR_NOMEM, "live cache: cannot start a thread");
 		goto fail;
@@ -826,8 +858,8 @@ void livecache_free(struct livecache *lc)
 	pthread_cond_broadcast(&lc->worker_cond);
 	pthread_cond_broadcast(&lc->disp_cond);
 	pthread_mutex_unlock(&lc->mu);
-	if (lc->worker_started)
-		pthread_join(lc->worker, NULL);
+	for (size_t i = 0; i < lc->n_workers; i++)
+		pthread_join(lc->workers[i], NULL);
 	if (lc->dispatcher_started)
 		pthread_join(lc->dispatcher, NULL);
 	/* Stop the watches and wait for their on_end (which touches the types). */
@@ -860,6 +892,7 @@ void livecache_free(struct livecache *lc)
 		free(t);
 	}
 	free(lc->types);
+	lc_intern_free(lc->intern);
 	free_specs(lc->want, lc->n_want);
 	free_specs(lc->exclude, lc->n_exclude);
 	free(lc->namespace_);

@@ -64,9 +64,14 @@ struct lc_record {
 	const char *creation_timestamp;
 	const char *deletion_timestamp;
 	const char *caller_key;      /* from the key function ("" when none) */
-	/* Borrowed, never NULL: an object with the members above that are set
-	 * ("labels", "annotations", "ownerReferences", "status", "generation").
-	 * Do not modify. */
+	/* Borrowed, never NULL: an object with those of these members that are
+	 * set: "labels", "annotations" (the named ones), "ownerReferences"
+	 * (apiVersion, kind, name, uid, controller), "generation",
+	 * "specReplicas" (spec.replicas) and "status" (the subset health reads:
+	 * phase, conditions[type,status,reason,message], replica counts,
+	 * observedGeneration, containerStatuses[name,ready,restartCount,state,
+	 * lastState], ...). Equal values are shared between records: never
+	 * modify it. */
 	const json_t *meta;
 	bool full;                   /* the full object is kept (lc_record_object) */
 	/* private */
@@ -130,6 +135,10 @@ struct livecache_opts {
 	int64_t backoff_base_ms;     /* watch/list retry backoff; default 500 */
 	int64_t backoff_max_ms;      /* default 30000 */
 	int64_t rediscover_ms;       /* all-types mode: discovery refresh period; default 60000 */
+	/* No events for what a type's first LIST finds (the caller reads the
+	 * cache after livecache_wait_synced instead); later changes, relists
+	 * included, are reported. */
+	bool skip_initial_events;
 };
 
 /* Creates a cache over kc (which must outlive it) and starts syncing in the

@@ -16,11 +16,24 @@ struct lc_rec {
 	char arena[];
 };
 
+/* A table of shared "meta" objects: records whose meta is equal (same
+ * labels, owners, status subset; common among the Pods of one ReplicaSet or
+ * the objects of one app) share one jansson value instead of each holding a
+ * copy. Entries no record uses any more are swept out as the table is used.
+ * Thread-safe (own mutex). */
+struct lc_intern;
+
+struct lc_intern *lc_intern_new(void);
+void lc_intern_free(struct lc_intern *in);
+/* Distinct meta values held. */
+size_t lc_intern_size(struct lc_intern *in);
+
 /* What a record keeps of an object besides its identity. */
 struct lc_rec_opts {
 	const char *const *annotations;  /* names kept, NULL-terminated; may be NULL */
 	bool full;                       /* keep the full object */
 	const char *caller_key;          /* may be NULL */
+	struct lc_intern *intern;        /* may be NULL: no sharing */
 };
 
 /* Builds a record of obj (full object, borrowed) for the type

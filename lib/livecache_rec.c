@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "jsonx.h"
+#include "lcmap.h"
 #include "livecache_int.h"
 
 /* Status members kept in compact records: what lib/health reads for the
@@ -125,6 +126,122 @@ static int build_meta(const json_t *obj, const struct lc_rec_opts *o, json_t **r
 	return 0;
 }
 
+/* ---- interning ---- */
+
+struct intern_entry {
+	char *key;                   /* canonical JSON of v */
+	json_t *v;
+};
+
+struct lc_intern {
+	pthread_mutex_t mu;
+	struct lcmap map;            /* key → struct intern_entry */
+	size_t adds_since_sweep;
+};
+
+struct lc_intern *lc_intern_new(void)
+{
+	struct lc_intern *in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	pthread_mutex_init(&in->mu, NULL);
+	lcmap_init(&in->map);
+	return in;
+}
+
+static bool free_entry(void *val, void *ud)
+{
+	struct intern_entry *e = val;
+	(void)ud;
+	json_decref(e->v);
+	free(e->key);
+	free(e);
+	return true;
+}
+
+void lc_intern_free(struct lc_intern *in)
+{
+	if (!in)
+		return;
+	lcmap_each(&in->map, free_entry, NULL);
+	lcmap_release(&in->map);
+	pthread_mutex_destroy(&in->mu);
+	free(in);
+}
+
+size_t lc_intern_size(struct lc_intern *in)
+{
+	pthread_mutex_lock(&in->mu);
+	size_t n = in->map.n;
+	pthread_mutex_unlock(&in->mu);
+	return n;
+}
+
+struct sweep {
+	struct intern_entry **v;
+	size_t n;
+};
+
+static bool collect_unused(void *val, void *ud)
+{
+	struct intern_entry *e = val;
+	struct sweep *s = ud;
+	/* Only the table holds it, and only the table (under in->mu) can hand
+	 * it out again: safe to drop. */
+	if (__atomic_load_n(&e->v->refcount, __ATOMIC_ACQUIRE) == 1)
+		s->v[s->n++] = e;
+	return true;
+}
+
+static void sweep(struct lc_intern *in)
+{
+	struct sweep s = {calloc(in->map.n ? in->map.n : 1, sizeof(*s.v)), 0};
+	if (!s.v)
+		return;
+	lcmap_each(&in->map, collect_unused, &s);
+	for (size_t i = 0; i < s.n; i++) {
+		lcmap_del(&in->map, s.v[i]->key, NULL, NULL, s.v[i]);
+		free_entry(s.v[i], NULL);
+	}
+	free(s.v);
+}
+
+/* Replaces *meta by the shared equal value (stealing the reference);
+ * *shared tells whether an existing value was reused. */
+static void intern(struct lc_intern *in, json_t **meta, bool *shared)
+{
+	struct buf key;
+	*shared = false;
+	buf_init(&key, 1 << 20);
+	if (jx_dump_canonical(*meta, &key) < 0) {
+		buf_release(&key);
+		return;
+	}
+	pthread_mutex_lock(&in->mu);
+	struct intern_entry *e = lcmap_get(&in->map, key.ptr, NULL, NULL);
+	if (e) {
+		json_incref(e->v);
+		json_decref(*meta);
+		*meta = e->v;
+		*shared = true;
+	} else if ((e = calloc(1, sizeof(*e)))) {
+		e->key = buf_detach(&key, NULL);
+		e->v = json_incref(*meta);
+		if (!e->key || lcmap_add(&in->map, e->key, NULL, NULL, e) < 0) {
+			json_decref(e->v);
+			free(e->key);
+			free(e);
+			err_clear();
+		}
+		if (++in->adds_since_sweep > in->map.n / 2 + 1024) {
+			sweep(in);
+			in->adds_since_sweep = 0;
+		}
+	}
+	pthread_mutex_unlock(&in->mu);
+	buf_release(&key);
+}
+
 size_t lc_json_bytes(const json_t *v)
 {
 	size_t n = 0, i;
@@ -172,8 +289,11 @@ struct lc_rec *lc_rec_new(const json_t *obj, const char *group, const char *vers
 		len[i] = strlen(src[i]);
 		total += len[i] + 1;
 	}
+	bool shared = false;
 	if (build_meta(obj, o, &meta) < 0)
 		return NULL;
+	if (o->intern && meta != empty_meta)
+		intern(o->intern, &meta, &shared);
 	struct lc_rec *r = malloc(sizeof(*r) + total);
 	if (!r)
 		goto fail;
@@ -189,7 +309,7 @@ struct lc_rec *lc_rec_new(const json_t *obj, const char *group, const char *vers
 	}
 	r->pub.meta = meta;
 	r->pub.refs_ = 1;
-	r->pub.bytes_ = sizeof(*r) + total + (meta == empty_meta ? 0 : lc_json_bytes(meta));
+	r->pub.bytes_ = sizeof(*r) + total + (meta == empty_meta || shared ? 0 : lc_json_bytes(meta));
 	if (o->full) {
 		r->full_json = json_dumps(obj, JSON_COMPACT);
 		if (!r->full_json) {

@@ -20,9 +20,10 @@
  *   `kustomize build` runs (or `kubectl kustomize` when kustomize is not on
  *   PATH).
  * - Jsonnet when the source's directory.jsonnet is set or the folder holds
- *   only Jsonnet files: every *.jsonnet file is evaluated in-process with
- *   libjsonnet with extVars and tlas; imports and library paths are confined
- *   to the repository.
+ *   only Jsonnet files: every *.jsonnet file is evaluated with libjsonnet
+ *   (linked in; each evaluation runs in a forked child so the deadline,
+ *   output cap and a memory limit apply) with extVars and tlas; imports and
+ *   library paths are confined to the repository.
  * - Directory otherwise: *.yaml, *.yml, *.json (and *.jsonnet) files,
  *   recursing when directory.recurse, filtered by directory.include /
  *   exclude globs ("{a,b}" alternatives allowed), in sorted path order.

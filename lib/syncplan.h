@@ -31,7 +31,12 @@
  * left out and counted.
  *
  * A wave starts only when the previous one is applied and healthy: the
- * controller walks the plan step by step (syncplan_step).
+ * controller walks the plan step by step (syncplan_step). As in Argo CD, a
+ * hook's health (lib/health) tells its fate: Healthy = succeeded, Degraded
+ * = failed, anything else = still running (a hook Pod with restartPolicy
+ * Never/OnFailure is Progressing while it runs). Delete policies:
+ * BeforeHookCreation deletes the previous object of that name before
+ * creating it, HookSucceeded / HookFailed delete it after that outcome.
  */
 #ifndef BERTH_SYNCPLAN_H
 #define BERTH_SYNCPLAN_H

@@ -25,6 +25,10 @@ Sync 2 Service/frontend
 PostSync 0 Job/maint-page-down hook delete=BeforeHookCreation"
 t_eq "helm-hooks: Helm hooks and weights map to phases and waves" "$(tr -s ' ' <<<"$out")" "$want"
 
+# the same through the repo server's rendering (berth local render)
+out=$(berth local render "$A/helm-hooks" | berth local plan -)
+t_eq "helm-hooks rendered then planned: same order" "$(tr -s ' ' <<<"$out")" "$want"
+
 out=$(berth local plan "$A/pre-post-sync/pre-sync-job.yaml" "$A/pre-post-sync/post-sync-job.yaml" \
 	"$A/kustomize-guestbook/guestbook-ui-deployment.yaml" "$A/kustomize-guestbook/guestbook-ui-svc.yaml")
 want="PreSync 0 Job/before hook delete=HookSucceeded

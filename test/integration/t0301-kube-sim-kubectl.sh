@@ -55,6 +55,9 @@ t_eq "generation bumped by scale" "$(k get deploy guestbook-ui -o jsonpath='{.me
 t_ok "rollout status after scale" k rollout status deployment/guestbook-ui --timeout=30s
 wait_for "3 pods of guestbook-ui" 20 bash -c "[ \$(kubectl --kubeconfig '$KC' get pods -l app=guestbook-ui -o name | wc -l) = 3 ]"
 t_eq "status.readyReplicas 3" "$(k get deploy guestbook-ui -o jsonpath='{.status.readyReplicas}')" 3
+t_match "kubectl get shows server-side columns" "$(k get deploy guestbook-ui)" "NAME +READY +UP-TO-DATE +AVAILABLE +AGE.*guestbook-ui +3/3 +3 +3 "
+t_match "pods print READY and STATUS" "$(k get pods -l app=guestbook-ui)" "guestbook-ui-[a-z0-9]+-[a-z0-9]+ +1/1 +Running +0 "
+t_match "services print their cluster IP" "$(k get svc guestbook-ui)" "guestbook-ui +ClusterIP +10\.[0-9.]+ +<none> +80/TCP "
 
 # -- server-side apply --------------------------------------------------------------------
 out=$(k apply --server-side -f "$TEST_DIR/gb2.yaml" 2>&1)
@@ -135,7 +138,18 @@ wait_for_line "$TEST_DIR/watch.out" "configmap/watched" 10
 t_ok "watch received the event" grep -q "configmap/watched" "$TEST_DIR/watch.out"
 stop_bg "$WPID"
 
+# -- imperative commands (kubectl sends these bodies as protobuf) ------------------------------
+t_ok "create namespace" k create namespace imperative
+t_ok "create configmap" k create configmap settings -n imperative --from-literal=mode=fast
+t_ok "create secret" k create secret generic creds -n imperative --from-literal=password=s3cret
+t_eq "configmap data" "$(k get cm settings -n imperative -o jsonpath='{.data.mode}')" fast
+t_eq "secret data base64" "$(k get secret creds -n imperative -o jsonpath='{.data.password}')" "$(printf s3cret | base64)"
+t_eq "namespace spec.finalizers defaulted" "$(k get ns imperative -o jsonpath='{.spec.finalizers[0]}')" kubernetes
+t_ok "delete the namespace with its contents" k delete namespace imperative --timeout=20s
+t_fail "namespace gone" k get namespace imperative
+
 # -- auth ----------------------------------------------------------------------------------------------
+t_eq "auth can-i with the right token" "$(k auth can-i list pods 2>&1)" yes
 sed "s/token: .*/token: wrong-token/" "$KC" >"$TEST_DIR/bad-kc"
 out=$(kubectl --kubeconfig "$TEST_DIR/bad-kc" get ns 2>&1)
 t_match "wrong token is refused" "$out" "Unauthorized|must be logged in"

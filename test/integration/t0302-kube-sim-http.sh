@@ -28,6 +28,14 @@ jqb() { echo "$BODY" | jq -r "$1"; }
 CM=/api/v1/namespaces/default/configmaps
 DEP=/apis/apps/v1/namespaces/default/deployments
 
+# -- flags: every flag of --help is in the man page, and the reverse --------------------------
+help_flags=$(kube-sim --help | grep -oE '^ +--[a-z-]+' | tr -d ' ' | sort -u)
+man_flags=$(sed -n '/^\.SH OPTIONS/,/^\.SH EXAMPLES/p' "$BERTH_TOP/man/kube-sim.1" | grep -oE '\\-\\-[a-z\\-]*[a-z]' |
+	sed 's/\\-/-/g' | sort -u)
+t_eq "--help and the man page OPTIONS list the same flags" "$help_flags" "$man_flags"
+t_match "--version" "$(kube-sim --version)" '^kube-sim [0-9]+\.[0-9]+'
+t_fail "unknown flag fails" kube-sim --no-such-flag
+
 # -- health, version, discovery -------------------------------------------------------
 req GET /healthz
 t_eq "healthz" "$CODE $BODY" "200 ok"
@@ -75,6 +83,8 @@ req POST $CM '{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}'
 t_eq "422 missing name" "$CODE $(jqb '.details.causes[0].reason')" "422 FieldValueRequired"
 req POST $CM '{not json'
 t_eq "400 malformed body" "$CODE $(jqb .reason)" "400 BadRequest"
+req POST $CM 'k8s-not-protobuf' application/vnd.kubernetes.protobuf
+t_eq "400 malformed protobuf" "$CODE $(jqb .reason)" "400 BadRequest"
 req POST $CM '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"gen-"}}'
 t_match "generateName adds 5 characters" "$CODE $(jqb .metadata.name)" '^201 gen-[a-z0-9]{5}$'
 req POST "$CM?dryRun=All" '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dry"}}'
@@ -221,7 +231,8 @@ wait_for "namespace doomed removed once empty" 10 bash -c "[ \$(curl -s -o /dev/
 
 # -- watch ---------------------------------------------------------------------------------------------------------
 W=$TEST_DIR/watch
-curl -sN "$U$CM?watch=1&labelSelector=w%3Dyes&resourceVersion=$(curl -s $U$CM | jq -r .metadata.resourceVersion)&timeoutSeconds=5" >"$W" &
+WRV=$(curl -s $U$CM | jq -r .metadata.resourceVersion)
+curl -sN "$U$CM?watch=1&labelSelector=w%3Dyes&resourceVersion=$WRV&timeoutSeconds=5" >"$W" &
 WPID=$!
 req POST $CM '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wc"}}'
 req PATCH $CM/wc '{"metadata":{"labels":{"w":"yes"}}}' application/merge-patch+json
@@ -240,26 +251,25 @@ out=$(curl -s --max-time 10 "$U$CM?watch=1&timeoutSeconds=1&fieldSelector=metada
 t_eq "watch without RV starts with ADDED" "$(echo "$out" | jq -r '.type + ":" + .object.metadata.name')" "ADDED:c1"
 
 # -- TLS: bearer token and client certificates --------------------------------------------------
-TPORT=$(free_port)
 TK=$TEST_DIR/tls-kc
-run_bg kube-sim-tls kube-sim --listen 127.0.0.1:$TPORT --write-kubeconfig "$TK" --tls --token sekret --no-controllers
-wait_for_line "$TEST_DIR/kube-sim-tls.log" "^kube-sim ready https://" 20 || t_done
-TU=https://127.0.0.1:$TPORT
+run_bg kube-sim-tls kube-sim --listen 127.0.0.1:0 --write-kubeconfig "$TK" --tls --token sekret --no-controllers
+wait_for_line "$TEST_DIR/kube-sim-tls.log" "^kube-sim ready https://" 20 || { cat "$TEST_DIR/kube-sim-tls.log"; t_done; }
+TU=$(awk '/^kube-sim ready/{print $3}' "$TEST_DIR/kube-sim-tls.log")
 code() { curl -s -o "$TEST_DIR/tls-body" -w '%{http_code}' --cacert "$TK.ca.crt" "$@"; }
 t_eq "TLS: no credentials is 401" "$(code $TU/api/v1/namespaces)" 401
 t_eq "401 Status reason" "$(jq -r .reason "$TEST_DIR/tls-body")" Unauthorized
 t_eq "TLS: wrong token is 401" "$(code -H 'Authorization: Bearer nope' $TU/api/v1/namespaces)" 401
 t_eq "TLS: right token is 200" "$(code -H 'Authorization: Bearer sekret' $TU/api/v1/namespaces)" 200
 t_eq "TLS: healthz needs no credentials" "$(code $TU/healthz)" 200
-TPORT2=$(free_port)
 TK2=$TEST_DIR/tls-kc2
-run_bg kube-sim-tls2 kube-sim --listen 127.0.0.1:$TPORT2 --write-kubeconfig "$TK2" --tls --no-controllers
-wait_for_line "$TEST_DIR/kube-sim-tls2.log" "^kube-sim ready https://" 20 || t_done
+run_bg kube-sim-tls2 kube-sim --listen 127.0.0.1:0 --write-kubeconfig "$TK2" --tls --no-controllers
+wait_for_line "$TEST_DIR/kube-sim-tls2.log" "^kube-sim ready https://" 20 || { cat "$TEST_DIR/kube-sim-tls2.log"; t_done; }
+TU2=$(awk '/^kube-sim ready/{print $3}' "$TEST_DIR/kube-sim-tls2.log")
 t_eq "client certificate signed by the CA is accepted" \
-	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" --cert "$TK2.client.crt" --key "$TK2.client.key" https://127.0.0.1:$TPORT2/api/v1/namespaces)" 200
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" --cert "$TK2.client.crt" --key "$TK2.client.key" $TU2/api/v1/namespaces)" 200
 t_eq "client certificate of another CA is refused" \
-	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" --cert "$TK.client.crt" --key "$TK.client.key" https://127.0.0.1:$TPORT2/api/v1/namespaces)" 401
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" --cert "$TK.client.crt" --key "$TK.client.key" $TU2/api/v1/namespaces)" 401
 t_eq "no client certificate is refused" \
-	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" https://127.0.0.1:$TPORT2/api/v1/namespaces)" 401
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" $TU2/api/v1/namespaces)" 401
 t_ok "kubectl with the generated client certificate" kubectl --kubeconfig "$TK2" get ns default
 t_done

@@ -56,6 +56,8 @@ t_eq "observedGeneration follows generation" \
 RS1=$(k get rs -l app=web -o jsonpath='{.items[0].metadata.name}')
 HASH=$(jp "rs/$RS1" '{.metadata.labels.pod-template-hash}')
 t_match "ReplicaSet is named after the pod-template-hash" "$RS1" "^web-$HASH\$"
+t_match "kubectl describe shows the controller's events" "$(k describe deployment web)" \
+	"ScalingReplicaSet +[0-9a-z]+ +deployment-controller +Scaled up replica set web-"
 t_eq "ReplicaSet carries revision 1" "$(jp "rs/$RS1" '{.metadata.annotations.deployment\.kubernetes\.io/revision}')" "1"
 
 # scale
@@ -88,6 +90,8 @@ wait_for "pod crash-loops" 15 bash -c \
 	"kubectl get pods -l app=bad -o jsonpath='{.items[0].status.containerStatuses[0].state.waiting.reason}' | grep -qx CrashLoopBackOff"
 wait_for "Deployment exceeds its progress deadline" 15 bash -c \
 	"kubectl get deploy bad -o jsonpath='{.status.conditions[?(@.type==\"Progressing\")].reason}' | grep -qx ProgressDeadlineExceeded"
+t_match "the kubelet reports BackOff warnings" \
+	"$(k get events -o jsonpath='{range .items[?(@.reason=="BackOff")]}{.type} {.involvedObject.name}{"\n"}{end}')" "^Warning bad-"
 t_fail "rollout status of the failing Deployment fails" timeout 20 kubectl rollout status deployment/bad --timeout=15s
 wait_for "restartCount grows" 15 bash -c \
 	"[ \"\$(kubectl get pods -l app=bad -o jsonpath='{.items[0].status.containerStatuses[0].restartCount}')\" -ge 2 ]"
@@ -223,6 +227,10 @@ t_eq "its pods stay, without ownerReferences" \
 	"$(k get pods -l app=agent -o jsonpath='{range .items[*]}{.metadata.ownerReferences}x{end}')" "xx"
 t_ok "delete the Job, orphaning its pods (kubectl's default for Jobs is background)" \
 	k delete job migrate --cascade=orphan
+t_ok "a DELETE of a Job without a propagation policy" k delete --raw /apis/batch/v1/namespaces/default/jobs/broken
+wait_for "the Job is gone" 10 bash -c "! kubectl get job broken 2>/dev/null"
+t_eq "orphans its pods (the default for Jobs)" \
+	"$(k get pods -l job-name=broken -o jsonpath='{range .items[*]}{.status.phase}:{.metadata.ownerReferences}{"\n"}{end}')" "$(printf 'Failed:\nFailed:')"
 t_eq "the Job's pod survives" "$(k get pods -l job-name=migrate -o jsonpath='{.items[*].status.phase}')" "Succeeded"
 
 # The CronJob fires at the next minute boundary (at most 60 s away).

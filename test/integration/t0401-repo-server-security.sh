@@ -25,6 +25,8 @@ for i in range(3000):
     print('---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\ndata:\n  v: \"%s\"' % (i, 'x' * 1000))
 " >"$src/big/many.yaml"
 ln -s ../good/cm.yaml "$src/inner/link.yaml" # a symlink that stays inside is fine
+mkdir -p "$src/endless"
+printf 'local loop(n) = loop(n + 1) tailstrict;\n[loop(0)]\n' >"$src/endless/main.jsonnet"
 make_repo hostile "$src"
 
 # symlink attacks, one repository each
@@ -40,7 +42,7 @@ make_repo link-chain "$TEST_DIR/l2"
 make_repo link-chart "$TEST_DIR/l3"
 
 run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --cache-dir "$TEST_DIR/cache" --work-dir "$TEST_DIR/work" \
-	--max-manifest-bytes 1M --max-request-bytes 64k --exec-timeout 20s
+	--max-manifest-bytes 1M --max-request-bytes 64k --exec-timeout 8s
 # port 0: the server picks a free port and logs it (no race with other tests)
 wait_for_line "$TEST_DIR/repo-server.log" 'berth-repo-server ready' 60
 port=$(sed -n 's/.*berth-repo-server ready.* port=\([0-9]*\).*/\1/p' "$TEST_DIR/repo-server.log" | head -1)
@@ -102,6 +104,7 @@ t_eq "request body over --max-request-bytes: 413" "$code" 413
 nested=$(printf '[%.0s' $(seq 1 5000))
 code=$(post "$nested")
 t_eq "deeply nested JSON body: 400" "$code" 400
+refused "endless Jsonnet stopped at --exec-timeout" 504 'longer than' "{\"repo\":$H,\"path\":\"endless\"}"
 t_ok "server keeps serving" curl -sf "$RS/healthz"
 
 # ---- subprocess abuse ------------------------------------------------------------------

@@ -50,7 +50,6 @@ git config --global init.defaultBranch main
 git config --global protocol.file.allow always
 
 _tl_pids=()
-_tl_ports=" "
 _tl_n=0
 _tl_failed=0
 
@@ -76,14 +75,20 @@ _tl_cleanup() {
 trap _tl_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Port in 20000-59999 that nothing listens on and this test has not handed out.
+# Port in 20000-32767 that nothing listens on and this test has not handed out.
+# Below Linux's ephemeral range (32768-60999): a port held by some outgoing
+# connection does not answer the probe but still cannot be bound, which made
+# servers fail to start now and then on a busy machine.
 free_port() {
-	local p i
+	# Called as $(free_port), i.e. in a subshell: the ports handed out are
+	# remembered in a file, not a variable.
+	local p i used=$TEST_DIR/.ports-used
+	touch "$used"
 	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		[[ "$_tl_ports" == *" $p "* ]] && continue
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
+		grep -qx "$p" "$used" && continue
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-			_tl_ports="$_tl_ports$p "
+			echo "$p" >>"$used"
 			echo "$p"
 			return 0
 		fi
@@ -201,6 +206,39 @@ wait_for() {
 	done
 }
 
+# wait_started PID SECS CMD... — like wait_for, but returns 2 at once when PID
+# has exited (e.g. its port was taken between free_port and bind), so the
+# caller can retry on another port. Records nothing on failure.
+wait_started() {
+	local pid=$1 secs=$2
+	shift 2
+	local deadline=$((SECONDS + secs)) delay=0.05
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || return 2
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep $delay
+		case $delay in 0.05) delay=0.1 ;; 0.1) delay=0.2 ;; 0.2) delay=0.5 ;; esac
+	done
+}
+
+# _tl_start_server DESC START_FN — calls START_FN (which picks a port, starts
+# the server with run_bg and sets _tl_probe to a probe command) up to 3 times
+# while the server dies at start-up; fails the test after that or on timeout.
+_tl_start_server() {
+	local desc=$1 fn=$2 try rc
+	for try in 1 2 3; do
+		"$fn" || return 1
+		wait_started "$LAST_PID" 30 "${_tl_probe[@]}"
+		rc=$?
+		[ $rc = 0 ] && return 0
+		[ $rc = 1 ] && break
+		echo "# $desc exited at start-up (try $try); retrying on another port"
+	done
+	_tl_result 1 "start $desc"
+	return 1
+}
+
 wait_for_line() {
 	local file=$1 re=$2 secs=$3
 	wait_for "line /$re/ in $(basename "$file")" "$secs" grep -qE "$re" "$file"
@@ -214,12 +252,18 @@ start_redis() {
 	mkdir -p "$TEST_DIR/redis"
 	printf '%s\n' "$REDIS_PASSWORD" >"$TEST_DIR/redis/password"
 	chmod 600 "$TEST_DIR/redis/password"
+	REDIS_PASSWORD_FILE=$TEST_DIR/redis/password
+	_tl_start_server redis _tl_run_redis || return 1
+	REDIS_PID=$LAST_PID
+	export REDIS_PORT REDIS_PASSWORD REDIS_ADDR REDIS_PASSWORD_FILE
+}
+
+_tl_run_redis() {
+	REDIS_PORT=$(free_port) || return 1
+	REDIS_ADDR=127.0.0.1:$REDIS_PORT
 	run_bg redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --requirepass "$REDIS_PASSWORD" \
 		--save "" --appendonly no --dir "$TEST_DIR/redis" --daemonize no
-	REDIS_PID=$LAST_PID
-	REDIS_PASSWORD_FILE=$TEST_DIR/redis/password
-	wait_for "redis on $REDIS_PORT" 20 redis_cli ping || return 1
-	export REDIS_PORT REDIS_PASSWORD REDIS_ADDR REDIS_PASSWORD_FILE
+	_tl_probe=(redis_cli ping)
 }
 
 redis_cli() {
@@ -238,10 +282,17 @@ start_git_http() {
 	[ "${1:-}" = "--auth" ] && auth=$2
 	GIT_HTTP_USER=${auth%%:*}
 	GIT_HTTP_PASS=${auth#*:}
-	local port
-	port=$(free_port)
-	local conf=$TEST_DIR/lighttpd.conf
 	printf '%s:%s\n' "$GIT_HTTP_USER" "$GIT_HTTP_PASS" >"$TEST_DIR/htpasswd"
+	_tl_start_server lighttpd _tl_run_lighttpd || return 1
+	GIT_HTTP_URL=http://127.0.0.1:$GIT_HTTP_PORT/git
+	GIT_HTTP_AUTH_URL=http://127.0.0.1:$GIT_HTTP_PORT/auth
+	export GIT_HTTP_URL GIT_HTTP_AUTH_URL GIT_HTTP_USER GIT_HTTP_PASS GIT_HTTP_PORT
+}
+
+_tl_run_lighttpd() {
+	local port
+	port=$(free_port) || return 1
+	local conf=$TEST_DIR/lighttpd.conf
 	cat >"$conf" <<CONF
 server.document-root = "$GIT_ROOT"
 server.bind = "127.0.0.1"
@@ -258,21 +309,21 @@ auth.backend.plain.userfile = "$TEST_DIR/htpasswd"
 auth.require = ("/auth/" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
 CONF
 	run_bg lighttpd lighttpd -D -f "$conf"
-	GIT_HTTP_URL=http://127.0.0.1:$port/git
-	GIT_HTTP_AUTH_URL=http://127.0.0.1:$port/auth
 	GIT_HTTP_PORT=$port
-	wait_for "lighttpd on $port" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || return 1
-	export GIT_HTTP_URL GIT_HTTP_AUTH_URL GIT_HTTP_USER GIT_HTTP_PASS GIT_HTTP_PORT
+	_tl_probe=(bash -c "exec 3<>/dev/tcp/127.0.0.1/$port")
 }
 
 start_git_daemon() {
-	local port
-	port=$(free_port)
-	run_bg git-daemon git daemon --reuseaddr --export-all --base-path="$GIT_ROOT" \
-		--listen=127.0.0.1 --port="$port" "$GIT_ROOT"
-	GIT_DAEMON_URL=git://127.0.0.1:$port
-	wait_for "git daemon on $port" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || return 1
+	_tl_start_server "git daemon" _tl_run_git_daemon || return 1
+	GIT_DAEMON_URL=git://127.0.0.1:$GIT_DAEMON_PORT
 	export GIT_DAEMON_URL
+}
+
+_tl_run_git_daemon() {
+	GIT_DAEMON_PORT=$(free_port) || return 1
+	run_bg git-daemon git daemon --reuseaddr --export-all --base-path="$GIT_ROOT" \
+		--listen=127.0.0.1 --port="$GIT_DAEMON_PORT" "$GIT_ROOT"
+	_tl_probe=(bash -c "exec 3<>/dev/tcp/127.0.0.1/$GIT_DAEMON_PORT")
 }
 
 # make_repo NAME DIR — a bare repository holding DIR's files in one commit on main.

@@ -502,33 +502,24 @@ void managed_update(const struct ks_type *t, const json_t *old, json_t *obj, con
 	json_decref(all);
 }
 
-int apply_merge(const struct ks_type *t, json_t *live, const json_t *cfg, const char *manager, bool force,
-		const char *sub, json_t **ret)
+/* Leaves of cfg_set whose value changes from live and that another manager
+ * (other than mine, on the same side of the status split) owns: each
+ * becomes a cause in *conflicts and a path in *taken. */
+static void find_conflicts(const json_t *live, const json_t *cfg, const json_t *cfg_set, const json_t *mf,
+			   const json_t *mine, const char *sub, json_t *conflicts, json_t *taken)
 {
-	json_t *result = live ? json_deep_copy(live) : json_object();
-	json_t *mf = live ? jx_path(live, "metadata", "managedFields", NULL) : NULL;
-	json_t *cfg_set = object_fields(t, cfg, sub);
-	json_t *mine = NULL;
-	size_t i;
-	json_t *e;
-	json_array_foreach(mf, i, e) if (entry_is(e, manager, "Apply", sub)) mine = e;
-	json_t *prev = mine ? tree_to_set(json_object_get(mine, "fieldsV1")) : json_object();
-	int rc = 0;
-
-	/* Conflicts: a leaf whose value changes and that another manager owns. */
-	json_t *conflicts = json_array();
-	json_t *taken = json_object();
 	const char *p;
-	json_t *v;
-	json_object_foreach(cfg_set, p, v) {
+	json_t *v, *e;
+	size_t i;
+	json_object_foreach((json_t *)cfg_set, p, v) {
 		size_t n = strlen(p);
 		if (n >= 2 && strcmp(p + n - 2, SEP ".") == 0)
 			continue;
-		json_t *lv = path_get(result, p, NULL, NULL);
+		json_t *lv = path_get((json_t *)live, p, NULL, NULL);
 		json_t *cv = path_get((json_t *)cfg, p, NULL, NULL);
 		if (!lv || jx_equal(lv, cv))
 			continue;
-		json_array_foreach(mf, i, e) {
+		json_array_foreach((json_t *)mf, i, e) {
 			if (e == mine || is_status(jx_str(e, "subresource")) != is_status(sub))
 				continue;
 			json_t *set = tree_to_set(json_object_get(e, "fieldsV1"));
@@ -550,42 +541,106 @@ int apply_merge(const struct ks_type *t, json_t *live, const json_t *cfg, const 
 			json_decref(set);
 		}
 	}
-	if (json_array_size(conflicts) && !force) {
-		struct buf m;
-		buf_init(&m, 65536);
-		size_t nc = json_array_size(conflicts);
-		buf_printf(&m, "Apply failed with %zu conflict%s: ", nc, nc == 1 ? "" : "s");
-		json_array_foreach(conflicts, i, e) buf_printf(&m, "%s%s: %s", i ? "\n" : "", jx_str(e, "message"), jx_str(e, "field"));
-		err_set(BERR_CONFLICT, "%s", m.ptr);
-		err_set_status(409, "Conflict");
-		store_err_details(jx_path_str(live, "metadata", "name", NULL), t->group, t->plural, json_incref(conflicts));
-		buf_release(&m);
-		rc = BERR_CONFLICT;
-		goto out;
-	}
+}
 
-	/* Merge the configuration in. */
-	json_t *cfg_copy = json_deep_copy(cfg);
-	json_t *cmeta = json_object_get(cfg_copy, "metadata");
-	if (cmeta) {
-		const char *mk;
-		void *tmp;
-		json_object_foreach_safe(cmeta, tmp, mk, v) if (skip_meta(mk) && strcmp(mk, "name") != 0 && strcmp(mk, "namespace") != 0)
-			json_object_del(cmeta, mk);
-		json_object_del(cmeta, "namespace");
-	}
-	json_object_del(cfg_copy, "apiVersion");
-	json_object_del(cfg_copy, "kind");
-	if (sub && strcmp(sub, "status") == 0) {
-		json_t *st = json_object_get(cfg_copy, "status");
+static int conflict_error(const struct ks_type *t, const json_t *live, json_t *conflicts)
+{
+	struct buf m;
+	buf_init(&m, 65536);
+	size_t nc = json_array_size(conflicts), i;
+	json_t *e;
+	buf_printf(&m, "Apply failed with %zu conflict%s: ", nc, nc == 1 ? "" : "s");
+	json_array_foreach(conflicts, i, e) buf_printf(&m, "%s%s: %s", i ? "\n" : "", jx_str(e, "message"), jx_str(e, "field"));
+	err_set(BERR_CONFLICT, "%s", m.ptr);
+	err_set_status(409, "Conflict");
+	store_err_details(jx_path_str(live, "metadata", "name", NULL), t->group, t->plural, json_incref(conflicts));
+	buf_release(&m);
+	return BERR_CONFLICT;
+}
+
+/* The part of cfg that is merged into the object: no apiVersion/kind or
+ * server-owned metadata; only .status for the status subresource. */
+static json_t *mergeable_config(const json_t *cfg, const char *sub)
+{
+	json_t *copy = json_deep_copy(cfg);
+	json_t *cmeta = json_object_get(copy, "metadata");
+	const char *mk;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(cmeta, tmp, mk, v) if (skip_meta(mk) && strcmp(mk, "name") != 0)
+		json_object_del(cmeta, mk);
+	json_object_del(copy, "apiVersion");
+	json_object_del(copy, "kind");
+	if (is_status(sub)) {
 		json_t *only = json_object();
+		json_t *st = json_object_get(copy, "status");
 		if (st)
 			json_object_set(only, "status", st);
-		json_decref(cfg_copy);
-		cfg_copy = only;
+		json_decref(copy);
+		copy = only;
 	}
-	merge_into(t, result, cfg_copy);
-	json_decref(cfg_copy);
+	return copy;
+}
+
+/* The new managedFields: forced leaves leave the other entries; this
+ * manager's Apply entry is the configuration's set, at its old position,
+ * keeping its time stamp when the set did not change (so a repeated apply
+ * is a no-op). */
+static json_t *applied_managed_fields(const struct ks_type *t, const json_t *mf, const json_t *mine,
+				      const json_t *taken, const json_t *prev, const json_t *cfg_set,
+				      const char *manager, const char *sub)
+{
+	json_t *empty = json_array();
+	json_t *nmf = strip_paths(mf ? mf : empty, taken, mine);
+	json_decref(empty);
+	json_t *me = new_entry(t, manager, "Apply", sub, cfg_set);
+	if (mine && jx_equal(prev, cfg_set))
+		json_object_set(me, "time", json_object_get(mine, "time"));
+	json_t *ordered = json_array();
+	bool placed = false;
+	size_t i, j;
+	json_t *e, *x;
+	json_array_foreach((json_t *)mf, i, e) {
+		if (e == mine) {
+			json_array_append(ordered, me);
+			placed = true;
+			continue;
+		}
+		json_array_foreach(nmf, j, x) if (str_eq_null(jx_str(x, "manager"), jx_str(e, "manager")) &&
+						  str_eq_null(jx_str(x, "operation"), jx_str(e, "operation")) &&
+						  str_eq_null(jx_str(x, "subresource"), jx_str(e, "subresource")))
+			json_array_append(ordered, x);
+	}
+	if (!placed)
+		json_array_append(ordered, me);
+	json_decref(me);
+	json_decref(nmf);
+	return ordered;
+}
+
+int apply_merge(const struct ks_type *t, json_t *live, const json_t *cfg, const char *manager, bool force,
+		const char *sub, json_t **ret)
+{
+	json_t *mf = live ? jx_path(live, "metadata", "managedFields", NULL) : NULL;
+	json_t *cfg_set = object_fields(t, cfg, sub);
+	json_t *mine = NULL, *e, *v;
+	size_t i;
+	const char *p;
+	json_array_foreach(mf, i, e) if (entry_is(e, manager, "Apply", sub)) mine = e;
+	json_t *prev = mine ? tree_to_set(json_object_get(mine, "fieldsV1")) : json_object();
+	json_t *conflicts = json_array(), *taken = json_object(), *result = NULL;
+	int rc = 0;
+
+	if (live)
+		find_conflicts(live, cfg, cfg_set, mf, mine, sub, conflicts, taken);
+	if (json_array_size(conflicts) && !force) {
+		rc = conflict_error(t, live, conflicts);
+		goto out;
+	}
+	result = live ? json_deep_copy(live) : json_object();
+	json_t *part = mergeable_config(cfg, sub);
+	merge_into(t, result, part);
+	json_decref(part);
 
 	/* Remove what this manager applied before, left out now, and nobody
 	 * else owns. */
@@ -597,44 +652,11 @@ int apply_merge(const struct ks_type *t, json_t *live, const json_t *cfg, const 
 		json_object_foreach(set, p, v) if (!json_object_get(taken, p)) set_add(others, p);
 		json_decref(set);
 	}
-	json_object_foreach(prev, p, v) {
-		if (!json_object_get(cfg_set, p) && !json_object_get(others, p))
-			path_del(result, p);
-	}
+	json_object_foreach(prev, p, v) if (!json_object_get(cfg_set, p) && !json_object_get(others, p)) path_del(result, p);
 	json_decref(others);
 
-	/* managedFields: forced leaves leave the others; ours is the config. */
-	json_t *empty = json_array();
-	json_t *nmf = strip_paths(mf ? mf : empty, taken, mine);
-	json_decref(empty);
-	json_t *me = new_entry(t, manager, "Apply", sub, cfg_set);
-	/* Keep our entry's position when it exists. */
-	json_t *ordered = json_array();
-	bool placed = false;
-	json_array_foreach(mf, i, e) {
-		if (e == mine) {
-			json_array_append(ordered, me);
-			placed = true;
-			continue;
-		}
-		size_t j;
-		json_t *x;
-		json_array_foreach(nmf, j, x) if (str_eq_null(jx_str(x, "manager"), jx_str(e, "manager")) &&
-						  str_eq_null(jx_str(x, "operation"), jx_str(e, "operation")) &&
-						  str_eq_null(jx_str(x, "subresource"), jx_str(e, "subresource")))
-			json_array_append(ordered, x);
-	}
-	if (!placed)
-		json_array_append(ordered, me);
-	json_decref(me);
-	json_decref(nmf);
-	/* Keep the previous time stamp when our set did not change, so a
-	 * repeated apply is a no-op. */
-	if (mine && jx_equal(prev, cfg_set)) {
-		json_array_foreach(ordered, i, e) if (entry_is(e, manager, "Apply", sub))
-			json_object_set(e, "time", json_object_get(mine, "time"));
-	}
-	json_object_set_new(jx_obj_ensure(result, "metadata"), "managedFields", ordered);
+	json_object_set_new(jx_obj_ensure(result, "metadata"), "managedFields",
+			    applied_managed_fields(t, mf, mine, taken, prev, cfg_set, manager, sub));
 	*ret = result;
 	result = NULL;
 out:

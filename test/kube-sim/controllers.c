@@ -5,6 +5,7 @@
 #include "controllers.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,36 @@ void ctrl_hash(const json_t *v, char out[16])
 	for (i = 0; dec[i] && i < 15; i++)
 		out[i] = name_alphabet[(unsigned char)dec[i] % (sizeof(name_alphabet) - 1)];
 	out[i] = '\0';
+}
+
+void ctrl_event(struct ctrl *c, const json_t *obj, const struct ks_type *t, const char *type, const char *reason,
+		const char *component, const char *fmt, ...)
+{
+	char now[32], sfx[16], name[400], msg[1024];
+	va_list ap;
+	const char *ns = ctrl_meta(obj, "namespace");
+
+	if (!c->events)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctrl_now(now);
+	ctrl_rand_suffix(sfx, 10);
+	snprintf(name, sizeof(name), "%s.%s", ctrl_meta(obj, "name"), sfx);
+	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s}, "
+			       "s:s, s:s, s:i, s:s, s:s}",
+			       "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace",
+			       *ns ? ns : "default", "involvedObject", "apiVersion", ks_type_api_version(t), "kind",
+			       t->kind, "name", ctrl_meta(obj, "name"), "namespace", ns, "uid", ctrl_meta(obj, "uid"),
+			       "resourceVersion", ctrl_meta(obj, "resourceVersion"), "type", type, "reason", reason,
+			       "message", msg, "source", "component", component, "firstTimestamp", now, "lastTimestamp",
+			       now, "count", 1, "reportingComponent", component, "reportingInstance", "kube-sim");
+	if (!*ns)
+		json_object_del(json_object_get(ev, "involvedObject"), "namespace");
+	struct ks_write_opts wo = { .field_manager = component };
+	store_create(c->s, c->events, *ns ? ns : "default", ev, &wo, NULL);
+	json_decref(ev);
 }
 
 void ctrl_now(char out[32])
@@ -517,6 +548,21 @@ static int64_t kubelet(struct ctrl *c, json_t *pod)
 				   ip, "podIPs", "ip", ip, "startTime", now, "qosClass", qos_class(pod));
 	json_object_set_new(status, "containerStatuses", container_statuses(pod, state, restarts, ready, now));
 	keep_times(status, old);
+	if (strcmp(phase, "Running") != 0) {
+		const char *img = jx_str(json_array_get(jx_path(pod, "spec", "containers", NULL), 0), "image");
+		ctrl_event(c, pod, c->pods, "Normal", "Scheduled", "default-scheduler",
+			   "Successfully assigned %s/%s to %s", ctrl_meta(pod, "namespace"), ctrl_meta(pod, "name"),
+			   jx_path_str(pod, "spec", "nodeName", NULL) ? jx_path_str(pod, "spec", "nodeName", NULL)
+								     : "kube-sim-node-1");
+		ctrl_event(c, pod, c->pods, "Normal", "Pulled", KUBELET_MANAGER,
+			   "Container image \"%s\" already present on machine", img ? img : "");
+		ctrl_event(c, pod, c->pods, "Normal", "Started", KUBELET_MANAGER, "Started container %s",
+			   cname ? cname : "");
+	}
+	if (strcmp(state, "crash") == 0 && (strcmp(phase, "Running") != 0 || restarts < 5))
+		ctrl_event(c, pod, c->pods, "Warning", "BackOff", KUBELET_MANAGER,
+			   "Back-off restarting failed container %s in pod %s_%s(%s)", cname ? cname : "",
+			   ctrl_meta(pod, "name"), ctrl_meta(pod, "namespace"), ctrl_meta(pod, "uid"));
 	int rc = ctrl_write_status(c, c->pods, pod, status, KUBELET_MANAGER);
 	if (rc == BERR_CONFLICT)
 		return 50;
@@ -914,6 +960,7 @@ int controllers_start(struct ks_store *s, const struct controllers_opts *opts, s
 	c->cronjob = find(s, "batch/v1", "CronJob");
 	c->ing = find(s, "networking.k8s.io/v1", "Ingress");
 	c->ep = find(s, "v1", "Endpoints");
+	c->events = find(s, "v1", "Event");
 	c->hpa = find(s, "autoscaling/v2", "HorizontalPodAutoscaler");
 	c->apisvc = find(s, "apiregistration.k8s.io/v1", "APIService");
 	pthread_mutex_init(&k->mu, NULL);

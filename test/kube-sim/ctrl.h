@@ -24,7 +24,7 @@ struct ctrl {
 	struct controllers_opts o;
 	/* Types looked up once (NULL when the store does not serve one). */
 	const struct ks_type *pods, *rs, *rc, *deploy, *sts, *ds, *job, *cronjob, *cr, *svc, *ing, *pvc, *pv,
-		*nodes, *ns, *ep, *hpa, *apisvc;
+		*nodes, *ns, *ep, *hpa, *apisvc, *events;
 };
 
 /* Requeues (t, ns, name) after delay_ms (dedups; the earliest due time
@@ -85,6 +85,12 @@ int ctrl_delete(struct ctrl *c, const struct ks_type *t, const char *ns, const c
  * status (and for lastUpdateTime also reason+message) are unchanged, else now. */
 json_t *ctrl_condition(const json_t *old_conds, const char *type, const char *status, const char *reason,
 		       const char *message, bool with_update);
+
+/* Records a core v1 Event about obj (of type t): type "Normal" or
+ * "Warning", a reason and a message, from component ("deployment-controller",
+ * "kubelet", ...). Best effort: failures are ignored. */
+void ctrl_event(struct ctrl *c, const json_t *obj, const struct ks_type *t, const char *type, const char *reason,
+		const char *component, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* The current time, RFC 3339. */
 void ctrl_now(char out[32]);

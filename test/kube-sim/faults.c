@@ -53,7 +53,7 @@ static void set_release(struct fault_set *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
-static void random_hex(char *out, size_t nbytes)
+static void token_hex(char *out, size_t nbytes)
 {
 	unsigned char raw[64];
 	if (nbytes > sizeof(raw))
@@ -273,9 +273,17 @@ static void *timer_main(void *arg)
 			pthread_mutex_lock(&f->mu);
 			continue;
 		}
+		/* Sleep until the next timer is due (at most 1 s; a new fault
+		 * set wakes us through the condition variable). */
+		int64_t wait = 1000;
+		if (f->next_drop_ms && f->next_drop_ms - now < wait)
+			wait = f->next_drop_ms - now;
+		if (f->next_compact_ms && f->next_compact_ms - now < wait)
+			wait = f->next_compact_ms - now;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 50 * 1000000;
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (wait % 1000) * 1000000;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
@@ -306,7 +314,7 @@ struct faults *faults_new(struct ks_store *s, const char *admin_token, const cha
 	if (admin_token)
 		str_copy(f->admin_token, admin_token, sizeof(f->admin_token));
 	else
-		random_hex(f->admin_token, 16);
+		token_hex(f->admin_token, 16);
 	if (cluster_token) {
 		f->orig_token = str_dup(cluster_token);
 		f->cur_token = str_dup(cluster_token);
@@ -454,7 +462,7 @@ static int token_admin(struct faults *f, const char *action, const char *body, s
 		if (want && *want)
 			str_copy(fresh, want, sizeof(fresh));
 		else
-			random_hex(fresh, 16);
+			token_hex(fresh, 16);
 		json_decref(req);
 		free(f->cur_token);
 		f->cur_token = str_dup(fresh);

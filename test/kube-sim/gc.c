@@ -195,15 +195,18 @@ static void on_existing(void *ctx, const struct ks_type *t, const json_t *obj)
 
 /* ---- the work (worker thread) ------------------------------------------------------- */
 
-/* True when the object an ownerReference names exists with that uid. */
+/* True when the object an ownerReference names exists with that uid, or
+ * when the reference cannot be resolved: a kind nobody serves (a CRD not
+ * established yet) or a namespaced owner of a cluster-scoped dependent. The
+ * real collector leaves such dependents alone rather than guess. */
 static bool owner_exists(struct gc *g, const json_t *ref, const char *dep_ns)
 {
 	const struct ks_type *ot = store_type_by_kind(g->s, jx_str(ref, "apiVersion"), jx_str(ref, "kind"));
 	json_t *owner = NULL;
 	bool alive;
 
-	if (!ot)
-		return false; /* a kind nobody serves cannot own anything */
+	if (!ot || (ot->namespaced && !dep_ns))
+		return true;
 	if (store_get(g->s, ot, ot->namespaced ? dep_ns : NULL, jx_str(ref, "name"), &owner) < 0)
 		return err_code() != BERR_NOTFOUND; /* on other errors, keep the dependent */
 	alive = str_eq_null(jx_path_str(owner, "metadata", "uid", NULL), jx_str(ref, "uid"));

@@ -12,9 +12,12 @@
  * Dependents with several owners are deleted only when all owners are gone
  * (references to missing owners are dropped otherwise).
  *
- * Runs on its own worker thread, fed by store change events; a full scan
- * runs at start (after persistence loaded) and every few seconds as a
- * safety net.
+ * Dependents whose owner reference cannot be resolved (a kind nobody serves,
+ * a namespaced owner of a cluster-scoped object) are left alone, as the real
+ * collector does.
+ *
+ * Runs on its own worker thread, fed by store change events, after a full
+ * scan at start (call it after persistence has loaded).
  */
 #ifndef KUBESIM_GC_H
 #define KUBESIM_GC_H

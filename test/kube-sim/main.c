@@ -28,23 +28,6 @@
 #include "str.h"
 #include "tls.h"
 
-/* B's modules are linked when present (weak until they land). */
-#pragma weak controllers_start
-#pragma weak controllers_stop
-#pragma weak gc_start
-#pragma weak gc_stop
-#pragma weak faults_new
-#pragma weak faults_free
-#pragma weak faults_set_spec
-#pragma weak faults_admin_token
-#pragma weak persist_open
-#pragma weak persist_load
-#pragma weak persist_attach
-#pragma weak persist_close
-#pragma weak simdefaults_new
-#pragma weak simdefaults_free
-#pragma weak simdefaults_seed
-#pragma weak simdefaults_hook
 
 #define KUBE_SIM_VERSION "0.1.0"
 
@@ -280,20 +263,161 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	return 0;
 }
 
+/* Everything kube-sim runs, for start-up and orderly shut-down. */
+struct sim {
+	struct ks_store *store;
+	struct ks_server *srv;
+	struct faults *faults;
+	struct controllers *ctrl;
+	struct gc *gc;
+	struct persist *persist;
+	struct simdefaults *sd;
+	struct tls_material tm;
+	char *cert, *key, *ca;
+	char url[300];
+};
+
+/* The store and what lives on it: defaults, persistence, faults,
+ * controllers, garbage collector. 0, or -1 after printing why. */
+static int sim_start_cluster(struct sim *sim, const struct config *cfg)
+{
+	struct ks_store_opts so = { .watch_window = cfg->watch_window };
+	sim->store = store_new(&so);
+	if (!sim->store) {
+		fprintf(stderr, "kube-sim: cannot create the store\n");
+		return -1;
+	}
+	sim->sd = simdefaults_new();
+	if (sim->sd)
+		store_set_defaults_hook(sim->store, simdefaults_hook, sim->sd);
+	if (cfg->data_dir && (persist_open(cfg->data_dir, &sim->persist) < 0 ||
+			      persist_load(sim->persist, sim->store, NULL) < 0)) {
+		fprintf(stderr, "kube-sim: --data-dir %s: %s\n", cfg->data_dir, err_msg());
+		return -1;
+	}
+	if (sim->sd)
+		simdefaults_seed(sim->sd, sim->store);
+	if (sim->persist && persist_attach(sim->persist, sim->store) < 0) {
+		fprintf(stderr, "kube-sim: --data-dir %s: %s\n", cfg->data_dir, err_msg());
+		return -1;
+	}
+	sim->faults = faults_new(sim->store, NULL, cfg->token);
+	if (!sim->faults) {
+		fprintf(stderr, "kube-sim: faults: %s\n", err_msg());
+		return -1;
+	}
+	if (cfg->faults && faults_set_spec(sim->faults, cfg->faults) < 0) {
+		fprintf(stderr, "kube-sim: --faults: %s\n", err_msg());
+		return -1;
+	}
+	if (cfg->no_controllers)
+		return 0;
+	struct controllers_opts co = { .status_delay_ms = cfg->status_delay_ms,
+				       .fail_deadline_ms = cfg->fail_deadline_ms,
+				       .nodes = cfg->nodes };
+	if (controllers_start(sim->store, &co, &sim->ctrl) < 0) {
+		fprintf(stderr, "kube-sim: controllers: %s\n", err_msg());
+		return -1;
+	}
+	if (gc_start(sim->store, &sim->gc) < 0) {
+		fprintf(stderr, "kube-sim: garbage collector: %s\n", err_msg());
+		return -1;
+	}
+	return 0;
+}
+
+/* TLS material and the HTTP server. 0, or -1 after printing why. */
+static int sim_start_server(struct sim *sim, const struct config *cfg, const char *host, int port)
+{
+	struct ks_server_opts so = { .host = host, .port = port, .token = cfg->token, .faults = sim->faults };
+	if (cfg->tls_cert) {
+		if (read_file(cfg->tls_cert, &sim->cert) < 0 || read_file(cfg->tls_key, &sim->key) < 0) {
+			fprintf(stderr, "kube-sim: %s\n", err_msg());
+			return -1;
+		}
+		so.tls_cert_pem = sim->cert;
+		so.tls_key_pem = sim->key;
+	} else if (cfg->tls) {
+		if (tls_generate(&sim->tm) < 0) {
+			fprintf(stderr, "kube-sim: generate TLS material: %s\n", err_msg());
+			return -1;
+		}
+		so.tls_cert_pem = sim->tm.server_cert;
+		so.tls_key_pem = sim->tm.server_key;
+		so.client_ca_pem = sim->tm.ca_cert;
+	}
+	if (cfg->client_ca) {
+		if (read_file(cfg->client_ca, &sim->ca) < 0) {
+			fprintf(stderr, "kube-sim: %s\n", err_msg());
+			return -1;
+		}
+		so.client_ca_pem = sim->ca;
+	}
+	if (server_start(sim->store, &so, &sim->srv) < 0) {
+		fprintf(stderr, "kube-sim: %s\n", err_msg());
+		return -1;
+	}
+	snprintf(sim->url, sizeof(sim->url), "%s://%s:%d", so.tls_cert_pem ? "https" : "http",
+		 strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, server_port(sim->srv));
+	return 0;
+}
+
+/* Writes a private file named <base><suffix>. */
+static void write_beside(const char *base, const char *suffix, const char *data)
+{
+	char *p = str_printf("%s%s", base, suffix);
+	if (p && data)
+		write_private(p, data);
+	free(p);
+}
+
+/* The kubeconfig and the files beside it. 0, or -1 after printing why. */
+static int sim_write_files(struct sim *sim, const struct config *cfg)
+{
+	if (!cfg->kubeconfig)
+		return 0;
+	/* With generated TLS and no token, the kubeconfig carries a client
+	 * certificate signed by the CA. */
+	const struct tls_material *tm = &sim->tm;
+	const char *ca_for_kc = cfg->tls && !cfg->tls_cert ? tm->ca_cert : NULL;
+	if (write_kubeconfig(cfg->kubeconfig, sim->url, ca_for_kc, cfg->token, cfg->token ? NULL : tm->client_cert,
+			     cfg->token ? NULL : tm->client_key) < 0) {
+		fprintf(stderr, "kube-sim: %s\n", err_msg());
+		return -1;
+	}
+	if (tm->ca_cert) {
+		write_beside(cfg->kubeconfig, ".ca.crt", tm->ca_cert);
+		write_beside(cfg->kubeconfig, ".client.crt", tm->client_cert);
+		write_beside(cfg->kubeconfig, ".client.key", tm->client_key);
+	}
+	if (sim->faults)
+		write_beside(cfg->kubeconfig, ".admin-token", faults_admin_token(sim->faults));
+	return 0;
+}
+
+static void sim_stop(struct sim *sim)
+{
+	if (sim->store)
+		store_drop_watches(sim->store);
+	server_stop(sim->srv);
+	gc_stop(sim->gc);
+	controllers_stop(sim->ctrl);
+	persist_close(sim->persist);
+	faults_free(sim->faults);
+	simdefaults_free(sim->sd); /* unsubscribes from the store */
+	store_free(sim->store);
+	tls_material_release(&sim->tm);
+	free(sim->cert);
+	free(sim->key);
+	free(sim->ca);
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg = { .listen = "127.0.0.1:6443", .bookmark_ms = 60000, .status_delay_ms = 200,
 			      .fail_deadline_ms = 3000, .nodes = 1 };
+	struct sim sim = { 0 };
 	int rc = 1;
-	struct ks_store *store = NULL;
-	struct ks_server *srv = NULL;
-	struct faults *faults = NULL;
-	struct controllers *ctrl = NULL;
-	struct gc *gc = NULL;
-	struct persist *persist = NULL;
-	struct simdefaults *sd = NULL;
-	struct tls_material tm = { 0 };
-	char *cert = NULL, *key = NULL, *ca = NULL;
 
 	/* Thread-per-connection would otherwise give each thread its own
 	 * malloc arena, and the store's memory would fragment across them. */
@@ -303,12 +427,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-sim: %s\n", err_msg());
 		return 2;
 	}
-	store_bookmark_interval_ms = cfg.bookmark_ms;
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
 	char host[256];
 	str_copy(host, cfg.listen, sizeof(host));
 	char *colon = strrchr(host, ':');
@@ -320,147 +438,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	store_bookmark_interval_ms = cfg.bookmark_ms;
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 
-	struct ks_store_opts so = { .watch_window = cfg.watch_window };
-	store = store_new(&so);
-	if (!store) {
-		fprintf(stderr, "kube-sim: cannot create the store\n");
+	if (sim_start_cluster(&sim, &cfg) < 0 || sim_start_server(&sim, &cfg, host, port) < 0 ||
+	    sim_write_files(&sim, &cfg) < 0)
 		goto out;
-	}
-	if (simdefaults_new && simdefaults_hook) {
-		sd = simdefaults_new();
-		if (sd)
-			store_set_defaults_hook(store, simdefaults_hook, sd);
-	}
-	if (cfg.data_dir && persist_open) {
-		if (persist_open(cfg.data_dir, &persist) < 0 || persist_load(persist, store, NULL) < 0) {
-			fprintf(stderr, "kube-sim: --data-dir %s: %s\n", cfg.data_dir, err_msg());
-			goto out;
-		}
-	} else if (cfg.data_dir) {
-		fprintf(stderr, "kube-sim: --data-dir: persistence is not built in\n");
-		goto out;
-	}
-	if (sd && simdefaults_seed)
-		simdefaults_seed(sd, store);
-	if (persist && persist_attach && persist_attach(persist, store) < 0) {
-		fprintf(stderr, "kube-sim: --data-dir %s: %s\n", cfg.data_dir, err_msg());
-		goto out;
-	}
-	if (faults_new) {
-		faults = faults_new(store, NULL, cfg.token);
-		if (!faults) {
-			fprintf(stderr, "kube-sim: faults: %s\n", err_msg());
-			goto out;
-		}
-		if (cfg.faults && faults_set_spec(faults, cfg.faults) < 0) {
-			fprintf(stderr, "kube-sim: --faults: %s\n", err_msg());
-			goto out;
-		}
-	} else if (cfg.faults) {
-		fprintf(stderr, "kube-sim: --faults: fault injection is not built in\n");
-		goto out;
-	}
-	if (controllers_start && !cfg.no_controllers) {
-		struct controllers_opts co = { .status_delay_ms = cfg.status_delay_ms,
-					       .fail_deadline_ms = cfg.fail_deadline_ms,
-					       .nodes = cfg.nodes };
-		if (controllers_start(store, &co, &ctrl) < 0) {
-			fprintf(stderr, "kube-sim: controllers: %s\n", err_msg());
-			goto out;
-		}
-	}
-	if (gc_start && !cfg.no_controllers && gc_start(store, &gc) < 0) {
-		fprintf(stderr, "kube-sim: garbage collector: %s\n", err_msg());
-		goto out;
-	}
-
-	struct ks_server_opts sopts = { .host = host, .port = port, .token = cfg.token, .faults = faults };
-	if (cfg.tls_cert) {
-		if (read_file(cfg.tls_cert, &cert) < 0 || read_file(cfg.tls_key, &key) < 0) {
-			fprintf(stderr, "kube-sim: %s\n", err_msg());
-			goto out;
-		}
-		sopts.tls_cert_pem = cert;
-		sopts.tls_key_pem = key;
-	} else if (cfg.tls) {
-		if (tls_generate(&tm) < 0) {
-			fprintf(stderr, "kube-sim: generate TLS material: %s\n", err_msg());
-			goto out;
-		}
-		sopts.tls_cert_pem = tm.server_cert;
-		sopts.tls_key_pem = tm.server_key;
-		sopts.client_ca_pem = tm.ca_cert;
-	}
-	if (cfg.client_ca) {
-		if (read_file(cfg.client_ca, &ca) < 0) {
-			fprintf(stderr, "kube-sim: %s\n", err_msg());
-			goto out;
-		}
-		sopts.client_ca_pem = ca;
-	}
-	if (server_start(store, &sopts, &srv) < 0) {
-		fprintf(stderr, "kube-sim: %s\n", err_msg());
-		goto out;
-	}
-	char url[300];
-	snprintf(url, sizeof(url), "%s://%s:%d", sopts.tls_cert_pem ? "https" : "http",
-		 strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, server_port(srv));
-	if (cfg.kubeconfig) {
-		/* With generated TLS and no token, the kubeconfig carries a client
-		 * certificate signed by the CA. */
-		const char *ca_for_kc = cfg.tls && !cfg.tls_cert ? tm.ca_cert : NULL;
-		if (write_kubeconfig(cfg.kubeconfig, url, ca_for_kc, cfg.token, cfg.token ? NULL : tm.client_cert,
-				     cfg.token ? NULL : tm.client_key) < 0) {
-			fprintf(stderr, "kube-sim: %s\n", err_msg());
-			goto out;
-		}
-		if (tm.ca_cert) {
-			char *p = str_printf("%s.ca.crt", cfg.kubeconfig);
-			if (p)
-				write_private(p, tm.ca_cert);
-			free(p);
-			if (tm.client_cert) {
-				p = str_printf("%s.client.crt", cfg.kubeconfig);
-				if (p)
-					write_private(p, tm.client_cert);
-				free(p);
-				p = str_printf("%s.client.key", cfg.kubeconfig);
-				if (p)
-					write_private(p, tm.client_key);
-				free(p);
-			}
-		}
-		if (faults && faults_admin_token) {
-			char *p = str_printf("%s.admin-token", cfg.kubeconfig);
-			if (p)
-				write_private(p, faults_admin_token(faults));
-			free(p);
-		}
-	}
-	printf("kube-sim ready %s\n", url);
+	printf("kube-sim ready %s\n", sim.url);
 	fflush(stdout);
 	while (!stop_requested)
 		pause();
 	rc = 0;
 out:
-	if (store)
-		store_drop_watches(store);
-	server_stop(srv);
-	if (gc && gc_stop)
-		gc_stop(gc);
-	if (ctrl && controllers_stop)
-		controllers_stop(ctrl);
-	if (persist && persist_close)
-		persist_close(persist);
-	if (faults && faults_free)
-		faults_free(faults);
-	if (sd && simdefaults_free)
-		simdefaults_free(sd); /* unsubscribes from the store */
-	store_free(store);
-	tls_material_release(&tm);
-	free(cert);
-	free(key);
-	free(ca);
+	sim_stop(&sim);
 	return rc;
 }

@@ -23,17 +23,15 @@
 #include "err.h"
 #include "faults.h"
 #include "jsonx.h"
+#include "kpb.h"
 #include "kyaml.h"
 #include "log.h"
 #include "store_int.h"
 #include "patch.h"
 #include "str.h"
+#include "table.h"
 #include <arpa/inet.h>
 
-#pragma weak faults_before_request
-#pragma weak faults_status_body
-#pragma weak faults_token_accepted
-#pragma weak faults_admin
 
 struct ks_server {
 	struct MHD_Daemon *d;
@@ -195,7 +193,31 @@ struct watch_stream {
 	size_t off;
 	int64_t deadline_ms;
 	bool ended;
+	const struct ks_type *table_t; /* non-NULL: events carry Tables (kubectl get -w) */
+	char include_object[16];
 };
+
+/* Rewrites the last event line of pending (from offset start) so that its
+ * object is a one-row Table. */
+static void watch_tableize(struct watch_stream *ws, size_t start)
+{
+	json_t *ev = NULL;
+	if (jx_parse(ws->pending.ptr + start, ws->pending.len - start, ws->pending.max, JX_MAX_DEPTH, &ev) < 0)
+		return;
+	const char *type = jx_str(ev, "type");
+	if (type && (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 || strcmp(type, "DELETED") == 0)) {
+		json_t *tbl = table_of(ws->table_t, json_object_get(ev, "object"), ws->include_object);
+		json_object_set_new(ev, "object", tbl);
+		char *line = json_dumps(ev, JSON_COMPACT);
+		if (line) {
+			buf_truncate(&ws->pending, start);
+			buf_puts(&ws->pending, line);
+			buf_putc(&ws->pending, '\n');
+			free(line);
+		}
+	}
+	json_decref(ev);
+}
 
 static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -219,7 +241,10 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
 		int64_t left = ws->deadline_ms - clock_mono_ms();
 		if (left <= 0)
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		size_t start = ws->pending.len;
 		int rc = store_watch_next(ws->w, left < 500 ? left : 500, &ws->pending);
+		if (rc == 1 && ws->table_t)
+			watch_tableize(ws, start);
 		if (rc == BERR_CANCELED)
 			ws->ended = true;
 		else if (rc < 0)
@@ -264,6 +289,10 @@ static enum MHD_Result do_watch(struct ks_server *srv, struct MHD_Connection *c,
 	}
 	ws->srv = srv;
 	ws->w = w;
+	if (table_wanted(header(c, "Accept"))) {
+		ws->table_t = t;
+		str_copy(ws->include_object, arg(c, "includeObject") ? arg(c, "includeObject") : "", sizeof(ws->include_object));
+	}
 	buf_init(&ws->pending, (size_t)64 << 20);
 	int64_t timeout_s = 1800;
 	const char *ts = arg(c, "timeoutSeconds");
@@ -480,6 +509,13 @@ static enum MHD_Result do_object(struct ks_server *srv, struct MHD_Connection *c
 			store_not_found(t, name);
 			return send_error(c);
 		}
+		if (table_wanted(header(c, "Accept"))) {
+			json_t *obj = blob_full(b);
+			blob_unref(b);
+			json_t *tbl = obj ? table_of(t, obj, arg(c, "includeObject")) : NULL;
+			json_decref(obj);
+			return tbl ? send_json(c, 200, tbl) : MHD_NO;
+		}
 		char *copy = malloc(b->len + 1);
 		if (copy)
 			memcpy(copy, b->json, b->len + 1);
@@ -578,6 +614,14 @@ static enum MHD_Result do_collection(struct ks_server *srv, struct MHD_Connectio
 			store_err_retry_after(1);
 			return send_error(c);
 		}
+		if (table_wanted(header(c, "Accept"))) {
+			json_t *list = NULL;
+			if (store_list(srv->s, t, ns, &lo, &list) < 0)
+				return send_error(c);
+			json_t *tbl = table_of(t, list, arg(c, "includeObject"));
+			json_decref(list);
+			return send_json(c, 200, tbl);
+		}
 		struct buf out;
 		buf_init(&out, (size_t)2 << 30);
 		if (store_list_write(srv->s, t, ns, &lo, &out) < 0) {
@@ -672,7 +716,7 @@ static bool authorized(struct ks_server *srv, struct MHD_Connection *c)
 	const char *bearer = bearer_of(c);
 	if (srv->tls && srv->client_ca && client_cert_ok(srv, c))
 		return true;
-	if (srv->faults && faults_token_accepted) {
+	if (srv->faults) {
 		if (!srv->token && !(srv->tls && srv->client_ca))
 			return true;
 		if (!srv->token)
@@ -693,10 +737,56 @@ static size_t split_path(char *path, char **segs, size_t max)
 	return n;
 }
 
+/* Health, version, discovery and OpenAPI. True when url was one of them
+ * (the answer in *ret). */
+static bool serve_meta(struct ks_server *srv, struct MHD_Connection *c, const char *url, bool public_path,
+		       enum MHD_Result *ret)
+{
+	const char *accept = header(c, "Accept");
+	if (public_path && strcmp(url, "/version") != 0)
+		return (*ret = send_bytes(c, 200, "text/plain; charset=utf-8", str_dup("ok"), 2)), true;
+	if (strcmp(url, "/version") == 0)
+		return (*ret = send_json(c, 200, discovery_version())), true;
+	if (strcmp(url, "/api") == 0 || strcmp(url, "/api/") == 0) {
+		if (discovery_wants_v2(accept))
+			return (*ret = send_json_ct(c, 200, discovery_aggregated(srv->s, true), DISCOVERY_V2_CONTENT_TYPE)), true;
+		return (*ret = send_json(c, 200, discovery_api_versions())), true;
+	}
+	if (strcmp(url, "/apis") == 0 || strcmp(url, "/apis/") == 0) {
+		if (discovery_wants_v2(accept))
+			return (*ret = send_json_ct(c, 200, discovery_aggregated(srv->s, false), DISCOVERY_V2_CONTENT_TYPE)), true;
+		return (*ret = send_json(c, 200, discovery_group_list(srv->s))), true;
+	}
+	/* No OpenAPI schemas are served: kubectl then skips client-side
+	 * validation (it asks /openapi/v3, then /openapi/v2 in protobuf). */
+	if (strcmp(url, "/openapi/v2") == 0 && accept && strstr(accept, "protobuf"))
+		return (*ret = not_found_resource(c)), true;
+	if (strcmp(url, "/openapi/v2") == 0) {
+		*ret = send_json(c, 200, json_pack("{s:s,s:{s:s,s:s},s:{},s:{}}", "swagger", "2.0", "info", "title",
+						   "Kubernetes", "version", "v1.32.0", "paths", "definitions"));
+		return true;
+	}
+	if (strcmp(url, "/openapi/v3") == 0)
+		return (*ret = send_json(c, 200, discovery_openapi_index(srv->s))), true;
+	if (str_starts_with(url, "/openapi/v3/")) {
+		char gv[512];
+		str_copy(gv, url + strlen("/openapi/v3/"), sizeof(gv));
+		char *segs2[4];
+		size_t n2 = split_path(gv, segs2, 4);
+		json_t *doc = NULL;
+		if (n2 == 2 && strcmp(segs2[0], "api") == 0)
+			doc = discovery_openapi_gv(srv->s, "", segs2[1]);
+		else if (n2 == 3 && strcmp(segs2[0], "apis") == 0)
+			doc = discovery_openapi_gv(srv->s, segs2[1], segs2[2]);
+		return (*ret = doc ? send_json(c, 200, doc) : not_found_resource(c)), true;
+	}
+	return false;
+}
+
 static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c, const char *url, const char *method,
 				struct request *rq)
 {
-	if (str_starts_with(url, "/_admin/") && srv->faults && faults_admin) {
+	if (str_starts_with(url, FAULTS_ADMIN_PREFIX) && srv->faults) {
 		json_t *out = NULL;
 		int code = faults_admin(srv->faults, method, url, bearer_of(c), rq->body.ptr, rq->body.len, &out);
 		return send_json(c, code, out ? out : json_object());
@@ -708,7 +798,7 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 				       "status", "Failure", "message", "Unauthorized", "reason", "Unauthorized", "code", 401);
 		return send_json(c, 401, st);
 	}
-	if (srv->faults && faults_before_request) {
+	if (srv->faults) {
 		struct faults_verdict v = { 0 };
 		faults_before_request(srv->faults, method, url, &v);
 		if (v.drop)
@@ -729,43 +819,21 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 			return ret;
 		}
 	}
-	if (public_path && strcmp(url, "/version") != 0)
-		return send_bytes(c, 200, "text/plain; charset=utf-8", str_dup("ok"), 2);
-	if (strcmp(url, "/version") == 0)
-		return send_json(c, 200, discovery_version());
-	const char *accept = header(c, "Accept");
-	if (strcmp(url, "/api") == 0 || strcmp(url, "/api/") == 0) {
-		if (discovery_wants_v2(accept))
-			return send_json_ct(c, 200, discovery_aggregated(srv->s, true), DISCOVERY_V2_CONTENT_TYPE);
-		return send_json(c, 200, discovery_api_versions());
-	}
-	if (strcmp(url, "/apis") == 0 || strcmp(url, "/apis/") == 0) {
-		if (discovery_wants_v2(accept))
-			return send_json_ct(c, 200, discovery_aggregated(srv->s, false), DISCOVERY_V2_CONTENT_TYPE);
-		return send_json(c, 200, discovery_group_list(srv->s));
-	}
-	/* No OpenAPI schemas are served: kubectl then skips client-side
-	 * validation (it asks /openapi/v3, then /openapi/v2 in protobuf). */
-	if (strcmp(url, "/openapi/v2") == 0 && accept && strstr(accept, "protobuf"))
-		return not_found_resource(c);
-	if (strcmp(url, "/openapi/v2") == 0)
-		return send_json(c, 200, json_pack("{s:s,s:{s:s,s:s},s:{},s:{}}", "swagger", "2.0", "info", "title",
-						   "Kubernetes", "version", "v1.32.0", "paths", "definitions"));
-	if (strcmp(url, "/openapi/v3") == 0)
-		return send_json(c, 200, discovery_openapi_index(srv->s));
-	if (str_starts_with(url, "/openapi/v3/")) {
-		char gv[512];
-		str_copy(gv, url + strlen("/openapi/v3/"), sizeof(gv));
-		char *segs2[4];
-		size_t n2 = split_path(gv, segs2, 4);
-		json_t *doc = NULL;
-		if (n2 == 2 && strcmp(segs2[0], "api") == 0)
-			doc = discovery_openapi_gv(srv->s, "", segs2[1]);
-		else if (n2 == 3 && strcmp(segs2[0], "apis") == 0)
-			doc = discovery_openapi_gv(srv->s, segs2[1], segs2[2]);
-		return doc ? send_json(c, 200, doc) : not_found_resource(c);
-	}
-
+	/* Authorization and identity reviews (kubectl auth can-i / whoami):
+	 * every authenticated caller may do everything. */
+	if (strcmp(method, "POST") == 0 &&
+	    strcmp(url, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") == 0)
+		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{},s:{s:b,s:s}}", "kind", "SelfSubjectAccessReview",
+						   "apiVersion", "authorization.k8s.io/v1", "metadata", "spec", "status",
+						   "allowed", 1, "reason", "kube-sim allows every authenticated request"));
+	if (strcmp(method, "POST") == 0 && strcmp(url, "/apis/authentication.k8s.io/v1/selfsubjectreviews") == 0)
+		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{s:{s:s,s:[s,s]}}}", "kind", "SelfSubjectReview",
+						   "apiVersion", "authentication.k8s.io/v1", "metadata", "status",
+						   "userInfo", "username", "kube-sim-admin", "groups", "system:masters",
+						   "system:authenticated"));
+	enum MHD_Result ret;
+	if (serve_meta(srv, c, url, public_path, &ret))
+		return ret;
 	char path[2048];
 	if (str_copy(path, url, sizeof(path)) >= sizeof(path))
 		return not_found_resource(c);
@@ -833,11 +901,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (rq->too_large)
 		return send_status(c, 413, "RequestEntityTooLarge", "the request body is too large");
 	const char *ct = header(c, "Content-Type");
-	if (rq->body.len && ct && strstr(ct, "protobuf")) {
-		err_set(BERR_UNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
-					  "include: application/json, application/yaml");
-		err_set_status(415, "UnsupportedMediaType");
-		return send_error(c);
+	if (rq->body.len && ct && strstr(ct, "protobuf") && !strstr(url, "reviews")) {
+		/* kubectl's imperative create commands send protobuf; the kinds
+		 * they use are decoded, others are 415. */
+		json_t *obj = NULL;
+		int rc = kpb_decode((const unsigned char *)rq->body.ptr, rq->body.len, &obj);
+		char *js = rc == 0 ? json_dumps(obj, JSON_COMPACT) : NULL;
+		json_decref(obj);
+		if (!js) {
+			err_set(rc == BERR_INVALID ? BERR_INVALID : BERR_UNSUPPORTED, "%s",
+				rc == BERR_INVALID ? "the body of the request could not be decoded as protobuf"
+						   : "the body of the request was in an unknown format - accepted media "
+						     "types include: application/json, application/yaml");
+			err_set_status(rc == BERR_INVALID ? 400 : 415, rc == BERR_INVALID ? "BadRequest" : "UnsupportedMediaType");
+			return send_error(c);
+		}
+		buf_reset(&rq->body);
+		rc = buf_puts(&rq->body, js);
+		free(js);
+		if (rc < 0)
+			return send_status(c, 413, "RequestEntityTooLarge", "the request body is too large");
 	}
 	enum MHD_Result ret = dispatch(srv, c, url, method, rq);
 	store_err_details(NULL, NULL, NULL, NULL); /* drop per-thread detail before the thread ends */

@@ -63,8 +63,12 @@ int64_t ctrl_replicaset(struct ctrl *c, const struct ks_type *t, json_t *rs)
 			ctrl_rand_suffix(sfx, 5);
 			snprintf(name, sizeof(name), "%s-%s", ctrl_meta(rs, "name"), sfx);
 			json_t *p = ctrl_pod_from_template(rs, t, tmpl, name, NULL, node);
-			if (ctrl_create(c, c->pods, p) == 0)
+			if (ctrl_create(c, c->pods, p) == 0) {
 				have++, labeled++;
+				ctrl_event(c, rs, t, "Normal", "SuccessfulCreate",
+					   t == c->rc ? "replication-controller" : "replicaset-controller",
+					   "Created pod: %s", name);
+			}
 			json_decref(p);
 		}
 	} else if (have > want) {
@@ -186,15 +190,22 @@ static int new_replicaset(struct ctrl *c, json_t *d, const char *hash, json_int_
 			    json_string(desired));
 	rc = ctrl_create(c, c->rs, rs);
 	json_decref(rs);
+	if (rc == 0)
+		ctrl_event(c, d, c->deploy, "Normal", "ScalingReplicaSet", "deployment-controller",
+			   "Scaled up replica set %s to %lld", out, (long long)replicas);
 	return rc == BERR_EXISTS ? 0 : rc;
 }
 
-static void set_rs_replicas(struct ctrl *c, json_t *rs, json_int_t n)
+static void set_rs_replicas(struct ctrl *c, json_t *d, json_t *rs, json_int_t n)
 {
-	if (int_at(rs, "spec", "replicas", 1) == n)
+	json_int_t was = int_at(rs, "spec", "replicas", 1);
+	if (was == n)
 		return;
 	json_object_set_new(jx_obj_ensure(rs, "spec"), "replicas", json_integer(n));
-	ctrl_update(c, c->rs, rs);
+	if (ctrl_update(c, c->rs, rs) == 0)
+		ctrl_event(c, d, c->deploy, "Normal", "ScalingReplicaSet", "deployment-controller",
+			   "Scaled %s replica set %s from %lld to %lld", n > was ? "up" : "down", ctrl_meta(rs, "name"),
+			   (long long)was, (long long)n);
 }
 
 /* Old ReplicaSets go to zero once the new one is fully available (a
@@ -208,7 +219,7 @@ static void scale_down_and_trim(struct ctrl *c, json_t *d, json_t *rss, json_t *
 
 	json_array_foreach(rss, i, rs) {
 		if (rs != newrs && !ctrl_deleting(rs) && new_done)
-			set_rs_replicas(c, rs, 0);
+			set_rs_replicas(c, d, rs, 0);
 	}
 	for (;;) {
 		oldest = NULL;
@@ -335,7 +346,7 @@ int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 		return rc == 0 ? 0 : 500; /* again, with the new ReplicaSet listed */
 	}
 	if (newrs) {
-		set_rs_replicas(c, newrs, r.want);
+		set_rs_replicas(c, d, newrs, r.want);
 		/* A ReplicaSet rolled back to gets the next revision. */
 		if (revision_of(newrs) < max_rev) {
 			char rev[32];
@@ -458,6 +469,9 @@ static int sts_create_pod(struct ctrl *c, json_t *sts, const char *name, const c
 	rc = ctrl_create(c, c->pods, p);
 	json_decref(p);
 	json_decref(extra);
+	if (rc == 0)
+		ctrl_event(c, sts, c->sts, "Normal", "SuccessfulCreate", "statefulset-controller",
+			   "create Pod %s in StatefulSet %s successful", name, ctrl_meta(sts, "name"));
 	return rc;
 }
 
@@ -573,8 +587,11 @@ int64_t ctrl_daemonset(struct ctrl *c, json_t *ds)
 		snprintf(name, sizeof(name), "%s-%s", ctrl_meta(ds, "name"), sfx);
 		json_t *extra = json_pack("{s:s, s:s}", "controller-revision-hash", hash, "pod-template-generation", "1");
 		json_t *p = ctrl_pod_from_template(ds, c->ds, tmpl, name, extra, node);
-		if (ctrl_create(c, c->pods, p) == 0)
+		if (ctrl_create(c, c->pods, p) == 0) {
 			scheduled++, updated++;
+			ctrl_event(c, ds, c->ds, "Normal", "SuccessfulCreate", "daemonset-controller", "Created pod: %s",
+				   name);
+		}
 		json_decref(p);
 		json_decref(extra);
 	}
@@ -642,8 +659,11 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 			ctrl_rand_suffix(sfx, 5);
 			snprintf(name, sizeof(name), "%s-%s", ctrl_meta(job, "name"), sfx);
 			json_t *p = ctrl_pod_from_template(job, c->job, tmpl, name, NULL, node);
-			if (ctrl_create(c, c->pods, p) == 0)
+			if (ctrl_create(c, c->pods, p) == 0) {
 				active++;
+				ctrl_event(c, job, c->job, "Normal", "SuccessfulCreate", "job-controller",
+					   "Created pod: %s", name);
+			}
 			json_decref(p);
 		}
 	}
@@ -676,6 +696,11 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 		json_object_set_new(status, "conditions", conds);
 	else
 		json_decref(conds);
+	if (complete)
+		ctrl_event(c, job, c->job, "Normal", "Completed", "job-controller", "Job completed");
+	else if (failed_out)
+		ctrl_event(c, job, c->job, "Warning", "BackoffLimitExceeded", "job-controller",
+			   "Job has reached the specified backoff limit");
 	return ctrl_write_status(c, c->job, job, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
 }
 
@@ -736,6 +761,8 @@ static int cron_start_job(struct ctrl *c, json_t *cj, time_t when, json_t *activ
 	json_decref(job);
 	if (rc < 0 && rc != BERR_EXISTS)
 		return rc;
+	if (rc == 0)
+		ctrl_event(c, cj, c->cronjob, "Normal", "SuccessfulCreate", "cronjob-controller", "Created job %s", name);
 	if (store_get(c->s, c->job, ns_of(cj), name, &created) == 0)
 		json_array_append_new(active, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion", "batch/v1", "kind",
 							"Job", "name", name, "namespace", ctrl_meta(cj, "namespace"),

@@ -754,16 +754,10 @@ static int patch_failed(const struct ks_type *t, const char *name, int rc)
 	return BERR_INVALID;
 }
 
-int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
-		enum ks_patch_type type, const json_t *patch, const struct ks_write_opts *o, json_t **ret,
-		bool *ret_created)
+/* Checks a patch before any lookup: 415 for SMP on custom resources, 400
+ * for malformed bodies and apply bodies naming another object. */
+static int check_patch(const struct ks_type *t, const char *name, enum ks_patch_type type, const json_t *patch)
 {
-	struct ks_tstate *ts = store_tstate(t);
-	struct ks_write_opts dflt = { 0 };
-	if (!o)
-		o = &dflt;
-	if (ret_created)
-		*ret_created = false;
 	if (type == KS_PATCH_STRATEGIC && t->custom) {
 		err_set(BERR_UNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
 					  "include: application/json-patch+json, application/merge-patch+json, "
@@ -781,9 +775,75 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 		if (jx_path(patch, "metadata", "managedFields", NULL))
 			return store_bad_request("metadata.managedFields must be nil");
 	}
+	return 0;
+}
+
+/* Applies patch of type to *work (replaced for apply). 0 or an error with
+ * its Status (422 for a patch that does not apply). */
+static int apply_patch_body(const struct ks_type *t, const char *name, enum ks_patch_type type, const json_t *patch,
+			    const struct ks_write_opts *o, json_t **work)
+{
+	int rc;
+	json_t *merged = NULL;
+	switch (type) {
+	case KS_PATCH_JSON:
+		rc = patch_apply_json_patch(*work, patch);
+		break;
+	case KS_PATCH_MERGE:
+		rc = patch_apply_merge(*work, patch);
+		break;
+	case KS_PATCH_STRATEGIC:
+		rc = patch_apply_strategic(*work, patch, t->group, t->kind);
+		break;
+	case KS_PATCH_APPLY:
+		rc = apply_merge(t, *work, patch, manager_of(o), o->force, sub_name(o), &merged);
+		if (rc == 0) {
+			json_decref(*work);
+			*work = merged;
+		}
+		break;
+	default:
+		return store_bad_request("unknown patch type");
+	}
+	if (rc < 0 && !err_status())
+		rc = patch_failed(t, name, rc);
+	if (rc == 0 && !json_is_object(*work))
+		rc = store_bad_request("the patched object is not an object");
+	return rc;
+}
+
+/* Apply on a missing object creates it (under the write lock). */
+static int patch_creates(struct ks_store *s, struct ks_tstate *ts, const char *ns, const char *name,
+			 const json_t *patch, const struct ks_write_opts *o, struct notes *n, json_t **ret)
+{
+	const struct ks_type *t = &ts->t;
+	json_t *work = NULL;
+	if (!jx_str(patch, "apiVersion") || !jx_str(patch, "kind"))
+		return store_bad_request("apiVersion and kind must be set");
+	int rc = apply_merge(t, NULL, patch, manager_of(o), o->force, sub_name(o), &work);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(jx_obj_ensure(work, "metadata"), "name", json_string(name));
+	json_object_set_new(work, "apiVersion", json_string(ks_type_api_version(t)));
+	json_object_set_new(work, "kind", json_string(t->kind));
+	return create_applied(s, ts, ns, work, o, n, ret);
+}
+
+int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
+		enum ks_patch_type type, const json_t *patch, const struct ks_write_opts *o, json_t **ret,
+		bool *ret_created)
+{
+	struct ks_tstate *ts = store_tstate(t);
+	struct ks_write_opts dflt = { 0 };
+	if (!o)
+		o = &dflt;
+	if (ret_created)
+		*ret_created = false;
+	int rc = check_patch(t, name, type, patch);
+	if (rc < 0)
+		return rc;
 	struct notes n;
 	notes_init(&n);
-	int rc;
 	json_t *work = NULL, *old_obj = NULL;
 	store_wrlock(s);
 	struct ks_blob *old = store_lookup(ts, ns, name);
@@ -792,19 +852,7 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 		goto out;
 	}
 	if (!old) {
-		/* Apply creates. */
-		if (!jx_str(patch, "apiVersion") || !jx_str(patch, "kind")) {
-			rc = store_bad_request("apiVersion and kind must be set");
-			goto out;
-		}
-		rc = apply_merge(t, NULL, patch, manager_of(o), o->force, sub_name(o), &work);
-		if (rc < 0)
-			goto out;
-		json_object_set_new(jx_obj_ensure(work, "metadata"), "name", json_string(name));
-		json_object_set_new(work, "apiVersion", json_string(ks_type_api_version(t)));
-		json_object_set_new(work, "kind", json_string(t->kind));
-		rc = create_applied(s, ts, ns, work, o, &n, ret);
-		work = NULL;
+		rc = patch_creates(s, ts, ns, name, patch, o, &n, ret);
 		if (rc == 0 && ret_created)
 			*ret_created = true;
 		goto out;
@@ -815,43 +863,10 @@ int store_patch(struct ks_store *s, const struct ks_type *t, const char *ns, con
 		rc = BERR_NOMEM;
 		goto out;
 	}
-	switch (type) {
-	case KS_PATCH_JSON:
-		rc = patch_apply_json_patch(work, patch);
-		break;
-	case KS_PATCH_MERGE:
-		rc = patch_apply_merge(work, patch);
-		break;
-	case KS_PATCH_STRATEGIC:
-		rc = patch_apply_strategic(work, patch, t->group, t->kind);
-		break;
-	case KS_PATCH_APPLY: {
-		json_t *merged = NULL;
-		rc = apply_merge(t, work, patch, manager_of(o), o->force, sub_name(o), &merged);
-		if (rc == 0) {
-			json_decref(work);
-			work = merged;
-		}
-		break;
-	}
-	default:
-		rc = store_bad_request("unknown patch type");
-	}
-	if (rc < 0) {
-		if (!err_status())
-			rc = patch_failed(t, name, rc);
-		goto out;
-	}
-	if (!json_is_object(work)) {
-		rc = store_bad_request("the patched object is not an object");
-		goto out;
-	}
-	if ((rc = check_rv(t, work, old, name)) < 0)
+	if ((rc = apply_patch_body(t, name, type, patch, o, &work)) < 0 || (rc = check_rv(t, work, old, name)) < 0)
 		goto out;
 	json_t *obj = merge_replace(t, old_obj, work, o->sub);
-	if (type == KS_PATCH_APPLY && o->sub != KS_SUB_STATUS)
-		json_object_set(json_object_get(obj, "metadata"), "managedFields", jx_path(work, "metadata", "managedFields", NULL));
-	if (type == KS_PATCH_APPLY && o->sub == KS_SUB_STATUS)
+	if (type == KS_PATCH_APPLY)
 		json_object_set(json_object_get(obj, "metadata"), "managedFields", jx_path(work, "metadata", "managedFields", NULL));
 	char key[512];
 	obj_key(t, ns, name, key, sizeof(key));
@@ -877,59 +892,33 @@ static void array_add_unique(json_t *arr, const char *s)
 static void cleanup_namespace(struct ks_store *s, const char *ns);
 static void cleanup_crd(struct ks_store *s, const char *crd_name);
 
-int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
-		 const struct ks_delete_opts *o, json_t **ret, bool *ret_gone)
+/* The delete preconditions (uid, resourceVersion) against the stored
+ * object: 0 or 409. */
+static int check_delete_preconditions(const struct ks_type *t, const char *name, const struct ks_blob *old,
+				      const struct ks_delete_opts *o)
 {
-	struct ks_tstate *ts = store_tstate(t);
-	struct notes n;
-	notes_init(&n);
-	int rc = 0;
-	bool cleanup_ns = false, cleanup_crd_flag = false;
-	char key[512];
-	obj_key(t, ns, name, key, sizeof(key));
-	store_wrlock(s);
-	struct ks_blob *old = store_lookup(ts, ns, name);
-	if (!old) {
-		rc = store_not_found(t, name);
-		goto out;
-	}
-	json_t *ometa = json_object_get(old->view, "metadata");
-	if (o && o->precond_uid && *o->precond_uid && strcmp(o->precond_uid, jx_str(ometa, "uid")) != 0) {
-		char rl[300];
-		snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
-		err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in precondition: %s, UID in object meta: %s",
-			rl, name, o->precond_uid, jx_str(ometa, "uid"));
-		err_set_status(409, "Conflict");
-		store_err_details(name, t->group, t->plural, NULL);
-		rc = BERR_CONFLICT;
-		goto out;
-	}
-	char orv[32];
+	const char *uid = jx_path_str(old->view, "metadata", "uid", NULL);
+	char orv[32], rl[300];
 	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
-	if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, orv) != 0) {
-		char rl[300];
-		snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
-		err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
-			rl, name, o->precond_rv, orv);
-		err_set_status(409, "Conflict");
-		store_err_details(name, t->group, t->plural, NULL);
-		rc = BERR_CONFLICT;
-		goto out;
-	}
-	if (json_object_get(ometa, "deletionTimestamp")) {
-		/* Already pending: the same answer again. */
-		*ret = blob_full(old);
-		*ret_gone = false;
-		goto out;
-	}
-	const char *policy = o ? o->propagation : NULL;
-	if (!policy || !*policy)
-		policy = (is_kind(t, "batch", "Job") || is_kind(t, "", "ReplicationController")) ? "Orphan" : "Background";
-	json_t *obj = blob_full(old);
-	if (!obj) {
-		rc = BERR_NOMEM;
-		goto out;
-	}
+	snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
+	const char *what = NULL, *want = NULL, *have = NULL;
+	if (o && o->precond_uid && *o->precond_uid && strcmp(o->precond_uid, uid ? uid : "") != 0)
+		what = "UID", want = o->precond_uid, have = uid ? uid : "";
+	else if (o && o->precond_rv && *o->precond_rv && strcmp(o->precond_rv, orv) != 0)
+		what = "ResourceVersion", want = o->precond_rv, have = orv;
+	if (!what)
+		return 0;
+	err_set(BERR_CONFLICT, "Operation cannot be fulfilled on %s \"%s\": Precondition failed: %s in precondition: %s, "
+			       "%s in object meta: %s", rl, name, what, want, what, have);
+	err_set_status(409, "Conflict");
+	store_err_details(name, t->group, t->plural, NULL);
+	return BERR_CONFLICT;
+}
+
+/* Adds the finalizers the propagation policy (and the kind) ask for; true
+ * when deletion must wait (finalizers present, or a namespace). */
+static bool add_deletion_finalizers(const struct ks_type *t, json_t *obj, const char *policy)
+{
 	json_t *meta = json_object_get(obj, "metadata");
 	bool is_ns = is_kind(t, "", "Namespace");
 	bool is_crd = is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition");
@@ -948,35 +937,68 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 		if (json_array_size(fin) == 0)
 			json_object_del(meta, "finalizers");
 	}
-	if (is_ns || json_array_size(json_object_get(meta, "finalizers")) > 0) {
-		char now[32];
-		clock_now_rfc3339(now, sizeof(now));
-		json_object_set_new(meta, "deletionTimestamp", json_string(now));
-		json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
-		if (t->has_generation)
-			json_object_set_new(meta, "generation",
-					    json_integer(json_integer_value(json_object_get(meta, "generation")) + 1));
-		if (is_ns)
-			json_object_set_new(jx_obj_ensure(obj, "status"), "phase", json_string("Terminating"));
-		if (is_crd) {
-			json_t *conds = jx_path(obj, "status", "conditions", NULL);
-			char nowc[32];
-			clock_now_rfc3339(nowc, sizeof(nowc));
-			if (json_is_array(conds))
-				json_array_append_new(conds, condition("Terminating", "True", "InstanceDeletionInProgress",
-								       "CustomResource deletion is in progress", nowc));
-		}
+	return is_ns || json_array_size(json_object_get(meta, "finalizers")) > 0;
+}
+
+/* Marks obj as being deleted: deletionTimestamp, generation, Terminating. */
+static void mark_deleting(const struct ks_type *t, json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	char now[32];
+	clock_now_rfc3339(now, sizeof(now));
+	json_object_set_new(meta, "deletionTimestamp", json_string(now));
+	json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
+	if (t->has_generation)
+		json_object_set_new(meta, "generation", json_integer(json_integer_value(json_object_get(meta, "generation")) + 1));
+	if (is_kind(t, "", "Namespace"))
+		json_object_set_new(jx_obj_ensure(obj, "status"), "phase", json_string("Terminating"));
+	json_t *conds = jx_path(obj, "status", "conditions", NULL);
+	if (is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition") && json_is_array(conds))
+		json_array_append_new(conds, condition("Terminating", "True", "InstanceDeletionInProgress",
+						       "CustomResource deletion is in progress", now));
+}
+
+int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, const char *name,
+		 const struct ks_delete_opts *o, json_t **ret, bool *ret_gone)
+{
+	struct ks_tstate *ts = store_tstate(t);
+	struct notes n;
+	notes_init(&n);
+	int rc = 0;
+	bool pending_cleanup = false;
+	char key[512];
+	obj_key(t, ns, name, key, sizeof(key));
+	store_wrlock(s);
+	struct ks_blob *old = store_lookup(ts, ns, name);
+	if (!old) {
+		rc = store_not_found(t, name);
+		goto out;
+	}
+	if ((rc = check_delete_preconditions(t, name, old, o)) < 0)
+		goto out;
+	json_t *obj = blob_full(old);
+	if (!obj) {
+		rc = BERR_NOMEM;
+		goto out;
+	}
+	*ret_gone = false;
+	if (jx_path(old->view, "metadata", "deletionTimestamp", NULL)) {
+		*ret = obj; /* already pending: the same answer again */
+		goto out;
+	}
+	const char *policy = o && o->propagation && *o->propagation ? o->propagation
+			     : (is_kind(t, "batch", "Job") || is_kind(t, "", "ReplicationController")) ? "Orphan"
+												: "Background";
+	if (add_deletion_finalizers(t, obj, policy)) {
+		mark_deleting(t, obj);
 		if (o && o->dry_run) {
 			*ret = obj;
-			*ret_gone = false;
 			goto out;
 		}
 		json_t *stored = NULL;
 		commit_put(s, ts, key, obj, &n, &stored);
 		*ret = stored;
-		*ret_gone = false;
-		cleanup_ns = is_ns;
-		cleanup_crd_flag = is_crd;
+		pending_cleanup = true;
 		goto out;
 	}
 	*ret = obj;
@@ -988,9 +1010,9 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 out:
 	store_unlock(s);
 	notes_flush(s, &n);
-	if (cleanup_ns)
+	if (pending_cleanup && is_kind(t, "", "Namespace"))
 		cleanup_namespace(s, name);
-	if (cleanup_crd_flag)
+	if (pending_cleanup && is_kind(t, "apiextensions.k8s.io", "CustomResourceDefinition"))
 		cleanup_crd(s, name);
 	return rc;
 }

@@ -786,6 +786,47 @@ START_TEST(mux_stream_without_idle_timeout_stays_open)
 }
 END_TEST
 
+struct owned_watch {
+	struct httpc_mux_stream *stream;
+	atomic_int *done;
+};
+
+static void owned_done(int rc, const struct httpc_resp *resp, void *ud)
+{
+	struct owned_watch *w = ud;
+	(void)rc;
+	(void)resp;
+	atomic_fetch_add(w->done, 1);
+	free(w);  /* what the handle was stored in */
+}
+
+START_TEST(mux_stream_state_can_be_freed_by_on_done)
+{
+	/* lib/kube's pattern: the handle is stored in a struct that on_done
+	 * frees. Streams to a dead port end at once on the mux thread, racing
+	 * httpc_mux_add_stream's return (the window is too small to hit every
+	 * time; under ASan a hit would show as a use after free). */
+	struct httpc_mux *m;
+	char url[128];
+	struct httpc_req req = {0};
+	atomic_int done = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", dead_port());
+	req.url = url;
+	ck_assert_int_eq(httpc_mux_new(cli, &m), 0);
+	ck_assert_int_eq(httpc_mux_start(m), 0);
+	for (int i = 0; i < 200; i++) {
+		struct owned_watch *w = calloc(1, sizeof(*w));
+		w->done = &done;
+		ck_assert_int_eq(httpc_mux_add_stream(m, &req, on_line, owned_done, w, &w->stream), 0);
+	}
+	int64_t deadline = clock_mono_ms() + 10000;
+	while (atomic_load(&done) < 200 && clock_mono_ms() < deadline)
+		clock_sleep_ms(5);
+	ck_assert_int_eq(atomic_load(&done), 200);
+	httpc_mux_free(m);
+}
+END_TEST
+
 START_TEST(mux_free_cancels_what_is_left)
 {
 	struct httpc_mux *m;
@@ -1047,6 +1088,7 @@ int main(void)
 	tcase_add_test(ts, mux_runs_twenty_streams_on_one_thread);
 	tcase_add_test(ts, mux_cancel_ends_a_stream_with_canceled);
 	tcase_add_test(ts, mux_stream_without_idle_timeout_stays_open);
+	tcase_add_test(ts, mux_stream_state_can_be_freed_by_on_done);
 	tcase_add_test(ts, mux_free_cancels_what_is_left);
 	tcase_add_test(ts, mux_reports_error_status_with_body);
 	tcase_add_test(ts, mux_stream_can_be_restarted_from_on_done);

@@ -668,6 +668,34 @@ START_TEST(keep_alive_reuses_one_connection)
 }
 END_TEST
 
+START_TEST(stats_count_errors_and_render_as_prometheus)
+{
+	struct httpc_resp r;
+	struct httpd_stats st;
+	struct buf text;
+	ck_assert_int_eq(get("/query", &r), 200);
+	httpc_resp_release(&r);
+	ck_assert_int_eq(get("/nope", &r), 404);
+	httpc_resp_release(&r);
+	ck_assert_int_eq(get("/silent", &r), 500);
+	httpc_resp_release(&r);
+	httpd_get_stats(srv, &st);
+	for (int64_t end = clock_mono_ms() + 3000; st.requests_total < 3 && clock_mono_ms() < end;) {
+		clock_sleep_ms(5);
+		httpd_get_stats(srv, &st);
+	}
+	ck_assert_uint_eq(st.requests_total, 3);
+	ck_assert_uint_eq(st.responses_4xx, 1);
+	ck_assert_uint_eq(st.responses_5xx, 1);
+	buf_init(&text, 1 << 16);
+	ck_assert_int_eq(httpd_stats_prometheus(&st, "berth_test", &text), 0);
+	ck_assert_ptr_nonnull(strstr(text.ptr, "# TYPE berth_test_http_requests_total counter\nberth_test_http_requests_total 3\n"));
+	ck_assert_ptr_nonnull(strstr(text.ptr, "berth_test_http_responses_5xx_total 1\n"));
+	ck_assert_ptr_nonnull(strstr(text.ptr, "# TYPE berth_test_http_connections_open gauge\n"));
+	buf_release(&text);
+}
+END_TEST
+
 START_TEST(access_log_line_names_method_path_status_and_peer)
 {
 	struct httpd_config cfg = {.access_log = true};
@@ -1401,6 +1429,7 @@ int main(void)
 	tcase_add_test(tc, handler_without_answer_gets_500);
 	tcase_add_test(tc, response_the_library_refuses_becomes_500);
 	tcase_add_test(tc, keep_alive_reuses_one_connection);
+	tcase_add_test(tc, stats_count_errors_and_render_as_prometheus);
 	tcase_add_test(tc, access_log_line_names_method_path_status_and_peer);
 	tcase_add_test(tc, garbage_requests_get_errors_and_the_server_keeps_serving);
 	tcase_add_test(tc, connections_past_the_limit_are_refused);

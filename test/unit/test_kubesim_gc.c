@@ -187,6 +187,21 @@ START_TEST(gc_deletes_dependents_whose_owner_never_existed)
 }
 END_TEST
 
+START_TEST(gc_keeps_dependents_of_kinds_nobody_serves)
+{
+	char *refs = str_dup("[{\"apiVersion\":\"example.com/v1\",\"kind\":\"Widget\",\"name\":\"w\","
+			     "\"uid\":\"00000000-0000-4000-8000-000000000001\"}]");
+	free(make("kept", refs, NULL));
+	/* a marker created after it: once the collector has seen the marker it
+	 * has seen (and checked) the earlier object too */
+	char *gone_refs = ref("ghost", "00000000-0000-4000-8000-000000000002", false), *gr = str_printf("[%s]", gone_refs);
+	free(make("marker", gr, NULL));
+	ck_assert(wait_exists("marker", false));
+	ck_assert(exists("kept"));
+	free(refs), free(gone_refs), free(gr);
+}
+END_TEST
+
 START_TEST(gc_leaves_objects_without_owners_alone)
 {
 	free(make("plain", NULL, NULL));
@@ -209,6 +224,7 @@ int main(void)
 	tcase_add_test(tc, gc_orphan_strips_references_and_keeps_dependents);
 	tcase_add_test(tc, gc_foreground_waits_for_blocking_dependents);
 	tcase_add_test(tc, gc_deletes_dependents_whose_owner_never_existed);
+	tcase_add_test(tc, gc_keeps_dependents_of_kinds_nobody_serves);
 	tcase_add_test(tc, gc_leaves_objects_without_owners_alone);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

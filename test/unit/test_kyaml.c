@@ -979,6 +979,16 @@ START_TEST(dump_sorts_keys_on_request)
 }
 END_TEST
 
+START_TEST(dump_sorts_keys_like_kubectl_with_numbers_by_value)
+{
+	json_t *v = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "k443", 1, "k80", 2, "k9", 3, "b", 4, "a.b", 5, "a1", 6);
+	char *y = dump(v, KYAML_DUMP_SORT_KEYS);
+	ck_assert_str_eq(y, "a.b: 5\na1: 6\nb: 4\nk9: 3\nk80: 2\nk443: 1\n");
+	free(y);
+	json_decref(v);
+}
+END_TEST
+
 START_TEST(dump_stream_separates_documents)
 {
 	json_t *docs = json_pack("[{s:i},[i],s]", "a", 1, 2, "x");
@@ -1504,6 +1514,91 @@ START_TEST(oracle_agrees_on_every_fixture_document)
 }
 END_TEST
 
+static bool lines_fit(const char *s, size_t width)
+{
+	size_t col = 0;
+	for (; *s; s++) {
+		col = *s == '\n' ? 0 : col + 1;
+		if (col > width)
+			return false;
+	}
+	return true;
+}
+
+/* The writer's sorted output equals kubectl's for every fixture document
+ * whose lines fit in 80 columns (go-yaml folds longer ones; kyaml never
+ * does). */
+START_TEST(writer_matches_kubectl_output_on_fixture_documents)
+{
+	char dir[4096], tmpl[] = "/tmp/berth-kyaml-docs-XXXXXX";
+	char **names = NULL, **paths = NULL, **mine = NULL;
+	size_t n = 0, len, compared = 0, i;
+	json_t *rendered, *d;
+
+	snprintf(dir, sizeof(dir), "%s/../shared/fixtures", top_dir());
+	if (access(dir, R_OK) != 0) {
+		ck_assert_msg(getenv("BERTH_REQUIRE_FIXTURES") == NULL, "no fixtures at %s", dir);
+		return;
+	}
+	fx_count = 0;
+	ck_assert_int_eq(nftw(dir, fixture_collect, 16, FTW_PHYS), 0);
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	for (i = 0; i < fx_count; i++) {
+		char *text = read_file(fx_paths[i], &len);
+		json_t *docs, *doc;
+		size_t j;
+		ck_assert_int_eq(kyaml_load_stream(text, len, NULL, &docs), 0);
+		json_array_foreach(docs, j, doc) {
+			names = realloc(names, (n + 1) * sizeof(*names));
+			paths = realloc(paths, (n + 1) * sizeof(*paths));
+			mine = realloc(mine, (n + 1) * sizeof(*mine));
+			names[n] = str_printf("d%zu", n);
+			paths[n] = str_printf("%s/%s.json", tmpl, names[n]);
+			ck_assert_int_eq(json_dump_file(doc, paths[n], JSON_COMPACT), 0);
+			mine[n] = dump(doc, KYAML_DUMP_SORT_KEYS);
+			n++;
+		}
+		json_decref(docs);
+		free(text);
+	}
+	rendered = helm_render_files(names, paths, n,
+				     "{\"case\":\"@CASE@\",\"out\":{{ .Files.Get \"cases/@CASE@.src\" | fromJson | toYaml | toJson }}}\n");
+	json_array_foreach(rendered, i, d) {
+		size_t idx = (size_t)strtoul(jx_str(d, "case") + 1, NULL, 10);
+		const char *theirs = jx_str(d, "out");
+		size_t ml = strlen(mine[idx]);
+
+		ck_assert_ptr_nonnull(theirs);
+		if (!lines_fit(mine[idx], 80))
+			continue;
+		if (ml > 0)
+			mine[idx][ml - 1] = '\0'; /* helm's toYaml drops the final newline */
+		ck_assert_msg(!strcmp(mine[idx], theirs), "document %zu:\n--- kyaml:\n%.3000s\n--- kubectl:\n%.3000s", idx,
+			      mine[idx], theirs);
+		compared++;
+	}
+	ck_assert_uint_ge(compared, 50);
+	json_decref(rendered);
+	for (i = 0; i < n; i++) {
+		unlink(paths[i]);
+		free(names[i]);
+		free(paths[i]);
+		free(mine[i]);
+	}
+	rmdir(tmpl);
+	free(names);
+	free(paths);
+	free(mine);
+	for (i = 0; i < fx_count; i++) {
+		free(fx_names[i]);
+		free(fx_paths[i]);
+	}
+	free(fx_names);
+	free(fx_paths);
+	fx_names = fx_paths = NULL;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kyaml");
@@ -1597,6 +1692,7 @@ int main(void)
 	tcase_add_test(tc, dump_multiline_strings_a_block_cannot_hold_are_double_quoted);
 	tcase_add_test(tc, dump_escapes_control_characters);
 	tcase_add_test(tc, dump_sorts_keys_on_request);
+	tcase_add_test(tc, dump_sorts_keys_like_kubectl_with_numbers_by_value);
 	tcase_add_test(tc, dump_stream_separates_documents);
 	tcase_add_test(tc, dump_stream_requires_an_array);
 	tcase_add_test(tc, dump_reals_read_back_as_the_same_double);
@@ -1609,6 +1705,7 @@ int main(void)
 	tcase_add_test(tc, oracle_agrees_with_sigs_k8s_yaml);
 	tcase_add_test(tc, writer_matches_kubectl_output);
 	tcase_add_test(tc, oracle_agrees_on_every_fixture_document);
+	tcase_add_test(tc, writer_matches_kubectl_output_on_fixture_documents);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

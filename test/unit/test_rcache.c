@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "err.h"
 #include "rcache.h"
+#include "str.h"
 
 static const char password[] = "rcache-test-pw-4242";
 static const uint8_t key[32] = "0123456789abcdef0123456789abcdef";
@@ -191,6 +192,25 @@ START_TEST(rcache_rejects_entry_moved_from_another_key)
 }
 END_TEST
 
+START_TEST(rcache_set_applies_ttl)
+{
+	struct rcache *rc = client(password, key);
+	char cmd[256], line[64] = "";
+	ck_assert_int_eq(rcache_set(rc, "t:ttl", "v", 1, 77), 0);
+	snprintf(cmd, sizeof(cmd), "REDISCLI_AUTH=%s redis-cli -p %d --no-auth-warning TTL berth:v1:t:ttl", password,
+		 port);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	pclose(f);
+	int ttl = 0;
+	line[strcspn(line, "\n")] = '\0';
+	ck_assert_int_eq(str_to_int(line, 0, 1000, &ttl), 0);
+	ck_assert_int_gt(ttl, 70);
+	ck_assert_int_le(ttl, 77);
+	rcache_free(rc);
+}
+END_TEST
+
 START_TEST(rcache_del_removes)
 {
 	struct rcache *rc = client(password, key);
@@ -295,6 +315,7 @@ int main(void)
 	tcase_add_test(tc, rcache_rejects_entry_signed_with_another_key);
 	tcase_add_test(tc, rcache_rejects_entry_moved_from_another_key);
 	tcase_add_test(tc, rcache_del_removes);
+	tcase_add_test(tc, rcache_set_applies_ttl);
 	tcase_add_test(tc, rcache_wrong_password_is_unavailable_without_leaking_it);
 	tcase_add_test(tc, rcache_publish_reaches_subscriber);
 	tcase_add_test(tc, rcache_degrades_when_down_and_reconnects);
