@@ -115,7 +115,7 @@ static int cluster_client(struct ctl *c, const char *server, struct kube_client 
 		if (!v[i].server || strcmp(v[i].server, server))
 			continue;
 		if ((rc = kube_config_from_cluster(&v[i], &cfg)) == 0) {
-			struct kube_client_opts o = {.qps = 200, .burst = 400, .max_attempts = 3};
+			struct kube_client_opts o = {.qps = c->kube_qps, .burst = c->kube_burst};
 			rc = kube_client_new(&cfg, &o, ret);
 			kube_config_release(&cfg);
 			*owned = true;

@@ -49,6 +49,8 @@ struct ctl {
 	int64_t app_min_interval_ms;
 	int shard, shards;
 	int status_processors, operation_processors;
+	double kube_qps;            /* per cluster client; < 0: no limit */
+	unsigned kube_burst;
 
 	struct kube_client *kc;     /* control-plane cluster (also in-cluster destination) */
 	struct livecache *cp;       /* Applications, AppProjects, Secrets, ConfigMaps of ns */

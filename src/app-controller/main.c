@@ -52,6 +52,9 @@ static const char usage[] =
 	"                                active, elected through a Lease (default: no sharding,\n"
 	"                                no election)\n"
 	"  --lease-duration DURATION     leader lease of a shard (default 15s)\n"
+	"  --kube-qps N                  Kubernetes requests per second per cluster, 0: no limit\n"
+	"                                (default 2000)\n"
+	"  --kube-burst N                burst above --kube-qps (default 4000)\n"
 	"  --log-level LEVEL             debug, info, warn or error (default info)\n"
 	"  --log-format FORMAT           text or json (default text)\n"
 	"  --version                     print the version and exit\n"
@@ -62,6 +65,7 @@ struct flags {
 	bool install_crds, sharded;
 	int status_processors, operation_processors, shard, shards;
 	int64_t resync_ms, lease_ms;
+	int kube_qps, kube_burst;
 	enum log_level level;
 	enum log_format format;
 };
@@ -70,6 +74,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	*f = (struct flags){.listen = "127.0.0.1:8082", .ns = "berth", .repo_server = "http://127.0.0.1:8081",
 			    .status_processors = 8, .operation_processors = 4, .shards = 1, .lease_ms = 15000,
+			    .kube_qps = 2000, .kube_burst = 4000,
 			    .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -117,6 +122,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		}
 		else if (!strcmp(a, "--resync"))
 			rc = str_to_duration_ms(v, &f->resync_ms);
+		else if (!strcmp(a, "--kube-qps"))
+			rc = str_to_int(v, 0, 1000000, &f->kube_qps);
+		else if (!strcmp(a, "--kube-burst"))
+			rc = str_to_int(v, 1, 1000000, &f->kube_burst);
 		else if (!strcmp(a, "--lease-duration"))
 			rc = str_to_duration_ms(v, &f->lease_ms);
 		else if (!strcmp(a, "--log-level"))
@@ -421,7 +430,9 @@ static int setup(const struct flags *f, struct ctl *c)
 		c->repo_server[--rl] = '\0';
 	if ((rc = kube_config_load_default(f->kubeconfig, NULL, &cfg)) < 0)
 		return err_prefix(rc, "kubeconfig");
-	struct kube_client_opts ko = {.qps = 500, .burst = 1000};
+	c->kube_qps = f->kube_qps ? f->kube_qps : -1;
+	c->kube_burst = (unsigned)f->kube_burst;
+	struct kube_client_opts ko = {.qps = c->kube_qps, .burst = c->kube_burst};
 	rc = kube_client_new(&cfg, &ko, &c->kc);
 	kube_config_release(&cfg);
 	if (rc < 0)

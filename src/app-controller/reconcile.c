@@ -241,17 +241,38 @@ out:
 	return rc;
 }
 
-static void assess_health(const struct model_app *app, struct compare *cmp)
+/* Custom health rules of berth-cm, or NULL. */
+static struct health_rules *settings_health_rules(struct ctl *c)
 {
+	const struct lc_record *r = livecache_get(c->cp, "", "ConfigMap", c->ns, "berth-cm");
+	json_t *cm = NULL;
+	struct health_rules *rules = NULL;
+	if (r && lc_record_object(r, &cm) == 0 && json_is_object(json_object_get(cm, "data"))) {
+		rules = health_rules_new();
+		if (rules && health_rules_add_settings(rules, json_object_get(cm, "data")) < 0) {
+			log_limited(LOG_LEVEL_WARN, "berth-cm: bad health customization", "error", err_msg(), NULL);
+			err_clear();
+		}
+	}
+	lc_record_unref(r);
+	json_decref(cm);
+	return rules;
+}
+
+static void assess_health(struct ctl *c, const struct model_app *app, struct compare *cmp)
+{
+	struct health_rules *rules = settings_health_rules(c);
 	struct health_resource *hr = calloc(cmp->n + 1, sizeof(*hr));
 	cmp->health = HEALTH_HEALTHY;
-	if (!hr)
+	if (!hr) {
+		health_rules_free(rules);
 		return;
+	}
 	for (size_t i = 0; i < cmp->n; i++) {
 		hr[i].desired = cmp->v[i].desired;
 		hr[i].live = cmp->v[i].live;
 	}
-	if (health_app(hr, cmp->n, NULL, app->meta.name, &cmp->health) < 0) {
+	if (health_app(hr, cmp->n, rules, app->meta.name, &cmp->health) < 0) {
 		err_clear();
 		cmp->health = HEALTH_UNKNOWN;
 	}
@@ -260,6 +281,7 @@ static void assess_health(const struct model_app *app, struct compare *cmp)
 		cmp->v[i].has_health = hr[i].has_health;
 	}
 	free(hr);
+	health_rules_free(rules);
 }
 
 static json_t *resource_json(const struct res *r)
@@ -510,6 +532,47 @@ static int start_auto_sync(struct ctl *c, const struct model_app *app, const cha
 	return rc;
 }
 
+/* One node of the resource tree, and its dependents (by owner uid) up to
+ * depth levels below: ReplicaSets and Pods under a Deployment. */
+static void tree_add(struct cluster *cl, json_t *nodes, const struct lc_record *r, const char *parent_uid,
+		     int depth)
+{
+	json_t *n = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "group", r->group, "version", r->version, "kind", r->kind,
+			      "namespace", r->namespace_, "name", r->name, "uid", r->uid);
+	if (!n)
+		return;
+	if (parent_uid)
+		json_object_set_new(n, "parentUid", json_string(parent_uid));
+	json_array_append_new(nodes, n);
+	struct lc_records kids = {0};
+	if (depth <= 0 || !*r->uid || livecache_by_owner(cl->lc, r->uid, &kids) < 0)
+		return;
+	for (size_t i = 0; i < kids.n && json_array_size(nodes) < 100000; i++)
+		tree_add(cl, nodes, kids.v[i], r->uid, depth - 1);
+	lc_records_free(&kids);
+}
+
+static void store_tree(struct ctl *c, struct cluster *cl, const char *name)
+{
+	struct lc_records rs = {0};
+	json_t *nodes = json_array();
+	struct buf b;
+	char *key = str_printf("app:%s:%s:resource-tree", c->ns, name);
+	buf_init(&b, (size_t)64 << 20);
+	if (c->cache && nodes && key && livecache_by_key(cl->lc, name, &rs) == 0) {
+		for (size_t i = 0; i < rs.n; i++)
+			tree_add(cl, nodes, rs.v[i], NULL, 3);
+		json_t *tree = json_pack("{s:o}", "nodes", json_incref(nodes));
+		if (tree && jx_dump_compact(tree, &b) == 0)
+			rcache_set(c->cache, key, b.ptr, b.len, 24 * 3600);
+		json_decref(tree);
+	}
+	lc_records_free(&rs);
+	json_decref(nodes);
+	buf_release(&b);
+	free(key);
+}
+
 static void store_diffs(struct ctl *c, const char *name, const json_t *diffs)
 {
 	if (!c->cache)
@@ -542,7 +605,7 @@ static int reconcile_app(struct ctl *c, const json_t *obj, struct model_app *app
 	}
 	if ((rc = build_compare(c, cl, app, &proj, obj, desired, &cmp)) < 0)
 		goto out;
-	assess_health(app, &cmp);
+	assess_health(c, app, &cmp);
 	st = status_json(obj, app, &cmp, cmp.all_synced ? "Synced" : "OutOfSync", health_status_name(cmp.health),
 			 NULL, rev, type);
 	if (!st) {
@@ -552,6 +615,7 @@ static int reconcile_app(struct ctl *c, const json_t *obj, struct model_app *app
 	if ((rc = ctl_status_write(c, obj, st)) < 0)
 		goto out;
 	store_diffs(c, app->meta.name, cmp.diffs);
+	store_tree(c, cl, app->meta.name);
 	if (refresh) {
 		json_t *p = json_pack("{s:{s:{s:n,s:n}}}", "metadata", "annotations", ANNOT_REFRESH,
 				      "argocd.argoproj.io/refresh");

@@ -8,6 +8,8 @@
  * controller killed mid-sync finds phase Running on restart and walks the
  * plan again: applying is idempotent, and hooks recorded as finished in
  * syncResult are not run twice. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ struct sync_run {
 	char message[1024];
 	bool failed;
 	bool terminated;
+	pthread_mutex_t mu;        /* results, failed and message, for parallel applies */
 };
 
 static json_t *result_entry(const json_t *obj, const char *status, const char *msg, const struct syncplan_task *t)
@@ -200,14 +203,30 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 		*ret_changed = true;
 		return kube_patch(s->cl->kc, &t, KUBE_PATCH_APPLY, desired, &ro, NULL);
 	}
-	rc = live_of(s->cl, desired, &live);
+	/* The live object from the cache when it is kept there in full (one
+	 * GET less per object); absent from the cache: create it, and only on
+	 * "already exists" (a cache behind the cluster) read it. */
+	char group[256];
+	annot_api_group(desired, group, sizeof(group));
+	const struct lc_record *rec = livecache_get(s->cl->lc, group, t.kind, t.namespace_, t.name);
+	if (rec && rec->full && lc_record_object(rec, &live) == 0)
+		rc = 0;
+	else if (!rec && livecache_synced(s->cl->lc))
+		rc = BERR_NOTFOUND;
+	else
+		rc = live_of(s->cl, desired, &live);
+	lc_record_unref(rec);
 	if (rc == BERR_NOTFOUND) {
 		err_clear();
 		if (!(body = with_last_applied(desired)))
 			return err_set(BERR_NOMEM, "out of memory");
 		rc = kube_create(s->cl->kc, &t, body, &ro, NULL);
 		*ret_changed = true;
-		goto out;
+		if (rc != BERR_EXISTS)
+			goto out;
+		err_clear();
+		if ((rc = live_of(s->cl, desired, &live)) < 0)
+			goto out;
 	}
 	if (rc < 0)
 		goto out;
@@ -336,15 +355,18 @@ static int run_task(struct sync_run *s, const struct syncplan_task *t, json_t **
 		if (rc == 0 && !s->dry_run && str_eq_null(t->kind, "CustomResourceDefinition"))
 			rc = wait_crd(s, t->obj);
 	}
+	json_t *entry = result_entry(t->obj, status, msg, t);
+	pthread_mutex_lock(&s->mu);
 	if (rc < 0) {
-		status = "SyncFailed";
-		str_copy(msg, err_msg(), sizeof(msg));
+		json_object_set_new(entry, "status", json_string("SyncFailed"));
+		json_object_set_new(entry, "message", json_string(err_msg()));
 		s->failed = true;
 		snprintf(s->message, sizeof(s->message), "one or more objects failed to apply: %s %s: %s", t->kind,
 			 t->name, err_msg());
 		err_clear();
 	}
-	json_array_append_new(s->results, result_entry(t->obj, status, msg, t));
+	json_array_append_new(s->results, entry);
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
@@ -434,6 +456,45 @@ static int wait_step(struct sync_run *s, const struct syncplan *p, size_t from, 
 	return rc;
 }
 
+/* Plain applies and prunes of one kind in a step run on APPLY_THREADS
+ * threads (kinds stay in order; a hook runs alone). */
+#define APPLY_THREADS 8
+
+struct apply_batch {
+	struct sync_run *s;
+	const struct syncplan_task *tasks;
+	json_t **created;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void *apply_thread(void *arg)
+{
+	struct apply_batch *b = arg;
+	for (size_t i; (i = atomic_fetch_add(&b->next, 1)) < b->n;)
+		run_task(b->s, &b->tasks[i], &b->created[i]);
+	return NULL;
+}
+
+static void run_batch(struct sync_run *s, const struct syncplan_task *tasks, json_t **created, size_t n)
+{
+	pthread_t th[APPLY_THREADS];
+	size_t nt = n < APPLY_THREADS ? n : APPLY_THREADS, started = 0;
+	struct apply_batch b = {.s = s, .tasks = tasks, .created = created, .n = n};
+	if (n < 4) {
+		for (size_t i = 0; i < n && !s->failed; i++)
+			run_task(s, &tasks[i], &created[i]);
+		return;
+	}
+	for (size_t i = 0; i < nt; i++)
+		if (pthread_create(&th[started], NULL, apply_thread, &b) == 0)
+			started++;
+	if (!started)
+		apply_thread(&b);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
 /* Runs the steps of tasks[0..n); stops at the first failure. */
 static int run_tasks(struct sync_run *s, const struct syncplan *p)
 {
@@ -444,8 +505,15 @@ static int run_tasks(struct sync_run *s, const struct syncplan *p)
 			return err_set(BERR_NOMEM, "out of memory");
 		snprintf(s->message, sizeof(s->message), "running %s wave %d", syncplan_phase_name(p->tasks[from].phase),
 			 p->tasks[from].wave);
-		for (size_t i = from; i < end && !s->failed; i++)
-			run_task(s, &p->tasks[i], &created[i - from]);
+		for (size_t i = from; i < end && !s->failed;) {
+			size_t j = i + 1;
+			if (!p->tasks[i].hook)
+				while (j < end && !p->tasks[j].hook && p->tasks[j].kind_order == p->tasks[i].kind_order &&
+				       str_eq_null(p->tasks[j].kind, p->tasks[i].kind))
+					j++;
+			run_batch(s, &p->tasks[i], &created[i - from], j - i);
+			i = j;
+		}
 		if (!s->failed && !s->dry_run)
 			wait_step(s, p, from, end, created, end >= p->n);
 		for (size_t i = from; i < end; i++)
@@ -704,6 +772,7 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 {
 	struct sync_run s = {.c = c, .app = app, .name = app->meta.name, .op = json_incref(op_json),
 			     .results = json_array(), .done_hooks = json_object()};
+	pthread_mutex_init(&s.mu, NULL);
 	struct syncplan plan = {0};
 	json_t *desired_all = NULL, *desired = NULL, *prune = NULL;
 	char *type = NULL;
@@ -711,6 +780,7 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 	char now[64];
 	int rc;
 
+	int64_t t_start = clock_mono_ms();
 	clock_now_rfc3339(now, sizeof(now));
 	s.started_at = str_dup(resuming && jx_str(old_os, "startedAt") ? jx_str(old_os, "startedAt") : now);
 	s.dry_run = op->dry_run;
@@ -755,7 +825,13 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 		snprintf(s.message, sizeof(s.message), "%s", err_msg());
 		goto done;
 	}
+	int64_t t_apply = clock_mono_ms();
 	run_tasks(&s, &plan);
+	char ms[3][24];
+	snprintf(ms[0], sizeof(ms[0]), "%lld", (long long)(t_apply - t_start));
+	snprintf(ms[1], sizeof(ms[1]), "%lld", (long long)(clock_mono_ms() - t_apply));
+	snprintf(ms[2], sizeof(ms[2]), "%zu", plan.n);
+	log_debug("sync tasks run", "app", s.name, "prepare_ms", ms[0], "run_ms", ms[1], "tasks", ms[2], NULL);
 	if (s.failed && !s.terminated)
 		run_fail_hooks(&s, &plan);
 done:
@@ -771,6 +847,7 @@ done:
 	free(s.revision);
 	free(s.started_at);
 	free(type);
+	pthread_mutex_destroy(&s.mu);
 	workq_add(c->status_q, app->meta.name);
 	return rc;
 }
@@ -805,6 +882,12 @@ int ctl_sync(struct ctl *c, const char *name)
 	}
 	if (!op->sync_present || app.meta.deletion_timestamp)
 		goto out;
+	if (!running && op->sources.n && app.sync_policy.automated) {
+		/* a rollback (a history entry's source) would be undone at once */
+		log_warn("rollback refused: auto-sync is on", "app", name, NULL);
+		rc = ctl_operation_clear(c, name);
+		goto out;
+	}
 	log_info(running ? "resuming sync" : "sync", "app", name, NULL);
 	atomic_fetch_add(&c->m.syncs, 1);
 	rc = sync_app(c, obj, &app, op, op_json, running);

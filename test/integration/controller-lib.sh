@@ -37,7 +37,7 @@ start_controller() {
 	run_bg controller-$CTL_N berth-app-controller --listen 127.0.0.1:0 --kubeconfig "$KUBECONFIG" \
 		--namespace berth --repo-server "$RS_URL" --redis "$REDIS_ADDR" \
 		--redis-password-file "$REDIS_PASSWORD_FILE" --server-secret-file "$TEST_DIR/secret" \
-		--install-crds --resync 30s --status-processors 2 --operation-processors 2 "$@"
+		--install-crds --resync 30s --status-processors 2 --operation-processors 2 ${CTL_FLAGS:-} "$@"
 	CTL_PID=$LAST_PID
 	wait_for_line "$CTL_LOG" 'berth-app-controller ready' 60 || { sed 's/^/# ctl: /' "$CTL_LOG" | tail -20; return 1; }
 	CTL_PORT=$(sed -n 's/.*berth-app-controller ready.* port=\([0-9]*\).*/\1/p' "$CTL_LOG" | head -1)

@@ -31,6 +31,9 @@ t_eq "history has one entry at the commit" "$(app_field guestbook '.status.histo
 t_eq "operation cleared" "$(app_field guestbook '.operation')" "null"
 t_eq "operationState Succeeded" "$(app_field guestbook '.status.operationState.phase')" "Succeeded"
 
+t_eq "resource tree stored in Redis" "$(redis_cli exists berth:v1:app:berth:guestbook:resource-tree)" "1"
+t_eq "managed-resource diffs stored in Redis" "$(redis_cli exists berth:v1:app:berth:guestbook:managed-diffs)" "1"
+
 # no write loop: an unchanged app's resourceVersion stays still
 rv1=$(app_field guestbook .metadata.resourceVersion)
 wait_for "metrics show unchanged statuses" 20 bash -c \

@@ -58,6 +58,8 @@ wait_for "rollback finished" 60 finished gb
 t_eq "rollback restored replicas 1" "$(k get deploy guestbook-ui -o jsonpath='{.spec.replicas}')" "1"
 t_ok "rollback recreated the Service" k get svc guestbook-ui
 t_eq "rollback recorded in history" "$(app_field gb '.status.history[-1].revision')" "$rev1"
+wait_for "app OutOfSync with HEAD after rollback" 30 bash -c \
+	"[ \"\$(kubectl -n berth get applications.berth.dev gb -o jsonpath='{.status.sync.status}')\" = OutOfSync ]"
 t_eq "app OutOfSync with HEAD after rollback" "$(app_field gb .status.sync.status)" "OutOfSync"
 
 # a project that allows only namespace "allowed"
