@@ -35,6 +35,7 @@ static const char usage[] =
 	"  --max-request-bytes SIZE      limit on request bodies (default 1M)\n"
 	"  --webhook-max-bytes SIZE      limit on webhook bodies (default 1M)\n"
 	"  --sse-heartbeat DURATION      interval of event-stream heartbeats (default 15s)\n"
+	"  --login-table-size N          accounts tracked by the login throttle (default 4096)\n"
 	"  --log-level LEVEL             debug, info, warn or error (default info)\n"
 	"  --log-format FORMAT           text or json (default text)\n"
 	"  --version                     print the version and exit\n"
@@ -46,6 +47,7 @@ struct flags {
 	bool insecure;
 	uint64_t max_request_bytes, webhook_max_bytes;
 	int64_t heartbeat_ms;
+	int login_table_size;
 	enum log_level level;
 	enum log_format format;
 };
@@ -53,7 +55,7 @@ struct flags {
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	*f = (struct flags){.listen = "127.0.0.1:8080", .ns = "berth", .max_request_bytes = 1u << 20,
-			    .webhook_max_bytes = 1u << 20, .heartbeat_ms = 15000, .level = LOG_LEVEL_INFO,
+			    .webhook_max_bytes = 1u << 20, .heartbeat_ms = 15000, .login_table_size = 4096, .level = LOG_LEVEL_INFO,
 			    .format = LOG_FORMAT_TEXT};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -97,6 +99,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			rc = str_to_size(v, &f->webhook_max_bytes);
 		else if (!strcmp(a, "--sse-heartbeat"))
 			rc = str_to_duration_ms(v, &f->heartbeat_ms);
+		else if (!strcmp(a, "--login-table-size"))
+			rc = str_to_int(v, 1, 1 << 20, &f->login_table_size);
 		else if (!strcmp(a, "--log-level"))
 			rc = log_parse_level(v, &f->level);
 		else if (!strcmp(a, "--log-format"))
@@ -156,7 +160,7 @@ static int setup(const struct flags *f, struct api_server *s)
 	s->tls = f->tls_cert != NULL;
 	s->login_floor_ms = 0;
 	pthread_mutex_init(&s->mu, NULL);
-	if (!(s->revoked_local = json_object()) || !(s->throttle = throttle_new(0, 0, 0)))
+	if (!(s->revoked_local = json_object()) || !(s->throttle = throttle_new((size_t)f->login_table_size, 0, 0)))
 		return err_set(BERR_NOMEM, "out of memory");
 	if ((rc = kube_config_load_default(f->kubeconfig, NULL, &kcfg)) < 0)
 		return err_prefix(rc, "kubeconfig");

@@ -473,9 +473,10 @@ void api_account_password(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 500, "cannot store the password");
 		goto out;
 	}
-	revoke(s, p.jti, p.exp);
-	if (!strcmp(name, p.sub))
+	if (!strcmp(name, p.sub)) {
+		revoke(s, p.jti, p.exp);
 		set_cookie(s, req, NULL, true);
+	}
 	httpd_respond(req, 200, "application/json", "{}", 2);
 	log_info("password changed", "account", name, "by", p.sub, NULL);
 out:
