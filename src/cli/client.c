@@ -332,12 +332,13 @@ int cli_call(struct cli_conn *c, const char *method, const char *path, const jso
 		cli_error(c->cmd, "not logged in, or the session expired%s%s: run \"berth login %s\"",
 			  msg ? ": " : "", msg ? msg : "", c->base);
 	else if (status == 404 && what)
-		cli_error(c->cmd, "%s not found%s%s", what, msg ? ": " : "", msg ? msg : "");
+		cli_error(c->cmd, "%s not found", what);
 	else if (status == 403)
 		cli_error(c->cmd, "permission denied%s%s", msg ? ": " : "", msg ? msg : "");
+	else if (msg)
+		cli_error(c->cmd, "%s (HTTP %ld)", msg, status);
 	else
-		cli_error(c->cmd, "%s %s: HTTP %ld%s%s", method, path, status, msg ? ": " : "",
-			  msg ? msg : "");
+		cli_error(c->cmd, "%s %s: HTTP %ld", method, path, status);
 	json_decref(v);
 	return CLI_EXIT_ERROR;
 }

@@ -150,6 +150,10 @@ static int run_operation(struct cli_conn *c, const char *name, const char *suffi
 		printf("%s of application '%s' requested\n", suffix + 1, name);
 		goto out;
 	}
+	if (cli_is_tty()) {
+		printf("%s of application '%s' started; waiting for it to end\n", suffix + 1, name);
+		fflush(stdout);
+	}
 	if ((rc = app_wait(c, name, APP_WAIT_NEW_OP, prev, timeout_s, &after)) != 0)
 		goto out;
 	rc = app_print_operation(after);

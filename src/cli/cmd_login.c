@@ -129,8 +129,7 @@ int cmd_login(int argc, char **argv)
 	if ((rc = cli_request(&conn, "POST", "/api/v1/session", body, &status, &resp)) != 0)
 		goto out;
 	if (status == 401 || status == 403) {
-		rc = cli_error(argv[0], "login to %s failed: invalid username or password%s%s", conn.base,
-			       jx_str(resp, "error") ? " (" : "", jx_str(resp, "error") ? ")" : "");
+		rc = cli_error(argv[0], "login to %s failed: invalid username or password", conn.base);
 		goto out;
 	}
 	if (status < 200 || status >= 300 || !jx_str(resp, "token")) {
