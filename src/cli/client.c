@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cliconfig.h"
 #include "client.h"
 #include "err.h"
 #include "jsonx.h"
 #include "kyaml.h"
 #include "str.h"
 
-#define CONFIG_MAX_BYTES ((size_t)1 << 20)
 #define API_TIMEOUT_MS 60000
 #define API_MAX_BODY ((size_t)256 << 20)
 
@@ -30,149 +30,6 @@ bool cli_global_opt(struct cli_global *g, int c, const char *arg)
 	case CLI_OPT_PLAINTEXT: g->plaintext = true; return true;
 	default: return false;
 	}
-}
-
-/* ---- contexts file ---------------------------------------------------- */
-
-void cli_config_path(const struct cli_global *g, char *out, size_t size)
-{
-	const char *env = getenv("BERTH_CONFIG"), *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
-	char *p;
-
-	if (g && g->config)
-		p = str_dup(g->config);
-	else if (env && *env)
-		p = str_dup(env);
-	else if (xdg && *xdg)
-		p = str_printf("%s/berth/config", xdg);
-	else
-		p = str_printf("%s/.config/berth/config", home && *home ? home : ".");
-	str_copy(out, p ? p : "", size);
-	free(p);
-}
-
-int cli_config_load(const char *path, json_t **ret)
-{
-	struct buf b;
-	json_t *cfg = NULL;
-	char chunk[8192];
-	ssize_t n;
-	int fd, rc = 0;
-
-	buf_init(&b, CONFIG_MAX_BYTES);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno != ENOENT)
-			return err_set(BERR_IO, "open \"%s\": %s", path, strerror(errno));
-		cfg = json_object();
-		goto done;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(BERR_IO, "read \"%s\": %s", path, strerror(errno));
-			goto out;
-		}
-		if ((rc = buf_append(&b, chunk, (size_t)n)) < 0) {
-			rc = err_prefix(rc, "\"%s\"", path);
-			goto out;
-		}
-	}
-	if (b.len == 0)
-		cfg = json_object();
-	else if ((rc = jx_parse(b.ptr, b.len, CONFIG_MAX_BYTES, 16, &cfg)) < 0) {
-		rc = err_prefix(rc, "contexts file \"%s\"", path);
-		goto out;
-	}
-	if (!json_is_object(cfg)) {
-		rc = err_set(BERR_INVALID, "contexts file \"%s\": not a JSON object", path);
-		goto out;
-	}
-done:
-	if (!cfg) {
-		rc = err_set(BERR_NOMEM, "out of memory");
-		goto out;
-	}
-	*ret = cfg;
-	cfg = NULL;
-out:
-	json_decref(cfg);
-	if (fd >= 0)
-		close(fd);
-	buf_release(&b);
-	return rc;
-}
-
-static int mkdir_parents(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int r = mkdir(path, 0700);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return err_set(BERR_IO, "mkdir \"%s\": %s", path, strerror(errno));
-	}
-	return 0;
-}
-
-int cli_config_save(const char *path, const json_t *cfg)
-{
-	struct buf b;
-	char *tmp = NULL, *dir = str_dup(path);
-	int fd = -1, rc;
-
-	buf_init(&b, CONFIG_MAX_BYTES);
-	if (!dir || !(tmp = str_printf("%s.tmp.%ld", path, (long)getpid()))) {
-		rc = err_set(BERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = mkdir_parents(dir)) < 0)
-		goto out;
-	if ((rc = jx_dump_pretty(cfg, &b)) < 0 || (rc = buf_putc(&b, '\n')) < 0)
-		goto out;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		rc = err_set(BERR_IO, "create \"%s\": %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0600) < 0 || write(fd, b.ptr, b.len) != (ssize_t)b.len || fsync(fd) < 0) {
-		rc = err_set(BERR_IO, "write \"%s\": %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc = err_set(BERR_IO, "rename to \"%s\": %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && tmp)
-		unlink(tmp);
-	free(tmp);
-	free(dir);
-	buf_release(&b);
-	return rc;
-}
-
-char *cli_server_url(const char *server, bool plaintext)
-{
-	char *u;
-	size_t n;
-
-	if (strstr(server, "://"))
-		u = str_dup(server);
-	else
-		u = str_printf("%s://%s", plaintext ? "http" : "https", server);
-	if (!u)
-		return NULL;
-	n = strlen(u);
-	while (n > 0 && u[n - 1] == '/')
-		u[--n] = '\0';
-	return u;
 }
 
 /* ---- connection ------------------------------------------------------- */
@@ -196,31 +53,14 @@ int cli_connect(const char *cmd, const struct cli_global *g, bool need_token, st
 	json_t *cfg = NULL, *ctx = NULL;
 	int rc = CLI_EXIT_ERROR;
 
-	cli_config_path(g, path, sizeof(path));
-	if (cli_config_load(path, &cfg) < 0) {
+	cliconfig_path(g->config, path, sizeof(path));
+	if (cliconfig_load(path, &cfg) < 0) {
 		cli_error(cmd, "%s", err_msg());
 		goto out;
 	}
-	{
-		const char *cur = jx_str(cfg, "current");
-		if (cur)
-			ctx = json_object_get(json_object_get(cfg, "contexts"), cur);
-	}
-	/* A server given by flag or environment uses the stored token of the
-	 * context of that name, if any (as after `berth login ADDR`). */
-	if (server) {
-		json_t *named = json_object_get(json_object_get(cfg, "contexts"), server);
-		if (!named) {
-			char *u = cli_server_url(server, g->plaintext);
-			const char *k;
-			json_t *v;
-			json_object_foreach(json_object_get(cfg, "contexts"), k, v)
-				if (u && str_eq_null(jx_str(v, "server"), u))
-					named = v;
-			free(u);
-		}
-		ctx = named;
-	}
+	/* A server given by flag or environment uses the token stored for it
+	 * by `berth login`, if any. */
+	ctx = cliconfig_context(cfg, server, g->plaintext);
 	if (!server && ctx)
 		server = jx_str(ctx, "server");
 	if (!server) {
@@ -236,7 +76,7 @@ int cli_connect(const char *cmd, const struct cli_global *g, bool need_token, st
 		goto out;
 	}
 	hc.insecure_skip_verify = insecure;
-	if (!(c.base = cli_server_url(server, g->plaintext)) || (token && !(c.token = str_dup(token))) ||
+	if (!(c.base = cliconfig_server_url(server, g->plaintext)) || (token && !(c.token = str_dup(token))) ||
 	    (token && !(c.auth_header = str_printf("Authorization: Bearer %s", token)))) {
 		cli_error(cmd, "out of memory");
 		goto out;

@@ -3,11 +3,7 @@
  * the connection to the API server (DESIGN.md §9), and terminal output
  * (tables, colour, JSON/YAML).
  *
- * Contexts live in ~/.config/berth/config ($BERTH_CONFIG or --config
- * overrides), a JSON file written with mode 0600:
- *     {"current": "NAME", "contexts": {"NAME": {"server": URL, "token": T,
- *      "username": U, "insecure": bool}}}
- * A command finds its server and token in this order: --server /
+ * Contexts live in the contexts file (lib/cliconfig.h). A command finds its server and token in this order: --server /
  * --auth-token flags, $BERTH_SERVER / $BERTH_AUTH_TOKEN, the current
  * context. A server given without a scheme is https://, or http:// with
  * --plaintext.
@@ -62,23 +58,6 @@ enum {
 
 /* Handles c when it is one of CLI_GLOBAL_LONGOPTS; false otherwise. */
 bool cli_global_opt(struct cli_global *g, int c, const char *arg);
-
-/* ---- contexts file ---- */
-
-/* The contexts file's path (flag, $BERTH_CONFIG, or the default) in out. */
-void cli_config_path(const struct cli_global *g, char *out, size_t size);
-
-/* Reads the contexts file; a missing file gives an empty config. 0 with *ret
- * (new reference) or a BERR code (err_msg names the file). */
-int cli_config_load(const char *path, json_t **ret);
-
-/* Writes cfg to path with mode 0600 (via a temporary file and rename),
- * creating the folder (0700). 0 or a BERR code. */
-int cli_config_save(const char *path, const json_t *cfg);
-
-/* "http://h:p" for "h:p" with plaintext, "https://h:p" otherwise; a URL
- * with a scheme is kept; any trailing '/' dropped. malloc'd. */
-char *cli_server_url(const char *server, bool plaintext);
 
 /* ---- connection ---- */
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cliconfig.h"
 #include "client.h"
 #include "err.h"
 #include "jsonx.h"
@@ -65,18 +66,13 @@ static int save_context(const char *cmd, const struct cli_global *g, const char 
 			const char *user, const char *token)
 {
 	char path[4096];
-	json_t *cfg = NULL, *contexts;
+	json_t *cfg = NULL;
 	int rc = 0;
 
-	cli_config_path(g, path, sizeof(path));
-	if (cli_config_load(path, &cfg) < 0)
+	cliconfig_path(g->config, path, sizeof(path));
+	if (cliconfig_load(path, &cfg) < 0)
 		return cli_error(cmd, "%s", err_msg());
-	contexts = jx_obj_ensure(cfg, "contexts");
-	json_object_set_new(contexts, name,
-			    json_pack("{s:s,s:s,s:s,s:b}", "server", url, "token", token, "username", user,
-				      "insecure", g->insecure));
-	json_object_set_new(cfg, "current", json_string(name));
-	if (cli_config_save(path, cfg) < 0)
+	if (cliconfig_set_context(cfg, name, url, user, token, g->insecure) < 0 || cliconfig_save(path, cfg) < 0)
 		rc = cli_error(cmd, "%s", err_msg());
 	json_decref(cfg);
 	return rc;
@@ -176,8 +172,8 @@ int cmd_logout(int argc, char **argv)
 		}
 		return cli_usage_error(argv[0], "bad flag");
 	}
-	cli_config_path(&g, path, sizeof(path));
-	if (cli_config_load(path, &cfg) < 0)
+	cliconfig_path(g.config, path, sizeof(path));
+	if (cliconfig_load(path, &cfg) < 0)
 		return cli_error(argv[0], "%s", err_msg());
 	name = optind < argc ? argv[optind] : jx_str(cfg, "current");
 	ctx = name ? json_object_get(json_object_get(cfg, "contexts"), name) : NULL;
@@ -198,7 +194,7 @@ int cmd_logout(int argc, char **argv)
 		}
 	}
 	json_object_del(ctx, "token");
-	if (cli_config_save(path, cfg) < 0) {
+	if (cliconfig_save(path, cfg) < 0) {
 		rc = cli_error(argv[0], "%s", err_msg());
 		goto out;
 	}
@@ -248,9 +244,9 @@ int cmd_version(int argc, char **argv)
 	printf("berth %s\n", BERTH_VERSION);
 	if (client_only)
 		return CLI_EXIT_OK;
-	cli_config_path(&g, path, sizeof(path));
+	cliconfig_path(g.config, path, sizeof(path));
 	if (!g.server && !getenv("BERTH_SERVER") &&
-	    (cli_config_load(path, &cfg) < 0 || !jx_str(cfg, "current"))) {
+	    (cliconfig_load(path, &cfg) < 0 || !jx_str(cfg, "current"))) {
 		json_decref(cfg);
 		return CLI_EXIT_OK;
 	}
