@@ -275,10 +275,12 @@ int cmd_app_sync(int argc, char **argv)
 	json_object_set_new(body, "name", json_string(argv[optind]));
 	if (json_array_size(resources))
 		json_object_set(body, "resources", resources);
-	if (json_array_size(sync_opts))
-		json_object_set_new(body, "syncOptions", json_pack("{s:O}", "items", sync_opts));
-	if (force)
+	if (force) {
+		json_array_append_new(sync_opts, json_string("Force=true"));
 		json_object_set_new(body, "strategy", json_pack("{s:{s:b}}", "apply", "force", 1));
+	}
+	if (json_array_size(sync_opts))
+		json_object_set(body, "syncOptions", sync_opts);
 	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
 		goto out;
 	rc = run_operation(&conn, argv[optind], "/sync", body, async, timeout_s);
@@ -481,8 +483,14 @@ static int diff_item(const json_t *item, struct buf *out, bool *differs)
 	if ((rc = yaml_of(live, &a)) < 0 || (rc = yaml_of(want, &b)) < 0)
 		goto out;
 	json_t *mod = json_object_get(item, "modified");
-	bool changed = json_is_boolean(mod) ? json_is_true(mod)
-					    : (a.len != b.len || (a.len && memcmp(a.ptr, b.ptr, a.len) != 0));
+	bool changed;
+	if (json_is_boolean(mod))
+		changed = json_is_true(mod);
+	else if (live || want)
+		changed = a.len != b.len || (a.len && memcmp(a.ptr, b.ptr, a.len) != 0);
+	else /* only the sync status is known (no cached states) */
+		changed = str_eq_null(jx_str(item, "status"), "OutOfSync") ||
+			  json_is_true(json_object_get(item, "requiresPruning"));
 	if (!changed)
 		goto out;
 	*differs = true;
@@ -491,6 +499,9 @@ static int diff_item(const json_t *item, struct buf *out, bool *differs)
 	buf_printf(out, "\n===== %s ======\n", label);
 	if (jx_str(item, "diff"))
 		rc = buf_puts(out, jx_str(item, "diff"));
+	else if (!live && !want)
+		rc = buf_printf(out, "%s (no detail: the server has no cached states)\n",
+				json_is_true(json_object_get(item, "requiresPruning")) ? "to be pruned" : "OutOfSync");
 	else
 		rc = linediff_unified(a.ptr ? a.ptr : "", a.len, b.ptr ? b.ptr : "", b.len, "live", "desired", 3, out);
 out:
@@ -547,6 +558,17 @@ int cmd_app_diff(int argc, char **argv)
 	if (local) {
 		rc = cli_diff_local(&conn, app, json_object_get(resp, "items"), local);
 		goto done;
+	}
+	if (!json_object_get(resp, "items")) {
+		/* A map of resource key → unified diff text. */
+		const char *key;
+		json_t *d;
+		json_object_foreach(resp, key, d) {
+			if (!json_is_string(d) || json_string_length(d) == 0)
+				continue;
+			differs = true;
+			buf_printf(&out, "\n===== %s ======\n%s", key, json_string_value(d));
+		}
 	}
 	json_array_foreach(json_object_get(resp, "items"), i, item) {
 		if (diff_item(item, &out, &differs) < 0) {

@@ -1,6 +1,6 @@
 /* berth proj create, get, list, delete, add-destination, add-source:
- * AppProjects through the API server. Requests use Argo CD's shapes: create
- * and update send {"project": AppProject, "upsert": bool}. */
+ * AppProjects through the API server; create and update send the AppProject
+ * itself. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +74,7 @@ int cmd_proj_create(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	struct cli_global g = {0};
 	struct cli_conn conn = {0};
-	json_t *spec = json_object(), *proj = NULL, *body = NULL, *resp = NULL;
+	json_t *spec = json_object(), *proj = NULL, *resp = NULL;
 	bool upsert = false;
 	int c, rc;
 
@@ -102,15 +102,14 @@ int cmd_proj_create(int argc, char **argv)
 	}
 	proj = json_pack("{s:s,s:s,s:{s:s},s:O}", "apiVersion", MODEL_API_VERSION, "kind", MODEL_KIND_PROJECT,
 			 "metadata", "name", argv[optind], "spec", spec);
-	body = json_pack("{s:O,s:b}", "project", proj, "upsert", upsert);
 	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
 		goto out;
-	if ((rc = cli_call(&conn, "POST", "/api/v1/projects", body, NULL, &resp)) == 0)
+	if ((rc = cli_call(&conn, "POST", upsert ? "/api/v1/projects?upsert=true" : "/api/v1/projects", proj, NULL,
+			   &resp)) == 0)
 		printf("project '%s' created\n", argv[optind]);
 out:
 	json_decref(spec);
 	json_decref(proj);
-	json_decref(body);
 	json_decref(resp);
 	cli_conn_release(&conn);
 	return rc;
@@ -269,7 +268,7 @@ static int update_project(int argc, char **argv, const char *usage, bool dest)
 {
 	struct cli_global g = {0};
 	struct cli_conn conn = {0};
-	json_t *proj = NULL, *body = NULL, *resp = NULL;
+	json_t *proj = NULL, *resp = NULL;
 	char *path = NULL, what[400];
 	int rc = simple_args(argc, argv, usage, dest ? 3 : 2, &g, NULL);
 
@@ -289,13 +288,11 @@ static int update_project(int argc, char **argv, const char *usage, bool dest)
 	} else {
 		add_source(spec, argv[optind + 1]);
 	}
-	body = json_pack("{s:O}", "project", proj);
-	if ((rc = cli_call(&conn, "PUT", path, body, what, &resp)) == 0)
+	if ((rc = cli_call(&conn, "PUT", path, proj, what, &resp)) == 0)
 		printf("project '%s' updated\n", argv[optind]);
 out:
 	free(path);
 	json_decref(proj);
-	json_decref(body);
 	json_decref(resp);
 	cli_conn_release(&conn);
 	return rc;

@@ -46,6 +46,20 @@ t_match "bad token: asks to log in again" "$(berth app list --auth-token not-a-t
 	'not logged in, or the session expired.*berth login'
 t_eq "bad token: exit 2" "$(rc berth app list --auth-token not-a-token)" 2
 
+# An expired session: a token the server itself would issue (HS256 with
+# server.secretkey, iss berth) whose exp has passed.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+key=$(kube -n "$BERTH_NS" get secret berth-secret -o jsonpath='{.data.server\.secretkey}' 2>/dev/null | base64 -d)
+now=$(date +%s)
+hdr=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+claims=$(printf '{"iss":"berth","sub":"admin","iat":%d,"nbf":%d,"exp":%d,"jti":"t0901-expired"}' \
+	$((now - 7200)) $((now - 7200)) $((now - 3600)) | b64url)
+sig=$(printf '%s.%s' "$hdr" "$claims" | openssl dgst -sha256 -hmac "$key" -binary | b64url)
+expired=$hdr.$claims.$sig
+t_eq "expired token: exit 2" "$(rc berth app list --auth-token "$expired")" 2
+t_match "expired token: asks to log in again" "$(berth app list --auth-token "$expired" 2>&1)" \
+	'not logged in, or the session expired.*berth login'
+
 # ---- repository with basic auth -----------------------------------------
 start_git_http --auth alice:t0901-pass
 make_repo demo "$BERTH_TOP/examples"
