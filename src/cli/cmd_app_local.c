@@ -34,6 +34,30 @@ static int write_json(const char *path, const json_t *v)
 	return rc;
 }
 
+/* Gives objects without a namespace the destination's, as the controller
+ * does, except kinds that are cluster-scoped. */
+static void default_namespace(json_t *objs, const char *ns)
+{
+	static const char *const cluster_kinds[] = {
+		"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+		"StorageClass", "PriorityClass", "APIService", "MutatingWebhookConfiguration",
+		"ValidatingWebhookConfiguration", "IngressClass", "RuntimeClass", "Node", NULL};
+	json_t *o;
+	size_t i;
+
+	if (!ns)
+		return;
+	json_array_foreach(objs, i, o) {
+		json_t *meta = json_object_get(o, "metadata");
+		const char *kind = jx_str(o, "kind");
+		bool cluster = false;
+		for (int k = 0; kind && cluster_kinds[k]; k++)
+			cluster = cluster || strcmp(kind, cluster_kinds[k]) == 0;
+		if (json_is_object(meta) && !cluster && !jx_str(meta, "namespace"))
+			json_object_set_new(meta, "namespace", json_string(ns));
+	}
+}
+
 int cli_diff_local(struct cli_conn *c, const json_t *app, const json_t *items, const char *dir)
 {
 	char *root = NULL, *scratch = NULL, *desired_path = NULL, *live_path = NULL;
@@ -66,6 +90,7 @@ int cli_diff_local(struct cli_conn *c, const json_t *app, const json_t *items, c
 		rc = cli_error(c->cmd, "render \"%s\": %s", dir, err_msg());
 		goto out;
 	}
+	default_namespace(objs, cli_str(app, NULL, "spec", "destination", "namespace", NULL));
 	json_array_foreach(items, i, item) {
 		json_t *v = json_object_get(item, "liveState"), *p = NULL;
 		if (json_is_object(v))

@@ -447,7 +447,8 @@ _tl_run_controller() {
 	BERTH_CONTROLLER_PORT=$(free_port) || return 1
 	# shellcheck disable=SC2046,SC2086
 	run_bg app-controller berth-app-controller --listen "127.0.0.1:$BERTH_CONTROLLER_PORT" $(_tl_daemon_flags) \
-		${REPO_SERVER_URL:+--repo-server "$REPO_SERVER_URL"} ${BERTH_CONTROLLER_ARGS:-}
+		--server-secret-file "$BERTH_SECRET_FILE" ${REPO_SERVER_URL:+--repo-server "$REPO_SERVER_URL"} \
+		${BERTH_CONTROLLER_ARGS:-}
 	_tl_probe=(curl -sf "http://127.0.0.1:$BERTH_CONTROLLER_PORT/healthz")
 }
 
