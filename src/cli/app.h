@@ -97,6 +97,13 @@ int app_flags_apply(const struct app_flags *f, json_t *app, const char **err);
 /* GET the application; 0 with *ret, or CLI_EXIT_ERROR (printed). */
 int app_fetch(struct cli_conn *c, const char *name, const char *refresh, json_t **ret);
 
+/* Asks for a refresh ("normal" or "hard") and waits (up to timeout_s) until
+ * the controller has done it (it removes the berth.dev/refresh annotation).
+ * 0 with *ret the application after the refresh (or as last seen, with a
+ * warning on stderr, when the controller did not answer in time), or
+ * CLI_EXIT_ERROR (printed). */
+int app_refresh(struct cli_conn *c, const char *name, const char *kind, int64_t timeout_s, json_t **ret);
+
 /* What app_wait waits for. */
 enum {
 	APP_WAIT_SYNC = 1 << 0,      /* sync status Synced */

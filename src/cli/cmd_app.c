@@ -554,7 +554,8 @@ int cmd_app_get(int argc, char **argv)
 		return cli_usage_error(argv[0], "-o is json, yaml, wide or tree");
 	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
 		return rc;
-	if ((rc = app_fetch(&conn, argv[optind], refresh, &app)) != 0)
+	rc = refresh ? app_refresh(&conn, argv[optind], refresh, 60, &app) : app_fetch(&conn, argv[optind], NULL, &app);
+	if (rc != 0)
 		goto out;
 	if (strcmp(out_fmt, "json") == 0 || strcmp(out_fmt, "yaml") == 0) {
 		rc = cli_print_value(argv[0], app, out_fmt);

@@ -70,6 +70,36 @@ static void print_progress(const json_t *app, json_t *seen)
 	}
 }
 
+int app_refresh(struct cli_conn *c, const char *name, const char *kind, int64_t timeout_s, json_t **ret)
+{
+	int64_t deadline = clock_mono_ms() + timeout_s * 1000, delay = 100;
+	json_t *app = NULL;
+	int rc;
+
+	if ((rc = app_fetch(c, name, kind, &app)) != 0)
+		return rc;
+	for (;;) {
+		const json_t *ann = jx_path(app, "metadata", "annotations", NULL);
+		if (!json_object_get(ann, "berth.dev/refresh") && !json_object_get(ann, "argocd.argoproj.io/refresh"))
+			break;
+		if (clock_mono_ms() >= deadline) {
+			fprintf(stderr, "berth %s: warning: the controller has not refreshed application '%s' within %llds; "
+					"showing the last comparison\n",
+				c->cmd, name, (long long)timeout_s);
+			break;
+		}
+		clock_sleep_ms(delay);
+		if (delay < 500)
+			delay += 100;
+		json_decref(app);
+		app = NULL;
+		if ((rc = app_fetch(c, name, NULL, &app)) != 0)
+			return rc;
+	}
+	*ret = app;
+	return 0;
+}
+
 int app_wait(struct cli_conn *c, const char *name, unsigned what, const char *prev_started,
 	     int64_t timeout_s, json_t **ret)
 {
@@ -435,7 +465,7 @@ int cmd_app_wait(int argc, char **argv)
 /* ---- app diff --------------------------------------------------------- */
 
 static const char diff_usage[] =
-	"Usage: berth app diff NAME [--local DIR]\n"
+	"Usage: berth app diff NAME [--local DIR] [--hard-refresh]\n"
 	"\n"
 	"Shows how the live resources of an application differ from Git, as a unified\n"
 	"YAML diff per resource (Secret values masked by the server). With --local,\n"
@@ -443,6 +473,8 @@ static const char diff_usage[] =
 	"Kustomize, Helm or Jsonnet, as the repo server renders it).\n"
 	"\n"
 	"      --local DIR              render DIR instead of the application's source\n"
+	"      --hard-refresh           render again from Git without the cache first\n"
+	"                               (default: a normal refresh)\n"
 	"  -h, --help                   show this help\n"
 	"\n" CLI_GLOBAL_HELP "\n"
 	"Exit status: 0 no difference, 1 a difference, 2 an error.\n";
@@ -514,14 +546,15 @@ out:
 
 int cmd_app_diff(int argc, char **argv)
 {
-	enum { OPT_LOCAL = CLI_OPT_FIRST_FREE };
+	enum { OPT_LOCAL = CLI_OPT_FIRST_FREE, OPT_HARD };
 	static const struct option opts[] = {{"local", required_argument, NULL, OPT_LOCAL},
+					     {"hard-refresh", no_argument, NULL, OPT_HARD},
 					     {"help", no_argument, NULL, 'h'},
 					     CLI_GLOBAL_LONGOPTS,
 					     {NULL, 0, NULL, 0}};
 	struct cli_global g = {0};
 	struct cli_conn conn = {0};
-	const char *local = NULL;
+	const char *local = NULL, *refresh = "normal";
 	json_t *resp = NULL, *item, *app = NULL;
 	char *path = NULL;
 	struct buf out;
@@ -535,6 +568,8 @@ int cmd_app_diff(int argc, char **argv)
 			continue;
 		if (c == OPT_LOCAL)
 			local = optarg;
+		else if (c == OPT_HARD)
+			refresh = "hard";
 		else if (c == 'h') {
 			fputs(diff_usage, stdout);
 			rc = 0;
@@ -550,7 +585,7 @@ int cmd_app_diff(int argc, char **argv)
 	}
 	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
 		goto done;
-	if ((rc = app_fetch(&conn, argv[optind], "normal", &app)) != 0)
+	if ((rc = app_refresh(&conn, argv[optind], refresh, 60, &app)) != 0)
 		goto done;
 	path = cli_path("applications", argv[optind], "/managed-resources");
 	if ((rc = cli_call(&conn, "GET", path, NULL, "application", &resp)) != 0)

@@ -119,8 +119,9 @@ t_eq "app get -o json" "$(berth app get web -o json | jq -r .status.sync.status)
 t_eq "app diff: no difference → 0" "$(rc berth app diff web)" 0
 
 repo_commit demo "five replicas" sed -i 's/replicas: 2/replicas: 5/' web/deployment.yaml
-wait_for "app diff sees the change in Git" 60 bash -c '[ "$(berth app diff web >/dev/null 2>&1; echo $?)" = 1 ]'
-t_match "app diff shows the change" "$(berth app diff web)" "replicas: 5"
+out=$(berth app diff web --hard-refresh 2>&1)
+t_eq "app diff after a change in Git → 1" "$?" 1
+t_match "app diff shows the change" "$out" "replicas: 5"
 t_ok "sync the change" berth app sync web --timeout 120
 t_eq "five replicas live" "$(kube -n demo-web get deployment web -o jsonpath='{.spec.replicas}')" 5
 t_eq "app diff: in sync again → 0" "$(rc berth app diff web)" 0
