@@ -179,6 +179,11 @@ t_eq "namespace spec.finalizers defaulted" "$(k get ns imperative -o jsonpath='{
 t_ok "delete the namespace with its contents" k delete namespace imperative --timeout=20s
 t_fail "namespace gone" k get namespace imperative
 
+# -- helm (release Secrets go through the protobuf path) ---------------------------------------
+t_ok "helm install --wait" helm --kubeconfig "$KC" install gb "$APPS/helm-guestbook" --wait --timeout 60s
+t_match "helm lists the release as deployed" "$(helm --kubeconfig "$KC" list 2>&1)" "gb[[:space:]]+default[[:space:]]+1.*deployed"
+t_ok "helm uninstall" helm --kubeconfig "$KC" uninstall gb --wait --timeout 60s
+
 # -- auth ----------------------------------------------------------------------------------------------
 t_eq "auth can-i with the right token" "$(k auth can-i list pods 2>&1)" yes
 sed "s/token: .*/token: wrong-token/" "$KC" >"$TEST_DIR/bad-kc"
