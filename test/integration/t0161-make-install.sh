@@ -2,7 +2,8 @@
 # make install PREFIX=/usr DESTDIR=...: every binary of src/ executable in
 # bin/, every manual page in its section's folder (and one for every
 # installed binary and for the Application resource), the manifests and the
-# dashboard's files under share/berth; the pages render without warnings.
+# dashboard's files under share/berth; the pages render without warnings
+# and the daemons' pages list exactly their flags.
 . "$(dirname "$0")/test-lib.sh"
 
 root=$TEST_DIR/root
@@ -32,6 +33,16 @@ for s in 1 5 8; do
 done
 t_eq "no page in the wrong section" \
 	"$(find "$man" -type f | awk -F/ '{ d = $(NF-1); n = $NF; sub(/^man/, "", d); if (n !~ "\\." d "$") print n }')" ""
+
+# The daemons' pages document exactly the flags the binaries have.
+flags_help() { "$BERTH_TOP/bin/$1" --help 2>&1 | grep -oE '^ +--[a-z0-9-]+' | tr -d ' ' | sort -u; }
+flags_man() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$1" | grep -oE -- '--[a-z0-9-]+' | sort -u; }
+for m in "$man"/man8/berth-*.8; do
+	b=$(basename "$m" .8)
+	[ -x "$BERTH_TOP/bin/$b" ] || continue
+	t_eq "$b(8) documents every flag of $b --help, and no other" \
+		"$(diff <(flags_help "$b") <(flags_man "$m") | grep '^[<>]' | tr '\n' ' ')" ""
+done
 
 share=$root/usr/share/berth
 t_ok "install.yaml installed" cmp "$share/manifests/install.yaml" "$BERTH_TOP/manifests/install.yaml"
