@@ -64,6 +64,16 @@ rs=$(kube get deploy -n berth berth-repo-server -o json)
 t_eq "repo server pod does not automount a token" "$(echo "$rs" | jq .spec.template.spec.automountServiceAccountToken)" false
 t_eq "repo server runs as its ServiceAccount" "$(echo "$rs" | jq -r .spec.template.spec.serviceAccountName)" berth-repo-server
 
+# kube-sim's controllers run the Deployments: every one rolls out, and the
+# repo server's pod has no token and nothing mounted at the token's path.
+for d in berth-redis berth-repo-server berth-application-controller berth-server; do
+	t_ok "$d rolls out" kube rollout status -n berth "deployment/$d" --timeout=30s
+done
+pod=$(kube get pods -n berth -l app.kubernetes.io/name=berth-repo-server -o json | jq '.items[0]')
+t_eq "repo server pod: automountServiceAccountToken false" "$(echo "$pod" | jq .spec.automountServiceAccountToken)" false
+t_eq "repo server pod: nothing under /var/run/secrets/kubernetes.io" \
+	"$(echo "$pod" | jq '[.spec.containers[].volumeMounts[]?.mountPath | select(startswith("/var/run/secrets/kubernetes.io"))] | length')" 0
+
 # Hardening and probes of every Deployment.
 for d in berth-server berth-repo-server berth-application-controller berth-redis; do
 	j=$(kube get deploy -n berth "$d" -o json)
