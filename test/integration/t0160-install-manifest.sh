@@ -114,6 +114,14 @@ for d in berth-server berth-repo-server berth-application-controller; do
 		berth-redis
 done
 
+# Network policies: only the daemons reach Redis, only two reach the repo server.
+t_eq "Redis admits only the three daemons" \
+	"$(kube get networkpolicy -n berth berth-redis -o json | jq -c '.spec.ingress[0].from[0].podSelector.matchExpressions[0].values | sort')" \
+	'["berth-application-controller","berth-repo-server","berth-server"]'
+t_eq "the repo server admits only the controller and the API server" \
+	"$(kube get networkpolicy -n berth berth-repo-server -o json | jq -c '[(.spec.ingress[0].from[0].podSelector.matchExpressions[0].values | sort), .spec.ingress[0].ports[0].port]')" \
+	'[["berth-application-controller","berth-server"],8081]'
+
 t_eq "berth-cm has the default reconciliation timeout" \
 	"$(kube get cm -n berth berth-cm -o jsonpath='{.data.timeout\.reconciliation}')" 180s
 t_eq "berth-rbac-cm has a default policy" \
