@@ -7,6 +7,8 @@
 . "$(dirname "$0")/test-lib.sh"
 
 root=$TEST_DIR/root
+# Under `make check SANITIZE=...` the inner make inherits SANITIZE through
+# MAKEFLAGS and installs the sanitizer build, which is $BERTH_BIN.
 t_ok "make install succeeds" \
 	make -C "$BERTH_TOP" --no-print-directory -s install PREFIX=/usr DESTDIR="$root"
 
@@ -15,7 +17,7 @@ for p in "$BERTH_TOP"/src/*/main.c; do
 	b=berth-$part
 	[ "$part" = cli ] && b=berth
 	t_ok "bin/$b installed executable" test -x "$root/usr/bin/$b"
-	t_eq "bin/$b is the built one" "$(cmp -s "$root/usr/bin/$b" "$BERTH_TOP/bin/$b" && echo same)" same
+	t_eq "bin/$b is the built one" "$(cmp -s "$root/usr/bin/$b" "$BERTH_BIN/$b" && echo same)" same
 	t_ok "$b has a manual page" sh -c "ls '$root/usr/share/man/man1/$b.1' '$root/usr/share/man/man8/$b.8' 2>/dev/null | grep -q ."
 done
 
@@ -35,11 +37,11 @@ t_eq "no page in the wrong section" \
 	"$(find "$man" -type f | awk -F/ '{ d = $(NF-1); n = $NF; sub(/^man/, "", d); if (n !~ "\\." d "$") print n }')" ""
 
 # The daemons' pages document exactly the flags the binaries have.
-flags_help() { "$BERTH_TOP/bin/$1" --help 2>&1 | grep -oE '^ +--[a-z0-9-]+' | tr -d ' ' | sort -u; }
+flags_help() { "$BERTH_BIN/$1" --help 2>&1 | grep -oE '^ +--[a-z0-9-]+' | tr -d ' ' | sort -u; }
 flags_man() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$1" | grep -oE -- '--[a-z0-9-]+' | sort -u; }
 for m in "$man"/man8/berth-*.8; do
 	b=$(basename "$m" .8)
-	[ -x "$BERTH_TOP/bin/$b" ] || continue
+	[ -x "$BERTH_BIN/$b" ] || continue
 	t_eq "$b(8) documents every flag of $b --help, and no other" \
 		"$(diff <(flags_help "$b") <(flags_man "$m") | grep '^[<>]' | tr '\n' ' ')" ""
 done
