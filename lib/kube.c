@@ -414,7 +414,7 @@ static int build_url(struct kube_client *kc, const struct kube_target *t, const 
 		if (rc == 0 && (val) && *(val)) {                                \
 			rc = buf_printf(out, "%c%s=", sep, key);                 \
 			if (rc == 0)                                             \
-				rc = buf_put_url_escaped(out, val);                      \
+				rc = buf_put_url_escaped(out, val);              \
 			sep = '&';                                               \
 		}                                                                \
 	} while (0)
@@ -516,7 +516,8 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = buf_put_url_escaped(&url, cont)) < 0))
 			goto out;
 		if (!cont && o && o->resource_version && *o->resource_version &&
-		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 || (rc = buf_put_url_escaped(&url, o->resource_version)) < 0))
+		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 ||
+		     (rc = buf_put_url_escaped(&url, o->resource_version)) < 0))
 			goto out;
 		if (!cont && o && o->resource_version_match && *o->resource_version_match &&
 		    ((rc = buf_puts(&url, "&resourceVersionMatch=")) < 0 ||
