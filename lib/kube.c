@@ -483,6 +483,30 @@ static void complete_items(json_t *page)
 	json_decref(apiv);
 }
 
+/* The URL of one list page into url (reset first): base, the limit, then
+ * the continue token or, on the first page only, resourceVersion(Match)
+ * from o (the API server rejects them together with a continue token). */
+static int page_url(const struct buf *base, unsigned limit, const char *cont, const struct kube_req_opts *o,
+		    struct buf *url)
+{
+	int rc;
+
+	buf_reset(url);
+	if ((rc = buf_puts(url, base->ptr)) < 0 ||
+	    (rc = buf_printf(url, "%climit=%u", query_sep(base), limit)) < 0)
+		return rc;
+	if (cont)
+		return (rc = buf_puts(url, "&continue=")) < 0 ? rc : buf_put_url_escaped(url, cont);
+	if (o && o->resource_version && *o->resource_version &&
+	    ((rc = buf_puts(url, "&resourceVersion=")) < 0 || (rc = buf_put_url_escaped(url, o->resource_version)) < 0))
+		return rc;
+	if (o && o->resource_version_match && *o->resource_version_match &&
+	    ((rc = buf_puts(url, "&resourceVersionMatch=")) < 0 ||
+	     (rc = buf_put_url_escaped(url, o->resource_version_match)) < 0))
+		return rc;
+	return 0;
+}
+
 int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
 		    kube_page_fn on_page, void *userdata)
 {
@@ -509,19 +533,7 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 		goto out;
 	for (;;) {
 		json_t *page = NULL;
-		buf_reset(&url);
-		if ((rc = buf_puts(&url, base.ptr)) < 0 ||
-		    (rc = buf_printf(&url, "%climit=%u", query_sep(&base), limit)) < 0)
-			goto out;
-		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = buf_put_url_escaped(&url, cont)) < 0))
-			goto out;
-		if (!cont && o && o->resource_version && *o->resource_version &&
-		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 ||
-		     (rc = buf_put_url_escaped(&url, o->resource_version)) < 0))
-			goto out;
-		if (!cont && o && o->resource_version_match && *o->resource_version_match &&
-		    ((rc = buf_puts(&url, "&resourceVersionMatch=")) < 0 ||
-		     (rc = buf_put_url_escaped(&url, o->resource_version_match)) < 0))
+		if ((rc = page_url(&base, limit, cont, o, &url)) < 0)
 			goto out;
 		rc = request_json(kc, "GET", url.ptr, NULL, NULL, 0, &page);
 		if (rc == BERR_GONE && cont && restarts < 3) {
