@@ -531,10 +531,11 @@ static int ctx_init(struct ctx *c, const json_t *obj, const json_t *live, const 
 	return collect_rules(c, obj);
 }
 
-int diff_normalize(json_t *obj, const struct diff_settings *s)
+/* One object checked (identity, bounds) and normalised on its own (no live
+ * object). *ret is a new reference that may share children with obj. */
+static int normalize_alone(const json_t *obj, const struct diff_settings *s, json_t **ret)
 {
 	struct ctx c;
-	json_t *n = NULL;
 	size_t nodes = 0;
 	int rc;
 
@@ -542,7 +543,15 @@ int diff_normalize(json_t *obj, const struct diff_settings *s)
 		return rc;
 	if ((rc = ctx_init(&c, obj, obj, s)) < 0)
 		return rc;
-	if ((rc = normalize(&c, obj, &n)) < 0)
+	return normalize(&c, obj, ret);
+}
+
+int diff_normalize(json_t *obj, const struct diff_settings *s)
+{
+	json_t *n = NULL;
+	int rc;
+
+	if ((rc = normalize_alone(obj, s, &n)) < 0)
 		return rc;
 	/* n shares children with obj; make it private before moving it in */
 	json_t *deep = json_deep_copy(n);
@@ -1340,14 +1349,10 @@ out:
 
 int diff_normalized_hash(const json_t *obj, const struct diff_settings *s, char out[65])
 {
-	struct ctx c;
 	json_t *n = NULL;
-	size_t nodes = 0;
 	int rc;
 
-	if ((rc = check_identity(obj, "the")) < 0 || (rc = check_bounds(obj, 0, &nodes, "the")) < 0)
-		return rc;
-	if ((rc = ctx_init(&c, obj, obj, s)) < 0 || (rc = normalize(&c, obj, &n)) < 0)
+	if ((rc = normalize_alone(obj, s, &n)) < 0)
 		return rc;
 	rc = jx_hash_hex(n, out);
 	json_decref(n);

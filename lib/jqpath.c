@@ -200,6 +200,54 @@ static int parse_term(struct parser *ps, struct step *st, size_t *n, size_t cap)
 	}
 }
 
+/* The comparison after select's path: "==", "!=" or a "| startswith(" /
+ * endswith / contains call (its argument follows). */
+static int parse_cond_op(struct parser *ps, enum cond_op *ret)
+{
+	static const struct {
+		const char *text;
+		enum cond_op op;
+	} ops[] = {{"==", OP_EQ}, {"!=", OP_NE}, {"| startswith(", OP_STARTS}, {"|startswith(", OP_STARTS},
+		   {"| endswith(", OP_ENDS}, {"|endswith(", OP_ENDS}, {"| contains(", OP_CONTAINS},
+		   {"|contains(", OP_CONTAINS}};
+
+	for (size_t oi = 0; oi < sizeof(ops) / sizeof(ops[0]); oi++)
+		if (strncmp(ps->s + ps->pos, ops[oi].text, strlen(ops[oi].text)) == 0) {
+			*ret = ops[oi].op;
+			ps->pos += strlen(ops[oi].text);
+			return 0;
+		}
+	return perr(ps, "select() needs ==, != or | startswith/endswith/contains(\"...\")");
+}
+
+/* A JSON scalar literal: a quoted string (with escapes) or a bare token up
+ * to ')' or a space. *ret is a new reference. */
+static int parse_scalar_literal(struct parser *ps, json_t **ret)
+{
+	size_t start = ps->pos, end;
+	json_t *v;
+
+	if (ps->s[start] == '"') {
+		end = start + 1;
+		while (ps->s[end] && ps->s[end] != '"')
+			end += ps->s[end] == '\\' && ps->s[end + 1] ? 2 : 1;
+		if (ps->s[end] == '"')
+			end++;
+	} else {
+		end = start;
+		while (ps->s[end] && ps->s[end] != ')' && ps->s[end] != ' ')
+			end++;
+	}
+	v = json_loadb(ps->s + start, end - start, JSON_DECODE_ANY, NULL);
+	if (!v || json_is_object(v) || json_is_array(v)) {
+		json_decref(v);
+		return perr(ps, "select() compares with a JSON scalar literal");
+	}
+	*ret = v;
+	ps->pos = end;
+	return 0;
+}
+
 static int parse_select(struct parser *ps, struct step *st, size_t *n, size_t cap)
 {
 	struct step s = {.type = ST_SELECT};
@@ -221,41 +269,11 @@ static int parse_select(struct parser *ps, struct step *st, size_t *n, size_t ca
 			goto fail;
 		}
 	skip_ws(ps);
-	static const struct {
-		const char *text;
-		enum cond_op op;
-	} ops[] = {{"==", OP_EQ}, {"!=", OP_NE}, {"| startswith(", OP_STARTS}, {"|startswith(", OP_STARTS},
-		   {"| endswith(", OP_ENDS}, {"|endswith(", OP_ENDS}, {"| contains(", OP_CONTAINS},
-		   {"|contains(", OP_CONTAINS}};
-	size_t oi;
-	for (oi = 0; oi < sizeof(ops) / sizeof(ops[0]); oi++)
-		if (strncmp(ps->s + ps->pos, ops[oi].text, strlen(ops[oi].text)) == 0)
-			break;
-	if (oi == sizeof(ops) / sizeof(ops[0])) {
-		rc = perr(ps, "select() needs ==, != or | startswith/endswith/contains(\"...\")");
+	if ((rc = parse_cond_op(ps, &s.op)) < 0)
 		goto fail;
-	}
-	s.op = ops[oi].op;
-	ps->pos += strlen(ops[oi].text);
 	skip_ws(ps);
-	size_t start = ps->pos, end;
-	if (ps->s[start] == '"') {
-		end = start + 1;
-		while (ps->s[end] && ps->s[end] != '"')
-			end += ps->s[end] == '\\' && ps->s[end + 1] ? 2 : 1;
-		if (ps->s[end] == '"')
-			end++;
-	} else {
-		end = start;
-		while (ps->s[end] && ps->s[end] != ')' && ps->s[end] != ' ')
-			end++;
-	}
-	s.literal = json_loadb(ps->s + start, end - start, JSON_DECODE_ANY, NULL);
-	if (!s.literal || json_is_object(s.literal) || json_is_array(s.literal)) {
-		rc = perr(ps, "select() compares with a JSON scalar literal");
+	if ((rc = parse_scalar_literal(ps, &s.literal)) < 0)
 		goto fail;
-	}
-	ps->pos = end;
 	skip_ws(ps);
 	if (s.op >= OP_STARTS) {
 		if (!json_is_string(s.literal) || ps->s[ps->pos] != ')') {

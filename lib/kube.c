@@ -49,6 +49,18 @@ const json_t *kube_last_status(void)
 
 /* ---- helpers ---- */
 
+int kube_query_add(struct buf *url, char *sep, const char *key, const char *value)
+{
+	int rc;
+
+	if (!value || !*value)
+		return 0;
+	if ((rc = buf_printf(url, "%c%s=", *sep, key)) < 0 || (rc = buf_put_url_escaped(url, value)) < 0)
+		return rc;
+	*sep = '&';
+	return 0;
+}
+
 void kube_count(struct kube_client *kc, uint64_t *counter, uint64_t n)
 {
 	pthread_mutex_lock(&kc->mu);
@@ -409,29 +421,19 @@ static int build_url(struct kube_client *kc, const struct kube_target *t, const 
 		rc = err_set(BERR_INVALID, "%s \"%s\": namespaced kind needs a namespace", t->kind, t->name);
 		goto out;
 	}
-#define PARAM(key, val)                                                          \
-	do {                                                                     \
-		if (rc == 0 && (val) && *(val)) {                                \
-			rc = buf_printf(out, "%c%s=", sep, key);                 \
-			if (rc == 0)                                             \
-				rc = buf_put_url_escaped(out, val);                      \
-			sep = '&';                                               \
-		}                                                                \
-	} while (0)
-	if (o) {
-		if (write && o->dry_run)
-			PARAM("dryRun", "All");
-		if (write)
-			PARAM("fieldValidation", o->field_validation);
-		if (!write) {
-			PARAM("labelSelector", o->label_selector);
-			PARAM("fieldSelector", o->field_selector);
-			PARAM("resourceVersion", o->resource_version);
-			PARAM("resourceVersionMatch", o->resource_version_match);
-		}
+	if (o && write) {
+		if (o->dry_run && (rc = kube_query_add(out, &sep, "dryRun", "All")) < 0)
+			goto out;
+		if ((rc = kube_query_add(out, &sep, "fieldValidation", o->field_validation)) < 0)
+			goto out;
+	} else if (o) {
+		if ((rc = kube_query_add(out, &sep, "labelSelector", o->label_selector)) < 0 ||
+		    (rc = kube_query_add(out, &sep, "fieldSelector", o->field_selector)) < 0 ||
+		    (rc = kube_query_add(out, &sep, "resourceVersion", o->resource_version)) < 0 ||
+		    (rc = kube_query_add(out, &sep, "resourceVersionMatch", o->resource_version_match)) < 0)
+			goto out;
 	}
-#undef PARAM
-	if (rc == 0 && ret_res) {
+	if (ret_res) {
 		*ret_res = res;
 		memset(&res, 0, sizeof(res));
 	}
@@ -483,6 +485,27 @@ static void complete_items(json_t *page)
 	json_decref(apiv);
 }
 
+/* The URL of one list page into url (reset first): base, the limit, then
+ * the continue token or, on the first page only, resourceVersion(Match)
+ * from o (the API server rejects them together with a continue token). */
+static int page_url(const struct buf *base, unsigned limit, const char *cont, const struct kube_req_opts *o,
+		    struct buf *url)
+{
+	char sep = '&';
+	int rc;
+
+	buf_reset(url);
+	if ((rc = buf_puts(url, base->ptr)) < 0 ||
+	    (rc = buf_printf(url, "%climit=%u", query_sep(base), limit)) < 0)
+		return rc;
+	if (cont)
+		return kube_query_add(url, &sep, "continue", cont);
+	if (o && ((rc = kube_query_add(url, &sep, "resourceVersion", o->resource_version)) < 0 ||
+		  (rc = kube_query_add(url, &sep, "resourceVersionMatch", o->resource_version_match)) < 0))
+		return rc;
+	return 0;
+}
+
 int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
 		    kube_page_fn on_page, void *userdata)
 {
@@ -509,18 +532,7 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 		goto out;
 	for (;;) {
 		json_t *page = NULL;
-		buf_reset(&url);
-		if ((rc = buf_puts(&url, base.ptr)) < 0 ||
-		    (rc = buf_printf(&url, "%climit=%u", query_sep(&base), limit)) < 0)
-			goto out;
-		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = buf_put_url_escaped(&url, cont)) < 0))
-			goto out;
-		if (!cont && o && o->resource_version && *o->resource_version &&
-		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 || (rc = buf_put_url_escaped(&url, o->resource_version)) < 0))
-			goto out;
-		if (!cont && o && o->resource_version_match && *o->resource_version_match &&
-		    ((rc = buf_puts(&url, "&resourceVersionMatch=")) < 0 ||
-		     (rc = buf_put_url_escaped(&url, o->resource_version_match)) < 0))
+		if ((rc = page_url(&base, limit, cont, o, &url)) < 0)
 			goto out;
 		rc = request_json(kc, "GET", url.ptr, NULL, NULL, 0, &page);
 		if (rc == BERR_GONE && cont && restarts < 3) {

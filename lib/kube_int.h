@@ -56,6 +56,10 @@ int kube_map_error(const char *what, long status, const char *body, size_t len);
 int kube_do(struct kube_client *kc, const char *method, const char *path, const char *accept,
 	    const char *content_type, const char *body, size_t body_len, struct httpc_resp *resp);
 
+/* Appends "<*sep><key>=<value percent-encoded>" to url and sets *sep to
+ * '&'; nothing when value is NULL or "". 0 or a BERR code from buf. */
+int kube_query_add(struct buf *url, char *sep, const char *key, const char *value);
+
 /* Metric helpers under kc->mu. */
 void kube_count(struct kube_client *kc, uint64_t *counter, uint64_t n);
 

@@ -141,21 +141,10 @@ int kube_watch_start(struct kube_client *kc, const struct kube_target *t, const 
 	    (rc = buf_printf(&url, "?watch=1&allowWatchBookmarks=true&timeoutSeconds=%lld",
 			     (long long)kc->o.watch_timeout_s)) < 0)
 		goto out;
-#define PARAM(key, val)                                                      \
-	do {                                                                 \
-		if (rc == 0 && (val) && *(val)) {                            \
-			rc = buf_puts(&url, "&" key "=");                    \
-			if (rc == 0)                                         \
-				rc = buf_put_url_escaped(&url, val);                 \
-		}                                                            \
-	} while (0)
-	PARAM("resourceVersion", resource_version);
-	if (o) {
-		PARAM("labelSelector", o->label_selector);
-		PARAM("fieldSelector", o->field_selector);
-	}
-#undef PARAM
-	if (rc < 0)
+	char sep = '&';
+	if ((rc = kube_query_add(&url, &sep, "resourceVersion", resource_version)) < 0 ||
+	    (o && ((rc = kube_query_add(&url, &sep, "labelSelector", o->label_selector)) < 0 ||
+		   (rc = kube_query_add(&url, &sep, "fieldSelector", o->field_selector)) < 0)))
 		goto out;
 	if (!(w = calloc(1, sizeof(*w)))) {
 		rc = err_set(BERR_NOMEM, "watch: out of memory");

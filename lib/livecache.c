@@ -630,6 +630,92 @@ static bool types_all_resolved(struct livecache *lc)
 	return true;
 }
 
+/* Runs discovery with lc->mu released, then schedules the next one: soon
+ * (with a doubling backoff) after a failure or while wanted types are still
+ * unresolved, after rediscover_ms when nothing is wanted. Called and returns
+ * with lc->mu held. */
+static void worker_discover_locked(struct livecache *lc, int64_t *disc_backoff)
+{
+	lc->disc_busy = true;
+	lc->rediscover_at_ms = 0;
+	pthread_mutex_unlock(&lc->mu);
+	int rc = sync_types(lc);
+	pthread_mutex_lock(&lc->mu);
+	lc->disc_busy = false;
+	lc->disc_err = rc;
+	pthread_cond_broadcast(&lc->worker_cond);
+	if (rc < 0 || (lc->n_want && !types_all_resolved(lc))) {
+		*disc_backoff = *disc_backoff ? *disc_backoff * 2 : lc->backoff_base_ms;
+		if (*disc_backoff > lc->backoff_max_ms)
+			*disc_backoff = lc->backoff_max_ms;
+		lc->rediscover_at_ms = clock_mono_ms() + *disc_backoff;
+	} else {
+		*disc_backoff = 0;
+		if (lc->n_want == 0)
+			lc->rediscover_at_ms = clock_mono_ms() + lc->rediscover_ms;
+	}
+}
+
+/* The first idle type due for a list or a watch, or NULL; lowers *next to
+ * the earliest retry time of those not yet due. Under lc->mu. */
+static struct lc_type *worker_next_type_locked(struct livecache *lc, int64_t now, int64_t *next)
+{
+	for (size_t i = 0; i < lc->n_types; i++) {
+		struct lc_type *t = lc->types[i];
+		if ((t->state != ST_NEED_LIST && t->state != ST_NEED_WATCH) || t->busy)
+			continue;
+		if (t->retry_at_ms <= now)
+			return t;
+		if (t->retry_at_ms < *next)
+			*next = t->retry_at_ms;
+	}
+	return NULL;
+}
+
+/* Lists or watches t with lc->mu released, then records the outcome (a
+ * failure schedules a retry with backoff). Called and returns with lc->mu
+ * held. */
+static void worker_run_type_locked(struct livecache *lc, struct lc_type *t)
+{
+	enum lc_state st = t->state;
+	t->busy = true;
+	pthread_mutex_unlock(&lc->mu);
+	int rc = st == ST_NEED_LIST ? do_list(lc, t) : do_watch(lc, t);
+	if (st == ST_NEED_LIST)
+		malloc_trim(0); /* give the parsed pages back to the system */
+	pthread_mutex_lock(&lc->mu);
+	t->busy = false;
+	pthread_cond_broadcast(&lc->worker_cond);
+	if (rc < 0) {
+		t->last_err = rc;
+		if (t->state != ST_REMOVED)
+			t->retry_at_ms = clock_mono_ms() + next_backoff(lc, t);
+	} else {
+		t->last_err = 0;
+	}
+	pthread_cond_broadcast(&lc->sync_cond);
+}
+
+/* Waits on worker_cond until woken or wait_ms (at least 1) passes. */
+static void worker_sleep_locked(struct livecache *lc, int64_t wait_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (wait_ms < 1)
+		wait_ms = 1;
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (wait_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&lc->worker_cond, &lc->mu, &ts);
+}
+
+/* Each worker thread: discovery first when due (one worker at a time), else
+ * the next type that needs a list or a watch, else sleep until the earliest
+ * due time. */
 static void *worker_main(void *arg)
 {
 	struct livecache *lc = arg;
@@ -640,70 +726,17 @@ static void *worker_main(void *arg)
 		bool want_disc = !lc->discovered || (lc->rediscover_at_ms && now >= lc->rediscover_at_ms) ||
 				 (lc->n_want && !types_all_resolved(lc) && now >= lc->rediscover_at_ms);
 		if (want_disc && !lc->disc_busy) {
-			lc->disc_busy = true;
-			lc->rediscover_at_ms = 0;
-			pthread_mutex_unlock(&lc->mu);
-			int rc = sync_types(lc);
-			pthread_mutex_lock(&lc->mu);
-			lc->disc_busy = false;
-			lc->disc_err = rc;
-			pthread_cond_broadcast(&lc->worker_cond);
-			if (rc < 0 || (lc->n_want && !types_all_resolved(lc))) {
-				disc_backoff = disc_backoff ? disc_backoff * 2 : lc->backoff_base_ms;
-				if (disc_backoff > lc->backoff_max_ms)
-					disc_backoff = lc->backoff_max_ms;
-				lc->rediscover_at_ms = clock_mono_ms() + disc_backoff;
-			} else {
-				disc_backoff = 0;
-				if (lc->n_want == 0)
-					lc->rediscover_at_ms = clock_mono_ms() + lc->rediscover_ms;
-			}
+			worker_discover_locked(lc, &disc_backoff);
 			continue;
 		}
 		if (lc->rediscover_at_ms && lc->rediscover_at_ms < next)
 			next = lc->rediscover_at_ms;
-		struct lc_type *todo = NULL;
-		for (size_t i = 0; i < lc->n_types && !todo; i++) {
-			struct lc_type *t = lc->types[i];
-			if ((t->state != ST_NEED_LIST && t->state != ST_NEED_WATCH) || t->busy)
-				continue;
-			if (t->retry_at_ms <= now)
-				todo = t;
-			else if (t->retry_at_ms < next)
-				next = t->retry_at_ms;
-		}
+		struct lc_type *todo = worker_next_type_locked(lc, now, &next);
 		if (todo) {
-			enum lc_state st = todo->state;
-			todo->busy = true;
-			pthread_mutex_unlock(&lc->mu);
-			int rc = st == ST_NEED_LIST ? do_list(lc, todo) : do_watch(lc, todo);
-			if (st == ST_NEED_LIST)
-				malloc_trim(0); /* give the parsed pages back to the system */
-			pthread_mutex_lock(&lc->mu);
-			todo->busy = false;
-			pthread_cond_broadcast(&lc->worker_cond);
-			if (rc < 0) {
-				todo->last_err = rc;
-				if (todo->state != ST_REMOVED)
-					todo->retry_at_ms = clock_mono_ms() + next_backoff(lc, todo);
-			} else {
-				todo->last_err = 0;
-			}
-			pthread_cond_broadcast(&lc->sync_cond);
+			worker_run_type_locked(lc, todo);
 			continue;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t wait = next - now;
-		if (wait < 1)
-			wait = 1;
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (wait % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&lc->worker_cond, &lc->mu, &ts);
+		worker_sleep_locked(lc, next - now);
 	}
 	pthread_mutex_unlock(&lc->mu);
 	return NULL;

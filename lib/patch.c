@@ -207,6 +207,44 @@ static bool jptr_is_proper_prefix(const struct jptr *a, const struct jptr *b)
 	return true;
 }
 
+/* RFC 6902 "test": the value at p equals value. */
+static int jp_test(json_t *root, const struct jptr *p, const json_t *value)
+{
+	json_t *cur = jptr_walk(root, p, p->n);
+
+	if (!cur)
+		return err_set(BERR_INVALID, "path does not exist");
+	if (!jx_equal(cur, value))
+		return err_set(BERR_INVALID, "test failed: value differs");
+	return 0;
+}
+
+/* RFC 6902 "move" (is_move) or "copy" from f (parsed from the text from)
+ * to p. */
+static int jp_move_or_copy(json_t **root, const struct jptr *p, const char *from, const struct jptr *f,
+			   bool is_move)
+{
+	json_t *moved = NULL;
+	int rc;
+
+	if (is_move) {
+		if (jptr_is_proper_prefix(f, p))
+			return err_set(BERR_INVALID, "cannot move \"%s\" into its own child", from);
+		if (f->n == 0) {
+			/* moving the root onto itself is the only legal root move */
+			return p->n == 0 ? 0 : err_set(BERR_INVALID, "cannot move the root");
+		}
+		if ((rc = jp_remove(*root, f, &moved)) < 0)
+			return rc;
+	} else {
+		json_t *src = jptr_walk(*root, f, f->n);
+		if (!src)
+			return err_set(BERR_INVALID, "\"from\" path does not exist");
+		moved = json_deep_copy(src);
+	}
+	return jp_add(root, p, moved);
+}
+
 static int jp_one(json_t **root, const json_t *op, size_t i)
 {
 	const char *name = jx_str(op, "op");
@@ -236,42 +274,15 @@ static int jp_one(json_t **root, const json_t *op, size_t i)
 			goto out;
 		rc = jp_add(root, &p, json_deep_copy(value));
 	} else if (strcmp(name, "test") == 0) {
-		json_t *cur = jptr_walk(*root, &p, p.n);
-		if (!cur)
-			rc = err_set(BERR_INVALID, "path does not exist");
-		else if (!jx_equal(cur, value))
-			rc = err_set(BERR_INVALID, "test failed: value differs");
-		else
-			rc = 0;
+		rc = jp_test(*root, &p, value);
 	} else if (strcmp(name, "move") == 0 || strcmp(name, "copy") == 0) {
-		json_t *moved = NULL;
 		if (!from) {
 			rc = err_set(BERR_INVALID, "missing \"from\"");
 			goto out;
 		}
 		if ((rc = jptr_parse(from, &f)) < 0)
 			goto out;
-		if (name[0] == 'm') {
-			if (jptr_is_proper_prefix(&f, &p)) {
-				rc = err_set(BERR_INVALID, "cannot move \"%s\" into its own child", from);
-				goto out;
-			}
-			if (f.n == 0) {
-				/* moving the root onto itself is the only legal root move */
-				rc = p.n == 0 ? 0 : err_set(BERR_INVALID, "cannot move the root");
-				goto out;
-			}
-			if ((rc = jp_remove(*root, &f, &moved)) < 0)
-				goto out;
-		} else {
-			json_t *src = jptr_walk(*root, &f, f.n);
-			if (!src) {
-				rc = err_set(BERR_INVALID, "\"from\" path does not exist");
-				goto out;
-			}
-			moved = json_deep_copy(src);
-		}
-		rc = jp_add(root, &p, moved);
+		rc = jp_move_or_copy(root, &p, from, &f, name[0] == 'm');
 	} else {
 		rc = err_set(BERR_INVALID, "unknown operation");
 	}

@@ -62,13 +62,54 @@ static __int128 pow10_i128(int n)
 	return r;
 }
 
+/* digits * 10^-frac * base^exponent, in nanos, rounded up (away from zero)
+ * when digits were dropped or the division is inexact. 0 with *ret set, or
+ * -1 when the value passes MAX_NANO. */
+static int scale_to_nano(__int128 digits, int frac, bool dropped_nonzero, int base, int exponent,
+			 __int128 *ret)
+{
+	__int128 num = digits, den = 1, nano;
+	int e10 = 9 - frac; /* nanos: * 10^9 */
+	if (base == 10)
+		e10 += exponent;
+	else
+		for (int i = 0; i < exponent; i++) {
+			if (num > MAX_NANO * 1000)
+				return -1;
+			num *= 2;
+		}
+	if (e10 >= 0) {
+		for (int i = 0; i < e10; i++) {
+			if (num > MAX_NANO)
+				return -1;
+			num *= 10;
+		}
+	} else {
+		if (-e10 > 36)
+			den = 0; /* below any representable nano: rounds to 1n or 0 */
+		else
+			den = pow10_i128(-e10);
+	}
+	if (den == 0) {
+		nano = (num != 0 || dropped_nonzero) ? 1 : 0;
+	} else {
+		nano = num / den;
+		if (num % den != 0 || dropped_nonzero)
+			nano++; /* round up, away from zero */
+	}
+	if (nano > MAX_NANO)
+		return -1;
+	*ret = nano;
+	return 0;
+}
+
 int quantity_parse(const char *s, struct quantity *out)
 {
 	const char *p = s;
 	bool neg = false;
 	/* The digits, without the point, as a number with `frac` decimals.
 	 * Digits past what we can hold only matter for rounding. */
-	__int128 digits = 0;
+	__int128 digits = 0, nano;
 	int frac = 0, ndigits = 0;
 	bool dropped_nonzero = false, seen_point = false;
 	enum quantity_format format;
@@ -101,39 +142,7 @@ int quantity_parse(const char *s, struct quantity *out)
 		return invalid(s);
 	if (parse_suffix(p, &format, &base, &exponent) < 0)
 		return invalid(s);
-
-	/* value = digits * 10^-frac * base^exponent; in nanos: * 10^9. */
-	__int128 num = digits, den = 1;
-	int e10 = 9 - frac;
-	if (base == 10)
-		e10 += exponent;
-	else
-		for (int i = 0; i < exponent; i++) {
-			if (num > MAX_NANO * 1000)
-				return invalid(s);
-			num *= 2;
-		}
-	if (e10 >= 0) {
-		for (int i = 0; i < e10; i++) {
-			if (num > MAX_NANO)
-				return invalid(s);
-			num *= 10;
-		}
-	} else {
-		if (-e10 > 36)
-			den = 0; /* below any representable nano: rounds to 1n or 0 */
-		else
-			den = pow10_i128(-e10);
-	}
-	__int128 nano;
-	if (den == 0) {
-		nano = (num != 0 || dropped_nonzero) ? 1 : 0;
-	} else {
-		nano = num / den;
-		if (num % den != 0 || dropped_nonzero)
-			nano++; /* round up, away from zero */
-	}
-	if (nano > MAX_NANO)
+	if (scale_to_nano(digits, frac, dropped_nonzero, base, exponent, &nano) < 0)
 		return invalid(s);
 	out->nano = neg ? -nano : nano;
 	out->format = format;
