@@ -170,6 +170,9 @@ static int setup(const struct flags *f, struct api_server *s)
 		return err_prefix(rc, "kubernetes client");
 	if ((rc = settings_bootstrap(s)) < 0)
 		return err_prefix(rc, "settings in namespace %s", s->ns);
+	struct httpc_config oc = {.timeout_ms = 15000, .retry = {.max_attempts = 2}};
+	if ((rc = httpc_new(&oc, &s->oidc_hc)) < 0)
+		return rc;
 	if (f->repo_server) {
 		struct httpc_config hc = {.timeout_ms = 120000, .retry = {.max_attempts = 2}};
 		if ((rc = httpc_new(&hc, &s->hc)) < 0)
@@ -208,6 +211,7 @@ static void teardown(struct api_server *s)
 	static_release();
 	rcache_free(s->cache);
 	httpc_free(s->hc);
+	httpc_free(s->oidc_hc);
 	kube_client_free(s->kc);
 	throttle_free(s->throttle);
 	settings_put(s->settings);
@@ -228,6 +232,8 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/session", api_session_create},
 	{"DELETE", "/api/v1/session", api_session_delete},
 	{"GET", "/api/v1/session/userinfo", api_userinfo},
+	{"GET", "/auth/login", api_auth_login},
+	{"GET", "/auth/callback", api_auth_callback},
 	{"GET", "/api/v1/account/can-i/{resource}/{action}/{object...}", api_can_i},
 	{"PUT", "/api/v1/account/password", api_account_password},
 	{"GET", "/api/v1/applications", api_apps_list},

@@ -5,6 +5,7 @@
  *   main.c      flags, wiring, routes
  *   settings.c  berth-cm / berth-rbac-cm / berth-secret snapshots (reloaded
  *               while serving), first-start bootstrap, GET /api/v1/settings
+ *   oidc.c      OIDC login (/auth/login, /auth/callback)
  *   session.c   login, logout, sessions, revocation, password change,
  *               authentication of every request, RBAC checks, can-i
  *   apps.c      Applications (CRUD, sync, rollback, terminate, refresh)
@@ -61,6 +62,7 @@ struct api_server {
 	struct kube_client *kc;
 	struct rcache *cache;        /* NULL without --redis */
 	struct httpc *hc;            /* repo server */
+	struct httpc *oidc_hc;       /* OIDC provider (TLS verified) */
 	const char *repo_server;     /* URL or NULL */
 	struct throttle *throttle;
 	size_t webhook_max_bytes;
@@ -124,6 +126,10 @@ void api_account_password(struct httpd_req *req, void *ud);
 int api_verify_token(struct api_server *s, const char *token, struct principal *p);
 /* The same 403 for "forbidden" and for "not found" the caller may not see. */
 void api_denied(struct httpd_req *req, const char *resource, const char *action, const char *object);
+
+/* ---- oidc.c ---- */
+void api_auth_login(struct httpd_req *req, void *ud);
+void api_auth_callback(struct httpd_req *req, void *ud);
 
 /* ---- apps.c ---- */
 void api_apps_list(struct httpd_req *req, void *ud);
