@@ -49,8 +49,9 @@ data:
   policy.csv: |
     g, berth-devs, role:readonly
 EOF2
-k apply -f "$TEST_DIR/cm.yaml" >/dev/null
+# The secret first: once the settings show the provider, the client secret is there too.
 k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
+k apply -f "$TEST_DIR/cm.yaml" >/dev/null
 settings_show_idp() { api GET /api/v1/settings; [ "$(jqb .oidcConfig.issuer)" = "$ISSUER" ]; }
 wait_for "settings show the provider" 10 settings_show_idp
 t_eq "settings: issuer and name only" "$(jqb '.oidcConfig | keys | join(",")')" "issuer,name"
