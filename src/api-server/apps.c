@@ -28,13 +28,17 @@ void api_app_object(const json_t *app, char *out, size_t size)
 	snprintf(out, size, "%s/%s", proj && *proj ? proj : MODEL_DEFAULT_PROJECT, name ? name : "");
 }
 
-int api_app_load(struct api_server *s, struct httpd_req *req, const struct principal *p, const char *name,
-		 const char *action, json_t **ret)
+/* Loads from the cache when cached and it can answer, else from the API. */
+static int app_load(struct api_server *s, struct httpd_req *req, const struct principal *p, const char *name,
+		    const char *action, bool cached, json_t **ret)
 {
 	struct kube_target t = APP_TARGET(s, name);
 	char obj[512];
 	json_t *app = NULL;
-	int rc = kube_get(s->kc, &t, NULL, &app);
+	int rc = cached ? sse_hub_get(s, name, &app) : BERR_UNAVAILABLE;
+
+	if (rc == BERR_UNAVAILABLE)
+		rc = kube_get(s->kc, &t, NULL, &app);
 
 	if (rc == BERR_NOTFOUND) {
 		/* Only a caller who could act on this name in every project
@@ -58,6 +62,12 @@ int api_app_load(struct api_server *s, struct httpd_req *req, const struct princ
 	}
 	*ret = app;
 	return 0;
+}
+
+int api_app_load(struct api_server *s, struct httpd_req *req, const struct principal *p, const char *name,
+		 const char *action, json_t **ret)
+{
+	return app_load(s, req, p, name, action, false, ret);
 }
 
 /* ---- list ---- */
@@ -109,7 +119,10 @@ void api_apps_list(struct httpd_req *req, void *ud)
 		goto out;
 	}
 	struct kube_req_opts o = {.label_selector = httpd_req_query(req, "selector")};
-	if ((rc = kube_list(s->kc, &t, &o, &list)) < 0) {
+	json_t *snap = o.label_selector && *o.label_selector ? NULL : sse_hub_snapshot(s);
+	if (snap) {
+		list = json_pack("{s:o}", "items", snap);
+	} else if ((rc = kube_list(s->kc, &t, &o, &list)) < 0) {
 		api_respond_err(req, rc);
 		goto out;
 	}
@@ -146,7 +159,8 @@ void api_apps_list(struct httpd_req *req, void *ud)
 	for (i = 0; i < take; i++)
 		json_array_append(oitems, v[i]);
 	json_t *meta = json_object_get(out, "metadata");
-	json_object_set(meta, "resourceVersion", jx_path(list, "metadata", "resourceVersion", NULL));
+	if (jx_path(list, "metadata", "resourceVersion", NULL))
+		json_object_set(meta, "resourceVersion", jx_path(list, "metadata", "resourceVersion", NULL));
 	if (take < n) {
 		json_object_set_new(meta, "continue",
 				    json_string(jx_path_str(v[take - 1], "metadata", "name", NULL)));
@@ -165,9 +179,17 @@ out:
 static int patch_app(struct api_server *s, const char *name, const char *sub, json_t *patch, json_t **ret)
 {
 	struct kube_target t = APP_TARGET(s, name);
+	json_t *out = NULL;
 	t.subresource = sub;
-	int rc = kube_patch(s->kc, &t, KUBE_PATCH_MERGE, patch, NULL, ret);
+	int rc = kube_patch(s->kc, &t, KUBE_PATCH_MERGE, patch, NULL, &out);
 	json_decref(patch);
+	if (rc == 0) {
+		sse_hub_expect(s, name, out);
+		if (ret)
+			*ret = out;
+		else
+			json_decref(out);
+	}
 	return rc;
 }
 
@@ -182,7 +204,7 @@ void api_app_get(struct httpd_req *req, void *ud)
 
 	if (!api_begin(s, req, &p))
 		return;
-	if (api_app_load(s, req, &p, name, "get", &app) < 0)
+	if (app_load(s, req, &p, name, "get", !refresh, &app) < 0)
 		goto out;
 	if (refresh) {
 		if (strcmp(refresh, "normal") && strcmp(refresh, "hard")) {
@@ -312,6 +334,7 @@ void api_app_create(struct httpd_req *req, void *ud)
 			api_respond_err(req, rc);
 		goto out;
 	}
+	sse_hub_expect(s, app.meta.name, created);
 	log_info("application created", "app", app.meta.name, "project", app.project, "by", p.sub, NULL);
 	httpd_respond_json(req, 200, created);
 out:
@@ -376,6 +399,7 @@ void api_app_update(struct httpd_req *req, void *ud)
 		api_respond_err(req, rc);
 		goto out;
 	}
+	sse_hub_expect(s, name, upd);
 	log_info("application updated", "app", name, "by", p.sub, NULL);
 	httpd_respond_json(req, 200, upd);
 out:
@@ -452,10 +476,14 @@ void api_app_delete(struct httpd_req *req, void *ud)
 		}
 	}
 	struct kube_req_opts o = {.propagation_policy = "Background"};
-	if ((rc = kube_delete(s->kc, &t, &o, NULL)) < 0 && rc != BERR_NOTFOUND) {
+	json_t *gone = NULL;
+	if ((rc = kube_delete(s->kc, &t, &o, &gone)) < 0 && rc != BERR_NOTFOUND) {
 		api_respond_err(req, rc);
 		goto out;
 	}
+	/* Pending (finalizers): the object comes back; gone: a Status. */
+	sse_hub_expect(s, name, gone && !str_eq_null(jx_str(gone, "kind"), "Status") ? gone : NULL);
+	json_decref(gone);
 	log_info("application deleted", "app", name, "cascade", casc ? "true" : "false", "by", p.sub, NULL);
 	httpd_respond(req, 200, "application/json", "{}", 2);
 out:

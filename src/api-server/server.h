@@ -188,6 +188,15 @@ json_t *api_repo_request_creds(struct api_server *s, const char *url);
 int sse_hub_start(struct api_server *s);
 void sse_hub_stop(struct api_server *s);
 void api_stream_apps(struct httpd_req *req, void *ud);
+/* The Application cache (see stream.c). expect: this process wrote name
+ * and got written back (NULL for a deletion). snapshot: every cached app
+ * (new array; objects shared, read-only), or NULL when the cache cannot
+ * answer (not synced, own writes not seen in time): use the API then.
+ * get: 0 with *ret (new ref, read-only), BERR_NOTFOUND, or
+ * BERR_UNAVAILABLE (ask the API). */
+void sse_hub_expect(struct api_server *s, const char *name, const json_t *written);
+json_t *sse_hub_snapshot(struct api_server *s);
+int sse_hub_get(struct api_server *s, const char *name, json_t **ret);
 
 /* ---- webhook.c ---- */
 void api_webhook(struct httpd_req *req, void *ud);
