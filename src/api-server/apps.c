@@ -72,12 +72,15 @@ int api_app_load(struct api_server *s, struct httpd_req *req, const struct princ
 
 /* ---- list ---- */
 
+struct list_item {
+	const char *name;
+	const json_t *obj;
+	const char *json;            /* cached compact text, or NULL */
+};
+
 static int cmp_by_name(const void *a, const void *b)
 {
-	const char *x = jx_path_str(*(json_t *const *)a, "metadata", "name", NULL);
-	const char *y = jx_path_str(*(json_t *const *)b, "metadata", "name", NULL);
-
-	return strcmp(x ? x : "", y ? y : "");
+	return strcmp(((const struct list_item *)a)->name, ((const struct list_item *)b)->name);
 }
 
 static bool query_has(struct httpd_req *req, const char *key, const char *value)
@@ -105,8 +108,9 @@ void api_apps_list(struct httpd_req *req, void *ud)
 	struct api_server *s = ud;
 	struct principal p;
 	struct kube_target t = APP_TARGET(s, NULL);
-	json_t *list = NULL, *out = NULL, *items;
-	json_t **v = NULL;
+	json_t *list = NULL, *out = NULL, *items, *snap = NULL;
+	struct list_item *v = NULL;
+	struct buf b = {0};
 	size_t n = 0;
 	int limit = 0, rc;
 	const char *lim = httpd_req_query(req, "limit"), *cont = httpd_req_query(req, "continue");
@@ -119,7 +123,7 @@ void api_apps_list(struct httpd_req *req, void *ud)
 		goto out;
 	}
 	struct kube_req_opts o = {.label_selector = httpd_req_query(req, "selector")};
-	json_t *snap = o.label_selector && *o.label_selector ? NULL : sse_hub_snapshot(s);
+	snap = o.label_selector && *o.label_selector ? NULL : sse_hub_snapshot(s);
 	if (snap) {
 		list = json_pack("{s:o}", "items", snap);
 	} else if ((rc = kube_list(s->kc, &t, &o, &list)) < 0) {
@@ -133,40 +137,61 @@ void api_apps_list(struct httpd_req *req, void *ud)
 		goto out;
 	}
 	size_t i;
-	json_t *app;
-	json_array_foreach(items, i, app) {
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		/* Cache entries are {obj, json, name}; API items are objects. */
+		json_t *app = snap ? json_object_get(it, "obj") : it;
 		char obj[512];
 		const char *name = jx_path_str(app, "metadata", "name", NULL);
-		api_app_object(app, obj, sizeof(obj));
-		if (!name || !api_can(&p, "applications", "get", obj))
+		if (!name)
+			continue;
+		if (search && *search && !strstr(name, search))
+			continue;
+		if (cont && *cont && strcmp(name, cont) <= 0)
 			continue;
 		const char *proj = jx_path_str(app, "spec", "project", NULL);
 		if (!query_has(req, "project", proj ? proj : MODEL_DEFAULT_PROJECT) ||
 		    !query_has(req, "sync", jx_path_str(app, "status", "sync", "status", NULL)) ||
 		    !query_has(req, "health", jx_path_str(app, "status", "health", "status", NULL)))
 			continue;
-		if (search && *search && !strstr(name, search))
+		api_app_object(app, obj, sizeof(obj));
+		if (!api_can(&p, "applications", "get", obj))
 			continue;
-		if (cont && *cont && strcmp(name, cont) <= 0)
-			continue;
-		v[n++] = app;
+		v[n].name = name;
+		v[n].obj = app;
+		v[n].json = snap ? jx_str(it, "json") : NULL;
+		n++;
 	}
 	qsort(v, n, sizeof(*v), cmp_by_name);
-	out = json_pack("{s:s,s:s,s:[],s:{}}", "apiVersion", MODEL_API_VERSION, "kind", "ApplicationList",
-			"items", "metadata");
-	json_t *oitems = json_object_get(out, "items");
 	size_t take = limit > 0 && (size_t)limit < n ? (size_t)limit : n;
-	for (i = 0; i < take; i++)
-		json_array_append(oitems, v[i]);
-	json_t *meta = json_object_get(out, "metadata");
-	if (jx_path(list, "metadata", "resourceVersion", NULL))
-		json_object_set(meta, "resourceVersion", jx_path(list, "metadata", "resourceVersion", NULL));
-	if (take < n) {
-		json_object_set_new(meta, "continue",
-				    json_string(jx_path_str(v[take - 1], "metadata", "name", NULL)));
-		json_object_set_new(meta, "remainingItemCount", json_integer((json_int_t)(n - take)));
+	/* Written by hand so cached items go out as the text they were
+	 * dumped to when they changed, not dumped again per request. */
+	buf_init(&b, (size_t)1 << 30);
+	rc = buf_printf(&b, "{\"apiVersion\":\"%s\",\"kind\":\"ApplicationList\",\"metadata\":{", MODEL_API_VERSION);
+	if (rc == 0 && take < n) {
+		json_t *c = json_string(v[take - 1].name);
+		rc = buf_puts(&b, "\"continue\":");
+		if (rc == 0)
+			rc = jx_dump_compact(c, &b);
+		if (rc == 0)
+			rc = buf_printf(&b, ",\"remainingItemCount\":%zu", n - take);
+		json_decref(c);
 	}
-	httpd_respond_json(req, 200, out);
+	if (rc == 0)
+		rc = buf_puts(&b, "},\"items\":[");
+	for (i = 0; rc == 0 && i < take; i++) {
+		if (i)
+			rc = buf_putc(&b, ',');
+		if (rc == 0)
+			rc = v[i].json ? buf_puts(&b, v[i].json) : jx_dump_compact(v[i].obj, &b);
+	}
+	if (rc == 0)
+		rc = buf_puts(&b, "]}");
+	if (rc < 0)
+		httpd_respond_error(req, 500, "cannot write the list");
+	else
+		httpd_respond(req, 200, "application/json", b.ptr, b.len);
+	buf_release(&b);
 out:
 	free(v);
 	json_decref(list);

@@ -213,6 +213,7 @@ static void teardown(struct api_server *s)
 	httpc_free(s->hc);
 	httpc_free(s->oidc_hc);
 	kube_client_free(s->kc);
+	sse_hub_free(s);
 	throttle_free(s->throttle);
 	settings_put(s->settings);
 	json_decref(s->revoked_local);

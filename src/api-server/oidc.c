@@ -199,11 +199,14 @@ static void pending_clear(struct pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Stores a pending login (taking ownership of the strings). */
+/* Stores a pending login (taking ownership of the strings). When the
+ * table is full the oldest entry gives way: anonymous /auth/login requests
+ * can then delay a login (the user starts again) but never block logins
+ * for the whole ten minutes. */
 static int pending_put(struct pending *in)
 {
 	int64_t now = clock_mono_ms();
-	struct pending *slot = NULL;
+	struct pending *slot = NULL, *oldest = NULL;
 
 	pthread_mutex_lock(&oc.mu);
 	for (size_t i = 0; i < PENDING_MAX; i++) {
@@ -212,16 +215,16 @@ static int pending_put(struct pending *in)
 			pending_clear(p);
 		if (!p->state && !slot)
 			slot = p;
+		if (p->state && (!oldest || p->created_ms < oldest->created_ms))
+			oldest = p;
 	}
-	if (slot) {
-		*slot = *in;
-		slot->created_ms = now;
-	}
-	pthread_mutex_unlock(&oc.mu);
 	if (!slot) {
-		pending_clear(in);
-		return err_set(BERR_UNAVAILABLE, "too many logins in progress");
+		pending_clear(oldest);
+		slot = oldest;
 	}
+	*slot = *in;
+	slot->created_ms = now;
+	pthread_mutex_unlock(&oc.mu);
 	return 0;
 }
 

@@ -186,11 +186,15 @@ json_t *api_repo_request_creds(struct api_server *s, const char *url);
 
 /* ---- stream.c ---- */
 int sse_hub_start(struct api_server *s);
+/* stop joins the hub's thread (s->stopping must be set); free frees the
+ * hub, after kube_client_free has ended its watch. */
 void sse_hub_stop(struct api_server *s);
+void sse_hub_free(struct api_server *s);
 void api_stream_apps(struct httpd_req *req, void *ud);
 /* The Application cache (see stream.c). expect: this process wrote name
  * and got written back (NULL for a deletion). snapshot: every cached app
- * (new array; objects shared, read-only), or NULL when the cache cannot
+ * as {obj, json (its compact dump), name, seq} (new array; entries shared,
+ * read-only), or NULL when the cache cannot
  * answer (not synced, own writes not seen in time): use the API then.
  * get: 0 with *ret (new ref, read-only), BERR_NOTFOUND, or
  * BERR_UNAVAILABLE (ask the API). */

@@ -93,18 +93,23 @@ static bool sub_wants(const struct sse_sub *sub, const char *object, const char 
 	return api_can(&sub->p, "applications", "get", object);
 }
 
-static char *make_frame(uint64_t seq, const char *type, const json_t *obj)
+/* An SSE frame around an application's JSON text (already dumped). */
+static char *make_frame(uint64_t seq, const char *type, const char *app_json)
 {
-	json_t *ev = json_pack("{s:{s:s,s:O}}", "result", "type", type, "application", obj);
+	return str_printf("id: %llu\ndata: {\"result\":{\"type\":\"%s\",\"application\":%s}}\n\n",
+			  (unsigned long long)seq, type, app_json);
+}
+
+/* obj dumped compactly (newly allocated), or NULL. */
+static char *dump_app(const json_t *obj)
+{
 	struct buf b;
 	char *out = NULL;
 
 	buf_init(&b, 64u << 20);
-	if (ev && buf_printf(&b, "id: %llu\ndata: ", (unsigned long long)seq) == 0 && jx_dump_compact(ev, &b) == 0 &&
-	    buf_puts(&b, "\n\n") == 0)
+	if (jx_dump_compact(obj, &b) == 0)
 		out = buf_detach(&b, NULL);
 	buf_release(&b);
-	json_decref(ev);
 	return out;
 }
 
@@ -120,7 +125,8 @@ static void send_state(struct sse_hub *h, struct sse_sub *sub)
 		api_app_object(obj, object, sizeof(object));
 		if (!sub_wants(sub, object, name))
 			continue;
-		char *f = make_frame((uint64_t)json_integer_value(json_object_get(e, "seq")), "ADDED", obj);
+		char *f = make_frame((uint64_t)json_integer_value(json_object_get(e, "seq")), "ADDED",
+				     jx_str(e, "json"));
 		if (f && httpd_stream_write(sub->stream, f, strlen(f)) < 0)
 			sub->dead = true;
 		free(f);
@@ -156,7 +162,10 @@ static void record_event(struct sse_hub *h, enum kube_event_type type, const jso
 		return;
 	api_app_object(obj, object, sizeof(object));
 	uint64_t seq = ++h->seq;
-	char *frame = make_frame(seq, t, obj);
+	char *text = dump_app(obj);
+	if (!text)
+		return;
+	char *frame = make_frame(seq, t, text);
 	struct sse_event *slot = &h->ring[seq % SSE_RING];
 	free(slot->object);
 	free(slot->name);
@@ -168,7 +177,10 @@ static void record_event(struct sse_hub *h, enum kube_event_type type, const jso
 	if (type == KUBE_EV_DELETED)
 		json_object_del(h->state, name);
 	else
-		json_object_set_new(h->state, name, json_pack("{s:O,s:I}", "obj", obj, "seq", (json_int_t)seq));
+		json_object_set_new(h->state, name,
+				    json_pack("{s:O,s:I,s:s,s:s}", "obj", obj, "seq", (json_int_t)seq, "json", text,
+					      "name", name));
+	free(text);
 	expect_seen(h, name, jx_path_str(obj, "metadata", "resourceVersion", NULL), type == KUBE_EV_DELETED);
 	for (struct sse_sub *sub = h->subs; frame && sub; sub = sub->next) {
 		if (!sub->dead && sub_wants(sub, object, name) &&
@@ -383,14 +395,21 @@ void sse_hub_stop(struct api_server *s)
 	if (!h)
 		return;
 	pthread_mutex_lock(&h->mu);
-	struct kube_watch *w = h->watch;
-	h->watch = NULL;
 	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->mu);
-	if (w)
-		kube_watch_stop(s->kc, w);
 	if (h->started)
 		pthread_join(h->thread, NULL);
+	h->started = false;
+}
+
+/* After kube_client_free: the watch's on_end (which touches the hub) has
+ * run, so the hub can go. */
+void sse_hub_free(struct api_server *s)
+{
+	struct sse_hub *h = s->hub;
+
+	if (!h)
+		return;
 	/* httpd is gone (main frees it first): no stream callback can run
 	 * any more, so every subscriber left is freed here. */
 	while (h->subs) {
@@ -528,7 +547,7 @@ json_t *sse_hub_snapshot(struct api_server *s)
 		const char *name;
 		json_t *e;
 		json_object_foreach(h->state, name, e)
-			json_array_append(out, json_object_get(e, "obj"));
+			json_array_append(out, e);
 	}
 	pthread_mutex_unlock(&h->mu);
 	return out;
