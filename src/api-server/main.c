@@ -237,6 +237,8 @@ static const struct route routes[] = {
 	{"GET", "/auth/callback", api_auth_callback},
 	{"GET", "/api/v1/account/can-i/{resource}/{action}/{object...}", api_can_i},
 	{"PUT", "/api/v1/account/password", api_account_password},
+	{"POST", "/api/v1/account/{name}/token", api_account_token_create},
+	{"DELETE", "/api/v1/account/{name}/token/{id}", api_account_token_delete},
 	{"GET", "/api/v1/applications", api_apps_list},
 	{"POST", "/api/v1/applications", api_app_create},
 	{"GET", "/api/v1/applications/{name}", api_app_get},

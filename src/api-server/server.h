@@ -122,6 +122,8 @@ void api_session_delete(struct httpd_req *req, void *ud);
 void api_userinfo(struct httpd_req *req, void *ud);
 void api_can_i(struct httpd_req *req, void *ud);
 void api_account_password(struct httpd_req *req, void *ud);
+void api_account_token_create(struct httpd_req *req, void *ud);
+void api_account_token_delete(struct httpd_req *req, void *ud);
 /* Verifies a token (session or project) without a request; for SSE too. */
 int api_verify_token(struct api_server *s, const char *token, struct principal *p);
 /* The same 403 for "forbidden" and for "not found" the caller may not see. */
