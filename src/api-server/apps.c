@@ -102,84 +102,66 @@ static bool query_has(struct httpd_req *req, const char *key, const char *value)
 	return false;
 }
 
-/* GET /api/v1/applications?project=&selector=&sync=&health=&search=&limit=&continue= */
-void api_apps_list(struct httpd_req *req, void *ud)
+/* The list filters and the RBAC check; true when app is listed. */
+static bool list_wants(struct httpd_req *req, const struct principal *p, const char *search, const char *cont,
+		       const json_t *app)
 {
-	struct api_server *s = ud;
-	struct principal p;
-	struct kube_target t = APP_TARGET(s, NULL);
-	json_t *list = NULL, *out = NULL, *items, *snap = NULL;
-	struct list_item *v = NULL;
-	struct buf b = {0};
-	size_t n = 0;
-	int limit = 0, rc;
-	const char *lim = httpd_req_query(req, "limit"), *cont = httpd_req_query(req, "continue");
-	const char *search = httpd_req_query(req, "search");
+	const char *name = jx_path_str(app, "metadata", "name", NULL);
+	char obj[512];
 
-	if (!api_begin(s, req, &p))
-		return;
-	if (lim && *lim && str_to_int(lim, 0, 100000, &limit) < 0) {
-		httpd_respond_error(req, 400, "limit: not a number");
-		goto out;
+	if (!name || (search && *search && !strstr(name, search)) || (cont && *cont && strcmp(name, cont) <= 0))
+		return false;
+	const char *proj = jx_path_str(app, "spec", "project", NULL);
+	if (!query_has(req, "project", proj ? proj : MODEL_DEFAULT_PROJECT) ||
+	    !query_has(req, "sync", jx_path_str(app, "status", "sync", "status", NULL)) ||
+	    !query_has(req, "health", jx_path_str(app, "status", "health", "status", NULL)))
+		return false;
+	api_app_object(app, obj, sizeof(obj));
+	return api_can(p, "applications", "get", obj);
+}
+
+struct list_walk {
+	struct httpd_req *req;
+	const struct principal *p;
+	const char *search;
+	size_t want;                 /* 0: all */
+	json_t *held;                /* entries taken (references) */
+	bool more;
+};
+
+static bool list_walk_one(json_t *entry, void *ud)
+{
+	struct list_walk *w = ud;
+
+	if (!list_wants(w->req, w->p, w->search, NULL, json_object_get(entry, "obj")))
+		return false;
+	if (w->want && json_array_size(w->held) == w->want) {
+		w->more = true;
+		return true;
 	}
-	struct kube_req_opts o = {.label_selector = httpd_req_query(req, "selector")};
-	snap = o.label_selector && *o.label_selector ? NULL : sse_hub_snapshot(s);
-	if (snap) {
-		list = json_pack("{s:o}", "items", snap);
-	} else if ((rc = kube_list(s->kc, &t, &o, &list)) < 0) {
-		api_respond_err(req, rc);
-		goto out;
-	}
-	items = json_object_get(list, "items");
-	v = calloc(json_array_size(items) + 1, sizeof(*v));
-	if (!v) {
-		httpd_respond_error(req, 500, "out of memory");
-		goto out;
-	}
-	size_t i;
-	json_t *it;
-	json_array_foreach(items, i, it) {
-		/* Cache entries are {obj, json, name}; API items are objects. */
-		json_t *app = snap ? json_object_get(it, "obj") : it;
-		char obj[512];
-		const char *name = jx_path_str(app, "metadata", "name", NULL);
-		if (!name)
-			continue;
-		if (search && *search && !strstr(name, search))
-			continue;
-		if (cont && *cont && strcmp(name, cont) <= 0)
-			continue;
-		const char *proj = jx_path_str(app, "spec", "project", NULL);
-		if (!query_has(req, "project", proj ? proj : MODEL_DEFAULT_PROJECT) ||
-		    !query_has(req, "sync", jx_path_str(app, "status", "sync", "status", NULL)) ||
-		    !query_has(req, "health", jx_path_str(app, "status", "health", "status", NULL)))
-			continue;
-		api_app_object(app, obj, sizeof(obj));
-		if (!api_can(&p, "applications", "get", obj))
-			continue;
-		v[n].name = name;
-		v[n].obj = app;
-		v[n].json = snap ? jx_str(it, "json") : NULL;
-		n++;
-	}
-	qsort(v, n, sizeof(*v), cmp_by_name);
-	size_t take = limit > 0 && (size_t)limit < n ? (size_t)limit : n;
-	/* Written by hand so cached items go out as the text they were
-	 * dumped to when they changed, not dumped again per request. */
+	json_array_append(w->held, entry);
+	return false;
+}
+
+/* Writes the list by hand so cached items go out as the text they were
+ * dumped to when they changed, not dumped again per request. */
+static void respond_list(struct httpd_req *req, const struct list_item *v, size_t n, bool more)
+{
+	struct buf b;
+	int rc;
+
 	buf_init(&b, (size_t)1 << 30);
 	rc = buf_printf(&b, "{\"apiVersion\":\"%s\",\"kind\":\"ApplicationList\",\"metadata\":{", MODEL_API_VERSION);
-	if (rc == 0 && take < n) {
-		json_t *c = json_string(v[take - 1].name);
+	if (rc == 0 && more && n) {
+		json_t *c = json_string(v[n - 1].name);
 		rc = buf_puts(&b, "\"continue\":");
 		if (rc == 0)
 			rc = jx_dump_compact(c, &b);
-		if (rc == 0)
-			rc = buf_printf(&b, ",\"remainingItemCount\":%zu", n - take);
 		json_decref(c);
 	}
 	if (rc == 0)
 		rc = buf_puts(&b, "},\"items\":[");
-	for (i = 0; rc == 0 && i < take; i++) {
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (i)
 			rc = buf_putc(&b, ',');
 		if (rc == 0)
@@ -192,10 +174,72 @@ void api_apps_list(struct httpd_req *req, void *ud)
 	else
 		httpd_respond(req, 200, "application/json", b.ptr, b.len);
 	buf_release(&b);
+}
+
+/* GET /api/v1/applications?project=&selector=&sync=&health=&search=&limit=&continue=
+ * From the cache when it can answer (walked in name order from the
+ * continue token, stopping at the page's end), else from the API. */
+void api_apps_list(struct httpd_req *req, void *ud)
+{
+	struct api_server *s = ud;
+	struct principal p;
+	struct kube_target t = APP_TARGET(s, NULL);
+	json_t *list = NULL, *held = NULL;
+	struct list_item *v = NULL;
+	size_t n = 0, i;
+	int limit = 0, rc;
+	bool more = false;
+	const char *lim = httpd_req_query(req, "limit"), *cont = httpd_req_query(req, "continue");
+	const char *search = httpd_req_query(req, "search"), *sel = httpd_req_query(req, "selector");
+
+	if (!api_begin(s, req, &p))
+		return;
+	if (lim && *lim && str_to_int(lim, 0, 100000, &limit) < 0) {
+		httpd_respond_error(req, 400, "limit: not a number");
+		goto out;
+	}
+	struct list_walk w = {.req = req, .p = &p, .search = search, .want = (size_t)limit, .held = json_array()};
+	held = w.held;
+	if (held && !(sel && *sel) && sse_hub_walk(s, cont, list_walk_one, &w) == 0) {
+		n = json_array_size(held);
+		more = w.more;
+		if (!(v = calloc(n + 1, sizeof(*v)))) {
+			httpd_respond_error(req, 500, "out of memory");
+			goto out;
+		}
+		json_t *e;
+		json_array_foreach(held, i, e) {
+			v[i].name = jx_str(e, "name");
+			v[i].obj = json_object_get(e, "obj");
+			v[i].json = jx_str(e, "json");
+		}
+		respond_list(req, v, n, more);
+		goto out;
+	}
+	struct kube_req_opts o = {.label_selector = sel};
+	if ((rc = kube_list(s->kc, &t, &o, &list)) < 0) {
+		api_respond_err(req, rc);
+		goto out;
+	}
+	json_t *items = json_object_get(list, "items"), *app;
+	if (!(v = calloc(json_array_size(items) + 1, sizeof(*v)))) {
+		httpd_respond_error(req, 500, "out of memory");
+		goto out;
+	}
+	json_array_foreach(items, i, app) {
+		if (!list_wants(req, &p, search, cont, app))
+			continue;
+		v[n].name = jx_path_str(app, "metadata", "name", NULL);
+		v[n].obj = app;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmp_by_name);
+	more = limit > 0 && (size_t)limit < n;
+	respond_list(req, v, more ? (size_t)limit : n, more);
 out:
 	free(v);
 	json_decref(list);
-	json_decref(out);
+	json_decref(held);
 	principal_release(&p);
 }
 

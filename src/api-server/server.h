@@ -193,15 +193,19 @@ int sse_hub_start(struct api_server *s);
 void sse_hub_stop(struct api_server *s);
 void sse_hub_free(struct api_server *s);
 void api_stream_apps(struct httpd_req *req, void *ud);
-/* The Application cache (see stream.c). expect: this process wrote name
- * and got written back (NULL for a deletion). snapshot: every cached app
- * as {obj, json (its compact dump), name, seq} (new array; entries shared,
- * read-only), or NULL when the cache cannot
- * answer (not synced, own writes not seen in time): use the API then.
- * get: 0 with *ret (new ref, read-only), BERR_NOTFOUND, or
- * BERR_UNAVAILABLE (ask the API). */
+/* The Application cache (see stream.c). It cannot answer (BERR_UNAVAILABLE:
+ * ask the API) before its first list, or when this process's own writes
+ * have not come through the watch within 2 s.
+ * expect: this process wrote name and got written back (NULL for a
+ * deletion); reads wait for the cache to have seen it.
+ * get: 0 with *ret (new ref, read-only), BERR_NOTFOUND, BERR_UNAVAILABLE. */
 void sse_hub_expect(struct api_server *s, const char *name, const json_t *written);
-json_t *sse_hub_snapshot(struct api_server *s);
+/* Calls fn for each cached entry ({obj, json, name}; borrowed: take a
+ * reference to keep it) in name order, starting after `after` (NULL or ""
+ * for the start), until fn returns true. Runs under the cache's lock: fn
+ * must be quick. 0, or BERR_UNAVAILABLE when the cache cannot answer. */
+typedef bool (*sse_walk_fn)(json_t *entry, void *ud);
+int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *ud);
 int sse_hub_get(struct api_server *s, const char *name, json_t **ret);
 
 /* ---- webhook.c ---- */

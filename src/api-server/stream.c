@@ -65,6 +65,9 @@ struct expected_write {
 struct sse_hub {
 	struct api_server *s;
 	bool synced;                 /* state holds a complete list */
+	char **names;                /* the state's names, sorted (rebuilt when dirty) */
+	size_t n_names;
+	bool names_dirty;
 	struct expected_write expect[EXPECT_MAX];
 	size_t n_expect;
 	pthread_mutex_t mu;
@@ -174,6 +177,8 @@ static void record_event(struct sse_hub *h, enum kube_event_type type, const jso
 	slot->object = str_dup(object);
 	slot->name = str_dup(name);
 	slot->frame = frame;
+	if (type == KUBE_EV_DELETED || !json_object_get(h->state, name))
+		h->names_dirty = true;
 	if (type == KUBE_EV_DELETED)
 		json_object_del(h->state, name);
 	else
@@ -427,6 +432,9 @@ void sse_hub_free(struct api_server *s)
 		free(h->ring[i].frame);
 	}
 	json_decref(h->state);
+	for (size_t i = 0; i < h->n_names; i++)
+		free(h->names[i]);
+	free(h->names);
 	free(h->last_rv);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cond);
@@ -535,24 +543,6 @@ static bool wait_consistent(struct sse_hub *h)
 	return h->synced;
 }
 
-json_t *sse_hub_snapshot(struct api_server *s)
-{
-	struct sse_hub *h = s->hub;
-	json_t *out = NULL;
-
-	if (!h)
-		return NULL;
-	pthread_mutex_lock(&h->mu);
-	if (h->synced && wait_consistent(h) && (out = json_array())) {
-		const char *name;
-		json_t *e;
-		json_object_foreach(h->state, name, e)
-			json_array_append(out, e);
-	}
-	pthread_mutex_unlock(&h->mu);
-	return out;
-}
-
 int sse_hub_get(struct api_server *s, const char *name, json_t **ret)
 {
 	struct sse_hub *h = s->hub;
@@ -567,6 +557,70 @@ int sse_hub_get(struct api_server *s, const char *name, json_t **ret)
 		if (obj)
 			*ret = json_incref(obj);
 	}
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Rebuilds the sorted name index (hub->mu held). */
+static int names_rebuild(struct sse_hub *h)
+{
+	size_t n = json_object_size(h->state), i = 0;
+	char **v = calloc(n + 1, sizeof(*v));
+	const char *name;
+	json_t *e;
+
+	if (!v)
+		return err_set(BERR_NOMEM, "out of memory");
+	json_object_foreach(h->state, name, e) {
+		if (!(v[i++] = str_dup(name))) {
+			for (size_t j = 0; j < i; j++)
+				free(v[j]);
+			free(v);
+			return err_set(BERR_NOMEM, "out of memory");
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	for (size_t j = 0; j < h->n_names; j++)
+		free(h->names[j]);
+	free(h->names);
+	h->names = v;
+	h->n_names = n;
+	h->names_dirty = false;
+	return 0;
+}
+
+int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *ud)
+{
+	struct sse_hub *h = s->hub;
+	int rc = BERR_UNAVAILABLE;
+
+	if (!h)
+		return rc;
+	pthread_mutex_lock(&h->mu);
+	if (!h->synced || !wait_consistent(h))
+		goto out;
+	if (h->names_dirty && (rc = names_rebuild(h)) < 0)
+		goto out;
+	size_t lo = 0, hi = h->n_names;
+	while (after && *after && lo < hi) { /* first name > after */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(h->names[mid], after) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	rc = 0;
+	for (size_t i = lo; i < h->n_names; i++) {
+		json_t *e = json_object_get(h->state, h->names[i]);
+		if (e && fn(e, ud))
+			break;
+	}
+out:
 	pthread_mutex_unlock(&h->mu);
 	return rc;
 }
