@@ -73,8 +73,9 @@ struct kube_client_opts {
 	int64_t token_reread_ms;     /* re-read token_file after this long; default 60000 */
 	unsigned page_size;          /* list page size (limit); default 500 */
 	int64_t watch_timeout_s;     /* timeoutSeconds sent on watches; default 300 */
-	int64_t watch_idle_ms;       /* abort a watch silent this long; default 0 = 2*timeout */
+	int64_t watch_idle_ms;       /* abort a watch silent this long; default watch_timeout_s + 30 s */
 	const char *user_agent;      /* default "berth/<version>" */
+	bool plain_discovery;        /* never ask for aggregated discovery (old servers, tests) */
 };
 
 /* Verbs of a resource (bitmask). */
@@ -101,6 +102,7 @@ struct kube_resource {
 	bool preferred;              /* the group's preferred version */
 };
 
+/* Frees the strings r owns; NULL is a no-op. */
 void kube_resource_release(struct kube_resource *r);
 /* Frees an array returned by kube_resources (and its n elements). */
 void kube_resources_free(struct kube_resource *v, size_t n);
@@ -250,8 +252,9 @@ typedef int (*kube_event_fn)(enum kube_event_type type, json_t *obj, void *userd
  *   other BERR code   an HTTP error (err detail is not kept across
  *                     threads; see message) or a broken connection: back
  *                     off, then watch again from last_rv.
- * last_rv is the last resourceVersion seen (events and bookmarks), or the
- * one the watch started from; message a short description of the failure.
+ * last_rv is the resourceVersion of the last event (or bookmark) on_event
+ * accepted, or the one the watch started from; message a short description
+ * of the failure.
  * The watch handle is invalid after on_end. */
 typedef void (*kube_watch_end_fn)(int rc, const char *last_rv, const char *message, void *userdata);
 

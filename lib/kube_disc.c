@@ -228,8 +228,9 @@ int kube_discover(struct kube_client *kc)
 	struct res_vec rv = {0};
 	int rc;
 
-	if ((rc = get_doc(kc, "/api", AGG_ACCEPT, &core, &agg_core)) < 0 ||
-	    (rc = get_doc(kc, "/apis", AGG_ACCEPT, &apis, &agg_apis)) < 0)
+	const char *accept = kc->o.plain_discovery ? NULL : AGG_ACCEPT;
+	if ((rc = get_doc(kc, "/api", accept, &core, &agg_core)) < 0 ||
+	    (rc = get_doc(kc, "/apis", accept, &apis, &agg_apis)) < 0)
 		goto out;
 	if (agg_core && agg_apis) {
 		if ((rc = parse_aggregated(&rv, core)) < 0 || (rc = parse_aggregated(&rv, apis)) < 0)

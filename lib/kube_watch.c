@@ -91,11 +91,13 @@ static int on_line(const char *line, size_t len, void *userdata)
 		t = KUBE_EV_BOOKMARK;
 	else
 		goto out; /* unknown types are ignored */
-	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
-	if (rv && *rv)
-		str_copy(w->last_rv, rv, sizeof(w->last_rv));
 	kube_count(w->kc, &w->kc->m.watch_events, 1);
 	rc = w->on_event(t, obj, w->userdata);
+	/* Only an event the caller took moves the resume point: one it
+	 * refused is sent again after the resume. */
+	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
+	if (rc == 0 && rv && *rv)
+		str_copy(w->last_rv, rv, sizeof(w->last_rv));
 out:
 	json_decref(ev);
 	return rc;
@@ -144,7 +146,7 @@ int kube_watch_start(struct kube_client *kc, const struct kube_target *t, const 
 		if (rc == 0 && (val) && *(val)) {                            \
 			rc = buf_puts(&url, "&" key "=");                    \
 			if (rc == 0)                                         \
-				rc = kube_escape(&url, val);                 \
+				rc = buf_put_url_escaped(&url, val);                 \
 		}                                                            \
 	} while (0)
 	PARAM("resourceVersion", resource_version);

@@ -27,6 +27,7 @@
 #ifndef BERTH_KUBECONFIG_H
 #define BERTH_KUBECONFIG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,11 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config *out);
  * 0, BERR_INVALID (no server), BERR_NOMEM. */
 int kube_config_from_cluster(const struct model_cluster *cl, struct kube_config *out);
 
+/* The same from the cluster Secret itself (JSON of the Secret object, data
+ * base64 as the API returns it): model_cluster_from_secret, then
+ * kube_config_from_cluster. 0, BERR_INVALID, BERR_NOMEM. */
+int kube_config_from_cluster_secret(const json_t *secret, struct kube_config *out);
+
 /* Credentials to present now. Strings owned; release with
  * kube_credential_release. */
 struct kube_credential {
@@ -103,6 +109,7 @@ struct kube_credential {
 	int64_t expires_ms;   /* wall-clock ms when it stops being valid; 0 = unknown/never */
 };
 
+/* Frees the token, certificate and key cr owns; NULL is a no-op. */
 void kube_credential_release(struct kube_credential *cr);
 
 /* Reads the bearer credential of c: the static token, the first line of

@@ -73,6 +73,7 @@ struct livecache {
 	void *caller_key_data;
 	lc_batch_fn on_batch;
 	void *on_batch_data;
+	bool skip_initial_events;
 	int64_t window_ms, backoff_base_ms, backoff_max_ms, rediscover_ms;
 
 	pthread_mutex_t mu;
@@ -82,6 +83,7 @@ struct livecache {
 	size_t n_workers;
 	bool dispatcher_started;
 	bool disc_busy;              /* a worker is running discovery */
+	bool quiet;                  /* applying a first list with skip_initial_events */
 
 	struct lc_type **types;
 	size_t n_types;
@@ -155,7 +157,7 @@ static int64_t next_backoff(struct livecache *lc, struct lc_type *t)
 static void queue_event(struct livecache *lc, const struct lc_record *old, const struct lc_record *new_)
 {
 	const struct lc_record *id = new_ ? new_ : old;
-	if (!lc->on_batch)
+	if (!lc->on_batch || lc->quiet)
 		return;
 	uintptr_t idx = (uintptr_t)lcmap_get(&lc->pend_index, id->kind, id->namespace_, id->name);
 	if (idx && strcmp(lc->pend[idx - 1].old ? lc->pend[idx - 1].old->group : lc->pend[idx - 1].new_->group,
@@ -448,7 +450,9 @@ static int do_list(struct livecache *lc, struct lc_type *t)
 	rc = kube_list_pages(lc->kc, &kt, &o, on_page, &c);
 	pthread_mutex_lock(&lc->mu);
 	if (rc == 0 && t->state != ST_REMOVED) {
+		lc->quiet = lc->skip_initial_events && !t->listed;
 		rc = apply_list(lc, t, &c.fresh);
+		lc->quiet = false;
 		if (rc == 0) {
 			str_copy(t->rv, c.rv, sizeof(t->rv));
 			t->relists += t->listed ? 1 : 0;
@@ -819,6 +823,7 @@ int livecache_new(struct kube_client *kc, const struct livecache_opts *opts, str
 	lc->caller_key_data = opts->caller_key_data;
 	lc->on_batch = opts->on_batch;
 	lc->on_batch_data = opts->on_batch_data;
+	lc->skip_initial_events = opts->skip_initial_events;
 	lc->window_ms = opts->batch_window_ms > 0 ? opts->batch_window_ms : 100;
 	lc->backoff_base_ms = opts->backoff_base_ms > 0 ? opts->backoff_base_ms : 500;
 	lc->backoff_max_ms = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 30000;

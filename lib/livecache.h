@@ -135,6 +135,10 @@ struct livecache_opts {
 	int64_t backoff_base_ms;     /* watch/list retry backoff; default 500 */
 	int64_t backoff_max_ms;      /* default 30000 */
 	int64_t rediscover_ms;       /* all-types mode: discovery refresh period; default 60000 */
+	/* No events for what a type's first LIST finds (the caller reads the
+	 * cache after livecache_wait_synced instead); later changes, relists
+	 * included, are reported. */
+	bool skip_initial_events;
 };
 
 /* Creates a cache over kc (which must outlive it) and starts syncing in the
@@ -165,6 +169,8 @@ struct lc_records {
 	const struct lc_record **v;
 	size_t n;
 };
+/* Drops the references rs holds and frees its array, leaving rs empty and
+ * reusable (rs itself is the caller's); NULL is a no-op. */
 void lc_records_free(struct lc_records *rs);
 
 /* Every record of a type (namespace_ NULL: all namespaces), of the objects

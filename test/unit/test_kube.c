@@ -4,8 +4,11 @@
  * time, watches, the live cache converging after 10k writes, and each fault
  * kube-sim can inject (410 on watch and paging, 429 with Retry-After, 500 and
  * 503, dropped watches, an expired token re-read from tokenFile). */
+#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -47,26 +50,28 @@ static char *slurp(const char *path)
 	return buf_detach(&b, NULL);
 }
 
-static void sim_start(void)
+/* Starts kube-sim with args (after argv[0]) and waits for its ready line. */
+static pid_t exec_sim(const char *const *args)
 {
 	const char *bin = getenv("BERTH_BIN");
 	char sim[512], line[512];
+	const char *argv[32];
 	int fds[2];
-	str_copy(tmpdir, "/tmp/test_kube.XXXXXX", sizeof(tmpdir));
-	if (!mkdtemp(tmpdir))
-		abort();
-	snprintf(kc_path, sizeof(kc_path), "%s/kc", tmpdir);
+	size_t n = 0;
 	snprintf(sim, sizeof(sim), "%s/kube-sim", bin ? bin : "bin");
+	argv[n++] = sim;
+	while (*args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
 	if (pipe(fds) < 0)
 		abort();
-	sim_pid = fork();
-	if (sim_pid == 0) {
+	pid_t pid = fork();
+	if (pid == 0) {
 		dup2(fds[1], 1);
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 2);
 		close(fds[0]);
-		execl(sim, sim, "--listen", "127.0.0.1:0", "--write-kubeconfig", kc_path, "--tls", "--token",
-		      "tok-1", "--no-controllers", "--bookmark-interval", "2s", (char *)NULL);
+		execv(sim, (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -88,6 +93,18 @@ static void sim_start(void)
 		_exit(0);
 	}
 	fclose(f);
+	return pid;
+}
+
+static void sim_start(void)
+{
+	str_copy(tmpdir, "/tmp/test_kube.XXXXXX", sizeof(tmpdir));
+	if (!mkdtemp(tmpdir))
+		abort();
+	snprintf(kc_path, sizeof(kc_path), "%s/kc", tmpdir);
+	const char *args[] = {"--listen", "127.0.0.1:0", "--write-kubeconfig", kc_path, "--tls", "--token", "tok-1",
+			      "--no-controllers", "--bookmark-interval", "2s", NULL};
+	sim_pid = exec_sim(args);
 	char p[600];
 	snprintf(p, sizeof(p), "%s.admin-token", kc_path);
 	char *t = slurp(p);
@@ -589,6 +606,31 @@ START_TEST(discovers_crd_added_at_run_time)
 }
 END_TEST
 
+START_TEST(plain_discovery_maps_the_same)
+{
+	struct kube_client_opts o = {.qps = -1, .plain_discovery = true};
+	struct kube_client *kc = client_opts(AUTH_TOKEN, &o);
+	struct kube_resource r;
+	ck_assert_msg(kube_resource_for(kc, "apps/v1", "StatefulSet", &r) == 0, "%s", err_msg());
+	ck_assert_str_eq(r.resource, "statefulsets");
+	ck_assert(r.namespaced);
+	ck_assert(r.has_status);
+	ck_assert(r.verbs & KUBE_VERB_WATCH);
+	kube_resource_release(&r);
+	ck_assert(!kube_discovery_aggregated(kc));
+	ck_assert_int_eq(kube_resource_for(kc, "v1", "Namespace", &r), 0);
+	ck_assert_str_eq(r.resource, "namespaces");
+	ck_assert(!r.namespaced);
+	kube_resource_release(&r);
+	struct kube_resource *all = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(kube_resources(kc, &all, &n), 0);
+	ck_assert(n > 20);
+	kube_resources_free(all, n);
+	kube_client_free(kc);
+}
+END_TEST
+
 /* ---- faults ---- */
 
 START_TEST(retry_after_429_is_honoured)
@@ -691,6 +733,36 @@ START_TEST(qps_limiter_spaces_requests)
 }
 END_TEST
 
+START_TEST(token_file_is_reread_before_it_fails)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("tok-1\n", f);
+	fclose(f);
+	struct kube_client_opts o = {.qps = -1, .token_reread_ms = 1};
+	struct kube_client *kc = client_opts(AUTH_TOKEN_FILE, &o);
+	json_t *out = NULL;
+	ck_assert_int_eq(kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out), 0);
+	json_decref(out);
+	ck_assert_int_eq(admin("POST", "token/rotate", "{\"token\":\"tok-4\"}"), 200);
+	f = fopen(path, "w");
+	fputs("tok-4\n", f);
+	fclose(f);
+	struct kube_metrics m0, m1;
+	kube_client_metrics(kc, &m0);
+	clock_sleep_ms(5); /* past token_reread_ms */
+	int rc = kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out);
+	kube_client_metrics(kc, &m1);
+	ck_assert_int_eq(admin("POST", "token/restore", NULL), 200);
+	ck_assert_msg(rc == 0, "%s", err_msg());
+	json_decref(out);
+	/* Re-read on schedule: one request, no 401 round trip. */
+	ck_assert_int_eq(m1.requests - m0.requests, 1);
+	kube_client_free(kc);
+}
+END_TEST
+
 START_TEST(exec_credential_cached_until_401)
 {
 	char path[600];
@@ -735,6 +807,30 @@ START_TEST(exec_credential_cached_until_401)
 }
 END_TEST
 
+START_TEST(exec_credential_client_certificate)
+{
+	char path[600];
+	/* The plugin answers with kube-sim's client certificate (PEM as JSON strings). */
+	snprintf(path, sizeof(path), "%s/plugin.sh", tmpdir);
+	FILE *f = fopen(path, "w");
+	fprintf(f,
+		"#!/bin/sh\n"
+		"pem() { awk 'BEGIN{ORS=\"\"} {printf \"%%s\\\\n\", $0}' \"$1\"; }\n"
+		"printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+		"\"status\":{\"clientCertificateData\":\"%%s\",\"clientKeyData\":\"%%s\"}}' "
+		"\"$(pem %s.client.crt)\" \"$(pem %s.client.key)\"\n",
+		kc_path, kc_path);
+	fclose(f);
+	chmod(path, 0700);
+	struct kube_client *kc = client(AUTH_EXEC);
+	json_t *out = NULL;
+	ck_assert_msg(kube_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &out) == 0, "%s", err_msg());
+	ck_assert_str_eq(jx_path_str(out, "metadata", "name", NULL), "default");
+	json_decref(out);
+	kube_client_free(kc);
+}
+END_TEST
+
 START_TEST(non_json_error_body_keeps_code)
 {
 	const char *html = "<html><body>502 Bad Gateway</body></html>";
@@ -760,6 +856,7 @@ struct seen {
 	char last_rv[128];
 	int ended;
 	int end_rc;
+	int bookmarks;
 	bool dup_rv;
 	char rvs[4096][16];
 	size_t n_rvs;
@@ -776,6 +873,8 @@ static int seen_event(enum kube_event_type type, json_t *obj, void *ud)
 		if (str_to_int(name + 1, 0, 63, &i) == 0)
 			s->counts[i]++;
 	}
+	if (type == KUBE_EV_BOOKMARK)
+		s->bookmarks++;
 	if (type != KUBE_EV_BOOKMARK && rv) {
 		for (size_t i = 0; i < s->n_rvs; i++)
 			if (strcmp(s->rvs[i], rv) == 0)
@@ -883,6 +982,33 @@ START_TEST(watch_from_compacted_rv_ends_gone)
 	ck_assert(wait_seen(&s, seen_ended, 10000));
 	ck_assert_int_eq(s.end_rc, BERR_GONE);
 	kube_client_free(kc);
+}
+END_TEST
+
+static bool seen_bookmark(struct seen *s)
+{
+	return s->bookmarks > 0;
+}
+
+START_TEST(watch_bookmarks_are_delivered)
+{
+	struct kube_client *kc = client(AUTH_TOKEN);
+	struct kube_target t = {.api_version = "v1", .kind = "ConfigMap", .namespace_ = "default"};
+	json_t *list = NULL;
+	ck_assert_int_eq(kube_list(kc, &t, NULL, &list), 0);
+	struct seen s;
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.mu, NULL);
+	ck_assert_int_eq(kube_watch_start(kc, &t, NULL, jx_path_str(list, "metadata", "resourceVersion", NULL),
+					  seen_event, seen_end, &s, NULL),
+			 0);
+	json_decref(list);
+	/* kube-sim runs with --bookmark-interval 2s. */
+	ck_assert(wait_seen(&s, seen_bookmark, 8000));
+	ck_assert(s.last_rv[0]);
+	kube_client_free(kc);
+	ck_assert_int_eq(s.ended, 1);
+	ck_assert_int_eq(s.end_rc, BERR_CANCELED);
 }
 END_TEST
 
@@ -996,19 +1122,19 @@ static void *churn_main(void *arg)
 
 /* The cache holds exactly what a fresh LIST returns: names, uids, RVs,
  * and the full objects byte for byte. */
-static void assert_cache_equals_list(struct kube_client *kc, struct livecache *lc, const char *kind)
+static void assert_cache_equals_list(struct kube_client *kc, struct livecache *lc, const char *kind, const char *ns)
 {
-	struct kube_target t = {.api_version = "v1", .kind = kind, .namespace_ = "churn"};
+	struct kube_target t = {.api_version = "v1", .kind = kind, .namespace_ = ns};
 	json_t *list = NULL, *it;
 	struct lc_records rs;
 	size_t i;
 	ck_assert_int_eq(kube_list(kc, &t, NULL, &list), 0);
-	ck_assert_int_eq(livecache_list(lc, "", kind, "churn", &rs), 0);
+	ck_assert_int_eq(livecache_list(lc, "", kind, ns, &rs), 0);
 	json_t *items = json_object_get(list, "items");
 	ck_assert_msg(rs.n == json_array_size(items), "%s: cache %zu, list %zu", kind, rs.n, json_array_size(items));
 	json_array_foreach(items, i, it) {
 		const char *name = jx_path_str(it, "metadata", "name", NULL);
-		const struct lc_record *r = livecache_get(lc, "", kind, "churn", name);
+		const struct lc_record *r = livecache_get(lc, "", kind, ns, name);
 		ck_assert_msg(r != NULL, "%s %s missing from the cache", kind, name);
 		ck_assert_str_eq(r->uid, jx_path_str(it, "metadata", "uid", NULL));
 		ck_assert_str_eq(r->resource_version, jx_path_str(it, "metadata", "resourceVersion", NULL));
@@ -1117,8 +1243,8 @@ START_TEST(cache_converges_after_10k_writes_with_faults)
 		clock_sleep_ms(20);
 	ck_assert(livecache_synced(lc));
 
-	assert_cache_equals_list(kc, lc, "ConfigMap");
-	assert_cache_equals_list(kc, lc, "Secret");
+	assert_cache_equals_list(kc, lc, "ConfigMap", "churn");
+	assert_cache_equals_list(kc, lc, "Secret", "churn");
 	assert_view_equals_cache(&v, lc);
 
 	struct lc_metrics m;
@@ -1186,6 +1312,59 @@ START_TEST(cache_indexes_owners)
 }
 END_TEST
 
+static void count_batch(const struct lc_event *ev, size_t n, void *ud)
+{
+	struct view *v = ud;
+	pthread_mutex_lock(&v->mu);
+	v->batches++;
+	v->events += n;
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].new_)
+			json_object_set_new(v->rv, ev[i].new_->name, json_string(ev[i].new_->resource_version));
+	pthread_mutex_unlock(&v->mu);
+}
+
+START_TEST(cache_can_skip_initial_events)
+{
+	struct kube_client *kc = client(AUTH_TOKEN);
+	make_ns(kc, "quiet");
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "pre%d", i);
+		ck_assert_int_eq(create_cm(kc, "quiet", name, "v"), 0);
+	}
+	struct view v = {.rv = json_object()};
+	pthread_mutex_init(&v.mu, NULL);
+	static const struct lc_type_spec types[] = {{"", "ConfigMap"}};
+	struct livecache_opts o = {.types = types, .n_types = 1, .namespace_ = "quiet", .on_batch = count_batch,
+				   .on_batch_data = &v, .batch_window_ms = 20, .skip_initial_events = true};
+	struct livecache *lc = NULL;
+	ck_assert_int_eq(livecache_new(kc, &o, &lc), 0);
+	ck_assert_int_eq(livecache_wait_synced(lc, 20000), 0);
+	struct lc_records rs;
+	ck_assert_int_eq(livecache_list(lc, "", "ConfigMap", "quiet", &rs), 0);
+	ck_assert_int_eq(rs.n, 3);
+	lc_records_free(&rs);
+	ck_assert_int_eq(create_cm(kc, "quiet", "later", "v"), 0);
+	int64_t deadline = clock_mono_ms() + 10000;
+	for (;;) {
+		pthread_mutex_lock(&v.mu);
+		bool got = json_object_get(v.rv, "later") != NULL;
+		pthread_mutex_unlock(&v.mu);
+		if (got)
+			break;
+		ck_assert_msg(clock_mono_ms() < deadline, "no event for the later object");
+		clock_sleep_ms(10);
+	}
+	pthread_mutex_lock(&v.mu);
+	ck_assert_int_eq(v.events, 1);
+	pthread_mutex_unlock(&v.mu);
+	livecache_free(lc);
+	json_decref(v.rv);
+	kube_client_free(kc);
+}
+END_TEST
+
 static const char *gadget_crd =
 	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
 	"\"metadata\":{\"name\":\"gadgets.example.org\"},\"spec\":{\"group\":\"example.org\",\"scope\":\"Cluster\","
@@ -1247,6 +1426,64 @@ START_TEST(cache_of_every_type_follows_crds)
 }
 END_TEST
 
+static int free_tcp_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+START_TEST(cache_reconnects_after_api_server_restart)
+{
+	char listen_at[64], kc2[600], data[600];
+	snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", free_tcp_port());
+	snprintf(kc2, sizeof(kc2), "%s/kc-restart", tmpdir);
+	snprintf(data, sizeof(data), "%s/data-restart", tmpdir);
+	mkdir(data, 0700);
+	const char *args[] = {"--listen", listen_at, "--write-kubeconfig", kc2, "--data-dir", data, "--no-controllers", NULL};
+	pid_t pid = exec_sim(args);
+	struct kube_config cfg;
+	const char *p = kc2;
+	ck_assert_int_eq(kube_config_load_files(&p, 1, NULL, &cfg), 0);
+	struct kube_client_opts ko = {.qps = -1, .max_attempts = 3, .base_delay_ms = 20, .max_delay_ms = 100};
+	struct kube_client *kc = NULL;
+	ck_assert_int_eq(kube_client_new(&cfg, &ko, &kc), 0);
+	kube_config_release(&cfg);
+	make_ns(kc, "restart");
+	ck_assert_int_eq(create_cm(kc, "restart", "before", "1"), 0);
+	static const struct lc_type_spec types[] = {{"", "ConfigMap"}};
+	struct livecache_opts o = {.types = types, .n_types = 1, .namespace_ = "restart", .backoff_base_ms = 50,
+				   .backoff_max_ms = 400};
+	struct livecache *lc = NULL;
+	ck_assert_int_eq(livecache_new(kc, &o, &lc), 0);
+	ck_assert_int_eq(livecache_wait_synced(lc, 20000), 0);
+	wait_cached(lc, "ConfigMap", "restart", "before", true);
+
+	/* The API server goes away; the watch fails and is retried with
+	 * backoff until it is back (same port, same data). */
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	pid = exec_sim(args);
+	ck_assert_int_eq(create_cm(kc, "restart", "after", "1"), 0);
+	wait_cached(lc, "ConfigMap", "restart", "after", true);
+	int64_t deadline = clock_mono_ms() + 10000;
+	while (!livecache_synced(lc) && clock_mono_ms() < deadline)
+		clock_sleep_ms(20);
+	assert_cache_equals_list(kc, lc, "ConfigMap", "restart");
+	struct lc_metrics m;
+	ck_assert_int_eq(livecache_metrics(lc, &m, NULL, NULL), 0);
+	ck_assert(m.watch_restarts >= 1);
+	livecache_free(lc);
+	kube_client_free(kc);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 static Suite *kube_suite(void)
 {
 	Suite *s = suite_create("kube");
@@ -1264,24 +1501,30 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, client_certificate_auth);
 	tcase_add_test(tc, no_credentials_is_unauthorized);
 	tcase_add_test(tc, discovers_crd_added_at_run_time);
+	tcase_add_test(tc, plain_discovery_maps_the_same);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("faults");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, retry_after_429_is_honoured);
 	tcase_add_test(tc, server_errors_are_retried);
 	tcase_add_test(tc, qps_limiter_spaces_requests);
+	tcase_add_test(tc, token_file_is_reread_before_it_fails);
 	tcase_add_test(tc, exec_credential_cached_until_401);
+	tcase_add_test(tc, exec_credential_client_certificate);
 	tcase_add_test(tc, non_json_error_body_keeps_code);
 	tcase_add_test(tc, expired_token_is_reread_from_file);
 	tcase_add_test(tc, watch_resumes_after_drop_without_loss_or_duplicates);
 	tcase_add_test(tc, watch_from_compacted_rv_ends_gone);
 	tcase_add_test(tc, watch_stop_cancels);
+	tcase_add_test(tc, watch_bookmarks_are_delivered);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("livecache");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, cache_indexes_owners);
+	tcase_add_test(tc, cache_can_skip_initial_events);
 	tcase_add_test(tc, cache_of_every_type_follows_crds);
 	tcase_add_test(tc, cache_converges_after_10k_writes_with_faults);
+	tcase_add_test(tc, cache_reconnects_after_api_server_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -298,6 +298,28 @@ START_TEST(cluster_secret_becomes_config)
 }
 END_TEST
 
+START_TEST(cluster_secret_json_becomes_config)
+{
+	struct model_cluster cl;
+	memset(&cl, 0, sizeof(cl));
+	cl.name = strdup("edge");
+	cl.server = strdup("https://edge.example");
+	cl.bearer_token = strdup("edge-token");
+	cl.insecure = true;
+	json_t *secret = NULL;
+	ck_assert_int_eq(model_cluster_to_secret(&cl, "berth", "cluster-edge", &secret), 0);
+	struct kube_config c;
+	ck_assert_msg(kube_config_from_cluster_secret(secret, &c) == 0, "%s", err_msg());
+	ck_assert_str_eq(c.server, "https://edge.example");
+	ck_assert_str_eq(c.token, "edge-token");
+	ck_assert(c.insecure);
+	ck_assert_str_eq(c.context, "edge");
+	kube_config_release(&c);
+	json_decref(secret);
+	model_cluster_release(&cl);
+}
+END_TEST
+
 static const char *exec_config(const char *script_name, bool cluster_info)
 {
 	static char text[2048];
@@ -393,6 +415,7 @@ int main(void)
 	tcase_add_test(tc, in_cluster_uses_service_account);
 	tcase_add_test(tc, in_cluster_needs_the_variables);
 	tcase_add_test(tc, cluster_secret_becomes_config);
+	tcase_add_test(tc, cluster_secret_json_becomes_config);
 	tcase_add_test(tc, exec_plugin_gives_token_and_expiry);
 	tcase_add_test(tc, exec_plugin_failure_is_unauthorized);
 	tcase_add_test(tc, exec_plugin_without_status_is_unauthorized);

@@ -1,0 +1,171 @@
+// The dashboard end to end: Debian's chromium (headless) against the real
+// daemons on kube-sim (lib/berth-env.sh, built on test-lib.sh's
+// start_berth), with the guestbook example served by a git daemon. Skips,
+// saying why, while the daemons or the helper are not on this branch yet.
+import {test, before, after, afterEach} from 'node:test';
+import assert from 'node:assert/strict';
+import {browserMissing, launch, newPage, screenshot} from './lib/browser.mjs';
+import {startBerth, until} from './lib/berth.mjs';
+
+let skip = await browserMissing();
+let berth = null, b = null;
+
+before(async () => {
+  if (skip) return;
+  berth = await startBerth();
+  if (berth.skip) { skip = berth.skip; berth = null; return; }
+  await berth.api('POST', '/api/v1/applications', {
+    apiVersion: 'berth.dev/v1alpha1', kind: 'Application', metadata: {name: 'guestbook', labels: {team: 'web'}},
+    spec: {project: 'default', source: {repoURL: berth.env.GUESTBOOK_REPO, path: '.', targetRevision: 'HEAD'},
+      destination: {server: 'https://kubernetes.default.svc', namespace: 'guestbook'}},
+  });
+  b = await launch();
+});
+after(async () => { await b?.close(); await berth?.stop(); });
+afterEach(async () => { for (const p of b?.context.pages() || []) await p.close().catch(() => {}); });
+
+// Each test skips with the reason found in before() (node's runner reads
+// the skip option before hooks run, so the reason is given here).
+function needsBerth(t) {
+  if (skip) { t.skip(`needs the real daemons: ${skip}`); return false; }
+  return true;
+}
+
+async function login(page, path = '/applications') {
+  await b.context.clearCookies();
+  await page.goto(berth.env.BERTH_SERVER + path);
+  await page.waitForURL(/\/login/);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', berth.env.BERTH_ADMIN_PASSWORD);
+  await page.click('button[type=submit]');
+}
+
+const app = () => berth.api('GET', '/api/v1/applications/guestbook');
+
+test('log in locally and Sync guestbook to Synced and Healthy', async (t) => {
+  if (!needsBerth(t)) return;
+  const page = await newPage(b);
+  await login(page, '/applications/guestbook');
+  await page.waitForSelector('#app-title:has-text("guestbook")');
+  await screenshot(page, 'e2e-application-before-sync');
+  await page.click('#btn-sync');
+  await page.click('#sync-go');
+  await page.waitForSelector('#app-status [data-status="Synced"]', {timeout: 90000});
+  await page.waitForSelector('#app-status [data-status="Healthy"]', {timeout: 90000});
+  await page.waitForSelector('svg.tree .node[data-kind="Deployment"]', {timeout: 30000});
+  await screenshot(page, 'e2e-application');
+});
+
+test('a change pushed to Git arrives as OutOfSync without a reload; the diff shows it', async (t) => {
+  if (!needsBerth(t)) return;
+  const page = await newPage(b);
+  await login(page);
+  await page.waitForSelector('[data-app="guestbook"] [data-status="Synced"]');
+  await page.evaluate(() => { window.__noReload = true; });
+  await berth.command('commit sed -i "s/replicas: 1/replicas: 2/" guestbook-ui-deployment.yaml');
+  // What a Git webhook does: ask for a refresh (from outside the page).
+  await berth.api('GET', '/api/v1/applications/guestbook?refresh=normal');
+  await page.waitForSelector('[data-app="guestbook"] [data-status="OutOfSync"]', {timeout: 90000});
+  assert.equal(await page.evaluate(() => window.__noReload), true);
+  await page.click('[data-app="guestbook"] a.app-name');
+  await page.click('svg.tree .node[data-kind="Deployment"]');
+  await page.waitForSelector('#diff');
+  assert.match(await page.innerText('#diff'), /replicas: 2/);
+  await screenshot(page, 'e2e-diff');
+});
+
+test('Sync with prune removes what Git dropped and ends Synced', async (t) => {
+  if (!needsBerth(t)) return;
+  await berth.command('commit git rm -q guestbook-ui-svc.yaml');
+  await berth.api('GET', '/api/v1/applications/guestbook?refresh=normal');
+  await until('the Service to need pruning', 90000, async () =>
+    ((await app()).status?.resources || []).some((r) => r.kind === 'Service' && r.requiresPruning));
+  const page = await newPage(b);
+  await login(page, '/applications/guestbook');
+  await page.click('#btn-sync');
+  await page.check('#sync-prune');
+  await page.click('#sync-go');
+  await page.waitForSelector('#app-status [data-status="Synced"]', {timeout: 90000});
+  await until('the Service to be gone from the tree', 30000, async () =>
+    (await page.locator('svg.tree .node[data-kind="Service"]').count()) === 0);
+  await screenshot(page, 'e2e-pruned');
+});
+
+test('roll back to the first deployment from History', async (t) => {
+  if (!needsBerth(t)) return;
+  const first = (await app()).status.history[0];
+  const page = await newPage(b);
+  await login(page, '/applications/guestbook?tab=history');
+  await page.click(`button.rollback[data-id="${first.id}"]`);
+  await page.click('#rollback-go');
+  await until('a rollback to the first revision', 90000, async () => {
+    const a = await app();
+    const h = a.status?.history || [];
+    return h.length > 2 && h[h.length - 1].revision === first.revision && a.status?.operationState?.phase === 'Succeeded';
+  });
+  await page.waitForSelector(`#synced-rev:has-text("${first.revision.slice(0, 7)}")`, {timeout: 30000});
+  await screenshot(page, 'e2e-rollback');
+});
+
+test('filter and search the list; javascript: and <script> stay inert', async (t) => {
+  if (!needsBerth(t)) return;
+  await berth.kubeCreate('/apis/berth.dev/v1alpha1/namespaces/berth/applications', {
+    apiVersion: 'berth.dev/v1alpha1', kind: 'Application',
+    metadata: {name: 'evil', annotations: {'link.argocd.argoproj.io/x': 'javascript:window.__xss=1', note: '<script>window.__xss=2</script>'}},
+    spec: {project: 'default', source: {repoURL: 'javascript:window.__xss=3', path: '<script>window.__xss=4</script>', targetRevision: 'HEAD'},
+      destination: {server: 'https://kubernetes.default.svc', namespace: 'evil'}},
+  });
+  const page = await newPage(b);
+  await login(page);
+  await page.waitForSelector('[data-app="evil"]');
+  assert.match(await page.innerText('[data-app="evil"]'), /javascript:window\.__xss=3/);
+  await page.fill('#search', 'guest');
+  await page.waitForFunction(() => document.querySelectorAll('[data-app]').length === 1);
+  await page.fill('#search', '');
+  await page.fill('#filter-label', 'team=web');
+  await page.waitForFunction(() => document.querySelectorAll('[data-app]').length === 1);
+  await page.click('#clear-filters');
+  await page.click('[data-app="evil"] a.app-name');
+  await page.click('#tab-summary');
+  assert.match(await page.innerText('.tab-content'), /<script>window.__xss=2<\/script>/);
+  const hrefs = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href') || ''));
+  assert.ok(hrefs.every((h) => !/^\s*javascript:/i.test(h)));
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test('SSO login through the real oidc-provider', async (t) => {
+  if (!needsBerth(t)) return;
+  const res = await fetch(`${berth.env.BERTH_SERVER}/auth/login`, {redirect: 'manual'});
+  if (res.status === 404) { t.skip('the API server has no /auth/login (OIDC) yet'); return; }
+  let provider;
+  try { provider = await import('oidc-provider'); } catch { provider = null; }
+  if (!provider) { t.skip('oidc-provider is not in test/package.json yet'); return; }
+  t.skip('OIDC configuration of the API server under test is not wired into berth-env.sh yet');
+});
+
+test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
+  if (!needsBerth(t)) return;
+  // The controller would reconcile them all; this measures the dashboard.
+  await berth.command('stop app-controller');
+  const N = 10000;
+  let next = 0;
+  const worker = async () => {
+    while (next < N) {
+      const i = next++;
+      await berth.kubeCreate('/apis/berth.dev/v1alpha1/namespaces/berth/applications', {
+        apiVersion: 'berth.dev/v1alpha1', kind: 'Application', metadata: {name: `load-${String(i).padStart(5, '0')}`},
+        spec: {project: 'default', source: {repoURL: 'https://git.example/load.git', path: `a${i}`, targetRevision: 'HEAD'},
+          destination: {server: 'https://kubernetes.default.svc', namespace: `ns${i % 50}`}},
+      });
+    }
+  };
+  await Promise.all(Array.from({length: 8}, worker));
+  const page = await newPage(b);
+  await login(page);
+  await page.waitForSelector('[data-app="guestbook"]');
+  await page.reload();
+  await page.waitForFunction((n) => /^\d+ of (\d+)$/.exec(document.querySelector('#app-count')?.textContent || '')?.[1] >= n, N, {timeout: 60000});
+  const ms = await page.evaluate(() => performance.now());
+  assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms`);
+  await screenshot(page, 'e2e-10k');
+});
