@@ -52,6 +52,7 @@ t_eq "sync" "$CODE" 200
 app_status() { api GET /api/v1/applications/guestbook "" "$TOKEN"; [ "$(jqb '.status.sync.status + "/" + .status.health.status')" = "$1" ]; }
 wait_for "guestbook Synced/Healthy through the API" 90 app_status Synced/Healthy
 t_eq "history has the sync" "$(jqb '.status.history | length')" 1
+HID=$(jqb '.status.history[0].id')
 wait_for "the stream saw the operation run" 10 grep -q '"phase":"Running"' "$TEST_DIR/stream.log"
 wait_for "the stream saw Synced" 10 grep -q '"status":"Synced"' "$TEST_DIR/stream.log"
 api GET /api/v1/applications/guestbook/resource-tree "" "$TOKEN"
@@ -59,10 +60,11 @@ t_match "resource tree lists the Deployment" "$(jqb '[.nodes[].kind] | join(",")
 api GET /api/v1/applications/guestbook/manifests "" "$TOKEN"
 t_eq "manifests through the repo server" "$(jqb '[.manifests[].kind] | sort | join(",")')" "Deployment,Service"
 
-# rollback: a second sync at another revision, then back to history id 1
-api POST /api/v1/applications/guestbook/rollback '{"id":1}' "$TOKEN"
-t_eq "rollback to id 1" "$CODE" 200
-wait_for "rollback finished" 90 sh -c "kubectl -n berth get applications.berth.dev guestbook -o jsonpath='{.status.operationState.phase}' | grep -q Succeeded"
+# rollback to the first history entry
+api POST /api/v1/applications/guestbook/rollback "{\"id\":$HID}" "$TOKEN"
+t_eq "rollback to the history entry" "$CODE $(jqb .operation.sync.revision)" "200 $(repo_head examples)"
+rolled_back() { api GET /api/v1/applications/guestbook "" "$TOKEN"; [ "$(jqb '(.status.history | length | tostring) + " " + .status.operationState.phase')" = "2 Succeeded" ]; }
+wait_for "the rollback ran (a second history entry)" 90 rolled_back
 
 api DELETE "/api/v1/applications/guestbook?cascade=true" "" "$TOKEN"
 t_eq "delete with cascade" "$CODE" 200
