@@ -8,7 +8,7 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/api-lib.sh"
 
-start_kube_sim
+api_kube_sim
 start_api_server --login-table-size 8
 ADMIN=$(login admin "$ADMIN_PASSWORD")
 t_match "admin logs in" "$ADMIN" '^eyJ'

@@ -14,7 +14,7 @@ if [ ! -d "$BERTH_TOP/test/node_modules/oidc-provider" ]; then
 	exit 0
 fi
 
-start_kube_sim
+api_kube_sim
 start_api_server
 ADMIN=$(login admin "$ADMIN_PASSWORD")
 OP_PORT=$(free_port)

@@ -18,7 +18,7 @@ start_redis
 printf '%s' "$REDIS_PASSWORD" >"$TEST_DIR/redis-pw"
 start_git_http
 make_repo examples "$FIXTURES/argocd-example-apps"
-start_kube_sim
+api_kube_sim
 # One signing key for everyone's Redis entries: berth-secret's server.secretkey.
 KEY=integration-test-secret-key-0123456789-abcdef
 printf '%s\n' "$KEY" >"$TEST_DIR/secret"
