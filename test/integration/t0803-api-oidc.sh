@@ -96,16 +96,22 @@ t_eq "authenticated API call with the OIDC session (group → role:readonly)" "$
 api DELETE /api/v1/applications/a1 "" "$TOKEN"
 t_eq "readonly through the group: delete refused" "$CODE" 403
 
-# -- a token signed by another key --------------------------------------------------------
-stop_bg "$OP_PID"
-start_op FORGE_JWKS=1
-JAR=$TEST_DIR/jar.forge
-c=(curl -s -c "$JAR" -b "$JAR" -L -o "$TEST_DIR/page")
-u1=$("${c[@]}" -w '%{url_effective}' "$API/auth/login")
-u2=$("${c[@]}" -w '%{url_effective}' --data "prompt=login&login=mallory&password=any" "$u1")
-out=$("${c[@]}" -w '%{http_code}' --data 'prompt=consent' "$u2")
-t_eq "ID token signed by a key the JWKS does not publish: 401" "$out" 401
-t_eq "no session for it" "$(awk '$6 == "berth.token" {print $7}' "$JAR")" ""
-t_match "the log says why" "$(cat "$TEST_DIR/api-server.log")" 'OIDC ID token refused'
+# -- ID tokens the provider's published keys do not verify ------------------------------------
+# forged_login DESC FORGE_JWKS-mode
+forged_login() {
+	stop_bg "$OP_PID"
+	start_op FORGE_JWKS="$2"
+	JAR=$TEST_DIR/jar.forge-$2
+	local c=(curl -s -c "$JAR" -b "$JAR" -L -o "$TEST_DIR/page") u1 u2 out
+	u1=$("${c[@]}" -w '%{url_effective}' "$API/auth/login")
+	u2=$("${c[@]}" -w '%{url_effective}' --data "prompt=login&login=mallory&password=any" "$u1")
+	out=$("${c[@]}" -w '%{http_code}' --data 'prompt=consent' "$u2")
+	t_eq "$1: 401" "$out" 401
+	t_eq "$1: no session" "$(awk '$6 == "berth.token" {print $7}' "$JAR")" ""
+}
+forged_login "ID token signed by another key than the JWKS gives for its kid" 1
+t_match "...refused for its signature" "$(grep 'ID token refused' "$TEST_DIR/api-server.log" | tail -1)" 'signature'
+forged_login "ID token whose kid the JWKS lacks, even refetched" kid
+t_match "...refused for its kid" "$(grep 'ID token refused' "$TEST_DIR/api-server.log" | tail -1)" 'unknown signing key'
 t_fail "no client secret in the log" grep -q op-s3cret "$TEST_DIR/api-server.log"
 t_done

@@ -9,7 +9,9 @@
 // Prints "oidc ready <issuer>" when it serves. Its signing key is made
 // fresh at every start. With FORGE_JWKS=1 its JWKS document publishes a
 // different key under the same kid, so every ID token it issues is signed
-// by a key the relying party was not given (the test of a forged token).
+// by a key the relying party was not given (the test of a forged token);
+// with FORGE_JWKS=kid it publishes only a different key under another kid
+// (the ID tokens' kid is unknown to the relying party even after a refetch).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -19,7 +21,8 @@ const issuer = `http://127.0.0.1:${port}`;
 const groups = (process.env.GROUPS || 'berth-admins').split(',');
 
 const rsaJwk = (kp) => kp.privateKey.export({ format: 'jwk' });
-const signing = { ...rsaJwk(crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })), kid: 'k1', alg: 'RS256', use: 'sig' };
+const kid = `k-${crypto.randomBytes(6).toString('hex')}`; // new per start: a restart is a key rotation
+const signing = { ...rsaJwk(crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })), kid, alg: 'RS256', use: 'sig' };
 const decoy = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
 
 const provider = new Provider(issuer, {
@@ -45,9 +48,10 @@ const provider = new Provider(issuer, {
 
 const handler = provider.callback();
 http.createServer((req, res) => {
-  if (process.env.FORGE_JWKS === '1' && req.url === '/jwks') {
+  const forge = process.env.FORGE_JWKS;
+  if (forge && req.url === '/jwks') {
     res.setHeader('Content-Type', 'application/jwk-set+json');
-    res.end(JSON.stringify({ keys: [{ ...decoy, kid: 'k1', alg: 'RS256', use: 'sig' }] }));
+    res.end(JSON.stringify({ keys: [{ ...decoy, kid: forge === 'kid' ? `${kid}-other` : kid, alg: 'RS256', use: 'sig' }] }));
     return;
   }
   handler(req, res);
