@@ -67,8 +67,9 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/callback?code=x&state=n
 t_eq "callback with an unknown state refused" "$code" 400
 
 # -- the flow -----------------------------------------------------------------------------
-# sso_login: drives the provider's pages; sets FINAL (last URL) and JAR.
+# sso_login USER [RETURN_URL-encoded]: drives the provider's pages; sets FINAL (last URL) and JAR.
 sso_login() {
+	local ret=${2:-/applications%3Fx%3D1}
 	JAR=$TEST_DIR/jar.$1
 	rm -f "$JAR"
 	local c=(curl -s -c "$JAR" -b "$JAR" -L -o "$TEST_DIR/page")
@@ -78,7 +79,7 @@ sso_login() {
 	t_match "...and state and nonce" "$loc" 'state=[A-Za-z0-9_-]{43}.*nonce=[A-Za-z0-9_-]{43}|nonce=[A-Za-z0-9_-]{43}.*state=[A-Za-z0-9_-]{43}'
 	# curl again, this time following, with the cookie jar (the provider's interaction cookies).
 	local u1 u2
-	u1=$("${c[@]}" -w '%{url_effective}' "$API/auth/login?return_url=/applications%3Fx%3D1")
+	u1=$("${c[@]}" -w '%{url_effective}' "$API/auth/login?return_url=$ret")
 	t_match "the provider shows its login page" "$u1 $(cat "$TEST_DIR/page")" "/interaction/.*name=\"login\""
 	u2=$("${c[@]}" -w '%{url_effective}' --data "prompt=login&login=$1&password=any" "$u1")
 	t_match "then its consent page" "$u2 $(cat "$TEST_DIR/page")" '/interaction/.*name="prompt" value="consent"'
@@ -95,6 +96,15 @@ api GET /api/v1/applications "" "$TOKEN"
 t_eq "authenticated API call with the OIDC session (group → role:readonly)" "$CODE $(jqb '.items | length')" "200 1"
 api DELETE /api/v1/applications/a1 "" "$TOKEN"
 t_eq "readonly through the group: delete refused" "$CODE" 403
+
+# -- the CLI's loopback flow (berth login --sso): the token comes to a local port --------------
+CLI_PORT=$(free_port)
+run_bg cli-listener python3 -m http.server --bind 127.0.0.1 "$CLI_PORT"
+wait_for "the stand-in CLI listener answers" 10 curl -s -o /dev/null "http://127.0.0.1:$CLI_PORT/"
+sso_login bob "http%3A%2F%2F127.0.0.1%3A$CLI_PORT%2Fcallback"
+t_match "the loopback return URL receives the token" "$FINAL" "^http://127.0.0.1:$CLI_PORT/callback\?token=eyJ"
+api GET /api/v1/session/userinfo "" "${FINAL#*token=}"
+t_eq "that token is bob's session" "$(jqb .username)" bob
 
 # -- ID tokens the provider's published keys do not verify ------------------------------------
 # forged_login DESC FORGE_JWKS-mode
