@@ -28,13 +28,17 @@ void api_app_object(const json_t *app, char *out, size_t size)
 	snprintf(out, size, "%s/%s", proj && *proj ? proj : MODEL_DEFAULT_PROJECT, name ? name : "");
 }
 
-int api_app_load(struct api_server *s, struct httpd_req *req, const struct principal *p, const char *name,
-		 const char *action, json_t **ret)
+/* Loads from the cache when cached and it can answer, else from the API. */
+static int app_load(struct api_server *s, struct httpd_req *req, const struct principal *p, const char *name,
+		    const char *action, bool cached, json_t **ret)
 {
 	struct kube_target t = APP_TARGET(s, name);
 	char obj[512];
 	json_t *app = NULL;
-	int rc = kube_get(s->kc, &t, NULL, &app);
+	int rc = cached ? sse_hub_get(s, name, &app) : BERR_UNAVAILABLE;
+
+	if (rc == BERR_UNAVAILABLE)
+		rc = kube_get(s->kc, &t, NULL, &app);
 
 	if (rc == BERR_NOTFOUND) {
 		/* Only a caller who could act on this name in every project
@@ -60,14 +64,23 @@ int api_app_load(struct api_server *s, struct httpd_req *req, const struct princ
 	return 0;
 }
 
+int api_app_load(struct api_server *s, struct httpd_req *req, const struct principal *p, const char *name,
+		 const char *action, json_t **ret)
+{
+	return app_load(s, req, p, name, action, false, ret);
+}
+
 /* ---- list ---- */
+
+struct list_item {
+	const char *name;
+	const json_t *obj;
+	const char *json;            /* cached compact text, or NULL */
+};
 
 static int cmp_by_name(const void *a, const void *b)
 {
-	const char *x = jx_path_str(*(json_t *const *)a, "metadata", "name", NULL);
-	const char *y = jx_path_str(*(json_t *const *)b, "metadata", "name", NULL);
-
-	return strcmp(x ? x : "", y ? y : "");
+	return strcmp(((const struct list_item *)a)->name, ((const struct list_item *)b)->name);
 }
 
 static bool query_has(struct httpd_req *req, const char *key, const char *value)
@@ -89,18 +102,95 @@ static bool query_has(struct httpd_req *req, const char *key, const char *value)
 	return false;
 }
 
-/* GET /api/v1/applications?project=&selector=&sync=&health=&search=&limit=&continue= */
+/* The list filters and the RBAC check; true when app is listed. */
+static bool list_wants(struct httpd_req *req, const struct principal *p, const char *search, const char *cont,
+		       const json_t *app)
+{
+	const char *name = jx_path_str(app, "metadata", "name", NULL);
+	char obj[512];
+
+	if (!name || (search && *search && !strstr(name, search)) || (cont && *cont && strcmp(name, cont) <= 0))
+		return false;
+	const char *proj = jx_path_str(app, "spec", "project", NULL);
+	if (!query_has(req, "project", proj ? proj : MODEL_DEFAULT_PROJECT) ||
+	    !query_has(req, "sync", jx_path_str(app, "status", "sync", "status", NULL)) ||
+	    !query_has(req, "health", jx_path_str(app, "status", "health", "status", NULL)))
+		return false;
+	api_app_object(app, obj, sizeof(obj));
+	return api_can(p, "applications", "get", obj);
+}
+
+struct list_walk {
+	struct httpd_req *req;
+	const struct principal *p;
+	const char *search;
+	size_t want;                 /* 0: all */
+	json_t *held;                /* entries taken (references) */
+	bool more;
+};
+
+static bool list_walk_one(json_t *entry, void *ud)
+{
+	struct list_walk *w = ud;
+
+	if (!list_wants(w->req, w->p, w->search, NULL, json_object_get(entry, "obj")))
+		return false;
+	if (w->want && json_array_size(w->held) == w->want) {
+		w->more = true;
+		return true;
+	}
+	json_array_append(w->held, entry);
+	return false;
+}
+
+/* Writes the list by hand so cached items go out as the text they were
+ * dumped to when they changed, not dumped again per request. */
+static void respond_list(struct httpd_req *req, const struct list_item *v, size_t n, bool more)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, (size_t)1 << 30);
+	rc = buf_printf(&b, "{\"apiVersion\":\"%s\",\"kind\":\"ApplicationList\",\"metadata\":{", MODEL_API_VERSION);
+	if (rc == 0 && more && n) {
+		json_t *c = json_string(v[n - 1].name);
+		rc = buf_puts(&b, "\"continue\":");
+		if (rc == 0)
+			rc = jx_dump_compact(c, &b);
+		json_decref(c);
+	}
+	if (rc == 0)
+		rc = buf_puts(&b, "},\"items\":[");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (i)
+			rc = buf_putc(&b, ',');
+		if (rc == 0)
+			rc = v[i].json ? buf_puts(&b, v[i].json) : jx_dump_compact(v[i].obj, &b);
+	}
+	if (rc == 0)
+		rc = buf_puts(&b, "]}");
+	if (rc < 0)
+		httpd_respond_error(req, 500, "cannot write the list");
+	else
+		httpd_respond(req, 200, "application/json", b.ptr, b.len);
+	buf_release(&b);
+}
+
+/* GET /api/v1/applications?project=&selector=&sync=&health=&search=&limit=&continue=
+ * From the cache when it can answer (walked in name order from the
+ * continue token, stopping at the page's end), else from the API. */
 void api_apps_list(struct httpd_req *req, void *ud)
 {
 	struct api_server *s = ud;
 	struct principal p;
 	struct kube_target t = APP_TARGET(s, NULL);
-	json_t *list = NULL, *out = NULL, *items;
-	json_t **v = NULL;
-	size_t n = 0;
+	json_t *list = NULL, *held = NULL;
+	struct list_item *v = NULL;
+	size_t n = 0, i;
 	int limit = 0, rc;
+	bool more = false;
 	const char *lim = httpd_req_query(req, "limit"), *cont = httpd_req_query(req, "continue");
-	const char *search = httpd_req_query(req, "search");
+	const char *search = httpd_req_query(req, "search"), *sel = httpd_req_query(req, "selector");
 
 	if (!api_begin(s, req, &p))
 		return;
@@ -108,55 +198,48 @@ void api_apps_list(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 400, "limit: not a number");
 		goto out;
 	}
-	struct kube_req_opts o = {.label_selector = httpd_req_query(req, "selector")};
+	struct list_walk w = {.req = req, .p = &p, .search = search, .want = (size_t)limit, .held = json_array()};
+	held = w.held;
+	if (held && !(sel && *sel) && sse_hub_walk(s, cont, list_walk_one, &w) == 0) {
+		n = json_array_size(held);
+		more = w.more;
+		if (!(v = calloc(n + 1, sizeof(*v)))) {
+			httpd_respond_error(req, 500, "out of memory");
+			goto out;
+		}
+		json_t *e;
+		json_array_foreach(held, i, e) {
+			v[i].name = jx_str(e, "name");
+			v[i].obj = json_object_get(e, "obj");
+			v[i].json = jx_str(e, "json");
+		}
+		respond_list(req, v, n, more);
+		goto out;
+	}
+	struct kube_req_opts o = {.label_selector = sel};
 	if ((rc = kube_list(s->kc, &t, &o, &list)) < 0) {
 		api_respond_err(req, rc);
 		goto out;
 	}
-	items = json_object_get(list, "items");
-	v = calloc(json_array_size(items) + 1, sizeof(*v));
-	if (!v) {
+	json_t *items = json_object_get(list, "items"), *app;
+	if (!(v = calloc(json_array_size(items) + 1, sizeof(*v)))) {
 		httpd_respond_error(req, 500, "out of memory");
 		goto out;
 	}
-	size_t i;
-	json_t *app;
 	json_array_foreach(items, i, app) {
-		char obj[512];
-		const char *name = jx_path_str(app, "metadata", "name", NULL);
-		api_app_object(app, obj, sizeof(obj));
-		if (!name || !api_can(&p, "applications", "get", obj))
+		if (!list_wants(req, &p, search, cont, app))
 			continue;
-		const char *proj = jx_path_str(app, "spec", "project", NULL);
-		if (!query_has(req, "project", proj ? proj : MODEL_DEFAULT_PROJECT) ||
-		    !query_has(req, "sync", jx_path_str(app, "status", "sync", "status", NULL)) ||
-		    !query_has(req, "health", jx_path_str(app, "status", "health", "status", NULL)))
-			continue;
-		if (search && *search && !strstr(name, search))
-			continue;
-		if (cont && *cont && strcmp(name, cont) <= 0)
-			continue;
-		v[n++] = app;
+		v[n].name = jx_path_str(app, "metadata", "name", NULL);
+		v[n].obj = app;
+		n++;
 	}
 	qsort(v, n, sizeof(*v), cmp_by_name);
-	out = json_pack("{s:s,s:s,s:[],s:{}}", "apiVersion", MODEL_API_VERSION, "kind", "ApplicationList",
-			"items", "metadata");
-	json_t *oitems = json_object_get(out, "items");
-	size_t take = limit > 0 && (size_t)limit < n ? (size_t)limit : n;
-	for (i = 0; i < take; i++)
-		json_array_append(oitems, v[i]);
-	json_t *meta = json_object_get(out, "metadata");
-	json_object_set(meta, "resourceVersion", jx_path(list, "metadata", "resourceVersion", NULL));
-	if (take < n) {
-		json_object_set_new(meta, "continue",
-				    json_string(jx_path_str(v[take - 1], "metadata", "name", NULL)));
-		json_object_set_new(meta, "remainingItemCount", json_integer((json_int_t)(n - take)));
-	}
-	httpd_respond_json(req, 200, out);
+	more = limit > 0 && (size_t)limit < n;
+	respond_list(req, v, more ? (size_t)limit : n, more);
 out:
 	free(v);
 	json_decref(list);
-	json_decref(out);
+	json_decref(held);
 	principal_release(&p);
 }
 
@@ -165,9 +248,17 @@ out:
 static int patch_app(struct api_server *s, const char *name, const char *sub, json_t *patch, json_t **ret)
 {
 	struct kube_target t = APP_TARGET(s, name);
+	json_t *out = NULL;
 	t.subresource = sub;
-	int rc = kube_patch(s->kc, &t, KUBE_PATCH_MERGE, patch, NULL, ret);
+	int rc = kube_patch(s->kc, &t, KUBE_PATCH_MERGE, patch, NULL, &out);
 	json_decref(patch);
+	if (rc == 0) {
+		sse_hub_expect(s, name, out);
+		if (ret)
+			*ret = out;
+		else
+			json_decref(out);
+	}
 	return rc;
 }
 
@@ -182,7 +273,7 @@ void api_app_get(struct httpd_req *req, void *ud)
 
 	if (!api_begin(s, req, &p))
 		return;
-	if (api_app_load(s, req, &p, name, "get", &app) < 0)
+	if (app_load(s, req, &p, name, "get", !refresh, &app) < 0)
 		goto out;
 	if (refresh) {
 		if (strcmp(refresh, "normal") && strcmp(refresh, "hard")) {
@@ -312,6 +403,7 @@ void api_app_create(struct httpd_req *req, void *ud)
 			api_respond_err(req, rc);
 		goto out;
 	}
+	sse_hub_expect(s, app.meta.name, created);
 	log_info("application created", "app", app.meta.name, "project", app.project, "by", p.sub, NULL);
 	httpd_respond_json(req, 200, created);
 out:
@@ -376,6 +468,7 @@ void api_app_update(struct httpd_req *req, void *ud)
 		api_respond_err(req, rc);
 		goto out;
 	}
+	sse_hub_expect(s, name, upd);
 	log_info("application updated", "app", name, "by", p.sub, NULL);
 	httpd_respond_json(req, 200, upd);
 out:
@@ -452,10 +545,14 @@ void api_app_delete(struct httpd_req *req, void *ud)
 		}
 	}
 	struct kube_req_opts o = {.propagation_policy = "Background"};
-	if ((rc = kube_delete(s->kc, &t, &o, NULL)) < 0 && rc != BERR_NOTFOUND) {
+	json_t *gone = NULL;
+	if ((rc = kube_delete(s->kc, &t, &o, &gone)) < 0 && rc != BERR_NOTFOUND) {
 		api_respond_err(req, rc);
 		goto out;
 	}
+	/* Pending (finalizers): the object comes back; gone: a Status. */
+	sse_hub_expect(s, name, gone && !str_eq_null(jx_str(gone, "kind"), "Status") ? gone : NULL);
+	json_decref(gone);
 	log_info("application deleted", "app", name, "cascade", casc ? "true" : "false", "by", p.sub, NULL);
 	httpd_respond(req, 200, "application/json", "{}", 2);
 out:

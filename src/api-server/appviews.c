@@ -55,7 +55,7 @@ static json_t *cached(struct api_server *s, const char *what, const char *name)
 
 	if (!s->cache)
 		return NULL;
-	snprintf(key, sizeof(key), "app/%s/%s/%s", what, s->ns, name);
+	snprintf(key, sizeof(key), "app:%s:%s:%s", s->ns, name, what);
 	buf_init(&b, 64u << 20);
 	if (rcache_get(s->cache, key, &b) == 0)
 		jx_parse(b.ptr, b.len, b.len + 1, 128, &v);
@@ -94,7 +94,11 @@ static void view(struct httpd_req *req, void *ud, const char *what, bool managed
 		return;
 	if (api_app_load(s, req, &p, name, "get", &app) < 0)
 		goto out;
-	if (!(v = cached(s, what, name)))
+	/* The controller's keys: app:<ns>:<name>:resource-tree ({nodes}) and
+	 * app:<ns>:<name>:managed-diffs (a list, answered as {items}). */
+	if ((v = cached(s, what, name)) && managed && json_is_array(v))
+		v = json_pack("{s:o}", "items", v);
+	if (!v)
 		v = nodes_from_status(app, managed);
 	mask_secrets(v, 0);
 	httpd_respond_json(req, 200, v);
@@ -106,12 +110,12 @@ out:
 
 void api_app_resource_tree(struct httpd_req *req, void *ud)
 {
-	view(req, ud, "tree", false);
+	view(req, ud, "resource-tree", false);
 }
 
 void api_app_managed_resources(struct httpd_req *req, void *ud)
 {
-	view(req, ud, "managed", true);
+	view(req, ud, "managed-diffs", true);
 }
 
 /* GET /api/v1/applications/{name}/manifests[?revision=] */

@@ -27,6 +27,8 @@ static const char usage[] =
 	"  --namespace NS                control-plane namespace (default berth)\n"
 	"  --redis HOST:PORT             Redis for events, caches and revocations\n"
 	"  --redis-password-file FILE    file holding the Redis password\n"
+	"  --server-secret-file FILE     key that signs Redis entries, as the controller and repo\n"
+	"                                server are given it (default: berth-secret server.secretkey)\n"
 	"  --repo-server URL             the repo server (e.g. http://127.0.0.1:8081)\n"
 	"  --tls-cert FILE               TLS certificate chain (PEM)\n"
 	"  --tls-key FILE                TLS private key (PEM)\n"
@@ -42,7 +44,7 @@ static const char usage[] =
 	"  --help                        print this help and exit\n";
 
 struct flags {
-	const char *listen, *kubeconfig, *ns, *redis, *redis_password_file, *repo_server;
+	const char *listen, *kubeconfig, *ns, *redis, *redis_password_file, *repo_server, *secret_file;
 	const char *tls_cert, *tls_key, *static_dir;
 	bool insecure;
 	uint64_t max_request_bytes, webhook_max_bytes;
@@ -85,6 +87,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			f->redis = v;
 		else if (!strcmp(a, "--redis-password-file"))
 			f->redis_password_file = v;
+		else if (!strcmp(a, "--server-secret-file"))
+			f->secret_file = v;
 		else if (!strcmp(a, "--repo-server"))
 			f->repo_server = v;
 		else if (!strcmp(a, "--tls-cert"))
@@ -150,7 +154,7 @@ static void on_redis_state(bool up, const char *msg, void *arg)
 static int setup(const struct flags *f, struct api_server *s)
 {
 	struct kube_config kcfg = {0};
-	char *password = NULL;
+	char *password = NULL, *file_key = NULL;
 	int rc;
 
 	s->ns = f->ns;
@@ -170,6 +174,9 @@ static int setup(const struct flags *f, struct api_server *s)
 		return err_prefix(rc, "kubernetes client");
 	if ((rc = settings_bootstrap(s)) < 0)
 		return err_prefix(rc, "settings in namespace %s", s->ns);
+	struct httpc_config oc = {.timeout_ms = 15000, .retry = {.max_attempts = 2}};
+	if ((rc = httpc_new(&oc, &s->oidc_hc)) < 0)
+		return rc;
 	if (f->repo_server) {
 		struct httpc_config hc = {.timeout_ms = 120000, .retry = {.max_attempts = 2}};
 		if ((rc = httpc_new(&hc, &s->hc)) < 0)
@@ -181,15 +188,32 @@ static int setup(const struct flags *f, struct api_server *s)
 			settings_put(st);
 			return err_prefix(rc, "--redis-password-file");
 		}
+		if (f->secret_file && (rc = read_text_file(f->secret_file, &file_key)) < 0) {
+			settings_put(st);
+			free(password);
+			return err_prefix(rc, "--server-secret-file");
+		}
+		if (file_key && strlen(file_key) < 16) {
+			settings_put(st);
+			free(password);
+			free(file_key);
+			return err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
+		}
+		const uint8_t *hk = file_key ? (const uint8_t *)file_key : st->key;
+		size_t hk_len = file_key ? strlen(file_key) : st->key_len;
 		struct rcache_opts ro = {.addr = f->redis,
 					 .password = password,
-					 .hmac_key = st->key,
-					 .hmac_key_len = st->key_len > 64 ? 64 : st->key_len,
+					 .hmac_key = hk,
+					 .hmac_key_len = hk_len > 64 ? 64 : hk_len,
 					 .timeout_ms = 1000,
 					 .pool_size = 8,
 					 .on_state = on_redis_state};
 		rc = rcache_new(&ro, &s->cache);
 		settings_put(st);
+		if (file_key) {
+			explicit_bzero(file_key, strlen(file_key));
+			free(file_key);
+		}
 		if (password) {
 			explicit_bzero(password, strlen(password));
 			free(password);
@@ -208,7 +232,9 @@ static void teardown(struct api_server *s)
 	static_release();
 	rcache_free(s->cache);
 	httpc_free(s->hc);
+	httpc_free(s->oidc_hc);
 	kube_client_free(s->kc);
+	sse_hub_free(s);
 	throttle_free(s->throttle);
 	settings_put(s->settings);
 	json_decref(s->revoked_local);
@@ -228,8 +254,12 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/session", api_session_create},
 	{"DELETE", "/api/v1/session", api_session_delete},
 	{"GET", "/api/v1/session/userinfo", api_userinfo},
+	{"GET", "/auth/login", api_auth_login},
+	{"GET", "/auth/callback", api_auth_callback},
 	{"GET", "/api/v1/account/can-i/{resource}/{action}/{object...}", api_can_i},
 	{"PUT", "/api/v1/account/password", api_account_password},
+	{"POST", "/api/v1/account/{name}/token", api_account_token_create},
+	{"DELETE", "/api/v1/account/{name}/token/{id}", api_account_token_delete},
 	{"GET", "/api/v1/applications", api_apps_list},
 	{"POST", "/api/v1/applications", api_app_create},
 	{"GET", "/api/v1/applications/{name}", api_app_get},

@@ -5,6 +5,7 @@
  *   main.c      flags, wiring, routes
  *   settings.c  berth-cm / berth-rbac-cm / berth-secret snapshots (reloaded
  *               while serving), first-start bootstrap, GET /api/v1/settings
+ *   oidc.c      OIDC login (/auth/login, /auth/callback)
  *   session.c   login, logout, sessions, revocation, password change,
  *               authentication of every request, RBAC checks, can-i
  *   apps.c      Applications (CRUD, sync, rollback, terminate, refresh)
@@ -61,6 +62,7 @@ struct api_server {
 	struct kube_client *kc;
 	struct rcache *cache;        /* NULL without --redis */
 	struct httpc *hc;            /* repo server */
+	struct httpc *oidc_hc;       /* OIDC provider (TLS verified) */
 	const char *repo_server;     /* URL or NULL */
 	struct throttle *throttle;
 	size_t webhook_max_bytes;
@@ -120,10 +122,16 @@ void api_session_delete(struct httpd_req *req, void *ud);
 void api_userinfo(struct httpd_req *req, void *ud);
 void api_can_i(struct httpd_req *req, void *ud);
 void api_account_password(struct httpd_req *req, void *ud);
+void api_account_token_create(struct httpd_req *req, void *ud);
+void api_account_token_delete(struct httpd_req *req, void *ud);
 /* Verifies a token (session or project) without a request; for SSE too. */
 int api_verify_token(struct api_server *s, const char *token, struct principal *p);
 /* The same 403 for "forbidden" and for "not found" the caller may not see. */
 void api_denied(struct httpd_req *req, const char *resource, const char *action, const char *object);
+
+/* ---- oidc.c ---- */
+void api_auth_login(struct httpd_req *req, void *ud);
+void api_auth_callback(struct httpd_req *req, void *ud);
 
 /* ---- apps.c ---- */
 void api_apps_list(struct httpd_req *req, void *ud);
@@ -180,8 +188,25 @@ json_t *api_repo_request_creds(struct api_server *s, const char *url);
 
 /* ---- stream.c ---- */
 int sse_hub_start(struct api_server *s);
+/* stop joins the hub's thread (s->stopping must be set); free frees the
+ * hub, after kube_client_free has ended its watch. */
 void sse_hub_stop(struct api_server *s);
+void sse_hub_free(struct api_server *s);
 void api_stream_apps(struct httpd_req *req, void *ud);
+/* The Application cache (see stream.c). It cannot answer (BERR_UNAVAILABLE:
+ * ask the API) before its first list, or when this process's own writes
+ * have not come through the watch within 2 s.
+ * expect: this process wrote name and got written back (NULL for a
+ * deletion); reads wait for the cache to have seen it.
+ * get: 0 with *ret (new ref, read-only), BERR_NOTFOUND, BERR_UNAVAILABLE. */
+void sse_hub_expect(struct api_server *s, const char *name, const json_t *written);
+/* Calls fn for each cached entry ({obj, json, name}; borrowed: take a
+ * reference to keep it) in name order, starting after `after` (NULL or ""
+ * for the start), until fn returns true. Runs under the cache's lock: fn
+ * must be quick. 0, or BERR_UNAVAILABLE when the cache cannot answer. */
+typedef bool (*sse_walk_fn)(json_t *entry, void *ud);
+int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *ud);
+int sse_hub_get(struct api_server *s, const char *name, json_t **ret);
 
 /* ---- webhook.c ---- */
 void api_webhook(struct httpd_req *req, void *ud);

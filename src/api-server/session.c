@@ -166,6 +166,38 @@ static int revoke(struct api_server *s, const char *jti, int64_t exp)
 	return rc;
 }
 
+/* The API key ids of account name: berth-secret accounts.<name>.tokens, a
+ * JSON list of {id, iat, exp}. New reference (an empty list when none). */
+static json_t *api_keys_of(const struct settings *st, const char *name)
+{
+	char key[MAX_USERNAME + 40];
+	const char *text;
+	json_t *v = NULL;
+
+	snprintf(key, sizeof(key), "accounts.%s.tokens", name);
+	text = settings_secret(st, key);
+	if (!text || jx_parse(text, strlen(text), 1u << 20, 8, &v) < 0 || !json_is_array(v)) {
+		json_decref(v);
+		v = json_array();
+	}
+	return v;
+}
+
+static bool api_key_listed(const struct settings *st, const char *name, const char *id)
+{
+	json_t *keys = api_keys_of(st, name);
+	size_t i;
+	json_t *k;
+	bool found = false;
+
+	json_array_foreach(keys, i, k) {
+		if (id && str_eq_null(jx_str(k, "id"), id))
+			found = true;
+	}
+	json_decref(keys);
+	return found;
+}
+
 static int64_t mtime_of(const struct settings *st, const char *mtime_key)
 {
 	const char *m = settings_secret(st, mtime_key);
@@ -216,6 +248,10 @@ int api_verify_token(struct api_server *s, const char *token, struct principal *
 			}
 			if (c.iat < mtime_of(st, mk)) {
 				rc = err_set(BERR_UNAUTHORIZED, "token issued before the last password change");
+				goto out;
+			}
+			if (json_is_true(json_object_get(c.all, "berth.apikey")) && !api_key_listed(st, c.sub, c.jti)) {
+				rc = err_set(BERR_UNAUTHORIZED, "API key revoked");
 				goto out;
 			}
 			p->is_local = true;
@@ -483,5 +519,124 @@ out:
 	free(hash);
 	json_decref(body);
 	json_decref(kv);
+	principal_release(&p);
+}
+
+static int store_api_keys(struct api_server *s, const char *name, const json_t *keys)
+{
+	char key[MAX_USERNAME + 40];
+	struct buf b;
+	int rc;
+
+	snprintf(key, sizeof(key), "accounts.%s.tokens", name);
+	buf_init(&b, 1u << 20);
+	if ((rc = jx_dump_compact(keys, &b)) == 0) {
+		json_t *kv = json_pack("{s:s}", key, b.ptr);
+		rc = settings_secret_patch(s, kv);
+		json_decref(kv);
+	}
+	buf_release(&b);
+	return rc;
+}
+
+/* POST /api/v1/account/{name}/token {expiresIn?: seconds, default a year}
+ * -> {token, id}: an API key for an account with the apiKey capability.
+ * Its id is listed in berth-secret; deleting the entry revokes it. */
+void api_account_token_create(struct httpd_req *req, void *ud)
+{
+	struct api_server *s = ud;
+	struct principal p;
+	json_t *body = NULL, *keys = NULL, *out = NULL;
+	const char *name = httpd_req_param(req, "name");
+	char jti[33], *token = NULL;
+	int64_t now = clock_wall_ms() / 1000;
+	struct jwtauth_claims c = {0};
+	size_t blen = 0;
+
+	if (!api_begin(s, req, &p))
+		return;
+	if (strcmp(name, p.sub) && !api_can(&p, "accounts", "update", name)) {
+		api_denied(req, "accounts", "update", name);
+		goto out;
+	}
+	if (!account_has_cap(p.settings, name, "apiKey")) {
+		httpd_respond_error(req, 400, "account %s does not have the apiKey capability", name);
+		goto out;
+	}
+	httpd_req_body(req, &blen);
+	if (blen && httpd_req_json(req, &body) < 0) {
+		httpd_respond_error(req, 400, "body: bad JSON");
+		goto out;
+	}
+	json_int_t ttl = json_integer_value(json_object_get(body, "expiresIn"));
+	json_t *extra = json_pack("{s:b,s:b}", "berth.local", 1, "berth.apikey", 1);
+	struct jwtauth_issue iss = {.subject = name, .jti = jti, .extra = extra,
+				    .ttl_s = ttl > 0 ? ttl : 365 * 24 * 3600};
+	int rc = jwtauth_random_id(jti);
+	if (rc == 0)
+		rc = jwtauth_issue_hs256(p.settings->key, p.settings->key_len, &iss, now, &token, &c);
+	json_decref(extra);
+	if (rc < 0) {
+		httpd_respond_error(req, 500, "cannot issue a token");
+		goto out;
+	}
+	keys = api_keys_of(p.settings, name);
+	json_array_append_new(keys, json_pack("{s:s,s:I,s:I}", "id", jti, "iat", (json_int_t)c.iat, "exp",
+					      (json_int_t)c.exp));
+	if (store_api_keys(s, name, keys) < 0) {
+		httpd_respond_error(req, 500, "cannot store the token");
+		goto out;
+	}
+	out = json_pack("{s:s,s:s}", "token", token, "id", jti);
+	httpd_respond_json(req, 200, out);
+	log_info("API key issued", "account", name, "id", jti, "by", p.sub, NULL);
+out:
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	jwtauth_claims_release(&c);
+	json_decref(body);
+	json_decref(keys);
+	json_decref(out);
+	principal_release(&p);
+}
+
+/* DELETE /api/v1/account/{name}/token/{id} */
+void api_account_token_delete(struct httpd_req *req, void *ud)
+{
+	struct api_server *s = ud;
+	struct principal p;
+	json_t *keys = NULL;
+	const char *name = httpd_req_param(req, "name"), *id = httpd_req_param(req, "id");
+	bool found = false;
+
+	if (!api_begin(s, req, &p))
+		return;
+	if (strcmp(name, p.sub) && !api_can(&p, "accounts", "update", name)) {
+		api_denied(req, "accounts", "update", name);
+		goto out;
+	}
+	keys = api_keys_of(p.settings, name);
+	size_t i;
+	json_t *k;
+	json_array_foreach(keys, i, k) {
+		if (str_eq_null(jx_str(k, "id"), id)) {
+			json_array_remove(keys, i);
+			found = true;
+			break;
+		}
+	}
+	if (!found) {
+		httpd_respond_error(req, 404, "no token \"%s\" for account %s", id, name);
+		goto out;
+	}
+	if (store_api_keys(s, name, keys) < 0) {
+		httpd_respond_error(req, 500, "cannot store the tokens");
+		goto out;
+	}
+	httpd_respond(req, 200, "application/json", "{}", 2);
+out:
+	json_decref(keys);
 	principal_release(&p);
 }

@@ -12,6 +12,13 @@
  * no longer reaches back that far). Heartbeat comments keep proxies from
  * closing idle streams; a subscriber whose token expires is closed.
  *
+ * The hub's state doubles as the Application cache the list and get
+ * endpoints read (Argo CD serves them from an informer the same way): it
+ * starts from a LIST and follows the watch. Writes made through this
+ * process are registered (sse_hub_expect) and reads wait, up to 2 s, until
+ * the watch has delivered them, so a client reads its own writes; past
+ * that, or before the first list, readers go to the Kubernetes API.
+ *
  * Handlers only register the stream and return (httpd's rule: a handler
  * must not wait for its stream); the hub's thread and the watch thread
  * write. */
@@ -44,8 +51,25 @@ struct sse_sub {
 	volatile bool conn_done;     /* httpd is done with the stream: may be freed */
 };
 
+/* A write this process made and the cache has not seen yet (read your
+ * own writes: lists from the cache wait for these). */
+struct expected_write {
+	char name[256];
+	uint64_t rv;                 /* 0: a deletion */
+	int64_t deadline_ms;
+};
+
+#define EXPECT_MAX 256
+#define EXPECT_WAIT_MS 2000
+
 struct sse_hub {
 	struct api_server *s;
+	bool synced;                 /* state holds a complete list */
+	char **names;                /* the state's names, sorted (rebuilt when dirty) */
+	size_t n_names;
+	bool names_dirty;
+	struct expected_write expect[EXPECT_MAX];
+	size_t n_expect;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct sse_sub *subs;
@@ -72,18 +96,23 @@ static bool sub_wants(const struct sse_sub *sub, const char *object, const char 
 	return api_can(&sub->p, "applications", "get", object);
 }
 
-static char *make_frame(uint64_t seq, const char *type, const json_t *obj)
+/* An SSE frame around an application's JSON text (already dumped). */
+static char *make_frame(uint64_t seq, const char *type, const char *app_json)
 {
-	json_t *ev = json_pack("{s:{s:s,s:O}}", "result", "type", type, "application", obj);
+	return str_printf("id: %llu\ndata: {\"result\":{\"type\":\"%s\",\"application\":%s}}\n\n",
+			  (unsigned long long)seq, type, app_json);
+}
+
+/* obj dumped compactly (newly allocated), or NULL. */
+static char *dump_app(const json_t *obj)
+{
 	struct buf b;
 	char *out = NULL;
 
 	buf_init(&b, 64u << 20);
-	if (ev && buf_printf(&b, "id: %llu\ndata: ", (unsigned long long)seq) == 0 && jx_dump_compact(ev, &b) == 0 &&
-	    buf_puts(&b, "\n\n") == 0)
+	if (jx_dump_compact(obj, &b) == 0)
 		out = buf_detach(&b, NULL);
 	buf_release(&b);
-	json_decref(ev);
 	return out;
 }
 
@@ -99,33 +128,47 @@ static void send_state(struct sse_hub *h, struct sse_sub *sub)
 		api_app_object(obj, object, sizeof(object));
 		if (!sub_wants(sub, object, name))
 			continue;
-		char *f = make_frame((uint64_t)json_integer_value(json_object_get(e, "seq")), "ADDED", obj);
+		char *f = make_frame((uint64_t)json_integer_value(json_object_get(e, "seq")), "ADDED",
+				     jx_str(e, "json"));
 		if (f && httpd_stream_write(sub->stream, f, strlen(f)) < 0)
 			sub->dead = true;
 		free(f);
 	}
 }
 
-static int on_app_event(enum kube_event_type type, json_t *obj, void *ud)
+/* Clears the expected writes an event for name at rv satisfies. */
+static void expect_seen(struct sse_hub *h, const char *name, const char *rv, bool deleted)
 {
-	struct sse_hub *h = ud;
+	uint64_t v = 0;
+
+	if (rv)
+		str_to_u64(rv, &v);
+	for (size_t i = 0; i < h->n_expect;) {
+		struct expected_write *e = &h->expect[i];
+		if (!strcmp(e->name, name) && (deleted || (e->rv && v >= e->rv))) {
+			*e = h->expect[--h->n_expect];
+			continue;
+		}
+		i++;
+	}
+	pthread_cond_broadcast(&h->cond);
+}
+
+/* Records an event and sends it to the subscribers (hub->mu held). */
+static void record_event(struct sse_hub *h, enum kube_event_type type, const json_t *obj)
+{
 	const char *t = type == KUBE_EV_ADDED ? "ADDED" : type == KUBE_EV_MODIFIED ? "MODIFIED" : "DELETED";
 	const char *name = jx_path_str(obj, "metadata", "name", NULL);
-	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
 	char object[512];
 
-	if (rv) {
-		pthread_mutex_lock(&h->mu);
-		free(h->last_rv);
-		h->last_rv = str_dup(rv);
-		pthread_mutex_unlock(&h->mu);
-	}
-	if (type == KUBE_EV_BOOKMARK || !name)
-		return 0;
+	if (!name)
+		return;
 	api_app_object(obj, object, sizeof(object));
-	pthread_mutex_lock(&h->mu);
 	uint64_t seq = ++h->seq;
-	char *frame = make_frame(seq, t, obj);
+	char *text = dump_app(obj);
+	if (!text)
+		return;
+	char *frame = make_frame(seq, t, text);
 	struct sse_event *slot = &h->ring[seq % SSE_RING];
 	free(slot->object);
 	free(slot->name);
@@ -134,17 +177,72 @@ static int on_app_event(enum kube_event_type type, json_t *obj, void *ud)
 	slot->object = str_dup(object);
 	slot->name = str_dup(name);
 	slot->frame = frame;
+	if (type == KUBE_EV_DELETED || !json_object_get(h->state, name))
+		h->names_dirty = true;
 	if (type == KUBE_EV_DELETED)
 		json_object_del(h->state, name);
 	else
-		json_object_set_new(h->state, name, json_pack("{s:O,s:I}", "obj", obj, "seq", (json_int_t)seq));
+		json_object_set_new(h->state, name,
+				    json_pack("{s:O,s:I,s:s,s:s}", "obj", obj, "seq", (json_int_t)seq, "json", text,
+					      "name", name));
+	free(text);
+	expect_seen(h, name, jx_path_str(obj, "metadata", "resourceVersion", NULL), type == KUBE_EV_DELETED);
 	for (struct sse_sub *sub = h->subs; frame && sub; sub = sub->next) {
 		if (!sub->dead && sub_wants(sub, object, name) &&
 		    httpd_stream_write(sub->stream, frame, strlen(frame)) < 0)
 			sub->dead = true;
 	}
+}
+
+static int on_app_event(enum kube_event_type type, json_t *obj, void *ud)
+{
+	struct sse_hub *h = ud;
+	const char *rv = jx_path_str(obj, "metadata", "resourceVersion", NULL);
+
+	pthread_mutex_lock(&h->mu);
+	if (rv) {
+		free(h->last_rv);
+		h->last_rv = str_dup(rv);
+	}
+	if (type != KUBE_EV_BOOKMARK)
+		record_event(h, type, obj);
 	pthread_mutex_unlock(&h->mu);
 	return 0;
+}
+
+/* Replaces the state with a fresh list (hub->mu held): changed and new
+ * apps are sent as MODIFIED/ADDED, vanished ones as DELETED. */
+static void apply_list(struct sse_hub *h, json_t *list)
+{
+	json_t *seen = json_object();
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(json_object_get(list, "items"), i, it) {
+		const char *name = jx_path_str(it, "metadata", "name", NULL);
+		if (!name)
+			continue;
+		json_object_set_new(seen, name, json_true());
+		json_t *old = json_object_get(json_object_get(h->state, name), "obj");
+		const char *orv = jx_path_str(old, "metadata", "resourceVersion", NULL);
+		const char *nrv = jx_path_str(it, "metadata", "resourceVersion", NULL);
+		if (!old || !str_eq_null(orv, nrv))
+			record_event(h, old ? KUBE_EV_MODIFIED : KUBE_EV_ADDED, it);
+	}
+	const char *name;
+	json_t *e, *tmp;
+	json_object_foreach_safe(h->state, tmp, name, e) {
+		if (!json_object_get(seen, name)) {
+			json_t *obj = json_incref(json_object_get(e, "obj"));
+			record_event(h, KUBE_EV_DELETED, obj);
+			json_decref(obj);
+		}
+	}
+	json_decref(seen);
+	free(h->last_rv);
+	h->last_rv = str_dup(jx_path_str(list, "metadata", "resourceVersion", NULL));
+	h->synced = true;
+	pthread_cond_broadcast(&h->cond);
 }
 
 static void on_watch_end(int rc, const char *last_rv, const char *message, void *ud)
@@ -173,8 +271,10 @@ static int watch_start(struct sse_hub *h, const char *from_rv)
 	pthread_mutex_unlock(&h->mu);
 	rc = kube_watch_start(h->s->kc, &t, NULL, from_rv, on_app_event, on_watch_end, h, &w);
 	pthread_mutex_lock(&h->mu);
-	if (rc < 0)
+	if (rc < 0) {
 		h->watch_ended = true;
+		h->watch_rc = rc;
+	}
 	else if (!h->watch_ended)
 		h->watch = w;
 	pthread_mutex_unlock(&h->mu);
@@ -222,11 +322,23 @@ static void *hub_main(void *arg)
 			if (h->watch_rc != 0)
 				clock_sleep_ms(backoff);
 			if (relist) {
-				/* A relist replays ADDED for every app; drop apps
-				 * gone meanwhile by starting from an empty state. */
+				/* List, then watch from the list's version: the
+				 * state is complete (synced) from then on. */
+				struct kube_target t = {.api_version = MODEL_API_VERSION, .kind = MODEL_KIND_APP,
+							.namespace_ = h->s->ns};
+				json_t *list = NULL;
+				if (kube_list(h->s->kc, &t, NULL, &list) < 0) {
+					log_limited(LOG_LEVEL_WARN, "cannot list applications", "error", err_msg(), NULL);
+					clock_sleep_ms(backoff);
+					backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+					pthread_mutex_lock(&h->mu);
+					continue;
+				}
 				pthread_mutex_lock(&h->mu);
-				json_object_clear(h->state);
+				apply_list(h, list);
+				rv = str_dup(h->last_rv);
 				pthread_mutex_unlock(&h->mu);
+				json_decref(list);
 			}
 			int rc = watch_start(h, rv);
 			free(rv);
@@ -288,20 +400,41 @@ void sse_hub_stop(struct api_server *s)
 	if (!h)
 		return;
 	pthread_mutex_lock(&h->mu);
-	struct kube_watch *w = h->watch;
-	h->watch = NULL;
 	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->mu);
-	if (w)
-		kube_watch_stop(s->kc, w);
 	if (h->started)
 		pthread_join(h->thread, NULL);
+	h->started = false;
+}
+
+/* After kube_client_free: the watch's on_end (which touches the hub) has
+ * run, so the hub can go. */
+void sse_hub_free(struct api_server *s)
+{
+	struct sse_hub *h = s->hub;
+
+	if (!h)
+		return;
+	/* httpd is gone (main frees it first): no stream callback can run
+	 * any more, so every subscriber left is freed here. */
+	while (h->subs) {
+		struct sse_sub *sub = h->subs;
+		h->subs = sub->next;
+		httpd_stream_unref(sub->stream);
+		principal_release(&sub->p);
+		free(sub->name_filter);
+		free(sub->project_filter);
+		free(sub);
+	}
 	for (size_t i = 0; i < SSE_RING; i++) {
 		free(h->ring[i].object);
 		free(h->ring[i].name);
 		free(h->ring[i].frame);
 	}
 	json_decref(h->state);
+	for (size_t i = 0; i < h->n_names; i++)
+		free(h->names[i]);
+	free(h->names);
 	free(h->last_rv);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cond);
@@ -365,4 +498,129 @@ void api_stream_apps(struct httpd_req *req, void *ud)
 	sub->next = h->subs;
 	h->subs = sub;
 	pthread_mutex_unlock(&h->mu);
+}
+
+void sse_hub_expect(struct api_server *s, const char *name, const json_t *written)
+{
+	struct sse_hub *h = s->hub;
+	uint64_t rv = 0;
+	const char *rvs = jx_path_str(written, "metadata", "resourceVersion", NULL);
+
+	if (!h || !name)
+		return;
+	if (written && (!rvs || str_to_u64(rvs, &rv) < 0 || rv == 0))
+		rv = UINT64_MAX; /* an RV we cannot compare: never satisfied, lists fall back */
+	pthread_mutex_lock(&h->mu);
+	if (h->n_expect == EXPECT_MAX)
+		h->expect[0] = h->expect[--h->n_expect];
+	struct expected_write *e = &h->expect[h->n_expect++];
+	str_copy(e->name, name, sizeof(e->name));
+	e->rv = written ? rv : 0;
+	e->deadline_ms = clock_mono_ms() + EXPECT_WAIT_MS;
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Waits (hub->mu held) until the cache has seen this process's writes;
+ * false when it has not within their deadline (they are then dropped). */
+static bool wait_consistent(struct sse_hub *h)
+{
+	while (h->n_expect && !h->s->stopping) {
+		int64_t now = clock_mono_ms(), first = INT64_MAX;
+		for (size_t i = 0; i < h->n_expect; i++)
+			if (h->expect[i].deadline_ms < first)
+				first = h->expect[i].deadline_ms;
+		if (now >= first) {
+			h->n_expect = 0;
+			return false;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t ns = ts.tv_nsec + (first - now) * 1000000L;
+		ts.tv_sec += ns / 1000000000L;
+		ts.tv_nsec = ns % 1000000000L;
+		pthread_cond_timedwait(&h->cond, &h->mu, &ts);
+	}
+	return h->synced;
+}
+
+int sse_hub_get(struct api_server *s, const char *name, json_t **ret)
+{
+	struct sse_hub *h = s->hub;
+	int rc = BERR_UNAVAILABLE;
+
+	if (!h)
+		return rc;
+	pthread_mutex_lock(&h->mu);
+	if (h->synced && wait_consistent(h)) {
+		json_t *obj = json_object_get(json_object_get(h->state, name), "obj");
+		rc = obj ? 0 : BERR_NOTFOUND;
+		if (obj)
+			*ret = json_incref(obj);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Rebuilds the sorted name index (hub->mu held). */
+static int names_rebuild(struct sse_hub *h)
+{
+	size_t n = json_object_size(h->state), i = 0;
+	char **v = calloc(n + 1, sizeof(*v));
+	const char *name;
+	json_t *e;
+
+	if (!v)
+		return err_set(BERR_NOMEM, "out of memory");
+	json_object_foreach(h->state, name, e) {
+		if (!(v[i++] = str_dup(name))) {
+			for (size_t j = 0; j < i; j++)
+				free(v[j]);
+			free(v);
+			return err_set(BERR_NOMEM, "out of memory");
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	for (size_t j = 0; j < h->n_names; j++)
+		free(h->names[j]);
+	free(h->names);
+	h->names = v;
+	h->n_names = n;
+	h->names_dirty = false;
+	return 0;
+}
+
+int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *ud)
+{
+	struct sse_hub *h = s->hub;
+	int rc = BERR_UNAVAILABLE;
+
+	if (!h)
+		return rc;
+	pthread_mutex_lock(&h->mu);
+	if (!h->synced || !wait_consistent(h))
+		goto out;
+	if (h->names_dirty && (rc = names_rebuild(h)) < 0)
+		goto out;
+	size_t lo = 0, hi = h->n_names;
+	while (after && *after && lo < hi) { /* first name > after */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(h->names[mid], after) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	rc = 0;
+	for (size_t i = lo; i < h->n_names; i++) {
+		json_t *e = json_object_get(h->state, h->names[i]);
+		if (e && fn(e, ud))
+			break;
+	}
+out:
+	pthread_mutex_unlock(&h->mu);
+	return rc;
 }

@@ -1,7 +1,7 @@
 # api-lib.sh — helpers for the berth-api-server integration tests
 # (t08xx-api-*.sh), sourced after test-lib.sh.
 #
-#   start_kube_sim            kube-sim with Berth's CRDs and namespace berth; KUBECONFIG exported
+#   api_kube_sim              kube-sim (plain HTTP, no token) with Berth's CRDs and namespace berth; KUBECONFIG exported
 #   start_api_server [ARGS]   berth-api-server --insecure on a free port; API=http://...;
 #                             ADMIN_PASSWORD from berth-initial-admin-secret
 #   login USER PASSWORD       prints the session token
@@ -11,7 +11,7 @@
 
 k() { kubectl --request-timeout=10s "$@"; }
 
-start_kube_sim() {
+api_kube_sim() {
 	local port
 	port=$(free_port)
 	run_bg kube-sim kube-sim --listen 127.0.0.1:$port --write-kubeconfig "$TEST_DIR/kubeconfig"

@@ -16,7 +16,7 @@ t_match "--version" "$(berth-api-server --version)" '^berth-api-server [0-9]+\.[
 t_fail "plain HTTP needs --insecure" berth-api-server --listen 127.0.0.1:0
 t_fail "unknown flag fails" berth-api-server --insecure --no-such-flag
 
-start_kube_sim
+api_kube_sim
 start_api_server
 
 t_match "initial admin password created" "$ADMIN_PASSWORD" '^[A-Za-z0-9_-]{20,}$'

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/api-lib.sh"
 
-start_kube_sim
+api_kube_sim
 start_api_server --login-table-size 8
 ADMIN=$(login admin "$ADMIN_PASSWORD")
 t_match "admin logs in" "$ADMIN" '^eyJ'
@@ -57,6 +57,7 @@ data:
   accounts.carol: login
   accounts.erin: login
   accounts.frank: login
+  accounts.ci: apiKey
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -67,6 +68,7 @@ data:
     p, role:team-dev, projects, get, team, allow
     g, carol, role:team-dev
     g, dave, role:readonly
+    g, ci, role:readonly
 EOF
 k apply -f "$TEST_DIR/cm.yaml" >/dev/null
 setpw() { # admin sets NAME's password
@@ -197,6 +199,22 @@ t_eq "other sessions from before the change are refused" "$CODE" 401
 api POST /api/v1/session '{"username":"carol","password":"carol-password-1"}'
 t_eq "old password refused" "$CODE" 401
 t_match "new password works" "$(login carol carol-password-2)" '^eyJ'
+
+# -- API keys ------------------------------------------------------------------------------
+api POST /api/v1/account/dave/token '{}' "$ADMIN"
+t_eq "no API key for an account without the apiKey capability" "$CODE" 400
+api POST /api/v1/account/ci/token '{}' "$DAVE"
+t_eq "dave cannot make keys for ci" "$CODE" 403
+api POST /api/v1/account/ci/token '{"expiresIn":3600}' "$ADMIN"
+CI_KEY=$(jqb .token)
+CI_ID=$(jqb .id)
+api GET /api/v1/applications/core "" "$CI_KEY"
+t_eq "the API key authenticates (ci is readonly)" "$CODE" 200
+api POST /api/v1/session '{"username":"ci","password":"anything"}'
+t_eq "an apiKey-only account cannot log in with a password" "$CODE" 401
+api DELETE /api/v1/account/ci/token/$CI_ID "" "$ADMIN"
+t_eq "delete the key" "$CODE" 200
+wait_for "the deleted key is refused" 10 sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $CI_KEY' $API/api/v1/applications/core)\" = 401"
 
 # -- logout survives a Redis-less restart: revocation in the Secret ----------------------------
 T2=$(login dave dave-password-1)

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/api-lib.sh"
 
-start_kube_sim
+api_kube_sim
 start_redis
 printf "%s" "$REDIS_PASSWORD" >"$TEST_DIR/redis-pw"
 start_api_server --sse-heartbeat 1s --redis "$REDIS_ADDR" --redis-password-file "$TEST_DIR/redis-pw"

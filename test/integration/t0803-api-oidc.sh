@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# OIDC login against a real OpenID Provider (npm oidc-provider, started on
+# loopback with a static client and its development login and consent
+# pages): the test drives authorization, login, consent and the callback
+# over HTTP, then calls the API with the resulting session (groups mapped
+# to RBAC roles). Also: open redirects refused, unknown state refused, and
+# an ID token signed by a key the provider's JWKS does not publish refused.
+. "$(dirname "$0")/test-lib.sh"
+. "$(dirname "$0")/api-lib.sh"
+
+if [ ! -d "$BERTH_TOP/test/node_modules/oidc-provider" ]; then
+	t_skip "OIDC login" "test/node_modules/oidc-provider missing (scripts/install-deps installs it)"
+	t_done
+	exit 0
+fi
+
+api_kube_sim
+start_api_server
+ADMIN=$(login admin "$ADMIN_PASSWORD")
+OP_PORT=$(free_port)
+ISSUER=http://127.0.0.1:$OP_PORT
+start_op() { # [ENV=...]
+	env "$@" GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret \
+		>"$TEST_DIR/op.log" 2>&1 &
+	OP_PID=$!
+	_tl_pids+=("$OP_PID")
+	wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }
+}
+start_op
+
+cat >"$TEST_DIR/cm.yaml" <<EOF2
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-cm, namespace: berth}
+data:
+  url: $API
+  oidc.config: |
+    name: Test IdP
+    issuer: $ISSUER
+    clientID: berth
+    clientSecret: \$berth-secret:oidc.clientSecret
+    requestedScopes: [openid, email, groups]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-rbac-cm, namespace: berth}
+data:
+  scopes: '[groups]'
+  policy.csv: |
+    g, berth-devs, role:readonly
+EOF2
+# The secret first: once the settings show the provider, the client secret is there too.
+k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
+k apply -f "$TEST_DIR/cm.yaml" >/dev/null
+settings_show_idp() { api GET /api/v1/settings; [ "$(jqb .oidcConfig.issuer)" = "$ISSUER" ]; }
+wait_for "settings show the provider" 10 settings_show_idp
+t_eq "settings: issuer and name only" "$(jqb '.oidcConfig | keys | join(",")')" "issuer,name"
+t_fail "settings never carry the client secret" grep -q op-s3cret "$TEST_DIR/responses"
+
+# -- open redirects -----------------------------------------------------------------------
+for bad in 'https://evil.example/' '//evil.example/x' $'/\r\nSet-Cookie: x=1' 'javascript:alert(1)' '/\evil.example' \
+	'http://127.0.0.1.evil.example:80/' 'http://127.0.0.1:8/x#y'; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --get --data-urlencode "return_url=$bad" "$API/auth/login")
+	t_eq "return_url $(printf %q "$bad") refused" "$code" 400
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/callback?code=x&state=never-issued")
+t_eq "callback with an unknown state refused" "$code" 400
+
+# -- the flow -----------------------------------------------------------------------------
+# sso_login USER [RETURN_URL-encoded]: drives the provider's pages; sets FINAL (last URL) and JAR.
+sso_login() {
+	local ret=${2:-/applications%3Fx%3D1}
+	JAR=$TEST_DIR/jar.$1
+	rm -f "$JAR"
+	local c=(curl -s -c "$JAR" -b "$JAR" -L -o "$TEST_DIR/page")
+	local loc
+	loc=$(curl -s -o /dev/null -w '%{redirect_url}' "$API/auth/login?return_url=/applications%3Fx%3D1")
+	t_match "/auth/login redirects to the provider with PKCE S256" "$loc" "^$ISSUER/auth\?.*code_challenge_method=S256"
+	t_match "...and state and nonce" "$loc" 'state=[A-Za-z0-9_-]{43}.*nonce=[A-Za-z0-9_-]{43}|nonce=[A-Za-z0-9_-]{43}.*state=[A-Za-z0-9_-]{43}'
+	# curl again, this time following, with the cookie jar (the provider's interaction cookies).
+	local u1 u2
+	u1=$("${c[@]}" -w '%{url_effective}' "$API/auth/login?return_url=$ret")
+	t_match "the provider shows its login page" "$u1 $(cat "$TEST_DIR/page")" "/interaction/.*name=\"login\""
+	u2=$("${c[@]}" -w '%{url_effective}' --data "prompt=login&login=$1&password=any" "$u1")
+	t_match "then its consent page" "$u2 $(cat "$TEST_DIR/page")" '/interaction/.*name="prompt" value="consent"'
+	FINAL=$("${c[@]}" -w '%{url_effective}' --data 'prompt=consent' "$u2")
+}
+sso_login alice
+t_eq "the callback sends the browser to return_url" "$FINAL" "$API/applications?x=1"
+TOKEN=$(awk '$6 == "berth.token" {print $7}' "$JAR")
+t_match "a session cookie was set" "$TOKEN" '^eyJ'
+api GET /api/v1/session/userinfo "" "$TOKEN"
+t_eq "userinfo: the IdP's subject and groups" "$(jqb '.username + " " + (.groups | join(","))')" "alice berth-devs"
+api POST /api/v1/applications '{"metadata":{"name":"a1"},"spec":{"source":{"repoURL":"https://g.example/r.git","path":"."},"destination":{"server":"https://kubernetes.default.svc","namespace":"n"}}}' "$ADMIN"
+api GET /api/v1/applications "" "$TOKEN"
+t_eq "authenticated API call with the OIDC session (group → role:readonly)" "$CODE $(jqb '.items | length')" "200 1"
+api DELETE /api/v1/applications/a1 "" "$TOKEN"
+t_eq "readonly through the group: delete refused" "$CODE" 403
+
+# -- the CLI's loopback flow (berth login --sso): the token comes to a local port --------------
+CLI_PORT=$(free_port)
+run_bg cli-listener python3 -m http.server --bind 127.0.0.1 "$CLI_PORT"
+wait_for "the stand-in CLI listener answers" 10 curl -s -o /dev/null "http://127.0.0.1:$CLI_PORT/"
+sso_login bob "http%3A%2F%2F127.0.0.1%3A$CLI_PORT%2Fcallback"
+t_match "the loopback return URL receives the token" "$FINAL" "^http://127.0.0.1:$CLI_PORT/callback\?token=eyJ"
+api GET /api/v1/session/userinfo "" "${FINAL#*token=}"
+t_eq "that token is bob's session" "$(jqb .username)" bob
+
+# -- ID tokens the provider's published keys do not verify ------------------------------------
+# forged_login DESC FORGE_JWKS-mode
+forged_login() {
+	stop_bg "$OP_PID"
+	start_op FORGE_JWKS="$2"
+	JAR=$TEST_DIR/jar.forge-$2
+	local c=(curl -s -c "$JAR" -b "$JAR" -L -o "$TEST_DIR/page") u1 u2 out
+	u1=$("${c[@]}" -w '%{url_effective}' "$API/auth/login")
+	u2=$("${c[@]}" -w '%{url_effective}' --data "prompt=login&login=mallory&password=any" "$u1")
+	out=$("${c[@]}" -w '%{http_code}' --data 'prompt=consent' "$u2")
+	t_eq "$1: 401" "$out" 401
+	t_eq "$1: no session" "$(awk '$6 == "berth.token" {print $7}' "$JAR")" ""
+}
+forged_login "ID token signed by another key than the JWKS gives for its kid" 1
+t_match "...refused for its signature" "$(grep 'ID token refused' "$TEST_DIR/api-server.log" | tail -1)" 'signature'
+forged_login "ID token whose kid the JWKS lacks, even refetched" kid
+t_match "...refused for its kid" "$(grep 'ID token refused' "$TEST_DIR/api-server.log" | tail -1)" 'unknown signing key'
+t_fail "no client secret in the log" grep -q op-s3cret "$TEST_DIR/api-server.log"
+t_done
