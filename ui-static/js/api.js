@@ -48,7 +48,7 @@ export const Api = {
   login: (username, password) => api('POST', '/api/v1/session', {username, password}, {noRedirect: true}),
   logout: () => api('DELETE', '/api/v1/session', undefined, {noRedirect: true}),
   userinfo: () => api('GET', '/api/v1/session/userinfo'),
-  apps: () => api('GET', '/api/v1/applications'),
+  apps: (limit) => api('GET', `/api/v1/applications${limit ? `?limit=${limit}` : ''}`),
   app: (name, refresh) => api('GET', `/api/v1/applications/${enc(name)}${refresh ? `?refresh=${enc(refresh)}` : ''}`),
   tree: (name) => api('GET', `/api/v1/applications/${enc(name)}/resource-tree`),
   managed: (name) => api('GET', `/api/v1/applications/${enc(name)}/managed-resources`),

@@ -70,14 +70,20 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
         }
         if (!authed(req)) return json(res, 401, {error: 'unauthenticated', code: 401});
         const body = method === 'POST' || method === 'PUT' ? await readBody(req) : null;
-        if (method !== 'GET') state.requests.push({method, path: p + url.search, body});
+        if (method !== 'GET' || url.searchParams.has('refresh')) state.requests.push({method, path: p + url.search, body});
         if (p === '/api/v1/session' && method === 'DELETE') {
           state.tokens.clear();
           res.setHeader('Set-Cookie', 'berth.token=; Path=/; Max-Age=0');
           return json(res, 200, {});
         }
         if (p === '/api/v1/session/userinfo') return json(res, 200, {loggedIn: true, username: 'admin', iss: 'berth'});
-        if (p === '/api/v1/applications') return json(res, 200, {items: [...state.apps.values()], metadata: {}});
+        if (p === '/api/v1/applications') {
+          const all = [...state.apps.values()].sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
+          const limit = Number(url.searchParams.get('limit')) || all.length;
+          const items = all.slice(0, limit);
+          const more = items.length < all.length;
+          return json(res, 200, {items, metadata: more ? {continue: items[items.length - 1].metadata.name, remainingItemCount: all.length - items.length} : {}});
+        }
         if (p === '/api/v1/stream/applications') {
           res.writeHead(200, {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'});
           res.write(': hello\n\n');
