@@ -110,6 +110,27 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
+int buf_put_url_escaped(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t old_len = b->len;
+	int rc = 0;
+
+	for (; *s && rc == 0; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '.' || c == '_' || c == '~') {
+			rc = buf_putc(b, (char)c);
+		} else {
+			char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+			rc = buf_append(b, esc, sizeof(esc));
+		}
+	}
+	if (rc < 0)
+		buf_truncate(b, old_len);
+	return rc;
+}
+
 void buf_truncate(struct buf *b, size_t len)
 {
 	if (len >= b->len)

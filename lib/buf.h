@@ -54,6 +54,12 @@ int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* Appends s percent-encoded for a URL path segment or query value: the
+ * RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~) as they are, every
+ * other byte as "%XX" (upper-case hex). 0 or a BERR code; b unchanged on
+ * failure. */
+int buf_put_url_escaped(struct buf *b, const char *s);
+
 /* Shortens b to len bytes (no-op when len >= b->len). */
 void buf_truncate(struct buf *b, size_t len);
 

@@ -44,6 +44,8 @@ struct repo_entry {
 	/* ls-remote cache (guarded by the cache's lock) */
 	uint8_t lsr_creds[32];
 	int64_t lsr_at; /* when the cached listing started */
+	unsigned users;    /* calls using it now (guarded by the cache's lock) */
+	int64_t last_used; /* for eviction, least recently used first */
 	struct reflist lsr;
 };
 
@@ -54,7 +56,11 @@ struct gitrepo_cache {
 	struct repo_entry *repos;
 	struct gitrepo_stats stats;
 	struct gitrepo_ref_store store; /* get == NULL: none */
+	size_t nrepos, max_repos;       /* max_repos 0: no bound */
+	uint64_t evicted_seq;
 };
+
+static void entry_free(struct repo_entry *e);
 
 static pthread_once_t libgit2_once = PTHREAD_ONCE_INIT;
 
@@ -141,12 +147,7 @@ void gitrepo_cache_free(struct gitrepo_cache *c)
 	while (c->repos) {
 		struct repo_entry *e = c->repos;
 		c->repos = e->next;
-		pthread_mutex_destroy(&e->fetch_lock);
-		pthread_mutex_destroy(&e->ls_lock);
-		reflist_release(&e->lsr);
-		free(e->url);
-		free(e->dir);
-		free(e);
+		entry_free(e);
 	}
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
@@ -170,7 +171,57 @@ static void hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* The entry for url, creating it (and its bare clone) on first use. */
+static void entry_free(struct repo_entry *e)
+{
+	pthread_mutex_destroy(&e->fetch_lock);
+	pthread_mutex_destroy(&e->ls_lock);
+	reflist_release(&e->lsr);
+	free(e->url);
+	free(e->dir);
+	free(e);
+}
+
+void gitrepo_set_max_repos(struct gitrepo_cache *c, size_t max_repos)
+{
+	pthread_mutex_lock(&c->lock);
+	c->max_repos = max_repos;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Takes the least recently used idle clone out of the cache (lock held);
+ * its folder is renamed aside and returned for removal after unlocking. */
+static char *evict_one(struct gitrepo_cache *c, const struct repo_entry *keep)
+{
+	struct repo_entry **pp, **victim = NULL;
+	char *trash = NULL;
+
+	for (pp = &c->repos; *pp; pp = &(*pp)->next)
+		if (*pp != keep && (*pp)->users == 0 && (!victim || (*pp)->last_used < (*victim)->last_used))
+			victim = pp;
+	if (!victim)
+		return NULL;
+	struct repo_entry *e = *victim;
+	*victim = e->next;
+	c->nrepos--;
+	c->stats.evictions++;
+	trash = str_printf("%s.evicted.%llu", e->dir, (unsigned long long)++c->evicted_seq);
+	if (trash && rename(e->dir, trash) < 0) {
+		free(trash);
+		trash = NULL;
+	}
+	entry_free(e);
+	return trash;
+}
+
+static void put_entry(struct gitrepo_cache *c, struct repo_entry *e)
+{
+	pthread_mutex_lock(&c->lock);
+	e->users--;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The entry for url, creating it (and its bare clone) on first use; the
+ * caller holds it (put_entry) so it is not evicted meanwhile. */
 static int get_entry(struct gitrepo_cache *c, const char *url, struct repo_entry **ret)
 {
 	struct repo_entry *e;
@@ -185,6 +236,7 @@ static int get_entry(struct gitrepo_cache *c, const char *url, struct repo_entry
 	    !(strchr(url, '@') && strchr(url, ':') && !strstr(url, "://")))
 		return err_set(BERR_INVALID, "repository URL \"%.100s\": only http(s), ssh and git URLs are allowed",
 			       url);
+	char *trash = NULL;
 	pthread_mutex_lock(&c->lock);
 	for (e = c->repos; e; e = e->next)
 		if (!strcmp(e->url, url))
@@ -216,8 +268,19 @@ static int get_entry(struct gitrepo_cache *c, const char *url, struct repo_entry
 	git_repository_free(repo);
 	e->next = c->repos;
 	c->repos = e;
+	c->nrepos++;
+	if (c->max_repos && c->nrepos > c->max_repos)
+		trash = evict_one(c, e);
 out:
+	if (e) {
+		e->users++;
+		e->last_used = clock_mono_ms();
+	}
 	pthread_mutex_unlock(&c->lock);
+	if (trash) {
+		fsx_remove_tree(trash);
+		free(trash);
+	}
 	if (!rc)
 		*ret = e;
 	return rc;
@@ -728,17 +791,17 @@ out:
 /* Makes sure the object hexid is in the cache, fetching once if needed;
  * returns the commit it peels to. */
 static int ensure_commit(struct gitrepo_cache *c, struct repo_entry *e, const struct gitrepo_creds *creds,
-			 const char *hexid, bool force_fetch, char out[41])
+			 const char *hexid, char out[41])
 {
 	int rc;
 	char safe_url[512];
 
-	if (!force_fetch && (rc = local_commit(e, hexid, out)) != BERR_NOTFOUND)
+	if ((rc = local_commit(e, hexid, out)) != BERR_NOTFOUND)
 		return rc;
 	pthread_mutex_lock(&e->fetch_lock);
 	/* Someone may have fetched it while we waited. */
 	rc = local_commit(e, hexid, out);
-	if (rc == BERR_NOTFOUND || (force_fetch && rc == 0 && strlen(hexid) < 40)) {
+	if (rc == BERR_NOTFOUND) {
 		rc = fetch_net(c, e, creds);
 		if (rc == 0)
 			rc = local_commit(e, hexid, out);
@@ -796,10 +859,9 @@ static int resolve_semver(const struct reflist *refs, const char *constraint, ch
 	return rc;
 }
 
-int gitrepo_resolve(struct gitrepo_cache *c, const char *url, const struct gitrepo_creds *creds,
-		    const char *revision, bool fresh, char out[41])
+static int resolve_entry(struct gitrepo_cache *c, struct repo_entry *e, const char *url,
+			 const struct gitrepo_creds *creds, const char *revision, bool fresh, char out[41])
 {
-	struct repo_entry *e;
 	struct reflist refs = {0};
 	const char *rev = revision && *revision ? revision : "HEAD";
 	char safe_url[512], sha[41];
@@ -807,19 +869,22 @@ int gitrepo_resolve(struct gitrepo_cache *c, const char *url, const struct gitre
 	char *name = NULL;
 	int rc;
 
-	if ((rc = get_entry(c, url, &e)) < 0)
-		return rc;
 	if (strlen(rev) > 255 || strpbrk(rev, "\n\r\t\\") || strstr(rev, ".."))
 		return err_set(BERR_INVALID, "invalid revision");
+	/* Always list refs with the caller's credentials — also for a commit
+	 * SHA that is already in the cache: the listing (cached per
+	 * credentials) is what proves the caller may read the repository, so
+	 * a commit fetched for one caller is never served to another who
+	 * cannot. */
+	if ((rc = ls_remote(c, e, creds, fresh && !is_hex(rev, 40, 40), &refs)) < 0)
+		return rc; /* (a commit SHA needs no fresh listing: a cached one proves access) */
 	if (is_hex(rev, 40, 40)) {
 		char lower[41];
 		for (int i = 0; i < 41; i++)
 			lower[i] = (char)tolower((unsigned char)rev[i]);
-		rc = ensure_commit(c, e, creds, lower, false, sha);
+		rc = ensure_commit(c, e, creds, lower, sha);
 		goto done;
 	}
-	if ((rc = ls_remote(c, e, creds, fresh, &refs)) < 0)
-		return rc;
 	if (!strcmp(rev, "HEAD"))
 		hit = find_ref(&refs, "HEAD");
 	else if (str_starts_with(rev, "refs/"))
@@ -833,20 +898,23 @@ int gitrepo_resolve(struct gitrepo_cache *c, const char *url, const struct gitre
 		free(name);
 	}
 	name = NULL;
-	if (!hit && semver_is_constraint(rev)) {
+	/* A constraint, or a plain version matching a tag spelled differently
+	 * ("1.2.3" for tag v1.2.3), as Argo CD reads targetRevision. */
+	struct semver plain;
+	if (!hit && (semver_is_constraint(rev) || semver_parse(rev, &plain) == 0)) {
 		if ((rc = resolve_semver(&refs, rev, &name)) < 0 && rc != BERR_NOTFOUND)
 			goto out;
 		if (name)
 			hit = find_ref(&refs, name);
 	}
 	if (hit) {
-		rc = ensure_commit(c, e, creds, hit, false, sha);
+		rc = ensure_commit(c, e, creds, hit, sha);
 	} else if (is_hex(rev, 4, 39)) {
 		char lower[41];
 		str_copy(lower, rev, sizeof(lower));
 		for (char *p = lower; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-		rc = ensure_commit(c, e, creds, lower, false, sha);
+		rc = ensure_commit(c, e, creds, lower, sha);
 	} else {
 		gitrepo_redact_url(url, safe_url, sizeof(safe_url));
 		rc = err_set(BERR_NOTFOUND, "revision \"%s\" not found in \"%s\"", rev, safe_url);
@@ -858,6 +926,19 @@ out:
 	reflist_release(&refs);
 	if (rc == 0)
 		memcpy(out, sha, 41);
+	return rc;
+}
+
+int gitrepo_resolve(struct gitrepo_cache *c, const char *url, const struct gitrepo_creds *creds,
+		    const char *revision, bool fresh, char out[41])
+{
+	struct repo_entry *e;
+	int rc = get_entry(c, url, &e);
+
+	if (rc < 0)
+		return rc;
+	rc = resolve_entry(c, e, url, creds, revision, fresh, out);
+	put_entry(c, e);
 	return rc;
 }
 
@@ -1026,8 +1107,10 @@ int gitrepo_export(struct gitrepo_cache *c, const char *url, const char *sha, co
 	st.max_bytes = limits && limits->max_bytes ? limits->max_bytes : (uint64_t)1 << 30;
 	if ((rc = get_entry(c, url, &e)) < 0)
 		return rc;
-	if ((rc = open_repo(e, &st.repo)) < 0)
+	if ((rc = open_repo(e, &st.repo)) < 0) {
+		put_entry(c, e);
 		return rc;
+	}
 	if (!is_hex(sha, 40, 40) || git_oid_fromstr(&oid, sha) < 0 || git_commit_lookup(&commit, st.repo, &oid) < 0 ||
 	    git_commit_tree(&tree, commit) < 0) {
 		rc = err_set(BERR_NOTFOUND, "commit \"%s\" is not in the cache", sha);
@@ -1047,5 +1130,6 @@ out:
 	git_tree_free(tree);
 	git_commit_free(commit);
 	git_repository_free(st.repo);
+	put_entry(c, e);
 	return rc;
 }

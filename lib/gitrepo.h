@@ -20,7 +20,11 @@
  * missing); a semver constraint ("1.2.*", ">=1.0 <2", "~1.4") → the highest
  * matching tag; a 4..39-hex abbreviation → the unique matching commit after
  * a fetch. Remote ref lists (ls-remote) are cached for 3 minutes per
- * (URL, credentials) unless the caller asks for a fresh answer.
+ * (URL, credentials) unless the caller asks for a fresh answer. Every
+ * resolve lists refs with the caller's credentials (or finds such a listing
+ * cached), even for a commit already in the cache: that is the access
+ * check, so what one caller fetched is never served to one who may not read
+ * the repository.
  *
  * Fetching and listing refs run the git CLI as a confined subprocess
  * (credentials in its environment, never its argv; only http(s), ssh and git
@@ -63,6 +67,7 @@ struct gitrepo_stats {
 	uint64_t fetch_errors;
 	uint64_t ls_remotes;      /* network ref listings done */
 	uint64_t ls_remote_hits;  /* ref listings answered from the 3-minute cache */
+	uint64_t evictions;       /* cache clones removed to stay under the bound */
 };
 
 struct gitrepo_cache;
@@ -103,6 +108,11 @@ struct gitrepo_ref_store {
 
 /* Installs (copies) a shared store; NULL removes it. Call before use. */
 void gitrepo_set_ref_store(struct gitrepo_cache *c, const struct gitrepo_ref_store *store);
+
+/* Bounds the number of cache clones (0: no bound, the default). Past it, the
+ * least recently used clone that no call is using is removed from disk; it
+ * is cloned again when next asked for. */
+void gitrepo_set_max_repos(struct gitrepo_cache *c, size_t max_repos);
 
 /* A snapshot of the counters. */
 void gitrepo_get_stats(struct gitrepo_cache *c, struct gitrepo_stats *out);

@@ -118,6 +118,8 @@ struct httpc_resp {
 	int http_version;            /* protocol of the response: 10, 11, 20 (0: unknown) */
 };
 
+/* Initialises an empty response (bounded buffers); release frees the body
+ * and headers and leaves resp empty and reusable. */
 void httpc_resp_init(struct httpc_resp *resp);
 void httpc_resp_release(struct httpc_resp *resp);
 

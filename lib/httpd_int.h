@@ -22,6 +22,8 @@ struct httpd_streams {
 	atomic_uint_fast64_t open;
 };
 
+/* Initialises an empty set; release destroys its mutex and must come after
+ * httpd_streams_close_all, when no stream is left. */
 void httpd_streams_init(struct httpd_streams *set);
 void httpd_streams_release(struct httpd_streams *set);
 

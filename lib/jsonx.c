@@ -441,16 +441,11 @@ int jx_hash(const json_t *v, uint8_t out[32])
 
 int jx_hash_hex(const json_t *v, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t h[32];
 	int rc = jx_hash(v, h);
 	if (rc < 0)
 		return rc;
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[h[i] >> 4];
-		out[2 * i + 1] = hex[h[i] & 15];
-	}
-	out[64] = '\0';
+	str_hex(h, sizeof(h), out);
 	return 0;
 }
 

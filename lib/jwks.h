@@ -42,6 +42,7 @@ struct jwks {
  * (jwks_free it). 0, BERR_INVALID, BERR_TOOLARGE, BERR_NOMEM. */
 int jwks_parse(const char *json, size_t len, struct jwks **ret);
 
+/* Frees set and its keys; NULL is a no-op. */
 void jwks_free(struct jwks *set);
 
 /* Converts one JWK object to a PEM public key and its pinned algorithm.

@@ -1,18 +1,17 @@
 /* jwtauth — session JWTs (HS256) and OIDC ID tokens (RS256/ES256). */
 #include "jwtauth.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <jwt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "b64.h"
 #include "err.h"
 #include "jsonx.h"
+#include "osrand.h"
 #include "str.h"
 
 void jwtauth_claims_release(struct jwtauth_claims *c)
@@ -26,25 +25,12 @@ void jwtauth_claims_release(struct jwtauth_claims *c)
 
 int jwtauth_random_id(char out[33])
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t raw[16];
-	size_t got = 0;
-	int i;
+	int rc = osrand_bytes(raw, sizeof(raw));
 
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(BERR_INTERNAL, "getrandom: %s", strerror(errno));
-		}
-		got += (size_t)n;
-	}
-	for (i = 0; i < 16; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[32] = '\0';
+	if (rc < 0)
+		return rc;
+	str_hex(raw, sizeof(raw), out);
 	return 0;
 }
 

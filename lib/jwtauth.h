@@ -51,6 +51,7 @@ struct jwtauth_claims {
 	json_t *all;        /* every claim of the token (owned reference) */
 };
 
+/* Frees the strings and the claims object c owns and zeroes c. */
 void jwtauth_claims_release(struct jwtauth_claims *c);
 
 struct jwtauth_issue {

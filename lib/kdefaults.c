@@ -632,6 +632,17 @@ static void hpa_defaults(json_t *spec)
 	}
 }
 
+static void limitrange_defaults(json_t *spec)
+{
+	static const char *const maps[] = { "max", "min", "default", "defaultRequest", "maxLimitRequestRatio" };
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(json_object_get(spec, "limits"), i, item)
+		for (size_t m = 0; m < sizeof(maps) / sizeof(maps[0]); m++)
+			quantity_canonicalize_map(get_obj(item, maps[m]));
+}
+
 static bool kind_is(const char *api_version, const char *kind, const char *want_av, const char *want_kind)
 {
 	return strcmp(api_version, want_av) == 0 && strcmp(kind, want_kind) == 0;
@@ -667,6 +678,10 @@ int kdefaults_apply(json_t *obj, const struct kdefaults_opts *opts)
 				rc_defaults(obj, spec);
 		} else if (strcmp(kind, "Endpoints") == 0) {
 			endpoints_defaults(obj);
+		} else if (strcmp(kind, "ResourceQuota") == 0) {
+			quantity_canonicalize_map(get_obj(spec, "hard"));
+		} else if (strcmp(kind, "LimitRange") == 0) {
+			limitrange_defaults(spec);
 		} else if (strcmp(kind, "PodTemplate") == 0) {
 			json_t *tmpl = get_obj(obj, "template");
 			if (tmpl && get_obj(tmpl, "spec"))

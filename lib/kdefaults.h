@@ -24,7 +24,8 @@
  *
  * Covered kinds (by apiVersion + kind): core v1 Pod, Service, Secret,
  * Namespace, PersistentVolumeClaim, PersistentVolume, ReplicationController,
- * ConfigMap (nothing), ServiceAccount (nothing); apps/v1 Deployment,
+ * ConfigMap (nothing), ServiceAccount (nothing), ResourceQuota and
+ * LimitRange (quantities only), Endpoints; apps/v1 Deployment,
  * StatefulSet, DaemonSet, ReplicaSet; batch/v1 Job, CronJob;
  * networking.k8s.io/v1 Ingress (pathType untouched; it is required),
  * NetworkPolicy (policyTypes); autoscaling/v2 HorizontalPodAutoscaler;

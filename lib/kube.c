@@ -56,21 +56,6 @@ void kube_count(struct kube_client *kc, uint64_t *counter, uint64_t n)
 	pthread_mutex_unlock(&kc->mu);
 }
 
-int kube_escape(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int rc = 0;
-	for (; *s && rc == 0; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-		    ch == '.' || ch == '_' || ch == '~')
-			rc = buf_putc(out, (char)ch);
-		else
-			rc = buf_printf(out, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
-	}
-	return rc;
-}
-
 int kube_split_api_version(const char *api_version, char *group, size_t gsize, char *version, size_t vsize)
 {
 	if (!api_version || !*api_version)
@@ -102,14 +87,14 @@ int kube_path(const struct kube_resource *res, const struct kube_target *t, stru
 	if (rc == 0 && res->namespaced && t->namespace_ && *t->namespace_) {
 		rc = buf_puts(out, "/namespaces/");
 		if (rc == 0)
-			rc = kube_escape(out, t->namespace_);
+			rc = buf_put_url_escaped(out, t->namespace_);
 	}
 	if (rc == 0)
 		rc = buf_printf(out, "/%s", res->resource);
 	if (rc == 0 && t->name && *t->name) {
 		rc = buf_putc(out, '/');
 		if (rc == 0)
-			rc = kube_escape(out, t->name);
+			rc = buf_put_url_escaped(out, t->name);
 		if (rc == 0 && t->subresource && *t->subresource)
 			rc = buf_printf(out, "/%s", t->subresource);
 	}
@@ -429,7 +414,7 @@ static int build_url(struct kube_client *kc, const struct kube_target *t, const 
 		if (rc == 0 && (val) && *(val)) {                                \
 			rc = buf_printf(out, "%c%s=", sep, key);                 \
 			if (rc == 0)                                             \
-				rc = kube_escape(out, val);                      \
+				rc = buf_put_url_escaped(out, val);                      \
 			sep = '&';                                               \
 		}                                                                \
 	} while (0)
@@ -528,14 +513,14 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 		if ((rc = buf_puts(&url, base.ptr)) < 0 ||
 		    (rc = buf_printf(&url, "%climit=%u", query_sep(&base), limit)) < 0)
 			goto out;
-		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = kube_escape(&url, cont)) < 0))
+		if (cont && ((rc = buf_puts(&url, "&continue=")) < 0 || (rc = buf_put_url_escaped(&url, cont)) < 0))
 			goto out;
 		if (!cont && o && o->resource_version && *o->resource_version &&
-		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 || (rc = kube_escape(&url, o->resource_version)) < 0))
+		    ((rc = buf_puts(&url, "&resourceVersion=")) < 0 || (rc = buf_put_url_escaped(&url, o->resource_version)) < 0))
 			goto out;
 		if (!cont && o && o->resource_version_match && *o->resource_version_match &&
 		    ((rc = buf_puts(&url, "&resourceVersionMatch=")) < 0 ||
-		     (rc = kube_escape(&url, o->resource_version_match)) < 0))
+		     (rc = buf_put_url_escaped(&url, o->resource_version_match)) < 0))
 			goto out;
 		rc = request_json(kc, "GET", url.ptr, NULL, NULL, 0, &page);
 		if (rc == BERR_GONE && cont && restarts < 3) {
@@ -669,7 +654,7 @@ int kube_patch(struct kube_client *kc, const struct kube_target *t, enum kube_pa
 	if (fm) {
 		rc = buf_puts(&q, "fieldManager=");
 		if (rc == 0)
-			rc = kube_escape(&q, fm);
+			rc = buf_put_url_escaped(&q, fm);
 		if (rc < 0)
 			goto out;
 	}
@@ -726,6 +711,33 @@ static int add_fixed(char ***v, size_t *n, char *h)
 	return 0;
 }
 
+/* Zero (or negative) options take their documented defaults (kube.h). */
+static void opts_apply_defaults(struct kube_client_opts *o)
+{
+	if (o->qps == 0)
+		o->qps = 50;
+	if (o->burst == 0)
+		o->burst = 100;
+	if (o->timeout_ms <= 0)
+		o->timeout_ms = 60000;
+	if (o->max_attempts == 0)
+		o->max_attempts = 5;
+	if (o->base_delay_ms <= 0)
+		o->base_delay_ms = 200;
+	if (o->max_delay_ms <= 0)
+		o->max_delay_ms = 10000;
+	if (o->max_retry_after_ms <= 0)
+		o->max_retry_after_ms = 30000;
+	if (o->token_reread_ms <= 0)
+		o->token_reread_ms = 60000;
+	if (o->page_size == 0)
+		o->page_size = 500;
+	if (o->watch_timeout_s <= 0)
+		o->watch_timeout_s = 300;
+	if (o->watch_idle_ms <= 0)
+		o->watch_idle_ms = o->watch_timeout_s * 1000 + 30000;
+}
+
 int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *opts, struct kube_client **ret)
 {
 	struct kube_client *kc;
@@ -744,28 +756,7 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 	if (opts)
 		kc->o = *opts;
 	kc->o.user_agent = NULL;
-	if (kc->o.qps == 0)
-		kc->o.qps = 50;
-	if (kc->o.burst == 0)
-		kc->o.burst = 100;
-	if (kc->o.timeout_ms <= 0)
-		kc->o.timeout_ms = 60000;
-	if (kc->o.max_attempts == 0)
-		kc->o.max_attempts = 5;
-	if (kc->o.base_delay_ms <= 0)
-		kc->o.base_delay_ms = 200;
-	if (kc->o.max_delay_ms <= 0)
-		kc->o.max_delay_ms = 10000;
-	if (kc->o.max_retry_after_ms <= 0)
-		kc->o.max_retry_after_ms = 30000;
-	if (kc->o.token_reread_ms <= 0)
-		kc->o.token_reread_ms = 60000;
-	if (kc->o.page_size == 0)
-		kc->o.page_size = 500;
-	if (kc->o.watch_timeout_s <= 0)
-		kc->o.watch_timeout_s = 300;
-	if (kc->o.watch_idle_ms <= 0)
-		kc->o.watch_idle_ms = kc->o.watch_timeout_s * 1000 + 30000;
+	opts_apply_defaults(&kc->o);
 	kc->tokens = kc->o.burst;
 	kc->refill_ms = clock_mono_ms();
 	if ((rc = kube_config_copy(cfg, &kc->cfg)) < 0)

@@ -73,7 +73,7 @@ struct kube_client_opts {
 	int64_t token_reread_ms;     /* re-read token_file after this long; default 60000 */
 	unsigned page_size;          /* list page size (limit); default 500 */
 	int64_t watch_timeout_s;     /* timeoutSeconds sent on watches; default 300 */
-	int64_t watch_idle_ms;       /* abort a watch silent this long; default 0 = 2*timeout */
+	int64_t watch_idle_ms;       /* abort a watch silent this long; default watch_timeout_s + 30 s */
 	const char *user_agent;      /* default "berth/<version>" */
 	bool plain_discovery;        /* never ask for aggregated discovery (old servers, tests) */
 };
@@ -102,6 +102,7 @@ struct kube_resource {
 	bool preferred;              /* the group's preferred version */
 };
 
+/* Frees the strings r owns; NULL is a no-op. */
 void kube_resource_release(struct kube_resource *r);
 /* Frees an array returned by kube_resources (and its n elements). */
 void kube_resources_free(struct kube_resource *v, size_t n);

@@ -56,9 +56,6 @@ int kube_map_error(const char *what, long status, const char *body, size_t len);
 int kube_do(struct kube_client *kc, const char *method, const char *path, const char *accept,
 	    const char *content_type, const char *body, size_t body_len, struct httpc_resp *resp);
 
-/* Appends s to out percent-encoded for a query value or path segment. */
-int kube_escape(struct buf *out, const char *s);
-
 /* Metric helpers under kc->mu. */
 void kube_count(struct kube_client *kc, uint64_t *counter, uint64_t n);
 

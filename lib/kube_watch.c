@@ -146,7 +146,7 @@ int kube_watch_start(struct kube_client *kc, const struct kube_target *t, const 
 		if (rc == 0 && (val) && *(val)) {                            \
 			rc = buf_puts(&url, "&" key "=");                    \
 			if (rc == 0)                                         \
-				rc = kube_escape(&url, val);                 \
+				rc = buf_put_url_escaped(&url, val);                 \
 		}                                                            \
 	} while (0)
 	PARAM("resourceVersion", resource_version);

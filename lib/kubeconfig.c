@@ -596,42 +596,92 @@ static void short_text(const char *s, char *out, size_t size)
 	out[k] = '\0';
 }
 
+/* The exec plugin's environment: PATH and HOME from ours (with defaults),
+ * the kubeconfig's env entries, then KUBERNETES_EXEC_INFO. env is a
+ * NULL-terminated array borrowing the strings below it and ex->env. */
+struct exec_env {
+	const char **env;
+	char *path, *home, *info;
+};
+
+static void exec_env_release(struct exec_env *e)
+{
+	free(e->env);
+	free(e->info);
+	free(e->path);
+	free(e->home);
+	memset(e, 0, sizeof(*e));
+}
+
+static int exec_env_build(const struct kube_config *c, struct exec_env *e)
+{
+	const struct kube_exec *ex = &c->exec;
+	const char *path = getenv("PATH"), *home = getenv("HOME");
+	size_t nenv = 0, k = 0;
+
+	memset(e, 0, sizeof(*e));
+	while (ex->env && ex->env[nenv])
+		nenv++;
+	e->env = calloc(nenv + 4, sizeof(*e->env));
+	e->path = str_printf("PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+	e->home = str_printf("HOME=%s", home ? home : "/");
+	if (ex->provide_cluster_info)
+		e->info = str_printf("KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
+				     "\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"%s\"}}}",
+				     ex->api_version, c->server ? c->server : "");
+	else
+		e->info = str_printf("KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
+				     "\"spec\":{\"interactive\":false}}",
+				     ex->api_version);
+	if (!e->env || !e->path || !e->home || !e->info) {
+		exec_env_release(e);
+		return err_set(BERR_NOMEM, "exec credential: out of memory");
+	}
+	e->env[k++] = e->path;
+	e->env[k++] = e->home;
+	for (size_t i = 0; i < nenv; i++)
+		e->env[k++] = ex->env[i];
+	e->env[k++] = e->info;
+	return 0;
+}
+
+/* The ExecCredential a plugin printed -> *out. */
+static int exec_credential_parse(const char *plugin, const json_t *doc, struct kube_credential *out)
+{
+	json_t *st = json_object_get(doc, "status");
+	const char *tok = jx_str(st, "token"), *cert = jx_str(st, "clientCertificateData"),
+		   *key = jx_str(st, "clientKeyData"), *exp = jx_str(st, "expirationTimestamp");
+	struct kube_credential cr = {0};
+
+	if (!json_is_object(st) || ((!tok || !*tok) && (!cert || !key)))
+		return err_set(BERR_UNAUTHORIZED, "exec credential plugin \"%s\": no status.token or client certificate",
+			       plugin);
+	if (exp && *exp) {
+		time_t t;
+		if (clock_parse_rfc3339(exp, &t) < 0)
+			return err_set(BERR_UNAUTHORIZED, "exec credential plugin \"%s\": bad expirationTimestamp",
+				       plugin);
+		cr.expires_ms = (int64_t)t * 1000;
+	}
+	cr.token = tok && *tok ? strdup(tok) : NULL;
+	cr.cert_pem = cert && key ? strdup(cert) : NULL;
+	cr.key_pem = cert && key ? strdup(key) : NULL;
+	*out = cr;
+	return 0;
+}
+
 static int run_exec(const struct kube_config *c, struct kube_credential *out)
 {
 	const struct kube_exec *ex = &c->exec;
-	size_t nenv = 0;
-	const char **env = NULL;
-	char *info = NULL, *path_env = NULL, *home_env = NULL;
+	struct exec_env e;
 	struct subproc_result r;
 	json_t *doc = NULL;
 	int rc;
 	bool have_result = false;
 
-	while (ex->env && ex->env[nenv])
-		nenv++;
-	env = calloc(nenv + 4, sizeof(*env));
-	const char *path = getenv("PATH"), *home = getenv("HOME");
-	path_env = str_printf("PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
-	home_env = str_printf("HOME=%s", home ? home : "/");
-	if (ex->provide_cluster_info)
-		info = str_printf("KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
-				  "\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"%s\"}}}",
-				  ex->api_version, c->server ? c->server : "");
-	else
-		info = str_printf("KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
-				  "\"spec\":{\"interactive\":false}}",
-				  ex->api_version);
-	if (!env || !path_env || !home_env || !info) {
-		rc = err_set(BERR_NOMEM, "exec credential: out of memory");
-		goto out;
-	}
-	size_t k = 0;
-	env[k++] = path_env;
-	env[k++] = home_env;
-	for (size_t i = 0; i < nenv; i++)
-		env[k++] = ex->env[i];
-	env[k++] = info;
-	struct subproc_opts o = {.argv = (const char *const *)ex->argv, .env = env, .timeout_ms = EXEC_TIMEOUT_MS,
+	if ((rc = exec_env_build(c, &e)) < 0)
+		return rc;
+	struct subproc_opts o = {.argv = (const char *const *)ex->argv, .env = e.env, .timeout_ms = EXEC_TIMEOUT_MS,
 				 .max_output = EXEC_MAX_OUTPUT};
 	rc = subproc_run(&o, &r);
 	have_result = true;
@@ -650,37 +700,12 @@ static int run_exec(const struct kube_config *c, struct kube_credential *out)
 		rc = err_prefix(BERR_UNAUTHORIZED, "exec credential plugin \"%s\": output", ex->argv[0]);
 		goto out;
 	}
-	json_t *st = json_object_get(doc, "status");
-	const char *tok = jx_str(st, "token"), *cert = jx_str(st, "clientCertificateData"),
-		   *key = jx_str(st, "clientKeyData"), *exp = jx_str(st, "expirationTimestamp");
-	if (!json_is_object(st) || ((!tok || !*tok) && (!cert || !key))) {
-		rc = err_set(BERR_UNAUTHORIZED, "exec credential plugin \"%s\": no status.token or client certificate",
-			     ex->argv[0]);
-		goto out;
-	}
-	struct kube_credential cr = {0};
-	if (exp && *exp) {
-		time_t t;
-		if (clock_parse_rfc3339(exp, &t) < 0) {
-			rc = err_set(BERR_UNAUTHORIZED, "exec credential plugin \"%s\": bad expirationTimestamp",
-				     ex->argv[0]);
-			goto out;
-		}
-		cr.expires_ms = (int64_t)t * 1000;
-	}
-	cr.token = tok && *tok ? strdup(tok) : NULL;
-	cr.cert_pem = cert && key ? strdup(cert) : NULL;
-	cr.key_pem = cert && key ? strdup(key) : NULL;
-	*out = cr;
-	rc = 0;
+	rc = exec_credential_parse(ex->argv[0], doc, out);
 out:
 	if (have_result)
 		subproc_result_release(&r);
 	json_decref(doc);
-	free(env);
-	free(info);
-	free(path_env);
-	free(home_env);
+	exec_env_release(&e);
 	return rc;
 }
 

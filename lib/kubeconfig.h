@@ -109,6 +109,7 @@ struct kube_credential {
 	int64_t expires_ms;   /* wall-clock ms when it stops being valid; 0 = unknown/never */
 };
 
+/* Frees the token, certificate and key cr owns; NULL is a no-op. */
 void kube_credential_release(struct kube_credential *cr);
 
 /* Reads the bearer credential of c: the static token, the first line of

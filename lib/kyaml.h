@@ -61,8 +61,9 @@
  * quoting wherever a plain scalar would read back as something else
  * (double quotes when it would be typed, single when only the syntax is in
  * the way). With sorted keys the output is byte for byte what kubectl
- * writes, except that long lines are never folded (test:
- * writer_matches_kubectl_output). Reading the output back with
+ * writes, except that long lines are never folded and multi-line text with
+ * tabs stays a block scalar (tests: writer_matches_kubectl_output*).
+ * Reading the output back with
  * kyaml_load_one gives a value jx_equal to the input.
  */
 #ifndef BERTH_KYAML_H

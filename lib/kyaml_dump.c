@@ -9,8 +9,8 @@
  * syntax is in the way; multi-line strings become literal block scalars
  * when a block scalar holds them exactly. With sorted keys the output is
  * byte for byte kubectl's, except that long lines are never folded and a
- * multi-line string whose first line starts with a space is double-quoted
- * rather than given an indentation indicator (test: writer_matches_kubectl_output).
+ * multi-line string holding tabs stays a block scalar (kubectl
+ * double-quotes it) (tests: writer_matches_kubectl_output*).
  */
 #include "kyaml.h"
 
@@ -102,10 +102,10 @@ static bool needs_escapes(const char *s, size_t n, bool *has_tab)
 	return false;
 }
 
-/* Can a literal block scalar hold s exactly? Lines must not start (the
- * first content line) with white space, which would be read as indentation,
- * nor end with spaces or tabs (kept, but invisible), and there must be some
- * content. */
+/* Can a literal block scalar hold s exactly? No line may end with a space
+ * or tab (kept, but invisible, and refused by go-yaml's emitter too), and
+ * there must be some content. Leading white space is fine: the writer then
+ * states the indentation ("|2"). */
 static bool literal_ok(const char *s, size_t n)
 {
 	size_t i, line_start = 0;
@@ -115,8 +115,6 @@ static bool literal_ok(const char *s, size_t n)
 		if (i < n && s[i] != '\n')
 			continue;
 		if (i > line_start) {
-			if (!seen_content && (s[line_start] == ' ' || s[line_start] == '\t'))
-				return false;
 			if (s[i - 1] == ' ' || s[i - 1] == '\t')
 				return false;
 			seen_content = true;
@@ -288,21 +286,24 @@ static void write_double(struct dumper *d, const char *s, size_t n)
 	put(d, "\"", 1);
 }
 
-/* A literal block scalar whose lines are indented by ind. The header's
- * chomping indicator keeps the final line breaks exact: "|-" none, "|" one,
- * "|+" all. */
+/* A literal block scalar whose lines are indented by ind (always two more
+ * than the parent node's indentation). The header's chomping indicator keeps
+ * the final line breaks exact: "|-" none, "|" one, "|+" all; when the text
+ * starts with a space, a tab or an empty line the indentation is stated
+ * ("|2"), as a reader could not tell it from the first line. */
 static void write_literal(struct dumper *d, const char *s, size_t n, size_t ind)
 {
 	size_t body = n, i, start;
 
 	if (n > 0 && s[n - 1] == '\n')
 		body = n - 1;
+	puts_(d, n > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n') ? "|2" : "|");
 	if (n == 0 || s[n - 1] != '\n')
-		puts_(d, "|-\n");
+		puts_(d, "-\n");
 	else if (body > 0 && s[body - 1] == '\n')
-		puts_(d, "|+\n");
+		puts_(d, "+\n");
 	else
-		puts_(d, "|\n");
+		puts_(d, "\n");
 	for (start = 0, i = 0; i <= body; i++) {
 		if (i < body && s[i] != '\n')
 			continue;

@@ -171,6 +171,33 @@ static int parse_go_int(const char *s, size_t n, long long *i, uint64_t *u)
 	return 2;
 }
 
+/* Go's strconv.ParseInt(s, 2, 64), or of "-" + s when negate: an optional
+ * sign (not after negate's "-"), then binary digits. */
+static bool parse_base2(const char *s, size_t n, bool negate, long long *out)
+{
+	bool neg = negate;
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (!negate && i < n && (s[i] == '+' || s[i] == '-')) {
+		neg = s[i] == '-';
+		i++;
+	}
+	if (i == n)
+		return false;
+	for (; i < n; i++) {
+		if (s[i] != '0' && s[i] != '1')
+			return false;
+		if (v > ((uint64_t)INT64_MAX + 1) / 2)
+			return false;
+		v = v * 2 + (uint64_t)(s[i] - '0');
+	}
+	if (v > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+		return false;
+	*out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(long long)v) : (long long)v;
+	return true;
+}
+
 /* The 'D'/'S' branch of go-yaml v2's resolve: digits or a sign first. */
 static void resolve_number(const char *s, size_t len, struct kyaml_scalar *out)
 {
@@ -202,8 +229,51 @@ static void resolve_number(const char *s, size_t len, struct kyaml_scalar *out)
 	} else if (is_yaml_float(p, n) && parse_float(p, n, &d)) {
 		out->kind = KYAML_SCALAR_FLOAT;
 		out->d = d;
+	} else if (n > 2 && !memcmp(p, "0b", 2) && parse_base2(p + 2, n - 2, false, &iv)) {
+		/* go-yaml's own binary branch: ParseInt(rest, 2) takes a sign */
+		out->kind = KYAML_SCALAR_INT;
+		out->i = iv;
+	} else if (n > 3 && !memcmp(p, "-0b", 3) && parse_base2(p + 3, n - 3, true, &iv)) {
+		out->kind = KYAML_SCALAR_INT;
+		out->i = iv;
 	}
 	free(heap);
+}
+
+/* Go's rule for "_" in number literals: only between two digits (hex
+ * digits after 0x), or between a radix prefix and a digit. */
+static bool go_underscores_ok(const char *s, size_t n)
+{
+	char saw = '^';
+	size_t i = 0;
+	bool hex = false;
+
+	if (n >= 1 && (s[0] == '-' || s[0] == '+')) {
+		s++;
+		n--;
+	}
+	if (n >= 2 && s[0] == '0' && strchr("bBoOxX", s[1])) {
+		i = 2;
+		saw = '0';
+		hex = s[1] == 'x' || s[1] == 'X';
+	}
+	for (; i < n; i++) {
+		char c = s[i];
+		if (is_digit(c) || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))) {
+			saw = '0';
+			continue;
+		}
+		if (c == '_') {
+			if (saw != '0')
+				return false;
+			saw = '_';
+			continue;
+		}
+		if (saw == '_')
+			return false;
+		saw = '!';
+	}
+	return saw != '_';
 }
 
 void kyaml_scalar_resolve(const char *s, size_t len, struct kyaml_scalar *out)
@@ -235,9 +305,18 @@ void kyaml_scalar_resolve(const char *s, size_t len, struct kyaml_scalar *out)
 		}
 	}
 	if (c == '.') {
-		if (is_yaml_float(s, len) && parse_float(s, len, &d)) {
-			out->kind = KYAML_SCALAR_FLOAT;
-			out->d = d;
+		/* go-yaml hands these to Go's ParseFloat as they are, which takes
+		 * "_" between digits (Go literal syntax) */
+		if (go_underscores_ok(s, len)) {
+			char tmp[128];
+			size_t n = 0;
+			for (size_t i = 0; i < len && n < sizeof(tmp); i++)
+				if (s[i] != '_')
+					tmp[n++] = s[i];
+			if (n < sizeof(tmp) && is_yaml_float(tmp, n) && parse_float(tmp, n, &d)) {
+				out->kind = KYAML_SCALAR_FLOAT;
+				out->d = d;
+			}
 		}
 		return;
 	}

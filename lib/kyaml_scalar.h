@@ -13,9 +13,15 @@
  *   Go syntax (optional sign; 0x/0X hex, 0o/0O or a leading 0 octal, 0b/0B
  *   binary, else decimal) that fits in int64 → INT; one that only fits in
  *   uint64 → FLOAT (JSON integers here are int64); then a decimal float
- *   ([-+]?(.D+|D+(.D*)?)([eE][-+]?D+)?) in double range → FLOAT;
- * - starting with ".": a decimal float as above (no "_" removal) → FLOAT;
+ *   ([-+]?(.D+|D+(.D*)?)([eE][-+]?D+)?) in double range → FLOAT; then
+ *   go-yaml's own binary branch: "0b" + signed binary digits ("0b-1" → -1)
+ *   or "-0b" + binary digits → INT;
+ * - starting with ".": a decimal float as above, "_" allowed only between
+ *   digits (Go's literal rule: ".0_5" → 0.05) → FLOAT;
  * - everything else, including timestamps and out-of-range floats → STRING.
+ *
+ * The unit test oracle_agrees_on_generated_plain_scalars checks these rules
+ * against sigs.k8s.io/yaml on every short string of number characters.
  */
 #ifndef BERTH_KYAML_SCALAR_H
 #define BERTH_KYAML_SCALAR_H

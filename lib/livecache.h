@@ -169,6 +169,8 @@ struct lc_records {
 	const struct lc_record **v;
 	size_t n;
 };
+/* Drops the references rs holds and frees its array, leaving rs empty and
+ * reusable (rs itself is the caller's); NULL is a no-op. */
 void lc_records_free(struct lc_records *rs);
 
 /* Every record of a type (namespace_ NULL: all namespaces), of the objects

@@ -23,6 +23,8 @@ struct lc_rec {
  * Thread-safe (own mutex). */
 struct lc_intern;
 
+/* A new empty table, or NULL when out of memory; free drops every entry
+ * (NULL is a no-op). */
 struct lc_intern *lc_intern_new(void);
 void lc_intern_free(struct lc_intern *in);
 /* Distinct meta values held. */

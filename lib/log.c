@@ -201,13 +201,36 @@ static void line_text_value(struct log_line *l, const char *s)
 	line_json_string(l, s);
 }
 
+/* The start of a JSON line, up to and including "msg": (the message
+ * itself is the caller's, as its length bound differs). */
+static void line_json_head(struct log_line *l, const char *now, enum log_level level)
+{
+	line_puts(l, "{\"time\":\"");
+	line_puts(l, now);
+	line_puts(l, "\",\"level\":\"");
+	line_puts(l, log_level_names[level]);
+	line_puts(l, "\",\"msg\":");
+}
+
+/* Ends the line and writes it to stderr: one write(2) per line, continued
+ * after a short write; an error drops the rest (logging never fails). */
+static void line_emit(struct log_line *l)
+{
+	ssize_t w;
+
+	l->s[l->n++] = '\n';
+	for (size_t off = 0; off < l->n; off += (size_t)w) {
+		w = write(STDERR_FILENO, l->s + off, l->n - off);
+		if (w <= 0)
+			break;
+	}
+}
+
 static void log_vwrite(enum log_level level, unsigned dropped, const char *msg, va_list ap)
 {
 	struct log_line l;
 	char now[32], nbuf[24];
 	const char *k, *v;
-	ssize_t w;
-	size_t off;
 
 	if (!log_enabled(level))
 		return;
@@ -215,11 +238,7 @@ static void log_vwrite(enum log_level level, unsigned dropped, const char *msg, 
 	l.truncated = 0;
 	clock_now_rfc3339(now, sizeof(now));
 	if (log_fmt == LOG_FORMAT_JSON) {
-		line_puts(&l, "{\"time\":\"");
-		line_puts(&l, now);
-		line_puts(&l, "\",\"level\":\"");
-		line_puts(&l, log_level_names[level]);
-		line_puts(&l, "\",\"msg\":");
+		line_json_head(&l, now, level);
 		line_json_string(&l, msg);
 	} else {
 		line_puts(&l, now);
@@ -256,11 +275,7 @@ static void log_vwrite(enum log_level level, unsigned dropped, const char *msg, 
 		 * alone, marked, instead. */
 		l.n = 0;
 		l.truncated = 0;
-		line_puts(&l, "{\"time\":\"");
-		line_puts(&l, now);
-		line_puts(&l, "\",\"level\":\"");
-		line_puts(&l, log_level_names[level]);
-		line_puts(&l, "\",\"msg\":");
+		line_json_head(&l, now, level);
 		line_json_string_max(&l, msg, 1024);
 		line_puts(&l, ",\"truncated\":true");
 		if (dropped) {
@@ -272,12 +287,7 @@ static void log_vwrite(enum log_level level, unsigned dropped, const char *msg, 
 		memcpy(l.s + l.n, "...", 3);
 		l.n += 3;
 	}
-	l.s[l.n++] = '\n';
-	for (off = 0; off < l.n; off += (size_t)w) {
-		w = write(STDERR_FILENO, l.s + off, l.n - off);
-		if (w <= 0)
-			break;
-	}
+	line_emit(&l);
 }
 
 void log_write(enum log_level level, const char *msg, ...)

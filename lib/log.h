@@ -78,6 +78,8 @@ bool log_limit_allow(struct log_limit *lim, unsigned burst, int64_t interval_ms,
 			log_write_dropped(level, log_dropped_, __VA_ARGS__);          \
 	} while (0)
 
+/* log_write for log_limited: the line also reports how many lines from
+ * the same call site were dropped since the last one printed. */
 void log_write_dropped(enum log_level level, unsigned dropped, const char *msg, ...)
 	__attribute__((sentinel));
 

@@ -25,6 +25,8 @@ const char *mj_path(char *dst, size_t size, const char *parent, const char *key)
 /* Like mj_path for an array element: "spec.sources" + 2 -> "spec.sources[2]". */
 const char *mj_path_index(char *dst, size_t size, const char *parent, size_t i);
 
+/* A string (copied), a boolean, an integer, or a list of strings at key;
+ * see the reading rules above. 0, BERR_INVALID (wrong type), BERR_NOMEM. */
 int mj_str(const json_t *obj, const char *key, const char *path, char **out);
 int mj_bool(const json_t *obj, const char *key, const char *path, bool *out);
 int mj_int(const json_t *obj, const char *key, const char *path, int64_t *out);

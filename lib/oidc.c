@@ -1,16 +1,15 @@
 /* oidc — discovery, one-time values, PKCE and URLs of an OIDC login. */
 #include "oidc.h"
 
-#include <errno.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "b64.h"
 #include "buf.h"
 #include "err.h"
 #include "jsonx.h"
+#include "osrand.h"
 #include "str.h"
 
 void oidc_provider_release(struct oidc_provider *p)
@@ -119,18 +118,11 @@ out:
 int oidc_random(char **ret)
 {
 	unsigned char raw[32];
-	size_t got = 0;
 	char *s;
+	int rc = osrand_bytes(raw, sizeof(raw));
 
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(BERR_INTERNAL, "getrandom: %s", strerror(errno));
-		}
-		got += (size_t)n;
-	}
+	if (rc < 0)
+		return rc;
 	s = b64_encode(raw, sizeof(raw), true);
 	explicit_bzero(raw, sizeof(raw));
 	if (!s)
@@ -165,24 +157,9 @@ int oidc_pkce_challenge(const char *verifier, char out[44])
 /* Appends "<sep><key>=<percent-encoded value>". */
 static int add_param(struct buf *b, char sep, const char *key, const char *value)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	int rc;
+	int rc = buf_printf(b, "%c%s=", sep, key);
 
-	if ((rc = buf_printf(b, "%c%s=", sep, key)) < 0)
-		return rc;
-	for (p = (const unsigned char *)value; *p; p++) {
-		bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-			    *p == '~';
-		if (keep)
-			rc = buf_putc(b, (char)*p);
-		else
-			rc = buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	return rc < 0 ? rc : buf_put_url_escaped(b, value);
 }
 
 static int detach(struct buf *b, char **ret)

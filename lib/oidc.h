@@ -31,6 +31,7 @@ struct oidc_provider {
 	char *end_session_endpoint;  /* may be NULL */
 };
 
+/* Frees the strings p owns. */
 void oidc_provider_release(struct oidc_provider *p);
 
 /* Reads a discovery document (/.well-known/openid-configuration) of len

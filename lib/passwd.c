@@ -2,30 +2,13 @@
 #include "passwd.h"
 
 #include <crypt.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "err.h"
+#include "osrand.h"
 #include "str.h"
-
-static int random_bytes(void *out, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = getrandom((char *)out + got, n - got, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(BERR_INTERNAL, "getrandom: %s", strerror(errno));
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
 
 /* crypt_rn into a heap crypt_data (it is tens of KiB); returns a copy of
  * the result or NULL (failure or a "*" error hash). */
@@ -60,7 +43,7 @@ int passwd_hash(const char *password, int cost, char **ret_hash)
 		return err_set(BERR_INVALID, "password is empty");
 	if (strlen(password) > PASSWD_MAX_LEN)
 		return err_set(BERR_INVALID, "password is longer than %d bytes", PASSWD_MAX_LEN);
-	if ((rc = random_bytes(rnd, sizeof(rnd))) < 0)
+	if ((rc = osrand_bytes(rnd, sizeof(rnd))) < 0)
 		return rc;
 	if (!crypt_gensalt_rn("$2b$", (unsigned long)cost, (const char *)rnd, sizeof(rnd), salt,
 			      sizeof(salt)))
@@ -107,7 +90,7 @@ static void make_dummy(void)
 	unsigned char rnd[16];
 	int i;
 
-	if (random_bytes(rnd, sizeof(rnd)) < 0)
+	if (osrand_bytes(rnd, sizeof(rnd)) < 0)
 		memset(rnd, 0x5a, sizeof(rnd));
 	for (i = 0; i < 16; i++) {
 		pw[2 * i] = (char)('a' + (rnd[i] >> 4));

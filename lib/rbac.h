@@ -62,6 +62,7 @@ struct rbac_policy;
 int rbac_policy_new(const char *csv, const char *default_role, const char *scopes,
 		    struct rbac_policy **ret);
 
+/* Frees p and everything it owns; NULL is a no-op. */
 void rbac_policy_free(struct rbac_policy *p);
 
 /* Adds more CSV lines (same syntax). 0 or an error as above; on error the

@@ -652,14 +652,15 @@ char *render_tool_versions(const char *tool_path)
 	const char *env[] = {NULL, "HOME=/nonexistent", "LANG=C", NULL};
 	const char *helm[] = {"helm", "version", "--short", NULL};
 	const char *kust[] = {"kustomize", "version", NULL};
+	const char *kubectl[] = {"kubectl", "version", "--client=true", NULL};
 	char *pathvar = str_printf("PATH=%s", tool_path ? tool_path : (getenv("PATH") ? getenv("PATH") : ""));
 	struct subproc_result r;
 	struct buf b;
 
 	env[0] = pathvar;
 	buf_init(&b, 1024);
-	const char *const *cmds[2] = {helm, kust};
-	for (int i = 0; i < 2; i++) {
+	const char *const *cmds[3] = {helm, kust, kubectl};
+	for (int i = 0; i < 3; i++) {
 		struct subproc_opts so = {.argv = cmds[i], .env = env, .timeout_ms = 10000, .max_output = 4096};
 		int rc = subproc_run(&so, &r);
 		size_t n = strcspn(r.out.ptr, "\n");

@@ -108,8 +108,10 @@ int render_glob_expand(const char *pattern, json_t *out);
  * (edited in place) as `kustomize edit` would. 0 or BERR_INVALID. */
 int render_kustomize_edit(json_t *k, const json_t *kustomize_source);
 
-/* "helm version --short" / kustomize version, as one string for cache keys
- * (newly allocated; "helm=?;kustomize=?" when they are missing). */
+/* The first line of "helm version --short", "kustomize version" and
+ * "kubectl version --client" as one string for cache keys, e.g.
+ * "helm=v3.14.0;kustomize=?;kubectl=Client Version: v1.29.0" ("?" for a
+ * missing tool). Newly allocated. */
 char *render_tool_versions(const char *tool_path);
 
 #endif

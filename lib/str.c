@@ -182,6 +182,18 @@ bool str_secure_eq(const void *a, size_t alen, const void *b, size_t blen)
 	return diff == 0;
 }
 
+void str_hex(const void *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = in;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 bool str_glob(const char *pattern, const char *s)
 {
 	return fnmatch(pattern, s, 0) == 0;

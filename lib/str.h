@@ -39,6 +39,7 @@ char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strdup that returns NULL for NULL. */
 char *str_dup(const char *s);
 
+/* True when s begins / ends with the given text (an empty one always matches). */
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 
@@ -48,6 +49,10 @@ bool str_eq_null(const char *a, const char *b);
 /* Constant-time comparison of two byte strings of known lengths (for
  * secrets): true when equal. */
 bool str_secure_eq(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Writes the n bytes at in as 2n lower-case hex digits and a NUL into out,
+ * which must hold 2n + 1 bytes. */
+void str_hex(const void *in, size_t n, char *out);
 
 /* Shell-style glob match with '*', '?', '[...]' (fnmatch without flags). */
 bool str_glob(const char *pattern, const char *s);

@@ -28,12 +28,17 @@ static const char usage[] =
 	"\n"
 	"flags:\n"
 	"  --listen HOST:PORT            address to serve on (default 127.0.0.1:8081)\n"
+	"  --tls-cert-file FILE          serve HTTPS with this certificate chain (PEM)\n"
+	"  --tls-key-file FILE           the certificate's private key (PEM)\n"
+	"  --tls-client-ca-file FILE     require client certificates signed by this CA (mTLS)\n"
 	"  --redis HOST:PORT             Redis for the manifest cache (default: no cache)\n"
 	"  --redis-password-file FILE    file holding the Redis password\n"
 	"  --server-secret-file FILE     file holding server.secretkey, the cache signing key\n"
 	"                                (default: a random key per process)\n"
 	"  --cache-dir DIR               Git cache clones and private checkouts\n"
 	"                                (default $TMPDIR/berth-repo-server)\n"
+	"  --max-cached-repos N          cache clones kept on disk, least recently used\n"
+	"                                removed first (default 1000)\n"
 	"  --work-dir DIR                private checkouts of renders, best on tmpfs (default: a\n"
 	"                                private folder in /dev/shm, else DIR/work of --cache-dir)\n"
 	"  --exec-timeout DURATION       limit per helm/kustomize/git run (default 90s)\n"
@@ -47,9 +52,10 @@ static const char usage[] =
 
 struct flags {
 	const char *listen, *redis, *redis_password_file, *secret_file, *cache_dir, *work_dir;
+	const char *tls_cert, *tls_key, *tls_client_ca;
 	int64_t exec_timeout_ms;
 	uint64_t max_manifest_bytes, max_request_bytes;
-	int parallelism;
+	int parallelism, max_cached_repos;
 	enum log_level level;
 	enum log_format format;
 };
@@ -58,7 +64,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	*f = (struct flags){.listen = "127.0.0.1:8081", .exec_timeout_ms = 90000,
 			    .max_manifest_bytes = (uint64_t)64 << 20, .max_request_bytes = (uint64_t)1 << 20,
-			    .parallelism = 8, .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
+			    .parallelism = 8, .max_cached_repos = 1000, .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help")) {
@@ -75,6 +81,12 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		int rc = 0;
 		if (!strcmp(a, "--listen"))
 			f->listen = v;
+		else if (!strcmp(a, "--tls-cert-file"))
+			f->tls_cert = v;
+		else if (!strcmp(a, "--tls-key-file"))
+			f->tls_key = v;
+		else if (!strcmp(a, "--tls-client-ca-file"))
+			f->tls_client_ca = v;
 		else if (!strcmp(a, "--redis"))
 			f->redis = v;
 		else if (!strcmp(a, "--redis-password-file"))
@@ -91,6 +103,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			rc = str_to_size(v, &f->max_manifest_bytes);
 		else if (!strcmp(a, "--max-request-bytes"))
 			rc = str_to_size(v, &f->max_request_bytes);
+		else if (!strcmp(a, "--max-cached-repos"))
+			rc = str_to_int(v, 1, 1000000, &f->max_cached_repos);
 		else if (!strcmp(a, "--parallelism"))
 			rc = str_to_int(v, 1, 1024, &f->parallelism);
 		else if (!strcmp(a, "--log-level"))
@@ -104,6 +118,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	}
 	if (f->exec_timeout_ms <= 0)
 		return err_set(BERR_INVALID, "--exec-timeout must be positive");
+	if (!f->tls_cert != !f->tls_key)
+		return err_set(BERR_INVALID, "--tls-cert-file and --tls-key-file go together");
+	if (f->tls_client_ca && !f->tls_cert)
+		return err_set(BERR_INVALID, "--tls-client-ca-file needs --tls-cert-file");
 	return 0;
 }
 
@@ -282,6 +300,7 @@ static int setup(const struct flags *f, struct repo_server *s)
 		goto out;
 	if ((rc = gitrepo_cache_new(git_dir, f->exec_timeout_ms, &s->git)) < 0)
 		goto out;
+	gitrepo_set_max_repos(s->git, (size_t)f->max_cached_repos);
 	s->tool_versions = render_tool_versions(s->tool_path);
 	if ((rc = setup_cache(f, s)) < 0)
 		goto out;
@@ -332,8 +351,14 @@ int main(int argc, char **argv)
 		teardown(&s);
 		return 1;
 	}
-	struct httpd_config hc = {.listen = f.listen, .max_body_bytes = (size_t)f.max_request_bytes,
-				  .access_log = f.level == LOG_LEVEL_DEBUG};
+	/* Callers hold repository credentials: off loopback, use mTLS. */
+	struct httpd_config hc = {.listen = f.listen,
+				  .max_body_bytes = (size_t)f.max_request_bytes,
+				  .access_log = f.level == LOG_LEVEL_DEBUG,
+				  .tls_cert_file = f.tls_cert,
+				  .tls_key_file = f.tls_key,
+				  .tls_client_ca_file = f.tls_client_ca,
+				  .tls_client_cert_required = f.tls_client_ca != NULL};
 	if ((rc = httpd_new(&hc, &srv)) < 0 ||
 	    (rc = httpd_route(srv, "POST", "/v1/manifests", repo_handle_manifests, &s)) < 0 ||
 	    (rc = httpd_route(srv, "POST", "/v1/resolve", repo_handle_resolve, &s)) < 0 ||

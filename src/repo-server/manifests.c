@@ -51,6 +51,9 @@ static int parse_request(struct httpd_req *req, struct manifest_request *m)
 	m->source = json_object_get(body, "source");
 	if (m->source && !json_is_object(m->source))
 		return err_set(BERR_INVALID, "source must be an object");
+	if (jx_str(m->source, "chart"))
+		return err_set(BERR_UNSUPPORTED, "source.chart: Helm chart repositories are not supported; "
+						 "point repoURL at a Git repository and path at the chart");
 	m->no_cache = json_is_true(json_object_get(body, "noCache"));
 	m->kube_version = jx_str(body, "kubeVersion");
 	json_array_foreach(json_object_get(body, "apiVersions"), i, v) {

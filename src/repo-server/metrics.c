@@ -50,6 +50,7 @@ char *repo_metrics_text(struct repo_server *s)
 		   "# TYPE berth_repo_git_ls_remote_total counter\nberth_repo_git_ls_remote_total %llu\n"
 		   "# TYPE berth_repo_git_ls_remote_cache_hits_total counter\n"
 		   "berth_repo_git_ls_remote_cache_hits_total %llu\n"
+		   "# TYPE berth_repo_git_cache_evictions_total counter\nberth_repo_git_cache_evictions_total %llu\n"
 		   "# TYPE berth_repo_requests_total counter\n"
 		   "berth_repo_requests_total{route=\"manifests\"} %llu\n"
 		   "berth_repo_requests_total{route=\"resolve\"} %llu\n"
@@ -60,7 +61,8 @@ char *repo_metrics_text(struct repo_server *s)
 		   (unsigned long long)m.cache_hits, (unsigned long long)m.cache_misses,
 		   (unsigned long long)r.rejected, s->cache && rcache_up(s->cache) ? 1 : 0,
 		   (unsigned long long)g.fetches, (unsigned long long)g.fetch_errors, (unsigned long long)g.ls_remotes,
-		   (unsigned long long)g.ls_remote_hits, (unsigned long long)m.requests[0],
+		   (unsigned long long)g.ls_remote_hits, (unsigned long long)g.evictions,
+		   (unsigned long long)m.requests[0],
 		   (unsigned long long)m.requests[1], (unsigned long long)m.requests[2],
 		   (unsigned long long)m.requests[3]);
 	return buf_detach(&b, NULL);

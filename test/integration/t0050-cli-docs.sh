@@ -59,7 +59,7 @@ stale=""
 while IFS= read -r sec; do
 	[ "$sec" = help ] && continue
 	grep -qxF -- "$sec" <<<"$cmds" || stale="$stale [$sec]"
-done < <(sed -n 's/^\.SS "berth \([a-z ]*[a-z]\).*/\1/p' "$MAN" | sed 's/ *$//')
+done < <(sed -n 's/^\.SS "berth \([a-z -]*[a-z]\).*/\1/p' "$MAN" | sed 's/ *$//')
 t_eq "no man page section for a command that does not exist" "$stale" ""
 
 t_fail "unknown command fails" berth no-such-command

@@ -120,6 +120,12 @@ t_eq "unknown field pruned, default filled, preserved subtree kept" "$spec" '{"c
 t_ok "merge-patch the custom resource" k patch widget w1 --type=merge -p '{"spec":{"color":"blue"}}'
 t_eq "patched" "$(k get widget w1 -o jsonpath='{.spec.color}')" blue
 t_fail "strategic merge patch refused for custom resources" k patch widget w1 -p '{"spec":{"color":"green"}}'
+sed 's/color: red/color: green/' "$TEST_DIR/w1.yaml" >"$TEST_DIR/w1b.yaml"
+t_ok "re-apply a changed custom resource (kubectl sends a merge patch)" k apply -f "$TEST_DIR/w1b.yaml"
+t_eq "custom resource updated by apply" "$(k get widget w1 -o jsonpath='{.spec.color}')" green
+t_eq "custom resource generation counts spec changes" "$(k get widget w1 -o jsonpath='{.metadata.generation}')" 3
+t_ok "status subresource of a custom resource" k patch widget w1 --subresource=status --type=merge -p '{"status":{"ready":true}}'
+t_eq "status written, generation unchanged" "$(k get widget w1 -o jsonpath='{.status.ready} {.metadata.generation}')" "true 3"
 t_ok "delete the custom resource" k delete widget w1
 t_ok "create again, then delete the CRD" k apply -f "$TEST_DIR/w1.yaml"
 t_ok "delete the CRD" k delete crd widgets.example.com --timeout=20s

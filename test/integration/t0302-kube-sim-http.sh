@@ -242,11 +242,22 @@ t_eq "selector enter/leave: ADDED then DELETED" "$(jq -r '.type + ":" + .object.
 t_eq "watch objects carry kind" "$(head -1 "$W" | jq -r .object.kind)" ConfigMap
 wait "$WPID"
 t_eq "timeoutSeconds ends the stream" "$?" 0
+req GET "$CM?resourceVersion=1&limit=2"
+t_eq "410 list at a compacted resourceVersion with a limit" "$CODE $(jqb .reason)" "410 Expired"
+CUR=$(curl -s "$U$CM?limit=1" | jq -r .metadata.resourceVersion)
+req GET "$CM?resourceVersion=$CUR&resourceVersionMatch=Exact"
+t_eq "list at the current resourceVersion (Exact)" "$CODE $(jqb .metadata.resourceVersion)" "200 $CUR"
+req GET "$CM?resourceVersion=1&resourceVersionMatch=NotOlderThan"
+t_eq "list not older than an old resourceVersion" "$CODE" 200
 out=$(curl -s --max-time 10 "$U$CM?watch=1&resourceVersion=1&timeoutSeconds=3")
 t_eq "too old RV: 410 ERROR event" "$(echo "$out" | head -1 | jq -r '.type + " " + (.object.code|tostring) + " " + .object.reason')" "ERROR 410 Expired"
 out=$(curl -s --max-time 10 "$U/api/v1/namespaces/default/secrets?watch=1&allowWatchBookmarks=true&timeoutSeconds=2&resourceVersion=$(curl -s $U/api/v1/secrets | jq -r .metadata.resourceVersion)")
 t_match "bookmark event" "$(echo "$out" | jq -r .type | sort -u | tr '\n' ' ')" "BOOKMARK"
 t_eq "bookmark carries only the RV" "$(echo "$out" | head -1 | jq -c '.object.metadata | keys')" '["resourceVersion"]'
+out=$(curl -s --max-time 10 "$U$CM?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&resourceVersion=&allowWatchBookmarks=true&timeoutSeconds=1&labelSelector=tier%3Dt1")
+t_eq "sendInitialEvents: ADDED for each object, then the initial-events-end bookmark" \
+	"$(echo "$out" | jq -r '.type + ":" + (.object.metadata.name // .object.metadata.annotations["k8s.io/initial-events-end"])' | sed '/^BOOKMARK/q' | tr '\n' ' ')" \
+	"ADDED:page-1 ADDED:page-3 ADDED:page-5 BOOKMARK:true "
 out=$(curl -s --max-time 10 "$U$CM?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Dc1")
 t_eq "watch without RV starts with ADDED" "$(echo "$out" | jq -r '.type + ":" + .object.metadata.name')" "ADDED:c1"
 
@@ -272,4 +283,11 @@ t_eq "client certificate of another CA is refused" \
 t_eq "no client certificate is refused" \
 	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TK2.ca.crt" $TU2/api/v1/namespaces)" 401
 t_ok "kubectl with the generated client certificate" kubectl --kubeconfig "$TK2" get ns default
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TEST_DIR/own.key" \
+	-out "$TEST_DIR/own.crt" -days 1 -subj /CN=kube-sim -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+TK3=$TEST_DIR/tls-kc3
+run_bg kube-sim-tls3 kube-sim --listen 127.0.0.1:0 --write-kubeconfig "$TK3" --tls-cert "$TEST_DIR/own.crt" \
+	--tls-key "$TEST_DIR/own.key" --token t3 --no-controllers
+wait_for_line "$TEST_DIR/kube-sim-tls3.log" "^kube-sim ready https://" 20 || { cat "$TEST_DIR/kube-sim-tls3.log"; t_done; }
+t_ok "kubectl with a serving certificate from --tls-cert" kubectl --kubeconfig "$TK3" get ns default
 t_done

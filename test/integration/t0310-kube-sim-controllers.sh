@@ -116,13 +116,29 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: m, image: "busybox:fail"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: shards}
+spec:
+  completionMode: Indexed
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: "busybox:1.36"}]
 YAML
-t_ok "apply two Jobs" k apply --validate=false -f "$TEST_DIR/jobs.yaml"
+t_ok "apply three Jobs" k apply --validate=false -f "$TEST_DIR/jobs.yaml"
 t_ok "the good Job completes" k wait --for=condition=Complete job/migrate --timeout=20s
 t_eq "its pod Succeeded" "$(k get pods -l job-name=migrate -o jsonpath='{.items[0].status.phase}')" "Succeeded"
 t_ok "the failing Job fails" k wait --for=condition=Failed job/broken --timeout=20s
 t_eq "with BackoffLimitExceeded" "$(jp job/broken '{.status.conditions[?(@.type=="Failed")].reason}')" "BackoffLimitExceeded"
 t_eq "after backoffLimit+1 failed pods" "$(jp job/broken '{.status.failed}')" "2"
+t_ok "the Indexed Job completes" k wait --for=condition=Complete job/shards --timeout=20s
+t_eq "with every index done" "$(jp job/shards '{.status.completedIndexes}/{.status.succeeded}')" "0-2/3"
+t_eq "one pod per index" \
+	"$(k get pods -l job-name=shards -o jsonpath='{range .items[*]}{.metadata.annotations.batch\.kubernetes\.io/job-completion-index}{end}')" "012"
 
 # StatefulSet, DaemonSet, Service, PVC
 cat >"$TEST_DIR/more.yaml" <<'YAML'
@@ -209,10 +225,14 @@ wait_for "the HPA reports the target's replicas" 10 bash -c \
 wait_for "the APIService is Available" 10 bash -c \
 	"kubectl get apiservice v1beta1.metrics.k8s.io -o jsonpath='{.status.conditions[?(@.type==\"Available\")].status}' | grep -qx True"
 wait_for "PVC is Bound" 10 bash -c "kubectl get pvc cache -o jsonpath='{.status.phase}' | grep -qx Bound"
-t_ok "its PersistentVolume exists" k get pv "$(jp pvc/cache '{.spec.volumeName}')"
+PV=$(jp pvc/cache '{.spec.volumeName}')
+t_ok "its PersistentVolume exists" k get pv "$PV"
+t_eq "and is Bound" "$(jp "pv/$PV" '{.status.phase}')" "Bound"
 wait_for "StatefulSet claims are Bound" 10 bash -c "kubectl get pvc data-db-1 -o jsonpath='{.status.phase}' | grep -qx Bound"
 
 # deletes cascade
+t_ok "delete the PVC" k delete pvc cache --timeout=20s
+wait_for "its provisioned volume is deleted (reclaim policy Delete)" 10 bash -c "! kubectl get pv $PV 2>/dev/null"
 t_ok "delete the Deployment (background)" k delete deployment web --wait=true --timeout=20s
 wait_for "its ReplicaSets are collected" 15 bash -c "[ -z \"\$(kubectl get rs -l app=web -o name)\" ]"
 wait_for "its Pods are collected" 15 bash -c "[ -z \"\$(kubectl get pods -l app=web -o name)\" ]"

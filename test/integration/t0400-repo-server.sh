@@ -69,6 +69,9 @@ t_eq "kustomize commonLabels applied" "$(out '[.manifests[].metadata.labels.team
 code=$(post /v1/manifests "{\"repo\":{\"url\":\"$GIT_DAEMON_URL/examples.git\"},\"path\":\"guestbook\"}")
 t_eq "guestbook over git daemon" "$code:$(out '.manifests | length')" "200:2"
 
+code=$(post /v1/manifests "{\"repo\":$REPO,\"source\":{\"chart\":\"redis\",\"targetRevision\":\"1.0.0\"}}")
+t_eq "Helm chart repositories are refused clearly: 501" "$code" 501
+
 # ---- app details -------------------------------------------------------------
 code=$(curl -s -o "$TEST_DIR/out.json" -w '%{http_code}' -X POST --data-binary "{\"repo\":$REPO,\"revision\":\"main\",\"path\":\"helm-guestbook\"}" "$RS/v1/app-details")
 t_eq "app-details of a Helm app" "$code:$(out .sourceType)" "200:Helm"
@@ -138,6 +141,10 @@ t_match "401 says authentication failed" "$(out .error)" 'authentication failed'
 t_fail "401 does not echo the password" grep -q 'wrong-Pa55word' "$TEST_DIR/out.json"
 code=$(post /v1/resolve "{\"repo\":{\"url\":\"$AUTH_URL\"},\"revision\":\"main\",\"noCache\":true}")
 t_eq "no credentials is 401" "$code" 401
+code=$(post /v1/manifests "{\"repo\":{\"url\":\"$AUTH_URL\"},\"revision\":\"$main_sha\",\"path\":\"guestbook\"}")
+t_eq "a cached commit is not served without credentials" "$code" 401
+code=$(post /v1/manifests "{\"repo\":{\"url\":\"$AUTH_URL\",\"username\":\"alice\",\"password\":\"wrong-Pa55word\"},\"revision\":\"$main_sha\",\"path\":\"helm-guestbook\",\"appName\":\"cache-me\"}")
+t_eq "cached manifests are not served with wrong credentials" "$code" 401
 
 # ---- Redis down: renders without cache ---------------------------------------------
 stop_bg "$REDIS_PID"

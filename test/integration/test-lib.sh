@@ -25,6 +25,12 @@
 #   start_git_daemon           GIT_DAEMON_URL
 #   make_repo NAME DIR         bare repo $GIT_ROOT/NAME.git holding DIR's files in one commit
 #   repo_commit NAME MSG CMD...  clone NAME, run CMD inside the clone, commit, push
+#   start_kube_sim             kube-sim with TLS + token: KUBE_SIM_URL, BERTH_KUBECONFIG; kube ARGS... (kubectl)
+#   start_berth [NS]           kube-sim + Redis + repo server + controller + API server (those built;
+#                              the others are skipped with a message) in control-plane namespace NS
+#                              (default berth): BERTH_SERVER (http URL), BERTH_ADMIN_PASSWORD,
+#                              REPO_SERVER_URL, BERTH_NS, BERTH_HAVE_{API,CONTROLLER,REPO}=0|1
+#   berth_login                berth login $BERTH_SERVER as admin (contexts file under $HOME)
 #   t_ok DESC CMD...           pass if CMD exits 0
 #   t_fail DESC CMD...         pass if CMD exits non-zero
 #   t_eq DESC ACTUAL EXPECTED  pass if equal
@@ -356,4 +362,112 @@ repo_commit() {
 
 repo_head() {
 	git -C "$GIT_ROOT/$1.git" rev-parse "${2:-HEAD}"
+}
+
+# ---- kube-sim and the Berth daemons --------------------------------------
+# start_kube_sim — kube-sim over TLS with a bearer token on a free port;
+# BERTH_KUBECONFIG is its kubeconfig, `kube` runs kubectl against it.
+start_kube_sim() {
+	KUBE_SIM_TOKEN=kst-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	BERTH_KUBECONFIG=$TEST_DIR/kubeconfig
+	_tl_start_server kube-sim _tl_run_kube_sim || return 1
+	KUBE_SIM_URL=https://127.0.0.1:$KUBE_SIM_PORT
+	export KUBE_SIM_URL BERTH_KUBECONFIG KUBE_SIM_TOKEN
+}
+
+_tl_run_kube_sim() {
+	KUBE_SIM_PORT=$(free_port) || return 1
+	rm -f "$BERTH_KUBECONFIG"
+	run_bg kube-sim kube-sim --listen "127.0.0.1:$KUBE_SIM_PORT" --write-kubeconfig "$BERTH_KUBECONFIG" \
+		--tls --token "$KUBE_SIM_TOKEN" --status-delay 100
+	_tl_probe=(grep -q "^kube-sim ready" "$TEST_DIR/kube-sim.log")
+}
+
+kube() { kubectl --kubeconfig "$BERTH_KUBECONFIG" "$@"; }
+
+# _tl_daemon NAME — is bin/NAME built? Says so when not.
+_tl_daemon() {
+	if [ -x "$BERTH_BIN/$1" ]; then
+		return 0
+	fi
+	echo "# start_berth: $1 is not built yet; not started"
+	return 1
+}
+
+# start_berth [NS] — everything a user of Berth talks to, on free loopback
+# ports: kube-sim with the CRDs and control-plane namespace NS, Redis (with a
+# password), and the repo server, controller and API server that are built.
+# Extra daemon flags: $BERTH_REPO_SERVER_ARGS, $BERTH_CONTROLLER_ARGS,
+# $BERTH_API_SERVER_ARGS (word-split). Logs: $TEST_DIR/<daemon>.log.
+start_berth() {
+	BERTH_NS=${1:-berth}
+	BERTH_HAVE_API=0 BERTH_HAVE_CONTROLLER=0 BERTH_HAVE_REPO=0
+	export BERTH_NS BERTH_HAVE_API BERTH_HAVE_CONTROLLER BERTH_HAVE_REPO
+	start_kube_sim || return 1
+	kube apply -f "$BERTH_TOP/manifests/crds/" >/dev/null || { _tl_result 1 "install the CRDs"; return 1; }
+	kube create namespace "$BERTH_NS" >/dev/null 2>&1
+	[ -n "${REDIS_PORT:-}" ] || start_redis || return 1
+	BERTH_SECRET_FILE=$TEST_DIR/server-secret
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$BERTH_SECRET_FILE"
+	chmod 600 "$BERTH_SECRET_FILE"
+	if _tl_daemon berth-repo-server; then
+		# shellcheck disable=SC2086
+		run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --redis "$REDIS_ADDR" \
+			--redis-password-file "$REDIS_PASSWORD_FILE" --server-secret-file "$BERTH_SECRET_FILE" \
+			--cache-dir "$TEST_DIR/repo-cache" --work-dir "$TEST_DIR/repo-work" ${BERTH_REPO_SERVER_ARGS:-}
+		wait_for_line "$TEST_DIR/repo-server.log" 'berth-repo-server ready' 60 || return 1
+		local rport
+		rport=$(sed -n 's/.*berth-repo-server ready.* port=\([0-9]*\).*/\1/p' "$TEST_DIR/repo-server.log" | head -1)
+		REPO_SERVER_URL=http://127.0.0.1:$rport
+		BERTH_HAVE_REPO=1
+		export REPO_SERVER_URL
+	fi
+	if _tl_daemon berth-app-controller; then
+		_tl_start_server berth-app-controller _tl_run_controller || return 1
+		BERTH_HAVE_CONTROLLER=1
+	fi
+	if _tl_daemon berth-api-server; then
+		_tl_start_server berth-api-server _tl_run_api_server || return 1
+		BERTH_SERVER=http://127.0.0.1:$BERTH_API_PORT
+		BERTH_HAVE_API=1
+		export BERTH_SERVER
+		# The first start stores a random admin password in a Secret.
+		wait_for "initial admin password" 30 _tl_admin_password || return 1
+		BERTH_ADMIN_PASSWORD=$(_tl_admin_password)
+		export BERTH_ADMIN_PASSWORD
+	fi
+}
+
+_tl_daemon_flags() {
+	echo --kubeconfig "$BERTH_KUBECONFIG" --namespace "$BERTH_NS" --redis "$REDIS_ADDR" \
+		--redis-password-file "$REDIS_PASSWORD_FILE"
+}
+
+_tl_run_controller() {
+	BERTH_CONTROLLER_PORT=$(free_port) || return 1
+	# shellcheck disable=SC2046,SC2086
+	run_bg app-controller berth-app-controller --listen "127.0.0.1:$BERTH_CONTROLLER_PORT" $(_tl_daemon_flags) \
+		--server-secret-file "$BERTH_SECRET_FILE" ${REPO_SERVER_URL:+--repo-server "$REPO_SERVER_URL"} \
+		${BERTH_CONTROLLER_ARGS:-}
+	_tl_probe=(curl -sf "http://127.0.0.1:$BERTH_CONTROLLER_PORT/healthz")
+}
+
+_tl_run_api_server() {
+	BERTH_API_PORT=$(free_port) || return 1
+	# shellcheck disable=SC2046,SC2086
+	run_bg api-server berth-api-server --listen "127.0.0.1:$BERTH_API_PORT" $(_tl_daemon_flags) --insecure \
+		${REPO_SERVER_URL:+--repo-server "$REPO_SERVER_URL"} ${BERTH_API_SERVER_ARGS:-}
+	_tl_probe=(curl -sf "http://127.0.0.1:$BERTH_API_PORT/healthz")
+}
+
+_tl_admin_password() {
+	local p
+	p=$(kube -n "$BERTH_NS" get secret berth-initial-admin-secret -o jsonpath='{.data.password}' 2>/dev/null) &&
+		[ -n "$p" ] && printf '%s' "$p" | base64 -d
+}
+
+# berth_login — log the CLI in as admin (the contexts file lives under $HOME,
+# which is private to the test).
+berth_login() {
+	berth login "$BERTH_SERVER" --username admin --password "$BERTH_ADMIN_PASSWORD"
 }

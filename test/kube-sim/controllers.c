@@ -475,6 +475,57 @@ static void keep_times(json_t *status, const json_t *old)
 		json_object_set(status, "startTime", json_object_get(old, "startTime"));
 }
 
+/* The status the kubelet reports for a pod in new_phase with its containers
+ * in state ("running", "crash", "succeeded", "failed", "creating"). */
+static json_t *pod_status(const json_t *pod, const char *new_phase, const char *state, int restarts, bool ready,
+			  const char *now)
+{
+	json_t *old = json_object_get(pod, "status");
+	char ip[32];
+	const char *uid = ctrl_meta(pod, "uid");
+	unsigned h = 0;
+	for (const char *p = uid; *p; p++)
+		h = h * 31 + (unsigned char)*p;
+	snprintf(ip, sizeof(ip), "10.244.%u.%u", (h >> 8) % 250, h % 250 + 2);
+
+	bool done = strcmp(new_phase, "Succeeded") == 0 || strcmp(new_phase, "Failed") == 0;
+	json_t *conds = json_array(), *oc = json_object_get(old, "conditions");
+	json_array_append_new(conds, ctrl_condition(oc, "PodReadyToStartContainers", done ? "False" : "True", NULL,
+						    NULL, false));
+	json_array_append_new(conds, ctrl_condition(oc, "Initialized", "True", done ? "PodCompleted" : NULL, NULL,
+						    false));
+	const char *rs = ready ? "True" : "False";
+	const char *reason = ready ? NULL : done ? "PodCompleted" : "ContainersNotReady";
+	char msg[256];
+	const char *cname = jx_str(json_array_get(jx_path(pod, "spec", "containers", NULL), 0), "name");
+	snprintf(msg, sizeof(msg), "containers with unready status: [%s]", cname ? cname : "");
+	json_array_append_new(conds, ctrl_condition(oc, "Ready", rs, reason, ready || done ? NULL : msg, false));
+	json_array_append_new(conds, ctrl_condition(oc, "ContainersReady", rs, reason, ready || done ? NULL : msg,
+						    false));
+	json_array_append_new(conds, ctrl_condition(oc, "PodScheduled", "True", NULL, NULL, false));
+
+	json_t *status = json_pack("{s:s, s:o, s:s, s:[{s:s}], s:s, s:[{s:s}], s:s, s:s}", "phase", new_phase,
+				   "conditions", conds, "hostIP", "172.18.0.2", "hostIPs", "ip", "172.18.0.2", "podIP",
+				   ip, "podIPs", "ip", ip, "startTime", now, "qosClass", qos_class(pod));
+	json_object_set_new(status, "containerStatuses", container_statuses(pod, state, restarts, ready, now));
+	return status;
+}
+
+/* A new pod is Pending (scheduled, containers being created) until the
+ * status delay has passed. */
+static int64_t pod_pending(struct ctrl *c, json_t *pod)
+{
+	char now[32];
+	ctrl_now(now);
+	json_t *conds = json_pack("[{s:s, s:s, s:s}]", "type", "PodScheduled", "status", "True", "lastTransitionTime", now);
+	json_t *status = json_pack("{s:s, s:o, s:s, s:[{s:s}], s:s, s:s}", "phase", "Pending", "conditions", conds,
+				   "hostIP", "172.18.0.2", "hostIPs", "ip", "172.18.0.2", "startTime", now, "qosClass",
+				   qos_class(pod));
+	json_object_set_new(status, "containerStatuses", container_statuses(pod, "creating", 0, false, now));
+	int rc = ctrl_write_status(c, c->pods, pod, status, KUBELET_MANAGER);
+	return rc == BERR_CONFLICT ? 50 : c->o.status_delay_ms;
+}
+
 static int64_t kubelet(struct ctrl *c, json_t *pod)
 {
 	json_t *old = json_object_get(pod, "status");
@@ -483,7 +534,7 @@ static int64_t kubelet(struct ctrl *c, json_t *pod)
 	bool run_to_completion = restart && strcmp(restart, "Always") != 0;
 	bool fails = ctrl_spec_fails(json_object_get(pod, "spec"));
 	int restarts = 0;
-	char now[32], ip[32];
+	char now[32];
 	const char *state, *new_phase;
 	bool ready = false;
 	int64_t again = -1;
@@ -491,6 +542,8 @@ static int64_t kubelet(struct ctrl *c, json_t *pod)
 
 	if (ctrl_deleting(pod) || strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)
 		return -1;
+	if (!*phase)
+		return pod_pending(c, pod);
 	ctrl_now(now);
 	restarts = (int)json_integer_value(json_object_get(cs0, "restartCount"));
 	if (strcmp(phase, "Running") != 0) {
@@ -521,32 +574,8 @@ static int64_t kubelet(struct ctrl *c, json_t *pod)
 		ready = true;
 	}
 
-	const char *uid = ctrl_meta(pod, "uid");
-	unsigned h = 0;
-	for (const char *p = uid; *p; p++)
-		h = h * 31 + (unsigned char)*p;
-	snprintf(ip, sizeof(ip), "10.244.%u.%u", (h >> 8) % 250, h % 250 + 2);
-
-	bool done = strcmp(new_phase, "Succeeded") == 0 || strcmp(new_phase, "Failed") == 0;
-	json_t *conds = json_array(), *oc = json_object_get(old, "conditions");
-	json_array_append_new(conds, ctrl_condition(oc, "PodReadyToStartContainers", done ? "False" : "True", NULL,
-						    NULL, false));
-	json_array_append_new(conds, ctrl_condition(oc, "Initialized", "True", done ? "PodCompleted" : NULL, NULL,
-						    false));
-	const char *rs = ready ? "True" : "False";
-	const char *reason = ready ? NULL : done ? "PodCompleted" : "ContainersNotReady";
-	char msg[256];
+	json_t *status = pod_status(pod, new_phase, state, restarts, ready, now);
 	const char *cname = jx_str(json_array_get(jx_path(pod, "spec", "containers", NULL), 0), "name");
-	snprintf(msg, sizeof(msg), "containers with unready status: [%s]", cname ? cname : "");
-	json_array_append_new(conds, ctrl_condition(oc, "Ready", rs, reason, ready || done ? NULL : msg, false));
-	json_array_append_new(conds, ctrl_condition(oc, "ContainersReady", rs, reason, ready || done ? NULL : msg,
-						    false));
-	json_array_append_new(conds, ctrl_condition(oc, "PodScheduled", "True", NULL, NULL, false));
-
-	json_t *status = json_pack("{s:s, s:o, s:s, s:[{s:s}], s:s, s:[{s:s}], s:s, s:s}", "phase", new_phase,
-				   "conditions", conds, "hostIP", "172.18.0.2", "hostIPs", "ip", "172.18.0.2", "podIP",
-				   ip, "podIPs", "ip", ip, "startTime", now, "qosClass", qos_class(pod));
-	json_object_set_new(status, "containerStatuses", container_statuses(pod, state, restarts, ready, now));
 	keep_times(status, old);
 	if (strcmp(phase, "Running") != 0) {
 		const char *img = jx_str(json_array_get(jx_path(pod, "spec", "containers", NULL), 0), "image");
@@ -646,6 +675,29 @@ static int64_t pvc(struct ctrl *c, json_t *claim)
 				   modes ? json_incref(modes) : json_pack("[s]", "ReadWriteOnce"), "capacity", "storage",
 				   storage ? json_incref(storage) : json_string("1Gi"));
 	return ctrl_write_status(c, c->pvc, claim, status, CTRL_MANAGER) == BERR_CONFLICT ? 50 : -1;
+}
+
+/* A provisioned volume whose claim is gone is deleted (reclaim policy
+ * Delete) or Released (Retain). */
+static int64_t pv(struct ctrl *c, json_t *vol)
+{
+	json_t *ref = jx_path(vol, "spec", "claimRef", NULL), *claim = NULL;
+	bool claim_alive;
+
+	if (!ref || ctrl_deleting(vol))
+		return -1;
+	claim_alive = store_get(c->s, c->pvc, jx_str(ref, "namespace"), jx_str(ref, "name"), &claim) == 0 &&
+		      str_eq_null(ctrl_meta(claim, "uid"), jx_str(ref, "uid"));
+	json_decref(claim);
+	if (claim_alive)
+		return -1;
+	if (str_eq_null(jx_path_str(vol, "spec", "persistentVolumeReclaimPolicy", NULL), "Delete")) {
+		ctrl_delete(c, c->pv, NULL, ctrl_meta(vol, "name"), NULL);
+		return -1;
+	}
+	return ctrl_write_status(c, c->pv, vol, json_pack("{s:s}", "phase", "Released"), CTRL_MANAGER) == BERR_CONFLICT
+		       ? 50
+		       : -1;
 }
 
 /* ---- APIServices, HPAs, Endpoints -------------------------------------------------- */
@@ -854,6 +906,8 @@ static int64_t reconcile(struct ctrl *c, const struct ks_type *t, json_t *obj)
 		return pvc(c, obj);
 	if (t == c->apisvc)
 		return apiservice(c, obj);
+	if (t == c->pv)
+		return pv(c, obj);
 	if (t == c->hpa)
 		return hpa(c, obj);
 	return -1;
@@ -863,7 +917,7 @@ static bool handled(struct ctrl *c, const struct ks_type *t)
 {
 	return t && (t == c->pods || t == c->deploy || t == c->rs || t == c->rc || t == c->sts || t == c->ds ||
 		     t == c->job || t == c->cronjob || t == c->svc || t == c->ing || t == c->pvc ||
-		     t == c->apisvc || t == c->hpa);
+		     t == c->apisvc || t == c->hpa || t == c->pv);
 }
 
 /* Store subscription: runs on the writer's thread; only queues work. */
@@ -875,9 +929,15 @@ static void on_change(void *ctx, const char *event, const struct ks_type *t, con
 	json_t *ref;
 
 	if (handled(c, t) && strcmp(event, "DELETED") != 0)
-		ctrl_enqueue(c, t, ns, ctrl_meta(obj, "name"), t == c->pods ? c->o.status_delay_ms : 0);
+		ctrl_enqueue(c, t, ns, ctrl_meta(obj, "name"),
+			     t == c->pods && *ctrl_pod_phase(obj) ? c->o.status_delay_ms : 0);
 	if ((t == c->pods || t == c->svc) && c->ep && ns)
 		ctrl_enqueue(c, c->ep, ns, "*", 50);
+	if (t == c->pvc && c->pv && strcmp(event, "DELETED") == 0) {
+		const char *vol = jx_path_str(obj, "spec", "volumeName", NULL);
+		if (vol)
+			ctrl_enqueue(c, c->pv, NULL, vol, 0);
+	}
 	/* The controller owning a changed object reconciles again. */
 	json_array_foreach(jx_path(obj, "metadata", "ownerReferences", NULL), i, ref) {
 		if (!json_is_true(json_object_get(ref, "controller")))

@@ -11,18 +11,24 @@
  *   conditions with the real reasons (NewReplicaSetAvailable,
  *   ReplicaSetUpdated, ProgressDeadlineExceeded, MinimumReplicasAvailable).
  * - ReplicaSet / ReplicationController → Pods; StatefulSet → Pods name-0..N-1
- *   and a ControllerRevision; DaemonSet → one Pod per simulated node; Job →
- *   Pods, then Complete (or Failed, BackoffLimitExceeded); CronJob → Jobs on
+ *   and a ControllerRevision (rolling update partition and OnDelete
+ *   honoured); DaemonSet → one Pod per simulated node; Job → Pods (one per
+ *   index in Indexed mode), then Complete (or Failed, BackoffLimitExceeded);
+ *   CronJob → Jobs on
  *   its schedule (five-field cron: *, N, lists, ranges, steps).
- * - The kubelet: a Pod becomes Running and Ready after the status delay;
+ * - The kubelet: a new Pod is Pending (ContainerCreating) at once, then
+ *   Running and Ready after the status delay;
  *   a Pod whose image tag is ":fail" crash-loops (waiting reason
  *   CrashLoopBackOff, restartCount growing), a Job's pod with such an image
  *   fails; other Job pods succeed.
  * - LoadBalancer Services get status.loadBalancer.ingress[{ip}], Ingresses
- *   an address, PVCs are Bound (with a PersistentVolume); Services with a
+ *   an address, PVCs are Bound (with a PersistentVolume, deleted with the
+ *   claim under reclaim policy Delete, else Released); Services with a
  *   selector get Endpoints listing their ready Pods; APIServices are
  *   Available; HPAs report their target's replicas (no metrics, so they
  *   never scale). Namespace termination is the store's.
+ * - Events (core v1) for what the real components report: scheduling, pod
+ *   starts, BackOff, ReplicaSet scaling, pod and job creation, job outcome.
  *
  * All writes go through the store like any client's (status through the
  * /status subresource, field manager "kube-controller-manager" or

@@ -31,8 +31,8 @@ enum task_op {
 
 struct task {
 	enum task_op op;
-	const struct ks_type *t;
-	char *ns, *name, *uid;
+	const struct ks_type *t; /* NULL: resolve av/kind in the worker */
+	char *ns, *name, *uid, *av, *kind;
 };
 
 /* One dependent in the index. */
@@ -115,8 +115,8 @@ static void index_remove(struct gc *g, const char *owner_uid, const struct ks_ty
 		deps_free(kmap_del(&g->index, owner_uid));
 }
 
-static void push(struct gc *g, enum task_op op, const struct ks_type *t, const char *ns, const char *name,
-		 const char *uid)
+static void push_ref(struct gc *g, enum task_op op, const struct ks_type *t, const char *ns, const char *name,
+		     const char *uid, const char *av, const char *kind)
 {
 	if (g->qn == g->qcap) {
 		size_t ncap = g->qcap ? g->qcap * 2 : 64;
@@ -126,8 +126,14 @@ static void push(struct gc *g, enum task_op op, const struct ks_type *t, const c
 		g->q = nq;
 		g->qcap = ncap;
 	}
-	g->q[g->qn++] = (struct task){ op, t, str_dup(ns), str_dup(name), str_dup(uid) };
+	g->q[g->qn++] = (struct task){ op, t, str_dup(ns), str_dup(name), str_dup(uid), str_dup(av), str_dup(kind) };
 	pthread_cond_signal(&g->cv);
+}
+
+static void push(struct gc *g, enum task_op op, const struct ks_type *t, const char *ns, const char *name,
+		 const char *uid)
+{
+	push_ref(g, op, t, ns, name, uid, NULL, NULL);
 }
 
 static bool has_gc_finalizer(const json_t *obj)
@@ -160,10 +166,10 @@ static void observe(struct gc *g, const char *event, const struct ks_type *t, co
 			continue;
 		if (deleted) {
 			index_remove(g, ouid, t, ns, name);
-			/* An owner waiting for its dependents may be done now. */
-			const struct ks_type *ot = store_type_by_kind(g->s, jx_str(ref, "apiVersion"), jx_str(ref, "kind"));
-			if (ot)
-				push(g, TASK_OWNER_CHECK, ot, ot->namespaced ? ns : NULL, jx_str(ref, "name"), NULL);
+			/* An owner waiting for its dependents may be done now. The
+			 * type is resolved by the worker: no store call under mu. */
+			push_ref(g, TASK_OWNER_CHECK, NULL, ns, jx_str(ref, "name"), NULL, jx_str(ref, "apiVersion"),
+				 jx_str(ref, "kind"));
 		} else {
 			index_add(g, ouid, t, ns, name);
 		}
@@ -409,7 +415,10 @@ static void *worker(void *arg)
 			owner_gone(g, t.uid);
 			break;
 		case TASK_OWNER_CHECK:
-			owner_check(g, t.t, t.ns, t.name);
+			if (!t.t && t.av && t.kind)
+				t.t = store_type_by_kind(g->s, t.av, t.kind);
+			if (t.t)
+				owner_check(g, t.t, t.t->namespaced ? t.ns : NULL, t.name);
 			break;
 		case TASK_DEP_CHECK:
 			check_dependent(g, t.t, t.ns, t.name, NULL, false, "Background");
@@ -418,6 +427,8 @@ static void *worker(void *arg)
 		free(t.ns);
 		free(t.name);
 		free(t.uid);
+		free(t.av);
+		free(t.kind);
 		pthread_mutex_lock(&g->mu);
 	}
 	pthread_mutex_unlock(&g->mu);
@@ -466,6 +477,8 @@ void gc_stop(struct gc *g)
 		free(g->q[i].ns);
 		free(g->q[i].name);
 		free(g->q[i].uid);
+		free(g->q[i].av);
+		free(g->q[i].kind);
 	}
 	free(g->q);
 	for (struct kmap_entry *e = kmap_first(&g->index, &it); e; e = kmap_next(&g->index, e, &it))

@@ -379,7 +379,9 @@ static int sim_write_files(struct sim *sim, const struct config *cfg)
 	/* With generated TLS and no token, the kubeconfig carries a client
 	 * certificate signed by the CA. */
 	const struct tls_material *tm = &sim->tm;
-	const char *ca_for_kc = cfg->tls && !cfg->tls_cert ? tm->ca_cert : NULL;
+	/* With --tls-cert the serving certificate itself is the trust anchor
+	 * (Go accepts a certificate found in its root pool). */
+	const char *ca_for_kc = cfg->tls_cert ? sim->cert : cfg->tls ? tm->ca_cert : NULL;
 	if (write_kubeconfig(cfg->kubeconfig, sim->url, ca_for_kc, cfg->token, cfg->token ? NULL : tm->client_cert,
 			     cfg->token ? NULL : tm->client_key) < 0) {
 		fprintf(stderr, "kube-sim: %s\n", err_msg());

@@ -485,13 +485,75 @@ static enum MHD_Result do_delete_collection(struct ks_server *srv, struct MHD_Co
 					   "status", "Success"));
 }
 
+/* 422 for PatchOptions: a missing/too long fieldManager, or force on a
+ * non-apply patch. */
+static enum MHD_Result patch_options_invalid(struct MHD_Connection *c, const char *field, const char *cause,
+					     const char *detail)
+{
+	err_set(BERR_INVALID, "PatchOptions.meta.k8s.io \"\" is invalid: %s: %s", field, detail);
+	err_set_status(422, "Invalid");
+	store_err_details(NULL, "meta.k8s.io", "PatchOptions",
+			  json_pack("[{s:s,s:s,s:s}]", "reason", cause, "message", detail, "field", field));
+	return send_error(c);
+}
+
+static enum MHD_Result do_put(struct ks_server *srv, struct MHD_Connection *c, const struct ks_type *t,
+			      const char *ns, const char *name, const struct ks_write_opts *wo, struct request *rq)
+{
+	json_t *body = NULL, *out = NULL;
+	if (parse_body(rq, &body) < 0)
+		return send_error(c);
+	const char *bn = jx_path_str(body, "metadata", "name", NULL);
+	if (bn && strcmp(bn, name) != 0) {
+		json_decref(body);
+		return send_status(c, 400, "BadRequest", "the name of the object does not match the name on the URL");
+	}
+	if (!bn)
+		json_object_set_new(jx_obj_ensure(body, "metadata"), "name", json_string(name));
+	int rc = store_update(srv->s, t, ns, body, wo, &out);
+	json_decref(body);
+	return rc < 0 ? send_error(c) : send_json(c, 200, out);
+}
+
+static enum MHD_Result do_patch(struct ks_server *srv, struct MHD_Connection *c, const struct ks_type *t,
+				const char *ns, const char *name, const struct ks_write_opts *wo, struct request *rq)
+{
+	enum ks_patch_type pt;
+	json_t *body = NULL, *out = NULL;
+	if (patch_type(header(c, "Content-Type"), &pt) < 0) {
+		err_set(BERR_UNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
+					  "include: application/json-patch+json, application/merge-patch+json, "
+					  "application/apply-patch+yaml");
+		err_set_status(415, "UnsupportedMediaType");
+		store_err_details(NULL, NULL, NULL, NULL);
+		return send_error(c);
+	}
+	if (wo->force && pt != KS_PATCH_APPLY)
+		return patch_options_invalid(c, "force", "FieldValueForbidden",
+					     "Forbidden: may not be specified for non-apply patch");
+	const char *fmq = arg(c, "fieldManager");
+	if (pt == KS_PATCH_APPLY && (!fmq || !*fmq))
+		return patch_options_invalid(c, "fieldManager", "FieldValueRequired",
+					     "Required value: is required for apply patch");
+	/* Apply bodies may be YAML (JSON is YAML too). */
+	if (pt == KS_PATCH_APPLY && rq->body.len && kyaml_load_one(rq->body.ptr, rq->body.len, NULL, &body) < 0) {
+		char msg[512];
+		str_copy(msg, err_msg(), sizeof(msg));
+		store_bad_request("error decoding YAML: %s", msg);
+		return send_error(c);
+	}
+	if (!body && parse_body(rq, &body) < 0)
+		return send_error(c);
+	bool created = false;
+	int rc = store_patch(srv->s, t, ns, name, pt, body, wo, &out, &created);
+	json_decref(body);
+	return rc < 0 ? send_error(c) : send_json(c, created ? 201 : 200, out);
+}
+
 static enum MHD_Result do_object(struct ks_server *srv, struct MHD_Connection *c, const char *method,
 				 const struct ks_type *t, const char *ns, const char *name, const char *sub,
 				 struct request *rq)
 {
-	int rc;
-	json_t *out = NULL, *body = NULL;
-	char fm[256];
 	if (sub && strcmp(sub, "status") != 0 && strcmp(sub, "scale") != 0)
 		return not_found_resource(c);
 	if (sub && strcmp(sub, "status") == 0 && !t->has_status)
@@ -525,66 +587,19 @@ static enum MHD_Result do_object(struct ks_server *srv, struct MHD_Connection *c
 	}
 	if (strcmp(method, "DELETE") == 0)
 		return do_delete(srv, c, t, ns, name, rq);
+	char fm[256];
 	field_manager(c, fm, sizeof(fm));
 	const char *fmq = arg(c, "fieldManager");
 	if (fmq && strlen(fmq) > 128)
-		goto bad_manager;
-	const bool force = arg_true(c, "force");
-	struct ks_write_opts wo = { .dry_run = dry_run(c), .field_manager = fm, .sub = sub_of(sub), .force = force };
-	if (strcmp(method, "PUT") == 0) {
-		if (parse_body(rq, &body) < 0)
-			return send_error(c);
-		const char *bn = jx_path_str(body, "metadata", "name", NULL);
-		if (bn && strcmp(bn, name) != 0) {
-			json_decref(body);
-			return send_status(c, 400, "BadRequest", "the name of the object does not match the name on the URL");
-		}
-		if (!bn)
-			json_object_set_new(jx_obj_ensure(body, "metadata"), "name", json_string(name));
-		rc = store_update(srv->s, t, ns, body, &wo, &out);
-		json_decref(body);
-		return rc < 0 ? send_error(c) : send_json(c, 200, out);
-	}
-	if (strcmp(method, "PATCH") == 0) {
-		enum ks_patch_type pt;
-		if (patch_type(header(c, "Content-Type"), &pt) < 0) {
-			err_set(BERR_UNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
-						  "include: application/json-patch+json, application/merge-patch+json, "
-						  "application/apply-patch+yaml");
-			err_set_status(415, "UnsupportedMediaType");
-			store_err_details(NULL, NULL, NULL, NULL);
-			return send_error(c);
-		}
-		if (force && pt != KS_PATCH_APPLY) {
-			err_set(BERR_INVALID, "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch");
-			err_set_status(422, "Invalid");
-			store_err_details(NULL, "meta.k8s.io", "PatchOptions", json_pack("[{s:s,s:s,s:s}]", "reason",
-				"FieldValueForbidden", "message", "Forbidden: may not be specified for non-apply patch", "field", "force"));
-			return send_error(c);
-		}
-		if (pt == KS_PATCH_APPLY && (!fmq || !*fmq))
-			goto bad_manager;
-		if (pt == KS_PATCH_APPLY && rq->body.len &&
-		    kyaml_load_one(rq->body.ptr, rq->body.len, NULL, &body) < 0) {
-			char msg[512];
-			str_copy(msg, err_msg(), sizeof(msg));
-			store_bad_request("error decoding YAML: %s", msg);
-			return send_error(c);
-		}
-		if (!body && parse_body(rq, &body) < 0)
-			return send_error(c);
-		bool created = false;
-		rc = store_patch(srv->s, t, ns, name, pt, body, &wo, &out, &created);
-		json_decref(body);
-		return rc < 0 ? send_error(c) : send_json(c, created ? 201 : 200, out);
-	}
+		return patch_options_invalid(c, "fieldManager", "FieldValueTooLong",
+					     "Too long: may not be more than 128 bytes");
+	struct ks_write_opts wo = { .dry_run = dry_run(c), .field_manager = fm, .sub = sub_of(sub),
+				    .force = arg_true(c, "force") };
+	if (strcmp(method, "PUT") == 0)
+		return do_put(srv, c, t, ns, name, &wo, rq);
+	if (strcmp(method, "PATCH") == 0)
+		return do_patch(srv, c, t, ns, name, &wo, rq);
 	return method_not_allowed(c);
-bad_manager:
-	err_set(BERR_INVALID, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
-	err_set_status(422, "Invalid");
-	store_err_details(NULL, "meta.k8s.io", "PatchOptions", json_pack("[{s:s,s:s,s:s}]", "reason", "FieldValueRequired",
-		"message", "Required value: is required for apply patch", "field", "fieldManager"));
-	return send_error(c);
 }
 
 static enum MHD_Result do_collection(struct ks_server *srv, struct MHD_Connection *c, const char *method,
@@ -602,9 +617,23 @@ static enum MHD_Result do_collection(struct ks_server *srv, struct MHD_Connectio
 		const char *lim = arg(c, "limit");
 		if (lim && str_to_i64(lim, &lo.limit) < 0)
 			return send_status(c, 400, "BadRequest", "invalid limit");
-		const char *rvs = arg(c, "resourceVersion");
-		uint64_t rv;
-		if (rvs && *rvs && str_to_u64(rvs, &rv) == 0 && rv > store_rv(srv->s)) {
+		const char *rvs = arg(c, "resourceVersion"), *rvm = arg(c, "resourceVersionMatch");
+		uint64_t rv = 0;
+		if (rvm && strcmp(rvm, "Exact") != 0 && strcmp(rvm, "NotOlderThan") != 0)
+			return send_status(c, 400, "BadRequest", "resourceVersionMatch: Unsupported value");
+		if (rvs && *rvs && str_to_u64(rvs, &rv) < 0)
+			return send_status(c, 400, "BadRequest", "invalid resourceVersion");
+		/* "Exactly N" (Exact, or N with a limit): only the current state
+		 * is kept, so an N older than the history window is 410. */
+		bool exact = rvs && *rvs && strcmp(rvs, "0") != 0 &&
+			     ((rvm && strcmp(rvm, "Exact") == 0) || (!rvm && lo.limit > 0));
+		if (exact && rv < store_type_horizon(srv->s, t)) {
+			err_set(BERR_GONE, "The resourceVersion for the provided list is too old.");
+			err_set_status(410, "Expired");
+			store_err_details(NULL, NULL, NULL, NULL);
+			return send_error(c);
+		}
+		if (rvs && *rvs && rv > store_rv(srv->s)) {
 			err_set(BERR_TIMEOUT, "Too large resource version: %s, current: %llu", rvs,
 				(unsigned long long)store_rv(srv->s));
 			err_set_status(504, "Timeout");
@@ -783,6 +812,59 @@ static bool serve_meta(struct ks_server *srv, struct MHD_Connection *c, const ch
 	return false;
 }
 
+/* Injected faults (faults.h): latency is slept inside; a drop closes the
+ * connection, a status answers it. True when the request was faulted. */
+static bool serve_fault(struct ks_server *srv, struct MHD_Connection *c, const char *method, const char *url,
+			enum MHD_Result *ret)
+{
+	struct faults_verdict v = { 0 };
+	faults_before_request(srv->faults, method, url, &v);
+	if (v.drop) {
+		*ret = MHD_NO;
+		return true;
+	}
+	if (!v.status)
+		return false;
+	json_t *body = faults_status_body(&v);
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct MHD_Response *r = MHD_create_response_from_buffer(text ? strlen(text) : 0, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		*ret = MHD_NO;
+		return true;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	if (v.retry_after_s > 0) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", v.retry_after_s);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
+	*ret = MHD_queue_response(c, (unsigned)v.status, r);
+	MHD_destroy_response(r);
+	return true;
+}
+
+/* Authorization and identity reviews (kubectl auth can-i / whoami): every
+ * authenticated caller may do everything. True when url was one. */
+static bool serve_review(struct MHD_Connection *c, const char *url, enum MHD_Result *ret)
+{
+	if (strcmp(url, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") == 0) {
+		*ret = send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{},s:{s:b,s:s}}", "kind", "SelfSubjectAccessReview",
+						   "apiVersion", "authorization.k8s.io/v1", "metadata", "spec", "status",
+						   "allowed", 1, "reason", "kube-sim allows every authenticated request"));
+		return true;
+	}
+	if (strcmp(url, "/apis/authentication.k8s.io/v1/selfsubjectreviews") == 0) {
+		*ret = send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{s:{s:s,s:[s,s]}}}", "kind", "SelfSubjectReview",
+						   "apiVersion", "authentication.k8s.io/v1", "metadata", "status",
+						   "userInfo", "username", "kube-sim-admin", "groups", "system:masters",
+						   "system:authenticated"));
+		return true;
+	}
+	return false;
+}
+
 static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c, const char *url, const char *method,
 				struct request *rq)
 {
@@ -798,40 +880,11 @@ static enum MHD_Result dispatch(struct ks_server *srv, struct MHD_Connection *c,
 				       "status", "Failure", "message", "Unauthorized", "reason", "Unauthorized", "code", 401);
 		return send_json(c, 401, st);
 	}
-	if (srv->faults) {
-		struct faults_verdict v = { 0 };
-		faults_before_request(srv->faults, method, url, &v);
-		if (v.drop)
-			return MHD_NO;
-		if (v.status) {
-			json_t *body = faults_status_body(&v);
-			char *s = json_dumps(body, JSON_COMPACT);
-			json_decref(body);
-			struct MHD_Response *r = MHD_create_response_from_buffer(s ? strlen(s) : 0, s, MHD_RESPMEM_MUST_FREE);
-			MHD_add_response_header(r, "Content-Type", "application/json");
-			if (v.retry_after_s > 0) {
-				char ra[16];
-				snprintf(ra, sizeof(ra), "%d", v.retry_after_s);
-				MHD_add_response_header(r, "Retry-After", ra);
-			}
-			enum MHD_Result ret = MHD_queue_response(c, (unsigned)v.status, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
-	}
-	/* Authorization and identity reviews (kubectl auth can-i / whoami):
-	 * every authenticated caller may do everything. */
-	if (strcmp(method, "POST") == 0 &&
-	    strcmp(url, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") == 0)
-		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{},s:{s:b,s:s}}", "kind", "SelfSubjectAccessReview",
-						   "apiVersion", "authorization.k8s.io/v1", "metadata", "spec", "status",
-						   "allowed", 1, "reason", "kube-sim allows every authenticated request"));
-	if (strcmp(method, "POST") == 0 && strcmp(url, "/apis/authentication.k8s.io/v1/selfsubjectreviews") == 0)
-		return send_json(c, 201, json_pack("{s:s,s:s,s:{},s:{s:{s:s,s:[s,s]}}}", "kind", "SelfSubjectReview",
-						   "apiVersion", "authentication.k8s.io/v1", "metadata", "status",
-						   "userInfo", "username", "kube-sim-admin", "groups", "system:masters",
-						   "system:authenticated"));
 	enum MHD_Result ret;
+	if (srv->faults && serve_fault(srv, c, method, url, &ret))
+		return ret;
+	if (strcmp(method, "POST") == 0 && serve_review(c, url, &ret))
+		return ret;
 	if (serve_meta(srv, c, url, public_path, &ret))
 		return ret;
 	char path[2048];

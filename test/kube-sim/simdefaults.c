@@ -17,8 +17,17 @@
 #define PORT_MIN 30000
 #define PORT_MAX 32767
 
+/* Allocations handed out but perhaps not stored yet (a create in flight, or
+ * a dry run that never will be): not reused until RECENT more have been
+ * made. Only stored Services (seen through store events) mark the bitmaps,
+ * so dry runs do not leak addresses. */
+#define RECENT 256
+
 struct simdefaults {
 	pthread_mutex_t mu;
+	uint32_t recent_ip[RECENT];
+	int recent_port[RECENT];
+	size_t recent_ip_n, recent_port_n;
 	uint8_t ip_used[IP_COUNT / 8];
 	uint8_t port_used[(PORT_MAX - PORT_MIN + 1 + 7) / 8];
 	uint32_t next_ip;
@@ -96,27 +105,48 @@ static bool is_service(const struct ks_type *t)
 	return t && t->group[0] == '\0' && strcmp(t->kind, "Service") == 0;
 }
 
+/* Called under the store's read lock: no writer (and so no defaults hook,
+ * which takes mu under the write lock) can be running, so taking mu here
+ * cannot deadlock; holding mu around store_foreach could. */
 static void seed_one(void *ctx, const struct ks_type *t, const json_t *obj)
 {
-	if (is_service(t))
-		mark_service(ctx, obj, true);
+	struct simdefaults *d = ctx;
+	if (!is_service(t))
+		return;
+	pthread_mutex_lock(&d->mu);
+	mark_service(d, obj, true);
+	pthread_mutex_unlock(&d->mu);
 }
 
 static void on_change(void *ctx, const char *event, const struct ks_type *t, const json_t *obj)
 {
 	struct simdefaults *d = ctx;
-	if (!is_service(t) || strcmp(event, "DELETED") != 0)
+	if (!is_service(t))
 		return;
 	pthread_mutex_lock(&d->mu);
-	mark_service(d, obj, false);
+	mark_service(d, obj, strcmp(event, "DELETED") != 0);
 	pthread_mutex_unlock(&d->mu);
+}
+
+static bool recent_ip(const struct simdefaults *d, uint32_t i)
+{
+	for (size_t k = 0; k < RECENT && k < d->recent_ip_n; k++)
+		if (d->recent_ip[k] == i)
+			return true;
+	return false;
+}
+
+static bool recent_port(const struct simdefaults *d, int p)
+{
+	for (size_t k = 0; k < RECENT && k < d->recent_port_n; k++)
+		if (d->recent_port[k] == p)
+			return true;
+	return false;
 }
 
 void simdefaults_seed(struct simdefaults *d, struct ks_store *s)
 {
-	pthread_mutex_lock(&d->mu);
 	store_foreach(s, seed_one, d);
-	pthread_mutex_unlock(&d->mu);
 	if (!d->store) {
 		d->store = s;
 		d->sub = store_subscribe(s, on_change, d);
@@ -130,8 +160,8 @@ static int alloc_ip(void *ctx, char *out, size_t size)
 	for (uint32_t n = 0; n < IP_COUNT; n++) {
 		uint32_t i = d->next_ip;
 		d->next_ip = d->next_ip + 1 >= IP_COUNT - 1 ? IP_FIRST : d->next_ip + 1;
-		if (!bit_get(d->ip_used, i)) {
-			bit_put(d->ip_used, i, true);
+		if (!bit_get(d->ip_used, i) && !recent_ip(d, i)) {
+			d->recent_ip[d->recent_ip_n++ % RECENT] = i;
 			snprintf(out, size, "10.96.%u.%u", i / 256, i % 256);
 			return 0;
 		}
@@ -147,8 +177,8 @@ static int alloc_port(void *ctx, int *out)
 	for (int n = 0; n <= PORT_MAX - PORT_MIN; n++) {
 		int p = d->next_port;
 		d->next_port = p >= PORT_MAX ? PORT_MIN : p + 1;
-		if (!bit_get(d->port_used, (size_t)(p - PORT_MIN))) {
-			bit_put(d->port_used, (size_t)(p - PORT_MIN), true);
+		if (!bit_get(d->port_used, (size_t)(p - PORT_MIN)) && !recent_port(d, p)) {
+			d->recent_port[d->recent_port_n++ % RECENT] = p;
 			*out = p;
 			return 0;
 		}

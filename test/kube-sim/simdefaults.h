@@ -1,7 +1,9 @@
 /*
  * simdefaults — kube-sim's glue between the store's defaulting hook and
  * lib/kdefaults: allocates Service cluster IPs (10.96.0.0/16) and node ports
- * (30000-32767) without reuse, keeps allocated values across updates (a PUT
+ * (30000-32767) without reuse (values count as taken once a Service holding
+ * them is stored, so dry runs do not use up the ranges; simdefaults_seed
+ * subscribes to the store for that), keeps allocated values across updates (a PUT
  * without clusterIP keeps the old one, as the API server does), and names
  * the default StorageClass "standard".
  *

@@ -48,13 +48,11 @@ static const char *const view_paths[][2] = {
 static json_t *make_view(const json_t *obj)
 {
 	json_t *v = json_object();
-	json_object_set(v, "apiVersion", json_object_get(obj, "apiVersion"));
-	json_object_set(v, "kind", json_object_get(obj, "kind"));
 	json_t *meta = json_object_get(obj, "metadata");
 	json_t *vm = json_object();
 	const char *k;
 	json_t *x;
-	static const char *const keep[] = { "name", "namespace", "labels", "uid", "deletionTimestamp", "finalizers", NULL };
+	static const char *const keep[] = { "name", "namespace", "labels", "deletionTimestamp", "finalizers", NULL };
 	for (const char *const *p = keep; *p; p++) {
 		x = json_object_get(meta, *p);
 		if (x)
@@ -741,125 +739,113 @@ static void conts_expire(struct ks_store *s)
 	}
 }
 
+/* Takes the snapshot of a continue token out of the table (the caller
+ * puts it back, or frees it after the last page). NULL with 410 Expired when
+ * unknown or expired. */
+static struct cont_snapshot *take_snapshot(struct ks_store *s, const char *token)
+{
+	pthread_mutex_lock(&s->cmu);
+	conts_expire(s);
+	struct cont_snapshot **pp = &s->conts;
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->id, token) == 0)
+			break;
+	struct cont_snapshot *snap = *pp;
+	if (snap)
+		*pp = snap->next;
+	pthread_mutex_unlock(&s->cmu);
+	if (!snap) {
+		err_set(BERR_GONE, "The provided continue parameter is too old to display a consistent list result. You "
+				   "can start a new list without the continue parameter, or use the continue token in "
+				   "this response to retrieve the remainder of the results. Continuing with the provided "
+				   "token results in an inconsistent list - objects that were created, modified, or "
+				   "deleted between the time the first chunk was returned and now may show up in the list.");
+		err_set_status(410, "Expired");
+		details_clear();
+	}
+	return snap;
+}
+
+/* A new snapshot of the matching objects, sorted, at the current RV. */
+static int snapshot_matching(struct ks_store *s, struct ks_tstate *ts, const char *ns, const struct ks_list_opts *o,
+			     struct cont_snapshot **ret)
+{
+	struct selector ls = { 0 }, fs = { 0 };
+	int rc;
+	if ((rc = selector_parse_labels(o ? o->label_selector : NULL, &ls)) < 0 ||
+	    (rc = selector_parse_fields(o ? o->field_selector : NULL, &ts->t, &fs)) < 0) {
+		selector_release(&ls);
+		err_set_status(400, "BadRequest");
+		details_clear();
+		return rc;
+	}
+	struct cont_snapshot *c = calloc(1, sizeof(*c));
+	pthread_rwlock_rdlock(&s->lock);
+	if (c)
+		c->items = malloc((ts->objs.count + 1) * sizeof(*c->items));
+	if (c && c->items) {
+		c->rv = s->rv;
+		c->n = collect_matching(ts, ns, &ls, &fs, c->items);
+	}
+	pthread_rwlock_unlock(&s->lock);
+	selector_release(&ls);
+	selector_release(&fs);
+	if (!c || !c->items) {
+		free(c);
+		return BERR_NOMEM;
+	}
+	qsort(c->items, c->n, sizeof(*c->items), cmp_blob_key);
+	*ret = c;
+	return 0;
+}
+
 int store_list_write(struct ks_store *s, const struct ks_type *t, const char *ns, const struct ks_list_opts *o,
 		     struct buf *out)
 {
 	struct ks_tstate *ts = store_tstate(t);
-	struct selector ls = { 0 }, fs = { 0 };
-	struct ks_blob **items = NULL;
-	size_t n = 0;
-	uint64_t rv = 0;
-	int rc;
-	struct cont_snapshot *snap = NULL;
-	bool item_form = !t->custom;
-	bool from_snap = false;
-
+	struct cont_snapshot *c = NULL;
+	int rc = 0;
 	if (o && o->continue_token && *o->continue_token) {
-		pthread_mutex_lock(&s->cmu);
-		conts_expire(s);
-		struct cont_snapshot **pp = &s->conts;
-		for (; *pp; pp = &(*pp)->next)
-			if (strcmp((*pp)->id, o->continue_token) == 0)
-				break;
-		snap = *pp;
-		if (snap)
-			*pp = snap->next;
-		pthread_mutex_unlock(&s->cmu);
-		if (!snap) {
-			err_set(BERR_GONE, "The provided continue parameter is too old to display a consistent list "
-					   "result. You can start a new list without the continue parameter, or use the "
-					   "continue token in this response to retrieve the remainder of the results. "
-					   "Continuing with the provided token results in an inconsistent list - objects "
-					   "that were created, modified, or deleted between the time the first chunk was "
-					   "returned and now may show up in the list.");
-			err_set_status(410, "Expired");
-			details_clear();
+		if (!(c = take_snapshot(s, o->continue_token)))
 			return BERR_GONE;
-		}
-		items = snap->items + snap->pos;
-		n = snap->n - snap->pos;
-		from_snap = true;
-		rv = snap->rv;
-	} else {
-		if ((rc = selector_parse_labels(o ? o->label_selector : NULL, &ls)) < 0 ||
-		    (rc = selector_parse_fields(o ? o->field_selector : NULL, t, &fs)) < 0) {
-			selector_release(&ls);
-			err_set_status(400, "BadRequest");
-			details_clear();
-			return rc;
-		}
-		pthread_rwlock_rdlock(&s->lock);
-		rv = s->rv;
-		items = malloc((ts->objs.count + 1) * sizeof(*items));
-		if (!items) {
-			pthread_rwlock_unlock(&s->lock);
-			rc = BERR_NOMEM;
-			goto out;
-		}
-		n = collect_matching(ts, ns, &ls, &fs, items);
-		pthread_rwlock_unlock(&s->lock);
-		qsort(items, n, sizeof(*items), cmp_blob_key);
+	} else if ((rc = snapshot_matching(s, ts, ns, o, &c)) < 0) {
+		return rc;
 	}
-
-	size_t page = n;
-	if (o && o->limit > 0 && (size_t)o->limit < n)
+	size_t left = c->n - c->pos, page = left;
+	if (o && o->limit > 0 && (size_t)o->limit < left)
 		page = (size_t)o->limit;
-	char cont[33] = "";
-	if (page < n) {
-		/* Keep the rest as a snapshot for the continue token. */
-		struct cont_snapshot *c = snap;
-		if (!c) {
-			c = calloc(1, sizeof(*c));
-			if (!c) {
-				rc = BERR_NOMEM;
-				goto out;
-			}
-			c->items = items;
-			c->n = n;
-			c->rv = rv;
-			items = NULL;
-		}
-		c->pos = (c == snap ? snap->pos : 0) + page;
+	struct ks_blob **items = c->items + c->pos;
+	/* One allocation for the whole page instead of repeated doubling. */
+	size_t total = 256;
+	for (size_t i = 0; i < page; i++)
+		total += items[i]->len + 1;
+	buf_grow(out, total);
+	rc = buf_printf(out, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
+			t->list_kind, ts->api_version, (unsigned long long)c->rv);
+	if (page < left) {
+		/* More to come: the rest stays as a snapshot under a new token. */
 		random_hex(c->id, 16);
 		c->expires_ms = clock_mono_ms() + s->cont_ttl_ms;
-		str_copy(cont, c->id, sizeof(cont));
-		struct ks_blob **base = c->items + c->pos - page;
-		rc = buf_printf(out, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\","
-				     "\"continue\":\"%s\",\"remainingItemCount\":%zu},\"items\":[",
-				t->list_kind, ts->api_version, (unsigned long long)rv, cont, n - page);
 		if (rc == 0)
-			rc = list_write_items(out, base, page, item_form);
-		if (rc == 0)
-			rc = buf_puts(out, "]}");
-		for (size_t i = 0; i < page; i++)
-			blob_unref(base[i]);
+			rc = buf_printf(out, ",\"continue\":\"%s\",\"remainingItemCount\":%zu", c->id, left - page);
+	}
+	if (rc == 0)
+		rc = buf_puts(out, "},\"items\":[");
+	if (rc == 0)
+		rc = list_write_items(out, items, page, !t->custom);
+	if (rc == 0)
+		rc = buf_puts(out, "]}");
+	for (size_t i = 0; i < page; i++)
+		blob_unref(items[i]);
+	c->pos += page;
+	if (c->pos < c->n) {
 		pthread_mutex_lock(&s->cmu);
 		c->next = s->conts;
 		s->conts = c;
 		pthread_mutex_unlock(&s->cmu);
-		snap = NULL;
-		items = NULL; /* owned by the snapshot now */
-		goto out;
+	} else {
+		cont_free(c);
 	}
-	rc = buf_printf(out, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"},\"items\":[",
-			t->list_kind, ts->api_version, (unsigned long long)rv);
-	if (rc == 0)
-		rc = list_write_items(out, items, page, item_form);
-	if (rc == 0)
-		rc = buf_puts(out, "]}");
-	for (size_t i = 0; i < n; i++)
-		blob_unref(items[i]);
-	if (snap) {
-		snap->pos = snap->n;
-		cont_free(snap);
-		snap = NULL;
-		items = NULL;
-	}
-out:
-	if (!from_snap)
-		free(items);
-	selector_release(&ls);
-	selector_release(&fs);
 	return rc;
 }
 
@@ -1143,6 +1129,14 @@ int store_watch_next(struct ks_watch *w, int64_t timeout_ms, struct buf *out)
 		}
 		pthread_mutex_unlock(&s->wmu);
 	}
+}
+
+uint64_t store_type_horizon(struct ks_store *s, const struct ks_type *t)
+{
+	pthread_rwlock_rdlock(&s->lock);
+	uint64_t h = store_tstate(t)->horizon;
+	pthread_rwlock_unlock(&s->lock);
+	return h;
 }
 
 void store_compact(struct ks_store *s)

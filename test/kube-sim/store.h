@@ -8,9 +8,12 @@
  * caller owns and may modify (deep copies of the stored object).
  *
  * Thread safety: every function may be called from any thread (the HTTP
- * threads and B's controller threads). A store-wide read/write lock guards
- * the maps; subscriber callbacks run AFTER the lock is released, on the
- * writer's thread, in commit order per writer only.
+ * threads and the controller threads). A store-wide read/write lock
+ * (writer-preferring) guards the maps; subscriber callbacks run AFTER the
+ * lock is released, on the writer's thread, in commit order per writer only.
+ *
+ * Storage: each object version is kept once, as compact JSON, with a slim
+ * parsed view for selectors (store_int.h); reads hand out parsed copies.
  *
  * Errors: functions return 0 or a negative BERR_*; err_status()/err_reason()
  * carry the HTTP code and Kubernetes reason (404 NotFound, 409 AlreadyExists,
@@ -57,9 +60,8 @@ struct ks_type {
 /* "apps/v1" or "v1" for t (static per type; never NULL). */
 const char *ks_type_api_version(const struct ks_type *t);
 
-/* Finds a served type by group and plural resource (also accepts the
- * singular name and short names when by_alias is true). Borrowed (types live
- * as long as the store); NULL when unknown. */
+/* Finds a served type by group and plural resource name. Borrowed (types
+ * live as long as the store); NULL when unknown or not served. */
 const struct ks_type *store_type_find(struct ks_store *s, const char *group, const char *resource);
 
 /* Finds a served type by apiVersion ("apps/v1", "v1") and kind. Borrowed;
@@ -67,7 +69,7 @@ const struct ks_type *store_type_find(struct ks_store *s, const char *group, con
 const struct ks_type *store_type_by_kind(struct ks_store *s, const char *api_version, const char *kind);
 
 /* Calls fn for every type (served or not) in registration order, under the
- * registry lock; fn must not call back into the store's registry. */
+ * registry read lock; fn must not register types. */
 void store_types_foreach(struct ks_store *s, void (*fn)(void *ctx, const struct ks_type *t), void *ctx);
 
 /* ---- hooks ---------------------------------------------------------------- */
@@ -203,12 +205,13 @@ int store_watch_open(struct ks_store *s, const struct ks_type *t, const char *ns
 		     struct ks_watch **ret);
 
 /* Waits up to timeout_ms for the next event and appends it as one line
- * ({"type":..,"object":..}\n) to out (a struct buf *). Returns 1 when a line
- * was appended, 0 on timeout (a bookmark may have been appended instead,
- * then 1), BERR_CANCELED when the watch was closed (drop/compaction/
- * shutdown) and the stream should end. */
+ * ({"type":..,"object":..}\n) to out. Returns 1 when a line was appended
+ * (an event, a due BOOKMARK, or the 410 ERROR), 0 on timeout, BERR_CANCELED
+ * when the stream should end (after the ERROR event, or after
+ * store_drop_watches()). */
 struct buf;
 int store_watch_next(struct ks_watch *w, int64_t timeout_ms, struct buf *out);
+/* Frees the watch (NULL is fine). */
 void store_watch_close(struct ks_watch *w);
 
 /* ---- test hooks (faults, admin) ----------------------------------------------- */

@@ -17,9 +17,9 @@
 #include "types.h"
 
 /* An immutable stored object version. The object is kept once, as its
- * compact serialisation; view is a slim parsed copy (apiVersion, kind,
- * metadata name, namespace, labels, uid, deletionTimestamp and finalizers,
- * and the few fields field selectors read) for selectors and metadata checks. blob_full() parses the
+ * compact serialisation; view is a slim parsed copy (metadata name,
+ * namespace, labels, deletionTimestamp and finalizers, and the few fields
+ * field selectors read) for selectors and metadata checks. blob_full() parses the
  * whole object when a write or a subscriber needs it. */
 struct ks_blob {
 	atomic_int refs;
@@ -88,6 +88,10 @@ int store_invalid(const struct ks_type *t, const char *name, const char *field, 
 int store_not_found(const struct ks_type *t, const char *name);
 int store_conflict_modified(const struct ks_type *t, const char *name);
 int store_bad_request(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The oldest RV watches and exact lists of t can still start from: older
+ * ones are compacted (410). */
+uint64_t store_type_horizon(struct ks_store *s, const struct ks_type *t);
 
 /* Interval between watch bookmarks (ms), settable for tests. */
 extern int64_t store_bookmark_interval_ms;

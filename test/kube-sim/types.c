@@ -199,16 +199,11 @@ void registry_release(struct ks_registry *r)
 		tstate_free(r->types[i]);
 	free(r->types);
 	json_decref(r->graveyard);
+	for (size_t i = 0; i < r->nold; i++)
+		free(r->old_strings[i]);
+	free(r->old_strings);
 	pthread_rwlock_destroy(&r->lock);
 	memset(r, 0, sizeof(*r));
-}
-
-static bool name_in(char **list, const char *name)
-{
-	for (char **p = list; p && *p; p++)
-		if (strcmp(*p, name) == 0)
-			return true;
-	return false;
 }
 
 struct ks_tstate *registry_find(struct ks_registry *r, const char *group, const char *resource, bool served_only)
@@ -364,10 +359,16 @@ int registry_add_crd(struct ks_registry *r, const json_t *crd, size_t ring_cap, 
 	free_list(ts->t.categories);
 	ts->t.short_names = list_from_json(json_object_get(names, "shortNames"));
 	ts->t.categories = list_from_json(json_object_get(names, "categories"));
+	/* Readers use list_kind without the registry lock: replace it only
+	 * when it really changes (the old string goes to the graveyard). */
 	const char *lk = jx_str(names, "listKind");
-	if (lk) {
-		free(ts->t.list_kind);
-		ts->t.list_kind = str_dup(lk);
+	if (lk && strcmp(lk, ts->t.list_kind) != 0) {
+		char **old = realloc(r->old_strings, (r->nold + 1) * sizeof(*old));
+		if (old) {
+			r->old_strings = old;
+			r->old_strings[r->nold++] = ts->t.list_kind;
+			ts->t.list_kind = str_dup(lk);
+		}
 	}
 	ts->t.namespaced = strcmp(jx_str(spec, "scope") ? jx_str(spec, "scope") : "", "Namespaced") == 0;
 	json_t *sub = json_object_get(ver, "subresources");
@@ -389,7 +390,6 @@ int registry_add_crd(struct ks_registry *r, const json_t *crd, size_t ring_cap, 
 out:
 	pthread_rwlock_unlock(&r->lock);
 	free(lower);
-	(void)name_in;
 	return rc;
 }
 

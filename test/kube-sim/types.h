@@ -44,6 +44,8 @@ struct ks_registry {
 	struct ks_tstate **types;
 	size_t n, cap;
 	json_t *graveyard;      /* old CRD schemas kept alive for readers */
+	char **old_strings;     /* replaced list kinds, likewise */
+	size_t nold;
 };
 
 int registry_init(struct ks_registry *r, size_t ring_cap);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "cron.h"
 #include "ctrl.h"
@@ -156,6 +157,35 @@ static int64_t progress_age(const char *uid, const char *sig)
 	return now - slot->since_ms;
 }
 
+/* Adopts the orphan ns/name of type t (no controller ownerReference, not
+ * being deleted) into owner, as the real controllers adopt what their
+ * selector matches. 0, or BERR_EXISTS when it cannot be adopted. */
+static int adopt(struct ctrl *c, json_t *owner, const struct ks_type *ot, const struct ks_type *t, const char *name)
+{
+	json_t *obj = NULL, *ref;
+	size_t i;
+	int rc = BERR_EXISTS;
+
+	if (store_get(c->s, t, ns_of(owner), name, &obj) < 0)
+		return BERR_EXISTS;
+	json_array_foreach(jx_path(obj, "metadata", "ownerReferences", NULL), i, ref)
+		if (json_is_true(json_object_get(ref, "controller")))
+			goto out;
+	if (ctrl_deleting(obj))
+		goto out;
+	json_t *refs = jx_path(obj, "metadata", "ownerReferences", NULL);
+	if (!json_is_array(refs)) {
+		refs = json_array();
+		json_object_set_new(jx_obj_ensure(obj, "metadata"), "ownerReferences", refs);
+	}
+	json_array_append_new(refs, ctrl_owner_ref(owner, ot));
+	if (ctrl_update(c, t, obj) == 0)
+		rc = 0;
+out:
+	json_decref(obj);
+	return rc;
+}
+
 /* Creates the ReplicaSet for the current template. Returns its name in
  * out (0) or a BERR. */
 static int new_replicaset(struct ctrl *c, json_t *d, const char *hash, json_int_t revision, json_int_t replicas,
@@ -193,7 +223,9 @@ static int new_replicaset(struct ctrl *c, json_t *d, const char *hash, json_int_
 	if (rc == 0)
 		ctrl_event(c, d, c->deploy, "Normal", "ScalingReplicaSet", "deployment-controller",
 			   "Scaled up replica set %s to %lld", out, (long long)replicas);
-	return rc == BERR_EXISTS ? 0 : rc;
+	if (rc == BERR_EXISTS && adopt(c, d, c->deploy, c->rs, out) == 0)
+		rc = 0;
+	return rc;
 }
 
 static void set_rs_replicas(struct ctrl *c, json_t *d, json_t *rs, json_int_t n)
@@ -343,7 +375,9 @@ int64_t ctrl_deployment(struct ctrl *c, json_t *d)
 	if (!newrs && !json_is_true(jx_path(d, "spec", "paused", NULL))) {
 		int rc = new_replicaset(c, d, hash, max_rev + 1, r.want, rsname, sizeof(rsname));
 		json_decref(rss);
-		return rc == 0 ? 0 : 500; /* again, with the new ReplicaSet listed */
+		/* Again with the new ReplicaSet listed; a namesake still being
+		 * deleted makes us wait a little. */
+		return rc == 0 ? 0 : rc == BERR_EXISTS ? 200 : 500;
 	}
 	if (newrs) {
 		set_rs_replicas(c, d, newrs, r.want);
@@ -505,7 +539,12 @@ int64_t ctrl_statefulset(struct ctrl *c, json_t *sts)
 		ctrl_delete(c, c->pods, ns_of(sts), name, NULL);
 		busy = true;
 	}
-	for (json_int_t n = want - 1; n >= 0 && !busy; n--) {
+	/* Rolling update from the highest ordinal down to the partition; with
+	 * OnDelete, pods are replaced only when someone deletes them. */
+	bool on_delete = str_eq_null(jx_path_str(sts, "spec", "updateStrategy", "type", NULL), "OnDelete");
+	json_t *ru = jx_path(sts, "spec", "updateStrategy", "rollingUpdate", "partition", NULL);
+	json_int_t partition = json_is_integer(ru) ? json_integer_value(ru) : 0;
+	for (json_int_t n = want - 1; n >= partition && !busy && !on_delete; n--) {
 		snprintf(name, sizeof(name), "%s-%lld", ctrl_meta(sts, "name"), (long long)n);
 		pod = json_object_get(by_ord, name);
 		if (pod && !str_eq_null(jx_path_str(pod, "metadata", "labels", "controller-revision-hash", NULL),
@@ -562,6 +601,8 @@ int64_t ctrl_daemonset(struct ctrl *c, json_t *ds)
 		return -1;
 	ctrl_hash(tmpl, hash);
 	ensure_revision(c, c->ds, ds, hash);
+	/* With OnDelete, pods of an old template stay until someone deletes them. */
+	bool on_delete = str_eq_null(jx_path_str(ds, "spec", "updateStrategy", "type", NULL), "OnDelete");
 	if (!(pods = ctrl_list_owned(c, c->pods, ns_of(ds), ds)))
 		return -1;
 	for (int n = 0; n < c->o.nodes; n++) {
@@ -571,8 +612,8 @@ int64_t ctrl_daemonset(struct ctrl *c, json_t *ds)
 			if (!ctrl_deleting(pod) && str_eq_null(jx_path_str(pod, "spec", "nodeName", NULL), node))
 				found = pod;
 		}
-		if (found && !str_eq_null(jx_path_str(found, "metadata", "labels", "controller-revision-hash", NULL),
-					  hash)) {
+		if (found && !on_delete &&
+		    !str_eq_null(jx_path_str(found, "metadata", "labels", "controller-revision-hash", NULL), hash)) {
 			ctrl_delete(c, c->pods, ns_of(ds), ctrl_meta(found, "name"), NULL);
 			found = NULL;
 		}
@@ -618,55 +659,83 @@ static bool has_condition(const json_t *obj, const char *type)
 	return false;
 }
 
-int64_t ctrl_job(struct ctrl *c, json_t *job)
-{
-	json_int_t completions = int_at(job, "spec", "completions", 1);
-	json_int_t parallelism = int_at(job, "spec", "parallelism", 1);
-	json_int_t backoff = int_at(job, "spec", "backoffLimit", 6);
-	json_int_t active = 0, succeeded = 0, failed = 0, ready = 0;
-	json_t *pods, *pod, *tmpl = jx_path(job, "spec", "template", NULL);
-	json_t *old = json_object_get(job, "status");
-	char now[32], name[300], sfx[8], node[64];
-	size_t i;
+#define JOB_MAX_INDEXES 100000
 
-	if (!c->pods || ctrl_deleting(job) || has_condition(job, "Complete") || has_condition(job, "Failed"))
+/* The completion index of an Indexed Job's pod, or -1. */
+static json_int_t pod_index(const json_t *pod, json_int_t completions)
+{
+	const char *s = jx_path_str(pod, "metadata", "annotations", "batch.kubernetes.io/job-completion-index", NULL);
+	int64_t v;
+	if (!s || str_to_i64(s, &v) < 0 || v < 0 || v >= completions)
 		return -1;
-	if (!(pods = ctrl_list_owned(c, c->pods, ns_of(job), job)))
-		return -1;
-	json_array_foreach(pods, i, pod) {
-		const char *ph = ctrl_pod_phase(pod);
-		if (strcmp(ph, "Succeeded") == 0)
-			succeeded++;
-		else if (strcmp(ph, "Failed") == 0)
-			failed++;
-		else if (!ctrl_deleting(pod)) {
-			active++;
-			if (ctrl_pod_ready(pod))
-				ready++;
-		}
-	}
-	json_decref(pods);
-	ctrl_now(now);
-	bool suspended = json_is_true(jx_path(job, "spec", "suspend", NULL));
-	bool complete = succeeded >= completions;
-	bool failed_out = failed > backoff;
-	if (!complete && !failed_out && !suspended && json_is_object(tmpl)) {
-		json_int_t room = parallelism - active;
-		if (room > completions - succeeded - active)
-			room = completions - succeeded - active;
-		ctrl_node_name(0, node);
-		for (json_int_t n = 0; n < room; n++) {
-			ctrl_rand_suffix(sfx, 5);
+	return v;
+}
+
+/* Creates up to room pods; for Indexed Jobs each takes the lowest index that
+ * is neither done nor running (state[i]: 0 free, 1 running, 2 done). */
+static json_int_t job_create_pods(struct ctrl *c, json_t *job, json_int_t room, unsigned char *state,
+				  json_int_t completions)
+{
+	json_t *tmpl = jx_path(job, "spec", "template", NULL);
+	char name[300], sfx[8], node[64], idx[32];
+	json_int_t created = 0, next = 0;
+
+	ctrl_node_name(0, node);
+	for (json_int_t n = 0; n < room; n++) {
+		json_t *p;
+		ctrl_rand_suffix(sfx, 5);
+		if (state) {
+			while (next < completions && state[next])
+				next++;
+			if (next >= completions)
+				break;
+			snprintf(idx, sizeof(idx), "%lld", (long long)next);
+			snprintf(name, sizeof(name), "%s-%s-%s", ctrl_meta(job, "name"), idx, sfx);
+			json_t *extra = json_pack("{s:s}", "batch.kubernetes.io/job-completion-index", idx);
+			p = ctrl_pod_from_template(job, c->job, tmpl, name, extra, node);
+			json_decref(extra);
+			json_object_set_new(jx_obj_ensure(jx_obj_ensure(p, "metadata"), "annotations"),
+					    "batch.kubernetes.io/job-completion-index", json_string(idx));
+			json_object_set_new(jx_obj_ensure(p, "spec"), "hostname", json_string(name));
+			state[next] = 1;
+		} else {
 			snprintf(name, sizeof(name), "%s-%s", ctrl_meta(job, "name"), sfx);
-			json_t *p = ctrl_pod_from_template(job, c->job, tmpl, name, NULL, node);
-			if (ctrl_create(c, c->pods, p) == 0) {
-				active++;
-				ctrl_event(c, job, c->job, "Normal", "SuccessfulCreate", "job-controller",
-					   "Created pod: %s", name);
-			}
-			json_decref(p);
+			p = ctrl_pod_from_template(job, c->job, tmpl, name, NULL, node);
 		}
+		if (ctrl_create(c, c->pods, p) == 0) {
+			created++;
+			ctrl_event(c, job, c->job, "Normal", "SuccessfulCreate", "job-controller", "Created pod: %s", name);
+		}
+		json_decref(p);
 	}
+	return created;
+}
+
+/* "0-2,4" for the done indexes. */
+static json_t *completed_indexes(const unsigned char *state, json_int_t completions)
+{
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	for (json_int_t i = 0; i < completions; i++) {
+		if (state[i] != 2)
+			continue;
+		json_int_t j = i;
+		while (j + 1 < completions && state[j + 1] == 2)
+			j++;
+		buf_printf(&b, j > i ? "%s%lld-%lld" : "%s%lld", b.len ? "," : "", (long long)i, (long long)j);
+		i = j;
+	}
+	json_t *r = b.len ? json_string(b.ptr) : NULL;
+	buf_release(&b);
+	return r;
+}
+
+/* A Job's status from its pod counts; completed (stolen, may be NULL) is
+ * the completedIndexes string of an Indexed Job. */
+static json_t *job_status(const json_t *old, json_int_t active, json_int_t succeeded, json_int_t failed,
+			  json_int_t ready, bool complete, bool failed_out, bool suspended, json_t *completed,
+			  const char *now)
+{
 	json_t *status = json_object(), *conds = json_array();
 	json_t *st = json_object_get(old, "startTime");
 	json_object_set_new(status, "startTime", st ? json_incref(st) : json_string(now));
@@ -676,6 +745,8 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 	json_object_set_new(status, "ready", json_integer(complete || failed_out ? 0 : ready));
 	json_object_set_new(status, "terminating", json_integer(0));
 	json_object_set_new(status, "uncountedTerminatedPods", json_object());
+	if (completed)
+		json_object_set_new(status, "completedIndexes", completed);
 	json_t *oc = json_object_get(old, "conditions");
 	if (complete) {
 		json_array_append_new(conds, ctrl_condition(oc, "SuccessCriteriaMet", "True", "CompletionsReached",
@@ -696,6 +767,62 @@ int64_t ctrl_job(struct ctrl *c, json_t *job)
 		json_object_set_new(status, "conditions", conds);
 	else
 		json_decref(conds);
+	return status;
+}
+
+int64_t ctrl_job(struct ctrl *c, json_t *job)
+{
+	json_int_t completions = int_at(job, "spec", "completions", 1);
+	json_int_t parallelism = int_at(job, "spec", "parallelism", 1);
+	json_int_t backoff = int_at(job, "spec", "backoffLimit", 6);
+	json_int_t active = 0, succeeded = 0, failed = 0, ready = 0;
+	json_t *pods, *pod, *tmpl = jx_path(job, "spec", "template", NULL);
+	json_t *old = json_object_get(job, "status");
+	bool indexed = str_eq_null(jx_path_str(job, "spec", "completionMode", NULL), "Indexed") && completions > 0 &&
+		       completions <= JOB_MAX_INDEXES;
+	unsigned char *state = indexed ? calloc((size_t)completions, 1) : NULL;
+	char now[32];
+	size_t i;
+
+	if (!c->pods || ctrl_deleting(job) || has_condition(job, "Complete") || has_condition(job, "Failed") ||
+	    (indexed && !state) || !(pods = ctrl_list_owned(c, c->pods, ns_of(job), job))) {
+		free(state);
+		return -1;
+	}
+	json_array_foreach(pods, i, pod) {
+		const char *ph = ctrl_pod_phase(pod);
+		json_int_t idx = indexed ? pod_index(pod, completions) : -1;
+		if (strcmp(ph, "Succeeded") == 0) {
+			if (!indexed)
+				succeeded++;
+			else if (idx >= 0)
+				state[idx] = 2;
+		} else if (strcmp(ph, "Failed") == 0) {
+			failed++;
+		} else if (!ctrl_deleting(pod)) {
+			active++;
+			if (ctrl_pod_ready(pod))
+				ready++;
+			if (idx >= 0 && state[idx] == 0)
+				state[idx] = 1;
+		}
+	}
+	json_decref(pods);
+	for (json_int_t k = 0; indexed && k < completions; k++)
+		succeeded += state[k] == 2;
+	ctrl_now(now);
+	bool suspended = json_is_true(jx_path(job, "spec", "suspend", NULL));
+	bool complete = succeeded >= completions;
+	bool failed_out = failed > backoff;
+	if (!complete && !failed_out && !suspended && json_is_object(tmpl)) {
+		json_int_t room = parallelism - active;
+		if (room > completions - succeeded - active)
+			room = completions - succeeded - active;
+		active += job_create_pods(c, job, room, state, completions);
+	}
+	json_t *status = job_status(old, active, succeeded, failed, ready, complete, failed_out, suspended,
+				    indexed ? completed_indexes(state, completions) : NULL, now);
+	free(state);
 	if (complete)
 		ctrl_event(c, job, c->job, "Normal", "Completed", "job-controller", "Job completed");
 	else if (failed_out)

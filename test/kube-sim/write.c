@@ -394,7 +394,7 @@ static bool same_state(const json_t *a, const json_t *b)
 }
 
 /* Type-specific work before storing (both create and update). */
-static int type_hooks(struct ks_store *s, const struct ks_type *t, json_t *obj, const json_t *old)
+static int type_hooks(const struct ks_type *t, json_t *obj)
 {
 	int rc;
 	if (t->custom) {
@@ -419,8 +419,6 @@ static int type_hooks(struct ks_store *s, const struct ks_type *t, json_t *obj, 
 		if (!jx_path(obj, "metadata", "deletionTimestamp", NULL))
 			crd_fill_status(obj);
 	}
-	(void)old;
-	(void)s;
 	return 0;
 }
 
@@ -436,7 +434,7 @@ static int finish_write(struct ks_store *s, struct ks_tstate *ts, const char *ke
 		if ((rc = store_defaults(s, t, obj, old)) < 0)
 			goto fail;
 	}
-	if ((rc = type_hooks(s, t, obj, old)) < 0)
+	if ((rc = type_hooks(t, obj)) < 0)
 		goto fail;
 	if ((rc = validate_meta(t, obj)) < 0)
 		goto fail;
@@ -895,9 +893,9 @@ static void cleanup_crd(struct ks_store *s, const char *crd_name);
 /* The delete preconditions (uid, resourceVersion) against the stored
  * object: 0 or 409. */
 static int check_delete_preconditions(const struct ks_type *t, const char *name, const struct ks_blob *old,
-				      const struct ks_delete_opts *o)
+				      const struct ks_delete_opts *o, const json_t *old_obj)
 {
-	const char *uid = jx_path_str(old->view, "metadata", "uid", NULL);
+	const char *uid = jx_path_str(old_obj, "metadata", "uid", NULL);
 	char orv[32], rl[300];
 	snprintf(orv, sizeof(orv), "%llu", (unsigned long long)old->rv);
 	snprintf(rl, sizeof(rl), "%s%s%s", t->plural, *t->group ? "." : "", t->group);
@@ -974,11 +972,13 @@ int store_delete(struct ks_store *s, const struct ks_type *t, const char *ns, co
 		rc = store_not_found(t, name);
 		goto out;
 	}
-	if ((rc = check_delete_preconditions(t, name, old, o)) < 0)
-		goto out;
 	json_t *obj = blob_full(old);
 	if (!obj) {
 		rc = BERR_NOMEM;
+		goto out;
+	}
+	if ((rc = check_delete_preconditions(t, name, old, o, obj)) < 0) {
+		json_decref(obj);
 		goto out;
 	}
 	*ret_gone = false;
@@ -1021,7 +1021,6 @@ out:
 static json_t *collect_names(struct ks_store *s, struct ks_tstate *ts, const char *ns)
 {
 	json_t *names = json_array();
-	(void)s;
 	store_wrlock(s);
 	size_t it;
 	for (struct kmap_entry *e = kmap_first(&ts->objs, &it); e; e = kmap_next(&ts->objs, e, &it)) {

@@ -168,6 +168,44 @@ START_TEST(str_secure_eq_compares_length_and_bytes)
 }
 END_TEST
 
+START_TEST(str_hex_writes_lower_case_digits_and_nul)
+{
+	const unsigned char in[] = { 0x00, 0x9f, 0xa0, 0xff };
+	char out[9];
+
+	memset(out, 'x', sizeof(out));
+	str_hex(in, sizeof(in), out);
+	ck_assert_str_eq(out, "009fa0ff");
+	str_hex(in, 0, out);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(buf_url_escape_keeps_only_unreserved_characters)
+{
+	struct buf b;
+
+	buf_init(&b, 64);
+	ck_assert_int_eq(buf_puts(&b, "q="), 0);
+	ck_assert_int_eq(buf_put_url_escaped(&b, "a-Z.0_~ /?&=%\xc3\xa9"), 0);
+	ck_assert_str_eq(b.ptr, "q=a-Z.0_~%20%2F%3F%26%3D%25%C3%A9");
+	buf_release(&b);
+}
+END_TEST
+
+START_TEST(buf_url_escape_over_the_limit_leaves_buffer_unchanged)
+{
+	struct buf b;
+
+	buf_init(&b, 8);
+	ck_assert_int_eq(buf_puts(&b, "k="), 0);
+	ck_assert_int_eq(buf_put_url_escaped(&b, "a b c"), BERR_TOOLARGE);
+	ck_assert_uint_eq(b.len, 2);
+	ck_assert_str_eq(b.ptr, "k=");
+	buf_release(&b);
+}
+END_TEST
+
 START_TEST(clock_round_trips_rfc3339)
 {
 	char s[32];
@@ -201,6 +239,9 @@ int main(void)
 	tcase_add_test(tc, str_parses_durations_and_sizes);
 	tcase_add_test(tc, str_copy_truncates_and_reports_length);
 	tcase_add_test(tc, str_secure_eq_compares_length_and_bytes);
+	tcase_add_test(tc, str_hex_writes_lower_case_digits_and_nul);
+	tcase_add_test(tc, buf_url_escape_keeps_only_unreserved_characters);
+	tcase_add_test(tc, buf_url_escape_over_the_limit_leaves_buffer_unchanged);
 	tcase_add_test(tc, clock_round_trips_rfc3339);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

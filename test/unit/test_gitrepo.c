@@ -169,6 +169,7 @@ START_TEST(gitrepo_resolves_semver_constraints_over_tags)
 	assert_resolves(c, "1.2.*", "v1.2.5");
 	assert_resolves(c, ">=1.0.0 <1.2.0", "v1.0.0");
 	assert_resolves(c, "~1.2", "v1.2.5");
+	assert_resolves(c, "1.2.5", "v1.2.5"); /* a plain version finds tag v1.2.5 */
 	gitrepo_cache_free(c);
 }
 END_TEST
@@ -470,6 +471,35 @@ START_TEST(gitrepo_replicas_share_ref_listings_through_the_store)
 }
 END_TEST
 
+START_TEST(gitrepo_evicts_least_recently_used_clones)
+{
+	struct gitrepo_cache *c;
+	struct gitrepo_stats st;
+	char *good = repo_url("good"), *evil = repo_url("evil"), *chain = repo_url("chain"), sha[41], *dir = NULL;
+	ck_assert_int_eq(fsx_private_dir(top, "lru-", &dir), 0);
+	ck_assert_int_eq(gitrepo_cache_new(dir, 20000, &c), 0);
+	gitrepo_set_max_repos(c, 2);
+	ck_assert_int_eq(gitrepo_resolve(c, good, NULL, "main", false, sha), 0);
+	ck_assert_int_eq(gitrepo_resolve(c, evil, NULL, "evil", false, sha), 0);
+	ck_assert_int_eq(gitrepo_resolve(c, chain, NULL, "chain", false, sha), 0); /* evicts good */
+	gitrepo_get_stats(c, &st);
+	ck_assert_uint_eq(st.evictions, 1);
+	char *cmd = str_printf("test $(ls %s | wc -l) -eq 2", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(dir);
+	/* an evicted repository comes back when asked for */
+	ck_assert_int_eq(gitrepo_resolve(c, good, NULL, "main", false, sha), 0);
+	char *want = rev_parse("good", "main");
+	ck_assert_str_eq(sha, want);
+	free(want);
+	free(good);
+	free(evil);
+	free(chain);
+	gitrepo_cache_free(c);
+}
+END_TEST
+
 START_TEST(gitrepo_redacts_credentials_in_urls)
 {
 	char out[256];
@@ -498,6 +528,7 @@ int main(void)
 	tcase_add_test(tc, gitrepo_rejects_symlink_chain_out_of_the_repository);
 	tcase_add_test(tc, gitrepo_export_honours_file_limit);
 	tcase_add_test(tc, gitrepo_redacts_credentials_in_urls);
+	tcase_add_test(tc, gitrepo_evicts_least_recently_used_clones);
 	tcase_add_test(tc, gitrepo_replicas_share_ref_listings_through_the_store);
 	tcase_add_test(tc, gitrepo_ssh_key_never_leaks_and_is_cleaned_up);
 	tcase_add_test(tc, gitrepo_unreachable_remote_error_hides_credentials);

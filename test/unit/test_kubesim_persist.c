@@ -197,6 +197,47 @@ START_TEST(persist_load_rewrites_the_snapshot_and_empties_the_log)
 }
 END_TEST
 
+START_TEST(persist_compacts_a_long_log)
+{
+	struct ks_store *s = store_new(NULL);
+	struct persist *p = NULL;
+	struct ks_write_opts wo = { .field_manager = "test" };
+	const struct ks_type *t = cm_type(s);
+	char text[256];
+
+	ck_assert_int_eq(persist_open(dir, &p), 0);
+	ck_assert_int_eq(persist_load(p, s, NULL), 0);
+	ck_assert_int_eq(persist_attach(p, s), 0);
+	/* more changes of one object than the log may hold before compaction */
+	for (int i = 0; i <= LOG_MIN_COMPACT + 500; i++) {
+		snprintf(text, sizeof(text),
+			 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"hot\"},\"data\":{\"v\":\"%d\"}}", i);
+		json_t *o = json_loads(text, 0, NULL);
+		int rc = i == 0 ? store_create(s, t, "default", o, &wo, NULL) : store_update(s, t, "default", o, &wo, NULL);
+		ck_assert_int_eq(rc, 0);
+		json_decref(o);
+	}
+	/* the flusher compacts within a few flush periods */
+	char *logp = str_printf("%s/log.jsonl", dir);
+	struct stat st;
+	int64_t deadline = clock_mono_ms() + 5000;
+	while (clock_mono_ms() < deadline && (stat(logp, &st) < 0 || st.st_size > 1000000))
+		clock_sleep_ms(20);
+	ck_assert_int_eq(stat(logp, &st), 0);
+	ck_assert_int_lt(st.st_size, 1000000);
+	free(logp);
+	persist_close(p);
+	store_free(s);
+
+	int rc;
+	s = load(NULL, &rc);
+	ck_assert_int_eq(rc, 0);
+	snprintf(text, sizeof(text), "%d", LOG_MIN_COMPACT + 500);
+	ck_assert_str_eq(value_of(s, "hot"), text);
+	store_free(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kubesim_persist");
@@ -208,6 +249,8 @@ int main(void)
 	tcase_add_test(tc, persist_ignores_a_torn_last_line);
 	tcase_add_test(tc, persist_refuses_a_corrupt_line_in_the_middle);
 	tcase_add_test(tc, persist_load_rewrites_the_snapshot_and_empties_the_log);
+	tcase_add_test(tc, persist_compacts_a_long_log);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

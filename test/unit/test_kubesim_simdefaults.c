@@ -88,6 +88,21 @@ START_TEST(simdefaults_keep_allocated_values_on_update)
 }
 END_TEST
 
+START_TEST(simdefaults_dry_runs_do_not_use_up_node_ports)
+{
+	const struct ks_type *t = store_type_find(st, "", "services");
+	struct ks_write_opts dry = { .field_manager = "test", .dry_run = true };
+	json_t *in = json_loads(SVC("probe", "NodePort"), 0, NULL);
+	/* more dry runs than the node port range holds */
+	for (int i = 0; i < 3000; i++)
+		ck_assert_msg(store_create(st, t, "default", in, &dry, NULL) == 0, "dry run %d: %s", i, err_msg());
+	json_decref(in);
+	json_t *real = create("", "services", SVC("real", "NodePort"));
+	ck_assert_ptr_nonnull(jx_path_str(real, "spec", "clusterIP", NULL));
+	json_decref(real);
+}
+END_TEST
+
 START_TEST(simdefaults_give_pvcs_the_default_storage_class)
 {
 	json_t *p = create("", "persistentvolumeclaims",
@@ -119,6 +134,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, simdefaults_allocate_distinct_cluster_ips_and_node_ports);
 	tcase_add_test(tc, simdefaults_keep_allocated_values_on_update);
+	tcase_add_test(tc, simdefaults_dry_runs_do_not_use_up_node_ports);
 	tcase_add_test(tc, simdefaults_give_pvcs_the_default_storage_class);
 	tcase_add_test(tc, simdefaults_job_selector_uses_the_uid);
 	suite_add_tcase(s, tc);

@@ -943,13 +943,14 @@ START_TEST(dump_multiline_strings_as_literal_blocks_with_chomping)
 	expect_yaml("{\"a\":\"x\\n\\ny\\n\",\"b\":1}", "a: |\n  x\n\n  y\nb: 1\n");
 	expect_yaml("[\"x\\ny\"]", "- |-\n  x\n  y\n");
 	expect_yaml("[{\"k\":\"x\\ny\"}]", "- k: |-\n    x\n    y\n");
-	expect_yaml("{\"a\":\"\\nx\"}", "a: |-\n\n  x\n");
+	expect_yaml("{\"a\":\"\\nx\"}", "a: |2-\n\n  x\n");
+	expect_yaml("{\"a\":\"  lead\\nx\\n\"}", "a: |2\n    lead\n  x\n");
+	expect_yaml("[\" lead\\nx\"]", "- |2-\n   lead\n  x\n");
 }
 END_TEST
 
 START_TEST(dump_multiline_strings_a_block_cannot_hold_are_double_quoted)
 {
-	expect_yaml("{\"a\":\"  lead\\nx\"}", "a: \"  lead\\nx\"\n");
 	expect_yaml("{\"a\":\"trail \\nx\"}", "a: \"trail \\nx\"\n");
 	expect_yaml("{\"a\":\"cr\\r\\nx\"}", "a: \"cr\\r\\nx\"\n");
 	expect_yaml("{\"a\":\"\\n\\n\"}", "a: \"\\n\\n\"\n");
@@ -1067,6 +1068,78 @@ START_TEST(dump_round_trips_awkward_values)
 				 "|\n", 42, 1);
 	check_round_trip(docs, "awkward");
 	json_decref(docs);
+}
+END_TEST
+
+/* Every string of up to four characters from an alphabet of YAML's
+ * troublemakers, as a value and as a key, reads back unchanged. */
+START_TEST(dump_round_trips_every_short_string_of_awkward_characters)
+{
+	static const char alphabet[] = { ' ', '\n', 'a', '1', ':', '#', '-', '\t', '\'', '"', '.', '~' };
+	const size_t k = sizeof(alphabet);
+	char str[5];
+	size_t total = 0;
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	for (size_t len = 0; len <= 4; len++) {
+		size_t combos = 1;
+		for (size_t i = 0; i < len; i++)
+			combos *= k;
+		for (size_t c = 0; c < combos; c++) {
+			size_t x = c;
+			json_t *v, *back = NULL;
+			for (size_t i = 0; i < len; i++, x /= k)
+				str[i] = alphabet[x % k];
+			str[len] = '\0';
+			v = json_pack("{s:s,s:[s]}", str, str, "l", str);
+			buf_reset(&b);
+			ck_assert_int_eq(kyaml_dump(v, &b), 0);
+			ck_assert_msg(kyaml_load_one(b.ptr, b.len, NULL, &back) == 0, "\"%s\": %s\n%s", str, err_msg(), b.ptr);
+			ck_assert_msg(jx_equal(v, back), "\"%s\" changed:\n%s", str, b.ptr);
+			json_decref(back);
+			json_decref(v);
+			total++;
+		}
+	}
+	buf_release(&b);
+	ck_assert_uint_gt(total, 20000);
+}
+END_TEST
+
+/* The same with line breaks YAML 1.1 knows beyond \n (\r, NEL, LS, PS),
+ * a byte-order mark, a C1 control, NUL, DEL and plain non-ASCII text. */
+START_TEST(dump_round_trips_short_strings_of_special_characters)
+{
+	static const char *const alphabet[] = { "\r", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xef\xbb\xbf",
+						"\xc2\x9f", "\x7f", "\xc3\xa9", " ", "\n", "a", "\\", "\x01" };
+	const size_t k = sizeof(alphabet) / sizeof(alphabet[0]);
+	char str[64];
+	size_t total = 0;
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	for (size_t len = 1; len <= 3; len++) {
+		size_t combos = 1;
+		for (size_t i = 0; i < len; i++)
+			combos *= k;
+		for (size_t c = 0; c < combos; c++) {
+			size_t x = c, n = 0;
+			json_t *v, *back = NULL;
+			for (size_t i = 0; i < len; i++, x /= k)
+				n += (size_t)snprintf(str + n, sizeof(str) - n, "%s", alphabet[x % k]);
+			v = json_pack("{s:s,s:[s]}", str, str, "l", str);
+			buf_reset(&b);
+			ck_assert_int_eq(kyaml_dump(v, &b), 0);
+			ck_assert_msg(kyaml_load_one(b.ptr, b.len, NULL, &back) == 0, "%s\n%s", err_msg(), b.ptr);
+			ck_assert_msg(jx_equal(v, back), "changed:\n%s", b.ptr);
+			json_decref(back);
+			json_decref(v);
+			total++;
+		}
+	}
+	buf_release(&b);
+	ck_assert_uint_gt(total, 2000);
 }
 END_TEST
 
@@ -1599,6 +1672,130 @@ START_TEST(writer_matches_kubectl_output_on_fixture_documents)
 }
 END_TEST
 
+/* Every plain scalar of up to four characters from the characters numbers
+ * are made of (digits, signs, radix letters, '.', '_', 'e', ':') is typed
+ * as sigs.k8s.io/yaml types it. */
+START_TEST(oracle_agrees_on_generated_plain_scalars)
+{
+	static const char alphabet[] = "018xboeE._+-:";
+	const size_t k = sizeof(alphabet) - 1;
+	char tmpl[] = "/tmp/berth-kyaml-plain-XXXXXX", str[8];
+	char name[] = "plain", *names[1] = { name }, *paths[1], *text;
+	struct buf y;
+	json_t *rendered, *theirs, *ours = NULL, *list;
+	size_t len, i, count = 0;
+
+	buf_init(&y, 16 << 20);
+	ck_assert_int_eq(buf_puts(&y, "v:\n"), 0);
+	for (size_t n = 1; n <= 4; n++) {
+		size_t combos = 1;
+		for (i = 0; i < n; i++)
+			combos *= k;
+		for (size_t c = 0; c < combos; c++) {
+			size_t x = c;
+			for (i = 0; i < n; i++, x /= k)
+				str[i] = alphabet[x % k];
+			str[n] = '\0';
+			/* skip what is not a plain scalar in a block list item */
+			if (str[0] == ':' || str[n - 1] == ':' || (str[0] == '-' && n == 1))
+				continue;
+			ck_assert_int_eq(buf_printf(&y, "- %s\n", str), 0);
+			count++;
+		}
+	}
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	paths[0] = str_printf("%s/plain.yaml", tmpl);
+	write_text(paths[0], y.ptr);
+	rendered = helm_render_files(names, paths, 1,
+				     "{\"case\":\"@CASE@\",\"out\":{{ .Files.Get \"cases/@CASE@.src\" | fromYaml | toJson }}}\n");
+	theirs = jx_path(json_array_get(rendered, 0), "out", "v", NULL);
+	ck_assert_msg(json_is_array(theirs), "sigs.k8s.io/yaml: %s",
+		      jx_path_str(json_array_get(rendered, 0), "out", "Error", NULL));
+	text = y.ptr;
+	ck_assert_int_eq(kyaml_load_one(text, y.len, NULL, &ours), 0);
+	list = json_object_get(ours, "v");
+	ck_assert_uint_eq(json_array_size(list), count);
+	ck_assert_uint_eq(json_array_size(theirs), count);
+	for (i = 0; i < count; i++) {
+		json_t *a = json_array_get(list, i), *b = json_array_get(theirs, i);
+		if (!jx_equal(a, b)) {
+			char *sa = json_dumps(a, JSON_ENCODE_ANY), *sb = json_dumps(b, JSON_ENCODE_ANY);
+			/* the source line of item i is line i + 2 */
+			const char *line = y.ptr;
+			for (size_t l = 0; l < i + 1; l++)
+				line = strchr(line, '\n') + 1;
+			ck_abort_msg("%.*s: kyaml %s, sigs.k8s.io/yaml %s", (int)strcspn(line, "\n"), line, sa, sb);
+		}
+	}
+	ck_assert_uint_gt(count, 20000);
+	json_decref(ours);
+	json_decref(rendered);
+	unlink(paths[0]);
+	rmdir(tmpl);
+	free(paths[0]);
+	buf_release(&y);
+	(void)len;
+}
+END_TEST
+
+/* Number-like plain scalars as map keys take the same string form as in
+ * sigs.k8s.io/yaml (ints in decimal, floats as float32 'g', bools). Several
+ * spellings may give one key, so the key sets are compared. */
+START_TEST(oracle_agrees_on_generated_keys)
+{
+	static const char alphabet[] = "018xbeE._+-";
+	const size_t k = sizeof(alphabet) - 1;
+	char tmpl[] = "/tmp/berth-kyaml-keys-XXXXXX", str[8], name[] = "keys";
+	char *names[1] = { name }, *paths[1];
+	struct buf y;
+	json_t *rendered, *theirs, *ours = NULL, *v;
+	const char *key;
+	size_t i, count = 0;
+
+	buf_init(&y, 16 << 20);
+	for (size_t n = 1; n <= 3; n++) {
+		size_t combos = 1;
+		for (i = 0; i < n; i++)
+			combos *= k;
+		for (size_t c = 0; c < combos; c++) {
+			size_t x = c;
+			for (i = 0; i < n; i++, x /= k)
+				str[i] = alphabet[x % k];
+			str[n] = '\0';
+			if (str[0] == '-' && n == 1)
+				continue;
+			/* -0.0 and 0.0 are one key of a Go map, which keeps whichever
+			 * came last: skip negative zeros */
+			if (str[0] == '-' && strcspn(str, "18") == n)
+				continue;
+			ck_assert_int_eq(buf_printf(&y, "%s: %zu\n", str, count), 0);
+			count++;
+		}
+	}
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	paths[0] = str_printf("%s/keys.yaml", tmpl);
+	write_text(paths[0], y.ptr);
+	rendered = helm_render_files(names, paths, 1,
+				     "{\"case\":\"@CASE@\",\"out\":{{ .Files.Get \"cases/@CASE@.src\" | fromYaml | toJson }}}\n");
+	theirs = json_object_get(json_array_get(rendered, 0), "out");
+	ck_assert_msg(!json_object_get(theirs, "Error"), "sigs.k8s.io/yaml: %s", jx_str(theirs, "Error"));
+	ck_assert_int_eq(kyaml_load_one(y.ptr, y.len, NULL, &ours), 0);
+	json_object_foreach(ours, key, v) {
+		ck_assert_msg(json_object_get(theirs, key) != NULL, "kyaml has key \"%s\", sigs.k8s.io/yaml not", key);
+	}
+	json_object_foreach(theirs, key, v) {
+		ck_assert_msg(json_object_get(ours, key) != NULL, "sigs.k8s.io/yaml has key \"%s\", kyaml not", key);
+	}
+	ck_assert_uint_gt(json_object_size(ours), 500);
+	json_decref(ours);
+	json_decref(rendered);
+	unlink(paths[0]);
+	rmdir(tmpl);
+	free(paths[0]);
+	buf_release(&y);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kyaml");
@@ -1699,6 +1896,8 @@ int main(void)
 	tcase_add_test(tc, dump_long_keys_use_the_explicit_form);
 	tcase_add_test(tc, dump_past_the_buffer_bound_fails_and_restores_the_buffer);
 	tcase_add_test(tc, dump_round_trips_awkward_values);
+	tcase_add_test(tc, dump_round_trips_every_short_string_of_awkward_characters);
+	tcase_add_test(tc, dump_round_trips_short_strings_of_special_characters);
 	tcase_add_test(tc, data_cases_read_as_expected);
 	tcase_add_test(tc, data_cases_round_trip_through_the_writer);
 	tcase_add_test(tc, fixture_files_round_trip_through_the_writer);
@@ -1706,6 +1905,8 @@ int main(void)
 	tcase_add_test(tc, writer_matches_kubectl_output);
 	tcase_add_test(tc, oracle_agrees_on_every_fixture_document);
 	tcase_add_test(tc, writer_matches_kubectl_output_on_fixture_documents);
+	tcase_add_test(tc, oracle_agrees_on_generated_plain_scalars);
+	tcase_add_test(tc, oracle_agrees_on_generated_keys);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

@@ -1,0 +1,158 @@
+/* Read-only views of an Application: its resource tree and managed
+ * resources (the controller's Redis cache, else the Application status),
+ * and its rendered manifests (the repo server). Secret values are masked
+ * in every view. */
+#include <string.h>
+
+#include "err.h"
+#include "jsonx.h"
+#include "server.h"
+#include "str.h"
+
+#define MASK "++++++++"
+
+/* Replaces every value of data and stringData of Secrets in v (an object
+ * or an array of objects, searched to a bounded depth) with the mask. */
+static void mask_secrets(json_t *v, int depth)
+{
+	if (depth > 8 || !v)
+		return;
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e)
+			mask_secrets(e, depth + 1);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	if (str_eq_null(jx_str(v, "kind"), "Secret")) {
+		const char *keys[] = {"data", "stringData"};
+		for (size_t k = 0; k < 2; k++) {
+			json_t *d = json_object_get(v, keys[k]);
+			const char *key;
+			json_t *val;
+			json_object_foreach(d, key, val)
+				json_object_set_new(d, key, json_string(MASK));
+		}
+		json_t *ann = jx_path(v, "metadata", "annotations", NULL);
+		json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+	}
+	const char *key;
+	json_t *val;
+	json_object_foreach(v, key, val) {
+		if (json_is_object(val) || json_is_array(val))
+			mask_secrets(val, depth + 1);
+	}
+}
+
+/* The controller's cached JSON under key (NULL on a miss or without Redis). */
+static json_t *cached(struct api_server *s, const char *what, const char *name)
+{
+	struct buf b;
+	json_t *v = NULL;
+	char key[512];
+
+	if (!s->cache)
+		return NULL;
+	snprintf(key, sizeof(key), "app/%s/%s/%s", what, s->ns, name);
+	buf_init(&b, 64u << 20);
+	if (rcache_get(s->cache, key, &b) == 0)
+		jx_parse(b.ptr, b.len, b.len + 1, 128, &v);
+	buf_release(&b);
+	return v;
+}
+
+static json_t *nodes_from_status(const json_t *app, bool managed)
+{
+	json_t *nodes = json_array();
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(jx_path(app, "status", "resources", NULL), i, r) {
+		json_t *n = json_object();
+		const char *keys[] = {"group", "version", "kind", "namespace", "name", "health", "status",
+				      "syncWave", "hook", "requiresPruning"};
+		for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+			json_t *v = json_object_get(r, keys[k]);
+			if (v)
+				json_object_set(n, keys[k], v);
+		}
+		json_array_append_new(nodes, n);
+	}
+	return managed ? json_pack("{s:o}", "items", nodes) : json_pack("{s:o}", "nodes", nodes);
+}
+
+static void view(struct httpd_req *req, void *ud, const char *what, bool managed)
+{
+	struct api_server *s = ud;
+	struct principal p;
+	json_t *app = NULL, *v = NULL;
+	const char *name = httpd_req_param(req, "name");
+
+	if (!api_begin(s, req, &p))
+		return;
+	if (api_app_load(s, req, &p, name, "get", &app) < 0)
+		goto out;
+	if (!(v = cached(s, what, name)))
+		v = nodes_from_status(app, managed);
+	mask_secrets(v, 0);
+	httpd_respond_json(req, 200, v);
+out:
+	json_decref(app);
+	json_decref(v);
+	principal_release(&p);
+}
+
+void api_app_resource_tree(struct httpd_req *req, void *ud)
+{
+	view(req, ud, "tree", false);
+}
+
+void api_app_managed_resources(struct httpd_req *req, void *ud)
+{
+	view(req, ud, "managed", true);
+}
+
+/* GET /api/v1/applications/{name}/manifests[?revision=] */
+void api_app_manifests(struct httpd_req *req, void *ud)
+{
+	struct api_server *s = ud;
+	struct principal p;
+	struct model_app app = {0};
+	json_t *cur = NULL, *body = NULL, *ans = NULL;
+	const char *name = httpd_req_param(req, "name"), *rev = httpd_req_query(req, "revision");
+	int rc;
+
+	if (!api_begin(s, req, &p))
+		return;
+	if (api_app_load(s, req, &p, name, "get", &cur) < 0)
+		goto out;
+	if ((rc = model_app_parse(cur, &app)) < 0) {
+		httpd_respond_error(req, 500, "stored application: %s", err_msg());
+		goto out;
+	}
+	const struct model_source *src = model_app_source(&app);
+	if (!src) {
+		httpd_respond_error(req, 400, "application has no source");
+		goto out;
+	}
+	body = json_pack("{s:o,s:s,s:s,s:s,s:s,s:o}", "repo", api_repo_request_creds(s, src->repo_url),
+			 "revision", rev && *rev ? rev : src->target_revision, "path", src->path ? src->path : ".",
+			 "appName", name, "namespace",
+			 app.destination.namespace_ ? app.destination.namespace_ : "", "source",
+			 model_source_to_json(src));
+	if ((rc = api_repo_server_call(s, "/v1/manifests", body, &ans)) < 0) {
+		httpd_respond_error(req, api_http_status(rc), "%s", err_msg());
+		goto out;
+	}
+	json_object_del(ans, "cached");
+	mask_secrets(ans, 0);
+	httpd_respond_json(req, 200, ans);
+out:
+	model_app_release(&app);
+	json_decref(cur);
+	json_decref(body);
+	json_decref(ans);
+	principal_release(&p);
+}

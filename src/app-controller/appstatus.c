@@ -1,0 +1,126 @@
+/* Reading Applications and writing their status and operation.
+ *
+ * A status is written only when it differs from the stored one in more than
+ * reconciledAt, so an unchanged app costs no write and a write cannot
+ * trigger another (the write's own watch event finds nothing to change). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "err.h"
+#include "jsonx.h"
+#include "log.h"
+#include "str.h"
+
+static struct kube_target app_target(const struct ctl *c, const char *name, const char *sub)
+{
+	return (struct kube_target){.api_version = MODEL_API_VERSION, .kind = MODEL_KIND_APP,
+				    .namespace_ = c->ns, .name = name, .subresource = sub};
+}
+
+int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret)
+{
+	if (!fresh && c->cp) {
+		const struct lc_record *r = livecache_get(c->cp, MODEL_GROUP, MODEL_KIND_APP, c->ns, name);
+		if (r) {
+			int rc = lc_record_object(r, ret);
+			lc_record_unref(r);
+			if (rc == 0)
+				return 0;
+		}
+	}
+	struct kube_target t = app_target(c, name, NULL);
+	return kube_get(c->kc, &t, NULL, ret);
+}
+
+/* A copy of status without reconciledAt, for comparisons. */
+static json_t *comparable(const json_t *status)
+{
+	json_t *s = json_is_object(status) ? json_copy((json_t *)status) : json_object();
+	if (s)
+		json_object_del(s, "reconciledAt");
+	return s;
+}
+
+static bool same_status(const json_t *a, const json_t *b)
+{
+	json_t *x = comparable(a), *y = comparable(b);
+	bool eq = x && y && jx_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return eq;
+}
+
+static int write_once(struct ctl *c, const json_t *obj, json_t *status)
+{
+	json_t *o = json_copy((json_t *)obj);
+	if (!o)
+		return err_set(BERR_NOMEM, "out of memory");
+	json_object_set(o, "status", status);
+	struct kube_target t = app_target(c, jx_path_str(obj, "metadata", "name", NULL), "status");
+	int rc = kube_update(c->kc, &t, o, NULL, NULL);
+	json_decref(o);
+	return rc;
+}
+
+int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status)
+{
+	const char *name = jx_path_str(obj, "metadata", "name", NULL);
+	json_t *fresh = NULL;
+	int rc;
+
+	if (same_status(json_object_get(obj, "status"), status)) {
+		atomic_fetch_add(&c->m.status_skipped, 1);
+		return 0;
+	}
+	rc = write_once(c, obj, status);
+	if (rc == BERR_CONFLICT) {
+		if ((rc = ctl_app_get(c, name, true, &fresh)) < 0)
+			return rc;
+		if (same_status(json_object_get(fresh, "status"), status)) {
+			json_decref(fresh);
+			return 0;
+		}
+		rc = write_once(c, fresh, status);
+		json_decref(fresh);
+	}
+	if (rc < 0)
+		return err_prefix(rc, "write status of application \"%s\"", name);
+	atomic_fetch_add(&c->m.status_writes, 1);
+	ctl_publish(c, name, "status");
+	return 1;
+}
+
+static int patch_operation(struct ctl *c, const char *name, json_t *op)
+{
+	json_t *patch = json_pack("{s:o}", "operation", op ? op : json_null());
+	struct kube_target t = app_target(c, name, NULL);
+	if (!patch)
+		return err_set(BERR_NOMEM, "out of memory");
+	int rc = kube_patch(c->kc, &t, KUBE_PATCH_MERGE, patch, NULL, NULL);
+	json_decref(patch);
+	return rc;
+}
+
+int ctl_operation_clear(struct ctl *c, const char *name)
+{
+	return patch_operation(c, name, NULL);
+}
+
+int ctl_operation_set(struct ctl *c, const char *name, json_t *operation)
+{
+	return patch_operation(c, name, operation);
+}
+
+void ctl_publish(struct ctl *c, const char *name, const char *what)
+{
+	if (!c->cache)
+		return;
+	json_t *ev = json_pack("{s:s,s:s,s:s}", "type", what, "namespace", c->ns, "name", name);
+	struct buf b;
+	buf_init(&b, 4096);
+	if (ev && jx_dump_compact(ev, &b) == 0)
+		rcache_publish(c->cache, "applications", b.ptr, b.len);
+	buf_release(&b);
+	json_decref(ev);
+}

@@ -1,0 +1,136 @@
+/* berth-app-controller internals: the controller's shared state and the
+ * functions its files give each other. main.c wires; clusters.c knows the
+ * destination clusters and their live caches; watch.c turns events into
+ * work; manifests.c asks the repo server and prepares desired objects;
+ * reconcile.c compares and writes status; sync.c runs operations;
+ * appstatus.c reads and writes Application objects. */
+#ifndef BERTH_CTL_H
+#define BERTH_CTL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "health.h"
+#include "kube.h"
+#include "livecache.h"
+#include "model.h"
+#include "rcache.h"
+#include "workq.h"
+
+struct httpc;
+
+/* One destination cluster: its client and live-object cache. */
+struct cluster {
+	char *name;
+	char *server;
+	char *secret_rv;            /* resourceVersion of the Secret it came from ("" in-cluster) */
+	struct kube_client *kc;
+	struct livecache *lc;
+	bool owned_client;          /* kc is ours to free (not the control-plane client) */
+	atomic_bool reachable;
+	pthread_mutex_t probe_mu;
+	int64_t last_probe_ms;      /* monotonic time of the last reachability probe */
+	int last_probe_rc;
+	char last_error[256];
+};
+
+struct ctl_metrics {
+	atomic_ullong reconciles, reconcile_ms, syncs, sync_ms, status_writes, status_skipped, errors;
+};
+
+struct ctl {
+	/* settings */
+	char *ns;
+	char *repo_server;
+	int64_t resync_ms;          /* periodic refresh (timeout.reconciliation) */
+	int64_t app_min_interval_ms;
+	int shard, shards;
+	int status_processors, operation_processors;
+	double kube_qps;            /* per cluster client; < 0: no limit */
+	unsigned kube_burst;
+
+	struct kube_client *kc;     /* control-plane cluster (also in-cluster destination) */
+	struct livecache *cp;       /* Applications, AppProjects, Secrets, ConfigMaps of ns */
+	struct rcache *cache;       /* may be NULL */
+	struct httpc *http;         /* repo server client */
+	struct workq *status_q;
+	struct workq *op_q;
+
+	pthread_mutex_t clusters_mu;
+	struct cluster **clusters;
+	size_t n_clusters;
+
+	struct ctl_metrics m;
+	atomic_bool stopping;
+};
+
+/* ---- clusters.c ---- */
+/* The cluster for a resolved destination (server), creating its client and
+ * live cache on first use. Borrowed (lives as long as ctl). 0 or a BERR. */
+int ctl_cluster_get(struct ctl *c, const char *server, struct cluster **ret);
+/* The clusters known from Secrets (plus in-cluster), as model structs for
+ * model_destination_resolve. New array (release each, free). */
+int ctl_cluster_list(struct ctl *c, struct model_cluster **ret, size_t *ret_n);
+/* True when this replica's shard owns the cluster with this server URL. */
+bool ctl_cluster_in_shard(const struct ctl *c, const char *server);
+void ctl_clusters_free(struct ctl *c);
+/* Whether the cluster answered a GET /version within the last
+ * CLUSTER_PROBE_MS (probed again when older). 0 or the probe's BERR code
+ * with the message in cl->last_error. */
+#define CLUSTER_PROBE_MS 5000
+int ctl_cluster_probe(struct cluster *cl);
+/* The app name a live object is tracked for (new string) or NULL. */
+char *ctl_tracking_app(const json_t *obj, void *userdata);
+
+/* ---- watch.c ---- */
+/* Starts the control-plane cache and hooks its events to the queues. */
+int ctl_watch_start(struct ctl *c);
+/* Enqueues every app whose destination is on cluster (after a live event). */
+void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata);
+
+/* ---- appstatus.c ---- */
+/* The Application object (new reference) from the control-plane cache,
+ * or by GET when fresh is true. BERR_NOTFOUND when gone. */
+int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret);
+/* Writes status (new JSON, borrowed) to the Application unless equal to
+ * the one in obj (ignoring reconciledAt). Retries a conflict once with a
+ * fresh copy. Returns 1 when written, 0 when skipped, or a BERR code. */
+int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status);
+/* Removes the top-level operation of the app. */
+int ctl_operation_clear(struct ctl *c, const char *name);
+/* Sets the top-level operation of the app (new reference consumed). */
+int ctl_operation_set(struct ctl *c, const char *name, json_t *operation);
+/* Publishes an app change on the event channel (no-op without Redis). */
+void ctl_publish(struct ctl *c, const char *name, const char *what);
+
+/* ---- manifests.c ---- */
+/* The app's desired objects for revision (NULL: the source's
+ * targetRevision) from the repo server: a new array in *ret_objs, the
+ * resolved commit in *ret_rev (free it), the source type in *ret_type.
+ * Objects get the destination namespace when namespaced and without one,
+ * excluded kinds dropped, and the tracking annotation set. */
+int ctl_manifests(struct ctl *c, struct cluster *cl, const struct model_app *app,
+		  const struct model_sources *srcs, const char *revision, bool no_cache, json_t **ret_objs,
+		  char **ret_rev, char **ret_type);
+/* True when the kind is namespaced on this cluster (discovery; unknown kinds:
+ * true unless in the built-in cluster-scoped list). */
+bool ctl_kind_namespaced(struct cluster *cl, const char *api_version, const char *kind);
+
+/* ---- reconcile.c ---- */
+/* Compares one app and writes its status; may start an auto-sync. */
+int ctl_reconcile(struct ctl *c, const char *name);
+
+/* ---- sync.c ---- */
+/* Runs (or resumes) the app's operation to its end. */
+int ctl_sync(struct ctl *c, const char *name);
+/* Deletes an app's resources (finalizer) in reverse wave order. 1 when all
+ * are gone, 0 while some remain, or a BERR code. */
+int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_app *app);
+
+/* The live objects of app on cluster (full objects; new array). */
+int ctl_live_objects(struct cluster *cl, const char *app_name, json_t **ret);
+
+#endif

@@ -1,0 +1,75 @@
+/* Events to work: the control-plane cache (Applications, AppProjects,
+ * Secrets and ConfigMaps of the control-plane namespace) and every
+ * cluster's live cache deliver batches; each names the apps to look at
+ * again, and they go to the status queue (which de-duplicates them). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "err.h"
+#include "jsonx.h"
+#include "log.h"
+#include "str.h"
+
+static const struct lc_type_spec cp_types[] = {
+	{MODEL_GROUP, MODEL_KIND_APP}, {MODEL_GROUP, MODEL_KIND_PROJECT}, {"", "Secret"}, {"", "ConfigMap"},
+};
+
+static bool keep_all(const json_t *obj, void *userdata)
+{
+	(void)obj;
+	(void)userdata;
+	return true;
+}
+
+static void enqueue_all_apps(struct ctl *c)
+{
+	struct lc_records rs = {0};
+	if (livecache_list(c->cp, MODEL_GROUP, MODEL_KIND_APP, c->ns, &rs) < 0)
+		return;
+	for (size_t i = 0; i < rs.n; i++)
+		workq_add(c->status_q, rs.v[i]->name);
+	lc_records_free(&rs);
+}
+
+static void cp_batch(const struct lc_event *ev, size_t n, void *userdata)
+{
+	struct ctl *c = userdata;
+	bool all = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct lc_record *r = ev[i].new_ ? ev[i].new_ : ev[i].old;
+		if (!strcmp(r->kind, MODEL_KIND_APP) && !strcmp(r->group, MODEL_GROUP))
+			workq_add(c->status_q, r->name);
+		else if (!strcmp(r->kind, MODEL_KIND_PROJECT) || !strcmp(r->kind, "Secret") ||
+			 !strcmp(r->name, "berth-cm"))
+			all = true;
+	}
+	if (all)
+		enqueue_all_apps(c);
+}
+
+void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata)
+{
+	struct ctl *c = userdata;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = ev[i].new_ ? ev[i].new_->caller_key : "";
+		if (*k)
+			workq_add(c->status_q, k);
+		k = ev[i].old ? ev[i].old->caller_key : "";
+		if (*k)
+			workq_add(c->status_q, k);
+	}
+}
+
+int ctl_watch_start(struct ctl *c)
+{
+	struct livecache_opts lo = {
+		.types = cp_types, .n_types = sizeof(cp_types) / sizeof(cp_types[0]),
+		.namespace_ = c->ns, .keep_full = keep_all,
+		.on_batch = cp_batch, .on_batch_data = c, .batch_window_ms = 50,
+	};
+	int rc = livecache_new(c->kc, &lo, &c->cp);
+	if (rc < 0)
+		return err_prefix(rc, "watch namespace \"%s\"", c->ns);
+	return 0;
+}

@@ -1,0 +1,50 @@
+# api-lib.sh — helpers for the berth-api-server integration tests
+# (t08xx-api-*.sh), sourced after test-lib.sh.
+#
+#   start_kube_sim            kube-sim with Berth's CRDs and namespace berth; KUBECONFIG exported
+#   start_api_server [ARGS]   berth-api-server --insecure on a free port; API=http://...;
+#                             ADMIN_PASSWORD from berth-initial-admin-secret
+#   login USER PASSWORD       prints the session token
+#   api METHOD PATH [BODY [TOKEN [CONTENT-TYPE]]]   sets CODE and BODY (also appended to $TEST_DIR/responses)
+#   jqb FILTER                jq -r on $BODY
+#   k ARGS...                 kubectl on the kube-sim
+
+k() { kubectl --request-timeout=10s "$@"; }
+
+start_kube_sim() {
+	local port
+	port=$(free_port)
+	run_bg kube-sim kube-sim --listen 127.0.0.1:$port --write-kubeconfig "$TEST_DIR/kubeconfig"
+	wait_for_line "$TEST_DIR/kube-sim.log" "kube-sim ready" 20 || { t_done; exit 1; }
+	export KUBECONFIG=$TEST_DIR/kubeconfig
+	k apply -f "$BERTH_TOP/manifests/crds/application.yaml" -f "$BERTH_TOP/manifests/crds/appproject.yaml" >/dev/null
+	wait_for "Application CRD is Established" 20 k get applications.berth.dev -A
+	wait_for "AppProject CRD is Established" 20 k get appprojects.berth.dev -A
+	echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"berth"}}' | k create -f - >/dev/null
+}
+
+start_api_server() {
+	API_PORT=$(free_port)
+	API=http://127.0.0.1:$API_PORT
+	run_bg api-server berth-api-server --insecure --listen 127.0.0.1:$API_PORT --kubeconfig "$KUBECONFIG" "$@"
+	wait_for_line "$TEST_DIR/api-server.log" "berth-api-server ready" 20 || { t_done; exit 1; }
+	ADMIN_PASSWORD=$(k -n berth get secret berth-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d)
+}
+
+api() {
+	local m=$1 p=$2 data=${3:-} tok=${4:-} ct=${5:-application/json}
+	local out args=(-s -w '\n%{http_code}' -X "$m")
+	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+	[ -n "$data" ] && args+=(-H "Content-Type: $ct" --data-binary "$data")
+	out=$(curl "${args[@]}" "$API$p")
+	CODE=${out##*$'\n'}
+	BODY=${out%$'\n'*}
+	printf '%s %s -> %s %s\n' "$m" "$p" "$CODE" "$BODY" >>"$TEST_DIR/responses"
+}
+
+jqb() { echo "$BODY" | jq -r "$1"; }
+
+login() {
+	api POST /api/v1/session "{\"username\":\"$1\",\"password\":\"$2\"}"
+	[ "$CODE" = 200 ] && jqb .token
+}
