@@ -5,7 +5,7 @@
 import {h, s} from './dom.js';
 import {iconOf, toneOf} from './status.js';
 
-const W = 240, H = 56, GX = 300, GY = 70;
+const W = 250, H = 70, GX = 310, GY = 86;
 
 export function resKey(r) {
   return `${r.group || ''}/${r.kind}/${r.namespace || ''}/${r.name}`;
@@ -75,18 +75,17 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect}) 
       'data-kind': r.kind, 'data-name': r.name},
     s('title', null, label),
     s('rect', {width: W, height: H, rx: 8, class: 'box'}),
-    s('text', {x: 12, y: 20, class: 'kind'}, r.kind),
-    s('text', {x: 12, y: 42, class: 'name'}, clip(r.name, 26)));
-    let ix = W - 12;
-    if (sync) {
-      node.appendChild(s('text', {x: ix, y: 20, 'text-anchor': 'end', class: ['icon', `tone-${toneOf('sync', sync)}`]},
-        s('title', null, `Sync: ${sync}`), `${iconOf('sync', sync)} ${sync}`));
-    }
+    s('text', {x: 12, y: 19, class: 'kind'}, r.kind),
+    s('text', {x: 12, y: 39, class: 'name'}, clip(r.name, 30)));
+    const status = s('text', {x: 12, y: 60, class: 'icon'});
     if (health) {
-      node.appendChild(s('text', {x: ix, y: 42, 'text-anchor': 'end', class: ['icon', `tone-${toneOf('health', health)}`]},
-        s('title', null, `Health: ${health}`), `${iconOf('health', health)} ${health}`));
+      status.appendChild(s('tspan', {class: `tone-${toneOf('health', health)}`}, s('title', null, `Health: ${health}`), `${iconOf('health', health)} ${health}`));
     }
-    if (r.requiresPruning) node.appendChild(s('text', {x: 12, y: H + 14, class: 'prune'}, 'requires pruning'));
+    if (sync) {
+      status.appendChild(s('tspan', {class: `tone-${toneOf('sync', sync)}`, dx: health ? 14 : 0}, s('title', null, `Sync: ${sync}`), `${iconOf('sync', sync)} ${sync}`));
+    }
+    node.appendChild(status);
+    if (r.requiresPruning || n.sync?.requiresPruning) status.appendChild(s('tspan', {class: 'prune', dx: 14}, '✂ prune'));
     if (!n.res.app) {
       const open = () => onSelect(r);
       node.addEventListener('click', open);
