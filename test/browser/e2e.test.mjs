@@ -144,14 +144,31 @@ test('filter and search the list; javascript: and <script> stay inert', async (t
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 });
 
-test('SSO login through the real oidc-provider', async (t) => {
+test('SSO login through the real oidc-provider returns to the page asked for', async (t) => {
   if (!needsBerth(t)) return;
-  const res = await fetch(`${berth.env.BERTH_SERVER}/auth/login`, {redirect: 'manual'});
+  try { await import('oidc-provider'); } catch { t.skip('oidc-provider is not installed (test/package.json)'); return; }
+  try { await berth.command('oidc'); } catch (e) {
+    if (/done 3/.test(e.message)) { t.skip('test/oidc/provider.mjs is not on this branch yet'); return; }
+    throw e;
+  }
+  const res = await fetch(`${berth.env.BERTH_SERVER}/auth/login?return_url=%2F`, {redirect: 'manual'});
   if (res.status === 404) { t.skip('the API server has no /auth/login (OIDC) yet'); return; }
-  let provider;
-  try { provider = await import('oidc-provider'); } catch { provider = null; }
-  if (!provider) { t.skip('oidc-provider is not in test/package.json yet'); return; }
-  t.skip('OIDC configuration of the API server under test is not wired into berth-env.sh yet');
+  await b.context.clearCookies();
+  const page = await newPage(b);
+  await page.goto(`${berth.env.BERTH_SERVER}/settings`);
+  await page.waitForSelector('#sso-login:has-text("Log in via Test IdP")');
+  await screenshot(page, 'e2e-login-sso');
+  await page.click('#sso-login');
+  await page.waitForSelector('input[name=login]');
+  await page.fill('input[name=login]', 'alice');
+  await page.fill('input[name=password]', 'any');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('button[type=submit]:has-text("Continue"), button[type=submit]');
+  if (!page.url().startsWith(berth.env.BERTH_SERVER)) await page.click('button[type=submit]');
+  await page.waitForURL(`${berth.env.BERTH_SERVER}/settings`);
+  await page.waitForSelector('#user-name:not(:empty)');
+  assert.notEqual(await page.innerText('#user-name'), 'admin');
+  await screenshot(page, 'e2e-settings-sso');
 });
 
 test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
@@ -178,6 +195,7 @@ test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
   await page.waitForSelector('[data-app]');
   const ms = await page.evaluate(() => performance.getEntriesByName('berth:apps-first-screen')[0]?.startTime);
   await page.waitForFunction((n) => /^\d+ of (\d+)$/.exec(document.querySelector('#app-count')?.textContent || '')?.[1] >= n, N, {timeout: 60000});
+  t.diagnostic(`first screen after ${Math.round(ms)} ms`);
   assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms`);
   await screenshot(page, 'e2e-10k');
 });
