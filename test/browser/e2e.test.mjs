@@ -188,6 +188,9 @@ test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
     }
   };
   await Promise.all(Array.from({length: 8}, worker));
+  // Measure a server at rest: it has taken in all 10,000 (from its watch).
+  await until('the API server to list every app', 120000, async () =>
+    ((await berth.api('GET', '/api/v1/applications?limit=1')).metadata?.remainingItemCount || 0) >= N);
   const page = await newPage(b);
   await login(page);
   await page.waitForSelector('[data-app="guestbook"]');
@@ -196,6 +199,8 @@ test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
   const ms = await page.evaluate(() => performance.getEntriesByName('berth:apps-first-screen')[0]?.startTime);
   await page.waitForFunction((n) => /^\d+ of (\d+)$/.exec(document.querySelector('#app-count')?.textContent || '')?.[1] >= n, N, {timeout: 60000});
   t.diagnostic(`first screen after ${Math.round(ms)} ms`);
+  t.diagnostic(JSON.stringify(await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/api/')).map((e) => [e.name.replace(/^.*\/api/, '/api'), Math.round(e.startTime), Math.round(e.duration)]))));
   assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms`);
   await screenshot(page, 'e2e-10k');
 });

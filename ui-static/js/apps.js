@@ -46,6 +46,14 @@ const SORTS = {
   sync: (a, b) => SYNC_VALUES.indexOf(syncOf(b)) - SYNC_VALUES.indexOf(syncOf(a)) || SORTS.name(a, b),
 };
 
+// The first page is asked for while the router is still checking the
+// session, so the two requests overlap.
+let prefetched = null;
+export function prefetchApps() {
+  prefetched = Api.apps(FIRST_PAGE);
+  prefetched.catch(() => {});
+}
+
 export async function appsPage(root) {
   const params = new URLSearchParams(location.search);
   const state = {
@@ -245,10 +253,12 @@ export async function appsPage(root) {
   // of apps the first rows show before the rest has arrived.
   let complete = false;
   try {
-    const first = await Api.apps(FIRST_PAGE);
+    const first = await (prefetched || Api.apps(FIRST_PAGE));
+    prefetched = null;
     for (const a of first?.items || []) apps.set(a.metadata.name, a);
     complete = !first?.metadata?.continue;
   } catch (e) {
+    prefetched = null;
     if (e.status === 401) return null;
     toast(e.message, 'bad');
     complete = true;
