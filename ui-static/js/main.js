@@ -47,6 +47,11 @@ async function whoami() {
   try {
     me = await Api.userinfo();
   } catch { me = null; }
+  // The server answers {loggedIn: false} (200) to a missing or dead session.
+  if (me && me.loggedIn === false) {
+    me = null;
+    navigate(`/login?return=${encodeURIComponent(currentPath())}`, {replace: true});
+  }
   return me;
 }
 

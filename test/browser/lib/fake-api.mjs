@@ -68,6 +68,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
           res.setHeader('Set-Cookie', `berth.token=${t}; Path=/; HttpOnly; SameSite=Strict`);
           return json(res, 200, {token: t});
         }
+        if (p === '/api/v1/session/userinfo' && !authed(req)) return json(res, 200, {loggedIn: false});
         if (!authed(req)) return json(res, 401, {error: 'unauthenticated', code: 401});
         const body = method === 'POST' || method === 'PUT' ? await readBody(req) : null;
         if (method !== 'GET' || url.searchParams.has('refresh')) state.requests.push({method, path: p + url.search, body});
@@ -109,7 +110,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
           state.lists = state.lists || {repositories: [], clusters: [{name: 'in-cluster', server: 'https://kubernetes.default.svc'}], projects: [{metadata: {name: 'default'}, spec: {sourceRepos: ['*']}}]};
           const list = state.lists[m[1]];
           if (method === 'GET') return json(res, 200, {items: list});
-          if (method === 'POST') { list.push(m[1] === 'projects' ? body.project : body); return json(res, 200, body); }
+          if (method === 'POST') { list.push(body); return json(res, 200, body); }
           if (method === 'DELETE') {
             const key = decodeURIComponent(m[2]);
             state.lists[m[1]] = list.filter((x) => (x.repo || x.server || x.metadata?.name) !== key);
