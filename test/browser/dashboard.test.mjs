@@ -144,6 +144,13 @@ test('applications list shows status as icon and word, source, destination; filt
   await page.waitForSelector('.app-tile[data-app="guestbook"]');
   await screenshot(page, 'applications-tiles');
   await page.click('#view-list');
+  for (const [w, hgt, name] of [[800, 900, 'narrow'], [1280, 720, 'laptop'], [2560, 1440, 'large']]) {
+    await page.setViewportSize({width: w, height: hgt});
+    await page.waitForFunction((width) => innerWidth === width, w);
+    const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - innerWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling at ${w}px (${overflow}px too wide)`);
+    await screenshot(page, `applications-${name}`);
+  }
   await page.close();
 });
 
