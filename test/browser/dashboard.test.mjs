@@ -13,8 +13,10 @@ const skip = missing ? `browser unavailable: ${missing}` : false;
 const deploy = {group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'guestbook', name: 'guestbook-ui'};
 const rs = {group: 'apps', version: 'v1', kind: 'ReplicaSet', namespace: 'guestbook', name: 'guestbook-ui-5d8f',
   parentRefs: [{group: 'apps', kind: 'Deployment', namespace: 'guestbook', name: 'guestbook-ui'}], health: {status: 'Healthy'}};
+// The Pod names its owner by uid alone (parentUid), as the controller's cache does.
 const pod = {group: '', version: 'v1', kind: 'Pod', namespace: 'guestbook', name: 'guestbook-ui-5d8f-x2x9q',
-  parentRefs: [{group: 'apps', kind: 'ReplicaSet', namespace: 'guestbook', name: 'guestbook-ui-5d8f'}], health: {status: 'Healthy'}};
+  parentUid: 'uid-rs-1', health: {status: 'Healthy'}};
+rs.uid = 'uid-rs-1';
 const svc = {group: '', version: 'v1', kind: 'Service', namespace: 'guestbook', name: 'guestbook-ui'};
 const secret = {group: '', version: 'v1', kind: 'Secret', namespace: 'guestbook', name: 'db-creds'};
 const liveDeploy = {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'guestbook-ui', namespace: 'guestbook'}, spec: {replicas: 1, template: {spec: {containers: [{name: 'ui', image: 'guestbook:0.1'}]}}}};
@@ -185,6 +187,9 @@ test('app page: tree of resources, ReplicaSets and Pods; diff side by side; Secr
   const page = await newPage(b);
   await login(page, '/applications/guestbook');
   await page.waitForSelector('svg.tree .node[data-kind="Pod"]');
+  // Owned objects sit one column right of their owner.
+  const x = async (k) => (await page.locator(`svg.tree .node[data-kind="${k}"]`).boundingBox()).x;
+  assert.ok(await x('Deployment') < await x('ReplicaSet') && await x('ReplicaSet') < await x('Pod'), 'Deployment → ReplicaSet → Pod');
   for (const k of ['Deployment', 'ReplicaSet', 'Service', 'Secret']) await page.waitForSelector(`svg.tree .node[data-kind="${k}"]`);
   assert.match(await page.innerText('#op-state'), /Succeeded/);
   await screenshot(page, 'application');

@@ -174,6 +174,7 @@ export async function appPage(root, name) {
       panel.querySelectorAll('[role=tab]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.tab === ptab)));
       if (ptab === 'live') mount(content, live ? h('pre', {class: 'code', id: 'live-manifest'}, toYaml(live)) : h('p', {class: 'muted'}, 'Not in the cluster.'));
       else if (ptab === 'desired') mount(content, desired ? h('pre', {class: 'code', id: 'desired-manifest'}, toYaml(desired)) : h('p', {class: 'muted'}, 'Not in Git (extraneous).'));
+      else if (!left && !right && typeof item?.diff === 'string') mount(content, h('pre', {class: 'code', id: 'unified-diff'}, item.diff || 'No difference.'));
       else mount(content, diffView(toYaml(left), toYaml(right)));
     };
     const pt = (id, text) => h('button', {type: 'button', role: 'tab', 'data-tab': id, id: `ptab-${id}`, on: {click: () => { ptab = id; show(); }}}, text);

@@ -20,9 +20,12 @@ function build(appName, nodes, resources) {
     if (!byKey.has(resKey(r))) byKey.set(resKey(r), {res: r, children: []});
   }
   const root = {res: {kind: 'Application', name: appName, app: true}, children: []};
+  const byUid = new Map([...byKey.values()].filter((n) => n.res.uid).map((n) => [n.res.uid, n]));
   for (const node of byKey.values()) {
     node.sync = syncByKey.get(resKey(node.res));
-    const parents = (node.res.parentRefs || []).map((p) => byKey.get(resKey(p))).filter(Boolean);
+    // Argo CD's parentRefs[] (by uid, else by key), or a bare parentUid.
+    const refs = [...(node.res.parentRefs || []), ...(node.res.parentUid ? [{uid: node.res.parentUid}] : [])];
+    const parents = refs.map((p) => (p.uid && byUid.get(p.uid)) || (p.kind && byKey.get(resKey(p)))).filter((p) => p && p !== node);
     if (parents.length) parents[0].children.push(node);
     else root.children.push(node);
   }
