@@ -216,6 +216,36 @@ test('app page: tree of resources, ReplicaSets and Pods; diff side by side; Secr
   await page.close();
 });
 
+test('a large app (400 resources) draws, fits to the view, pans with the keyboard and zooms', {skip}, async () => {
+  const nodes = [];
+  for (let d = 0; d < 40; d++) {
+    nodes.push({group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'big', name: `svc-${d}`, uid: `d${d}`, health: {status: 'Healthy'}});
+    for (let p = 0; p < 9; p++) {
+      nodes.push({group: '', version: 'v1', kind: 'Pod', namespace: 'big', name: `svc-${d}-pod-${p}`, parentUid: `d${d}`,
+        health: {status: p === 0 && d === 7 ? 'Degraded' : 'Healthy'}});
+    }
+  }
+  api.trees.big = {nodes};
+  api.set(makeApp('big', {resources: nodes.filter((n) => n.kind === 'Deployment').map((n) => ({...n, status: 'Synced'}))}));
+  const page = await newPage(b);
+  await login(page, '/applications/big');
+  await page.waitForSelector('svg.tree .node[data-name="svc-39-pod-8"]');
+  assert.equal(await page.locator('svg.tree .node').count(), 401);
+  const scale = async () => Number(/scale\(([\d.]+)\)/.exec(await page.getAttribute('svg.tree g.viewport', 'transform'))[1]);
+  await page.waitForFunction(() => /scale\(0\./.test(document.querySelector('svg.tree g.viewport').getAttribute('transform') || ''));
+  const fitted = await scale();
+  assert.ok(fitted < 1, `fitted to the view (scale ${fitted})`);
+  await screenshot(page, 'application-large');
+  await page.click('#zoom-in');
+  assert.ok(await scale() > fitted);
+  const before = await page.getAttribute('svg.tree g.viewport', 'transform');
+  await page.focus('svg.tree');
+  await page.keyboard.press('ArrowDown');
+  assert.notEqual(await page.getAttribute('svg.tree g.viewport', 'transform'), before);
+  assert.match(await page.getAttribute('svg.tree .node[data-name="svc-7-pod-0"]', 'aria-label'), /health Degraded/);
+  await page.close();
+});
+
 test('Sync dialog sends prune, dry run, revision and selected resources', {skip}, async () => {
   const page = await newPage(b);
   await login(page, '/applications/guestbook');

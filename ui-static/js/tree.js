@@ -109,8 +109,9 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect}) 
   };
   const fit = () => {
     const w = svg.clientWidth || 1000, hh = svg.clientHeight || 500;
-    view.k = Math.min(1, (w - 40) / maxX, (hh - 40) / maxY);
-    view.k = Math.max(view.k, 0.1);
+    // The whole width; the whole height only down to a readable size (a
+    // tall app is then panned through rather than shrunk to dots).
+    view.k = Math.max(0.1, Math.min(1, (w - 40) / maxX, Math.max((hh - 40) / maxY, 0.45)));
     view.x = 20; view.y = 20;
     apply();
   };

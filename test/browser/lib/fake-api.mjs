@@ -142,7 +142,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
-    url, state,
+    url, state, trees, managed,
     set(app) { const t = state.apps.has(app.metadata.name) ? 'MODIFIED' : 'ADDED'; state.apps.set(app.metadata.name, app); emit(t, app); },
     expireSessions() { state.tokens.clear(); },
     close: () => new Promise((r) => { for (const c of state.clients) c.destroy(); server.closeAllConnections?.(); server.close(r); }),
