@@ -321,6 +321,17 @@ test('names, annotations and repository URLs with <script> and javascript: stay 
   assert.ok(hrefs.every((h) => !/^\s*javascript:/i.test(h)), `no javascript: links: ${hrefs.join(' ')}`);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.equal(await page.locator('script:not([src])').count(), 0);
+  // HTML in the login callback's error parameter is shown as text.
+  await page.goto(`${api.url}/login?error=${encodeURIComponent('<img src=x onerror="window.__xss=5">')}`);
+  await page.waitForSelector('#login-error:has-text("<img src=x")');
+  assert.equal(await page.locator('#login-error img').count(), 0);
+  // An open redirect through ?return= is refused: only same-origin paths.
+  await page.goto(`${api.url}/login?return=${encodeURIComponent('//evil.example/x')}`);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', 'secret');
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${api.url}/applications`);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
   await page.close();
 });
 
