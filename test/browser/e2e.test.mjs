@@ -56,6 +56,22 @@ test('log in locally and Sync guestbook to Synced and Healthy', async (t) => {
   await screenshot(page, 'e2e-application');
 });
 
+test('the tree shows the Deployment\'s own ReplicaSet and Pods', async (t) => {
+  if (!needsBerth(t)) return;
+  const kinds = async () => new Set(((await berth.api('GET', '/api/v1/applications/guestbook/resource-tree')).nodes || []).map((n) => n.kind));
+  let k;
+  try {
+    k = await until('owned objects in the resource tree', 60000, async () => { const s = await kinds(); return s.has('Pod') && s; });
+  } catch {
+    t.skip(`the API server's resource-tree has no owned Pods (kinds: ${[...(await kinds())].join(', ')})`);
+    return;
+  }
+  const page = await newPage(b);
+  await login(page, '/applications/guestbook');
+  for (const kind of k) await page.waitForSelector(`svg.tree .node[data-kind="${kind}"]`);
+  await screenshot(page, 'e2e-tree');
+});
+
 test('a change pushed to Git arrives as OutOfSync without a reload', async (t) => {
   if (!needsBerth(t)) return;
   const page = await newPage(b);
@@ -169,6 +185,15 @@ test('SSO login through the real oidc-provider returns to the page asked for', a
   await page.waitForSelector('#user-name:not(:empty)');
   assert.notEqual(await page.innerText('#user-name'), 'admin');
   await screenshot(page, 'e2e-settings-sso');
+});
+
+test('the real server sends CSP default-src self, and no page broke it or threw', async (t) => {
+  if (!needsBerth(t)) return;
+  const res = await fetch(`${berth.env.BERTH_SERVER}/applications`);
+  assert.match(res.headers.get('content-security-policy') || '', /default-src 'self'/);
+  assert.match(await res.text(), /<script type="module" src="\/js\/main.js">/);
+  const bad = b.errors.filter((e) => /Refused|pageerror/.test(e));
+  assert.deepEqual(bad, []);
 });
 
 test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
