@@ -49,7 +49,7 @@ before(async () => {
       {...deploy, liveState: JSON.stringify(liveDeploy), targetState: JSON.stringify(wantDeploy)},
       {...secret, liveState: JSON.stringify({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'db-creds'}, data: {password: 'aHVudGVyMg=='}}),
         targetState: JSON.stringify({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'db-creds'}, data: {password: 'c3VwZXJzZWNyZXQ='}})},
-    ]}},
+    ], rendered: [{apiVersion: 'v1', kind: 'Service', metadata: {name: 'guestbook-ui'}, spec: {ports: [{port: 8080}]}}]}},
   });
   b = await launch();
 });
@@ -211,6 +211,11 @@ test('app page: tree of resources, ReplicaSets and Pods; diff side by side; Secr
   assert.ok(!html.includes('aHVudGVyMg==') && !html.includes('c3VwZXJzZWNyZXQ='), 'secret values must not reach the page');
   await page.click('#ptab-live');
   assert.match(await page.innerText('#live-manifest'), /password: "\*+"/);
+  // No compared states for the Service: its desired manifest comes from the repo server.
+  await page.click('svg.tree .node[data-kind="Service"]');
+  await page.waitForSelector('#diff-summary:has-text("no compared live state")');
+  await page.click('#ptab-desired');
+  assert.match(await page.innerText('#desired-manifest'), /port: 8080/);
   await page.click('#zoom-in');
   await page.click('#zoom-fit');
   await page.close();

@@ -51,6 +51,7 @@ export const Api = {
   apps: (limit) => api('GET', `/api/v1/applications${limit ? `?limit=${limit}` : ''}`),
   app: (name, refresh) => api('GET', `/api/v1/applications/${enc(name)}${refresh ? `?refresh=${enc(refresh)}` : ''}`),
   tree: (name) => api('GET', `/api/v1/applications/${enc(name)}/resource-tree`),
+  manifests: (name) => api('GET', `/api/v1/applications/${enc(name)}/manifests`),
   managed: (name) => api('GET', `/api/v1/applications/${enc(name)}/managed-resources`),
   sync: (name, body) => api('POST', `/api/v1/applications/${enc(name)}/sync`, body),
   rollback: (name, id) => api('POST', `/api/v1/applications/${enc(name)}/rollback`, {id}),

@@ -161,11 +161,22 @@ export async function appPage(root, name) {
     }
   }
 
-  function openPanel(res) {
+  // Desired manifests straight from the repo server, for when the
+  // managed-resources view carries none (asked for once per page).
+  let rendered = null;
+  function renderedFor(res) {
+    if (!rendered) rendered = Api.manifests(name).then((r) => r?.manifests || []).catch(() => []);
+    return rendered.then((list) => list.map(parseState).find((m) => m && m.kind === res.kind && m.metadata?.name === res.name &&
+      (!m.metadata?.namespace || !res.namespace || m.metadata.namespace === res.namespace)) || null);
+  }
+
+  async function openPanel(res) {
     selected = res;
     const item = (managed?.items || []).find((m) => resKey(m) === resKey(res));
     const live = maskSecret(parseState(item?.liveState));
-    const desired = maskSecret(parseState(item?.targetState));
+    let desired = maskSecret(parseState(item?.targetState));
+    if (!desired && !live && !item?.diff) desired = maskSecret(await renderedFor(res));
+    if (selected !== res) return;
     const left = maskSecret(parseState(item?.normalizedLiveState)) || live;
     const right = maskSecret(parseState(item?.predictedLiveState)) || desired;
     let ptab = 'diff';
@@ -175,6 +186,7 @@ export async function appPage(root, name) {
       if (ptab === 'live') mount(content, live ? h('pre', {class: 'code', id: 'live-manifest'}, toYaml(live)) : h('p', {class: 'muted'}, 'Not in the cluster.'));
       else if (ptab === 'desired') mount(content, desired ? h('pre', {class: 'code', id: 'desired-manifest'}, toYaml(desired)) : h('p', {class: 'muted'}, 'Not in Git (extraneous).'));
       else if (!left && !right && typeof item?.diff === 'string') mount(content, h('pre', {class: 'code', id: 'unified-diff'}, item.diff || 'No difference.'));
+      else if (!item?.liveState && !item?.normalizedLiveState) mount(content, h('p', {class: 'muted', id: 'diff-summary'}, 'The server has no compared live state for this resource; its sync status is shown on the node. See Desired manifest.'));
       else mount(content, diffView(toYaml(left), toYaml(right)));
     };
     const pt = (id, text) => h('button', {type: 'button', role: 'tab', 'data-tab': id, id: `ptab-${id}`, on: {click: () => { ptab = id; show(); }}}, text);

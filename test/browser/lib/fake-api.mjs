@@ -102,6 +102,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
           if (sub === '' && method === 'DELETE') { state.apps.delete(name); emit('DELETED', app); return json(res, 200, {}); }
           if (sub === '/resource-tree') return json(res, 200, trees[name] || {nodes: []});
           if (sub === '/managed-resources') return json(res, 200, managed[name] || {items: []});
+          if (sub === '/manifests') return json(res, 200, {revision: 'a'.repeat(40), manifests: (managed[name]?.rendered || []).map((m) => JSON.stringify(m))});
           if (sub === '/sync' || sub === '/rollback') return json(res, 200, app);
           if (sub === '/operation') return json(res, 200, {});
         }
