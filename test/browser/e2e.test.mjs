@@ -84,6 +84,12 @@ test('a change pushed to Git arrives as OutOfSync without a reload', async (t) =
   await page.waitForSelector('[data-app="guestbook"] [data-status="OutOfSync"]', {timeout: 90000});
   assert.equal(await page.evaluate(() => window.__noReload), true);
   await screenshot(page, 'e2e-out-of-sync');
+  // The resource panel shows what Git now wants.
+  await page.click('[data-app="guestbook"] a.app-name');
+  await page.click('svg.tree .node[data-kind="Deployment"]');
+  await page.click('#ptab-desired');
+  assert.match(await page.innerText('#desired-manifest'), /replicas: 2/);
+  await screenshot(page, 'e2e-resource-panel');
 });
 
 test('the diff of the changed Deployment shows the new replica count', async (t) => {
