@@ -170,7 +170,10 @@ export async function appPage(root, name) {
       (!m.metadata?.namespace || !res.namespace || m.metadata.namespace === res.namespace)) || null);
   }
 
+  let ptab = 'diff';
   async function openPanel(res) {
+    const fresh = res !== selected || panel.hidden;
+    if (fresh) ptab = 'diff'; // a re-render keeps the tab the user chose, and the focus
     selected = res;
     const item = (managed?.items || []).find((m) => resKey(m) === resKey(res));
     const live = maskSecret(parseState(item?.liveState));
@@ -179,7 +182,6 @@ export async function appPage(root, name) {
     if (selected !== res) return;
     const left = maskSecret(parseState(item?.normalizedLiveState)) || live;
     const right = maskSecret(parseState(item?.predictedLiveState)) || desired;
-    let ptab = 'diff';
     const content = h('div', {class: 'panel-content'});
     const show = () => {
       panel.querySelectorAll('[role=tab]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.tab === ptab)));
@@ -199,7 +201,7 @@ export async function appPage(root, name) {
       content);
     panel.hidden = false;
     show();
-    panel.querySelector('#ptab-diff').focus();
+    if (fresh) panel.querySelector('#ptab-diff').focus();
   }
 
   function render() {
