@@ -161,19 +161,34 @@ export async function appPage(root, name) {
     }
   }
 
-  function openPanel(res) {
+  // Desired manifests straight from the repo server, for when the
+  // managed-resources view carries none (asked for once per page).
+  let rendered = null;
+  function renderedFor(res) {
+    if (!rendered) rendered = Api.manifests(name).then((r) => r?.manifests || []).catch(() => []);
+    return rendered.then((list) => list.map(parseState).find((m) => m && m.kind === res.kind && m.metadata?.name === res.name &&
+      (!m.metadata?.namespace || !res.namespace || m.metadata.namespace === res.namespace)) || null);
+  }
+
+  let ptab = 'diff';
+  async function openPanel(res) {
+    const fresh = res !== selected || panel.hidden;
+    if (fresh) ptab = 'diff'; // a re-render keeps the tab the user chose, and the focus
     selected = res;
     const item = (managed?.items || []).find((m) => resKey(m) === resKey(res));
     const live = maskSecret(parseState(item?.liveState));
-    const desired = maskSecret(parseState(item?.targetState));
+    let desired = maskSecret(parseState(item?.targetState));
+    if (!desired && !live && !item?.diff) desired = maskSecret(await renderedFor(res));
+    if (selected !== res) return;
     const left = maskSecret(parseState(item?.normalizedLiveState)) || live;
     const right = maskSecret(parseState(item?.predictedLiveState)) || desired;
-    let ptab = 'diff';
     const content = h('div', {class: 'panel-content'});
     const show = () => {
       panel.querySelectorAll('[role=tab]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.tab === ptab)));
       if (ptab === 'live') mount(content, live ? h('pre', {class: 'code', id: 'live-manifest'}, toYaml(live)) : h('p', {class: 'muted'}, 'Not in the cluster.'));
       else if (ptab === 'desired') mount(content, desired ? h('pre', {class: 'code', id: 'desired-manifest'}, toYaml(desired)) : h('p', {class: 'muted'}, 'Not in Git (extraneous).'));
+      else if (!left && !right && typeof item?.diff === 'string') mount(content, h('pre', {class: 'code', id: 'unified-diff'}, item.diff || 'No difference.'));
+      else if (!item?.liveState && !item?.normalizedLiveState) mount(content, h('p', {class: 'muted', id: 'diff-summary'}, 'The server has no compared live state for this resource; its sync status is shown on the node. See Desired manifest.'));
       else mount(content, diffView(toYaml(left), toYaml(right)));
     };
     const pt = (id, text) => h('button', {type: 'button', role: 'tab', 'data-tab': id, id: `ptab-${id}`, on: {click: () => { ptab = id; show(); }}}, text);
@@ -186,7 +201,7 @@ export async function appPage(root, name) {
       content);
     panel.hidden = false;
     show();
-    panel.querySelector('#ptab-diff').focus();
+    if (fresh) panel.querySelector('#ptab-diff').focus();
   }
 
   function render() {

@@ -5,7 +5,7 @@
 import {setUnauthorizedHandler, Api} from './api.js';
 import {mount, h} from './dom.js';
 import {loginPage} from './login.js';
-import {appsPage} from './apps.js';
+import {appsPage, prefetchApps} from './apps.js';
 import {appPage} from './app.js';
 import {settingsPage} from './settings.js';
 
@@ -47,6 +47,11 @@ async function whoami() {
   try {
     me = await Api.userinfo();
   } catch { me = null; }
+  // The server answers {loggedIn: false} (200) to a missing or dead session.
+  if (me && me.loggedIn === false) {
+    me = null;
+    navigate(`/login?return=${encodeURIComponent(currentPath())}`, {replace: true});
+  }
   return me;
 }
 
@@ -65,11 +70,13 @@ async function route() {
     return;
   }
   top.hidden = false;
+  const listing = path === '/' || path === '/applications' || path === '/applications/';
+  if (listing && !me) prefetchApps();
   const user = await whoami();
   if (!user) return; // the 401 handler went to /login
   mount(document.getElementById('whoami'), user.username ? `Signed in as ${user.username}` : '');
   let m;
-  if (path === '/' || path === '/applications' || path === '/applications/') {
+  if (listing) {
     cleanup = await appsPage(root);
   } else if ((m = path.match(/^\/applications\/([^/]+)$/))) {
     cleanup = await appPage(root, decodeURIComponent(m[1]));

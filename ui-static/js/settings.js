@@ -23,8 +23,9 @@ const KINDS = {
       ['Sources', (p) => (p.spec?.sourceRepos || []).join(', ') || '—'],
       ['Destinations', (p) => (p.spec?.destinations || []).map((d) => `${d.name || d.server}/${d.namespace}`).join(', ') || '—']],
     fields: [['name', 'Name', 'text', true], ['description', 'Description']],
-    body: (v) => ({project: {metadata: {name: v.name}, spec: {description: v.description || '',
-      sourceRepos: ['*'], destinations: [{server: '*', namespace: '*'}]}}}),
+    // The AppProject itself (DESIGN.md §9: Berth's bodies are the resources).
+    body: (v) => ({apiVersion: 'berth.dev/v1alpha1', kind: 'AppProject', metadata: {name: v.name}, spec: {description: v.description || '',
+      sourceRepos: ['*'], destinations: [{server: '*', namespace: '*'}]}}),
   },
 };
 

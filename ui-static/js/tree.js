@@ -5,7 +5,7 @@
 import {h, s} from './dom.js';
 import {iconOf, toneOf} from './status.js';
 
-const W = 240, H = 56, GX = 300, GY = 70;
+const W = 250, H = 70, GX = 310, GY = 86;
 
 export function resKey(r) {
   return `${r.group || ''}/${r.kind}/${r.namespace || ''}/${r.name}`;
@@ -20,9 +20,12 @@ function build(appName, nodes, resources) {
     if (!byKey.has(resKey(r))) byKey.set(resKey(r), {res: r, children: []});
   }
   const root = {res: {kind: 'Application', name: appName, app: true}, children: []};
+  const byUid = new Map([...byKey.values()].filter((n) => n.res.uid).map((n) => [n.res.uid, n]));
   for (const node of byKey.values()) {
     node.sync = syncByKey.get(resKey(node.res));
-    const parents = (node.res.parentRefs || []).map((p) => byKey.get(resKey(p))).filter(Boolean);
+    // Argo CD's parentRefs[] (by uid, else by key), or a bare parentUid.
+    const refs = [...(node.res.parentRefs || []), ...(node.res.parentUid ? [{uid: node.res.parentUid}] : [])];
+    const parents = refs.map((p) => (p.uid && byUid.get(p.uid)) || (p.kind && byKey.get(resKey(p)))).filter((p) => p && p !== node);
     if (parents.length) parents[0].children.push(node);
     else root.children.push(node);
   }
@@ -75,18 +78,17 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect}) 
       'data-kind': r.kind, 'data-name': r.name},
     s('title', null, label),
     s('rect', {width: W, height: H, rx: 8, class: 'box'}),
-    s('text', {x: 12, y: 20, class: 'kind'}, r.kind),
-    s('text', {x: 12, y: 42, class: 'name'}, clip(r.name, 26)));
-    let ix = W - 12;
-    if (sync) {
-      node.appendChild(s('text', {x: ix, y: 20, 'text-anchor': 'end', class: ['icon', `tone-${toneOf('sync', sync)}`]},
-        s('title', null, `Sync: ${sync}`), `${iconOf('sync', sync)} ${sync}`));
-    }
+    s('text', {x: 12, y: 19, class: 'kind'}, r.kind),
+    s('text', {x: 12, y: 39, class: 'name'}, clip(r.name, 30)));
+    const status = s('text', {x: 12, y: 60, class: 'icon'});
     if (health) {
-      node.appendChild(s('text', {x: ix, y: 42, 'text-anchor': 'end', class: ['icon', `tone-${toneOf('health', health)}`]},
-        s('title', null, `Health: ${health}`), `${iconOf('health', health)} ${health}`));
+      status.appendChild(s('tspan', {class: `tone-${toneOf('health', health)}`}, s('title', null, `Health: ${health}`), `${iconOf('health', health)} ${health}`));
     }
-    if (r.requiresPruning) node.appendChild(s('text', {x: 12, y: H + 14, class: 'prune'}, 'requires pruning'));
+    if (sync) {
+      status.appendChild(s('tspan', {class: `tone-${toneOf('sync', sync)}`, dx: health ? 14 : 0}, s('title', null, `Sync: ${sync}`), `${iconOf('sync', sync)} ${sync}`));
+    }
+    node.appendChild(status);
+    if (r.requiresPruning || n.sync?.requiresPruning) status.appendChild(s('tspan', {class: 'prune', dx: 14}, '✂ prune'));
     if (!n.res.app) {
       const open = () => onSelect(r);
       node.addEventListener('click', open);
@@ -107,8 +109,9 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect}) 
   };
   const fit = () => {
     const w = svg.clientWidth || 1000, hh = svg.clientHeight || 500;
-    view.k = Math.min(1, (w - 40) / maxX, (hh - 40) / maxY);
-    view.k = Math.max(view.k, 0.1);
+    // The whole width; the whole height only down to a readable size (a
+    // tall app is then panned through rather than shrunk to dots).
+    view.k = Math.max(0.1, Math.min(1, (w - 40) / maxX, Math.max((hh - 40) / maxY, 0.45)));
     view.x = 20; view.y = 20;
     apply();
   };

@@ -6,6 +6,9 @@
 # line, and answers "done RC" to each:
 #   commit SHELL-COMMAND   run it in a clone of the guestbook repo, commit, push
 #   stop NAME              stop a daemon (app-controller, api-server, ...)
+#   oidc                   start test/oidc/provider.mjs (npm oidc-provider) and
+#                          configure the API server for it ("Test IdP"; users
+#                          in group berth-devs are read-only)
 # End of input stops everything (test-lib.sh cleans up on exit).
 . "$(dirname "$0")/../../integration/test-lib.sh"
 
@@ -25,6 +28,37 @@ start_berth berth >&2 || { echo "fail start_berth (logs in $TEST_DIR)"; exit 1; 
 start_git_daemon >&2 || { echo "fail git daemon"; exit 1; }
 make_repo guestbook "$FIXTURES/argocd-example-apps/guestbook" >&2 || { echo "fail make_repo"; exit 1; }
 kube create namespace guestbook >/dev/null 2>&1
+
+start_oidc() {
+	[ -f "$BERTH_TOP/test/oidc/provider.mjs" ] || return 3
+	local port
+	port=$(free_port) || return 1
+	run_bg oidc env GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$port" "$BERTH_SERVER/auth/callback" op-s3cret
+	wait_for_line "$TEST_DIR/oidc.log" "^oidc ready" 30 || return 1
+	kube -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null || return 1
+	kube apply -f - >/dev/null <<-EOF2 || return 1
+	apiVersion: v1
+	kind: ConfigMap
+	metadata: {name: berth-cm, namespace: berth}
+	data:
+	  url: $BERTH_SERVER
+	  oidc.config: |
+	    name: Test IdP
+	    issuer: http://127.0.0.1:$port
+	    clientID: berth
+	    clientSecret: \$berth-secret:oidc.clientSecret
+	    requestedScopes: [openid, email, groups]
+	---
+	apiVersion: v1
+	kind: ConfigMap
+	metadata: {name: berth-rbac-cm, namespace: berth}
+	data:
+	  scopes: '[groups]'
+	  policy.csv: |
+	    g, berth-devs, role:readonly
+	EOF2
+	wait_for "settings show the provider" 20 bash -c "curl -sf '$BERTH_SERVER/api/v1/settings' | grep -q 'Test IdP'"
+}
 
 echo "env BERTH_SERVER=$BERTH_SERVER"
 echo "env BERTH_ADMIN_PASSWORD=$BERTH_ADMIN_PASSWORD"
@@ -47,6 +81,7 @@ while IFS= read -r line; do
 			fi
 		done
 		echo "done $rc" ;;
+	oidc) start_oidc >&2; echo "done $?" ;;
 	*) echo "done 2" ;;
 	esac
 done

@@ -68,16 +68,23 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
           res.setHeader('Set-Cookie', `berth.token=${t}; Path=/; HttpOnly; SameSite=Strict`);
           return json(res, 200, {token: t});
         }
+        if (p === '/api/v1/session/userinfo' && !authed(req)) return json(res, 200, {loggedIn: false});
         if (!authed(req)) return json(res, 401, {error: 'unauthenticated', code: 401});
         const body = method === 'POST' || method === 'PUT' ? await readBody(req) : null;
-        if (method !== 'GET') state.requests.push({method, path: p + url.search, body});
+        if (method !== 'GET' || url.searchParams.has('refresh')) state.requests.push({method, path: p + url.search, body});
         if (p === '/api/v1/session' && method === 'DELETE') {
           state.tokens.clear();
           res.setHeader('Set-Cookie', 'berth.token=; Path=/; Max-Age=0');
           return json(res, 200, {});
         }
         if (p === '/api/v1/session/userinfo') return json(res, 200, {loggedIn: true, username: 'admin', iss: 'berth'});
-        if (p === '/api/v1/applications') return json(res, 200, {items: [...state.apps.values()], metadata: {}});
+        if (p === '/api/v1/applications') {
+          const all = [...state.apps.values()].sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
+          const limit = Number(url.searchParams.get('limit')) || all.length;
+          const items = all.slice(0, limit);
+          const more = items.length < all.length;
+          return json(res, 200, {items, metadata: more ? {continue: items[items.length - 1].metadata.name, remainingItemCount: all.length - items.length} : {}});
+        }
         if (p === '/api/v1/stream/applications') {
           res.writeHead(200, {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'});
           res.write(': hello\n\n');
@@ -95,6 +102,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
           if (sub === '' && method === 'DELETE') { state.apps.delete(name); emit('DELETED', app); return json(res, 200, {}); }
           if (sub === '/resource-tree') return json(res, 200, trees[name] || {nodes: []});
           if (sub === '/managed-resources') return json(res, 200, managed[name] || {items: []});
+          if (sub === '/manifests') return json(res, 200, {revision: 'a'.repeat(40), manifests: (managed[name]?.rendered || []).map((m) => JSON.stringify(m))});
           if (sub === '/sync' || sub === '/rollback') return json(res, 200, app);
           if (sub === '/operation') return json(res, 200, {});
         }
@@ -103,7 +111,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
           state.lists = state.lists || {repositories: [], clusters: [{name: 'in-cluster', server: 'https://kubernetes.default.svc'}], projects: [{metadata: {name: 'default'}, spec: {sourceRepos: ['*']}}]};
           const list = state.lists[m[1]];
           if (method === 'GET') return json(res, 200, {items: list});
-          if (method === 'POST') { list.push(m[1] === 'projects' ? body.project : body); return json(res, 200, body); }
+          if (method === 'POST') { list.push(body); return json(res, 200, body); }
           if (method === 'DELETE') {
             const key = decodeURIComponent(m[2]);
             state.lists[m[1]] = list.filter((x) => (x.repo || x.server || x.metadata?.name) !== key);
@@ -135,7 +143,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
-    url, state,
+    url, state, trees, managed,
     set(app) { const t = state.apps.has(app.metadata.name) ? 'MODIFIED' : 'ADDED'; state.apps.set(app.metadata.name, app); emit(t, app); },
     expireSessions() { state.tokens.clear(); },
     close: () => new Promise((r) => { for (const c of state.clients) c.destroy(); server.closeAllConnections?.(); server.close(r); }),
