@@ -100,6 +100,24 @@ t_match "app list table" "$(berth app list)" "web-staging +https://kubernetes.de
 t_eq "unknown app: exit 2" "$(rc berth app get no-such-app)" 2
 t_match "unknown app: says not found" "$(berth app get no-such-app 2>&1)" 'application "no-such-app" not found'
 
+# ---- projects, clusters, permissions ------------------------------------
+t_ok "proj create" berth proj create team -d 'https://kubernetes.default.svc,team-*' -s "$REPO" --description "a team"
+t_ok "proj add-source" berth proj add-source team 'https://git.example/*'
+t_ok "proj add-destination" berth proj add-destination team https://kubernetes.default.svc shared
+out=$(berth proj get team -o json)
+t_eq "the project has both sources" "$(jq -r '.spec.sourceRepos | join(" ")' <<<"$out")" "$REPO https://git.example/*"
+t_eq "the project has both destinations" "$(jq -r '[.spec.destinations[].namespace] | join(" ")' <<<"$out")" "team-* shared"
+t_match "proj list" "$(berth proj list)" "team +a team +2 +2"
+t_ok "proj delete" berth proj delete team
+t_eq "deleted project: exit 2" "$(rc berth proj get team)" 2
+ctx=$(kubectl config --kubeconfig "$BERTH_KUBECONFIG" current-context)
+t_ok "cluster add from a kubeconfig context" berth cluster add "$ctx" --kubeconfig "$BERTH_KUBECONFIG" --name sim
+t_match "cluster list shows it" "$(berth cluster list)" "$KUBE_SIM_URL +sim"
+t_fail "cluster list never shows the token" grep -q "$KUBE_SIM_TOKEN" <<<"$(berth cluster list -o json)"
+t_ok "cluster rm" berth cluster rm "$KUBE_SIM_URL"
+t_eq "admin may sync: can-i yes → 0" "$(rc berth account can-i sync applications 'default/web')" 0
+t_eq "can-i prints yes" "$(berth account can-i sync applications 'default/web')" yes
+
 if [ "$BERTH_HAVE_CONTROLLER" != 1 ] || [ "$BERTH_HAVE_REPO" != 1 ]; then
 	t_skip "sync, diff, history, rollback, delete" "berth-app-controller or berth-repo-server is not built yet"
 	t_done
@@ -141,6 +159,14 @@ t_ok "its overlay was applied" kube -n demo-staging get deployment staging-web
 t_ok "app delete --cascade" berth app delete web --cascade -y
 wait_for "deployment removed by cascade" 60 bash -c "! kubectl --kubeconfig '$BERTH_KUBECONFIG' -n demo-web get deployment web"
 wait_for "application gone" 60 bash -c '! berth app get web'
+
+# ---- password change and logout -----------------------------------------
+t_ok "update-password" berth account update-password --current-password "$BERTH_ADMIN_PASSWORD" \
+	--new-password t0901-new-pass
+t_eq "the old session ends with the password change" "$(rc berth app list)" 2
+t_eq "the old password no longer logs in" \
+	"$(rc berth login "$BERTH_SERVER" --username admin --password "$BERTH_ADMIN_PASSWORD")" 2
+t_ok "the new password logs in" berth login "$BERTH_SERVER" --username admin --password t0901-new-pass
 t_ok "logout" berth logout
 t_eq "after logout: not logged in" "$(rc berth app list)" 2
 t_done
