@@ -131,6 +131,31 @@ t_ok "create again, then delete the CRD" k apply -f "$TEST_DIR/w1.yaml"
 t_ok "delete the CRD" k delete crd widgets.example.com --timeout=20s
 t_fail "custom resources gone with the CRD" k get widgets
 
+cat >"$TEST_DIR/gizmo-crd.yaml" <<'EOF'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gizmos, kind: Gizmo}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.count, statusReplicasPath: .status.count, labelSelectorPath: .status.selector}
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+EOF
+printf 'apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g1}\nspec: {count: 1}\n' >"$TEST_DIR/gizmo.yaml"
+t_ok "apply a CRD with a scale subresource" k apply -f "$TEST_DIR/gizmo-crd.yaml"
+t_ok "wait for it" k wait --for=condition=Established crd/gizmos.example.com --timeout=20s
+t_ok "create a gizmo" k apply -f "$TEST_DIR/gizmo.yaml"
+t_ok "scale a custom resource through its scale subresource" k scale gizmo g1 --replicas=4
+t_eq "specReplicasPath written" "$(k get gizmo g1 -o jsonpath='{.spec.count}')" 4
+
 # -- watch ----------------------------------------------------------------------------------------
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: before}\n' >"$TEST_DIR/before.yaml"
 t_ok "create a configmap before watching" k apply -f "$TEST_DIR/before.yaml"
@@ -153,6 +178,11 @@ t_eq "secret data base64" "$(k get secret creds -n imperative -o jsonpath='{.dat
 t_eq "namespace spec.finalizers defaulted" "$(k get ns imperative -o jsonpath='{.spec.finalizers[0]}')" kubernetes
 t_ok "delete the namespace with its contents" k delete namespace imperative --timeout=20s
 t_fail "namespace gone" k get namespace imperative
+
+# -- helm (release Secrets go through the protobuf path) ---------------------------------------
+t_ok "helm install --wait" helm --kubeconfig "$KC" install gb "$APPS/helm-guestbook" --wait --timeout 60s
+t_match "helm lists the release as deployed" "$(helm --kubeconfig "$KC" list 2>&1)" "gb[[:space:]]+default[[:space:]]+1.*deployed"
+t_ok "helm uninstall" helm --kubeconfig "$KC" uninstall gb --wait --timeout 60s
 
 # -- auth ----------------------------------------------------------------------------------------------
 t_eq "auth can-i with the right token" "$(k auth can-i list pods 2>&1)" yes

@@ -173,6 +173,38 @@ static int pb_meta(struct pb *b, json_t *meta)
 	return 0;
 }
 
+/* meta/v1 DeleteOptions: gracePeriodSeconds 1, preconditions 2 {uid 1,
+ * resourceVersion 2}, orphanDependents 3, propagationPolicy 4, dryRun 5. */
+static int pb_delete_options(struct pb *b, json_t **ret)
+{
+	json_t *o = json_pack("{s:s,s:s}", "kind", "DeleteOptions", "apiVersion", "v1");
+	struct field f;
+	while (b->p < b->end) {
+		if (pb_next(b, &f) < 0) {
+			json_decref(o);
+			return err_set(BERR_INVALID, "protobuf: malformed DeleteOptions");
+		}
+		if (f.num == 1 && f.wire == 0) {
+			json_object_set_new(o, "gracePeriodSeconds", json_integer((json_int_t)f.varint));
+		} else if (f.num == 2 && f.wire == 2) {
+			struct pb pc = f.sub;
+			struct field g;
+			json_t *pre = ensure(o, "preconditions", false);
+			while (pc.p < pc.end && pb_next(&pc, &g) == 0)
+				if (g.wire == 2 && (g.num == 1 || g.num == 2))
+					json_object_set_new(pre, g.num == 1 ? "uid" : "resourceVersion", pb_string(&g.sub));
+		} else if (f.num == 3 && f.wire == 0) {
+			json_object_set_new(o, "orphanDependents", json_boolean(f.varint));
+		} else if (f.num == 4 && f.wire == 2) {
+			json_object_set_new(o, "propagationPolicy", pb_string(&f.sub));
+		} else if (f.num == 5 && f.wire == 2) {
+			json_array_append_new(ensure(o, "dryRun", true), pb_string(&f.sub));
+		}
+	}
+	*ret = o;
+	return 0;
+}
+
 int kpb_decode(const unsigned char *data, size_t len, json_t **ret)
 {
 	if (len < 4 || memcmp(data, "k8s\0", 4) != 0)
@@ -205,6 +237,10 @@ int kpb_decode(const unsigned char *data, size_t len, json_t **ret)
 	const char *a = api ? json_string_value(api) : NULL;
 	if (!k || !a || !raw.p)
 		goto bad;
+	if (strcmp(k, "DeleteOptions") == 0) {
+		rc = pb_delete_options(&raw, ret);
+		goto out;
+	}
 	int type = strcmp(a, "v1") != 0 ? 0 : strcmp(k, "Namespace") == 0 ? 1 : strcmp(k, "ConfigMap") == 0 ? 2
 		 : strcmp(k, "Secret") == 0 ? 3 : strcmp(k, "ServiceAccount") == 0 ? 4 : 0;
 	if (!type) {

@@ -1,7 +1,8 @@
 /*
  * kpb — decoding of the Kubernetes protobuf wire format for the few kinds
  * that kubectl's imperative commands send as protobuf (kubectl create
- * namespace / configmap / secret / serviceaccount): the "k8s\0" envelope
+ * namespace / configmap / secret / serviceaccount; helm's release Secrets
+ * and DeleteOptions): the "k8s\0" envelope
  * around runtime.Unknown, ObjectMeta, and those kinds' fields, into the
  * JSON form kube-sim stores. Other kinds are BERR_UNSUPPORTED (the server
  * answers 415). Input is untrusted: every length is bounds-checked and

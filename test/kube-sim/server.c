@@ -316,7 +316,16 @@ static enum MHD_Result do_watch(struct ks_server *srv, struct MHD_Connection *c,
 
 /* ---- scale subresource -------------------------------------------------------------------- */
 
-static json_t *scale_of(const json_t *obj)
+/* A CRD scale path (".spec.replicas") as a JSON pointer ("/spec/replicas"). */
+static void scale_pointer(const char *path, const char *dflt, char *out, size_t size)
+{
+	str_copy(out, path && *path ? path : dflt, size);
+	for (char *p = out; *p; p++)
+		if (*p == '.')
+			*p = '/';
+}
+
+static json_t *scale_of(const struct ks_type *t, const json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 	json_t *sm = json_object();
@@ -324,17 +333,27 @@ static json_t *scale_of(const json_t *obj)
 	for (const char *const *k = keep; *k; k++)
 		if (json_object_get(meta, *k))
 			json_object_set(sm, *k, json_object_get(meta, *k));
-	json_int_t spec_r = json_integer_value(jx_path(obj, "spec", "replicas", NULL));
-	json_int_t st_r = json_integer_value(jx_path(obj, "status", "replicas", NULL));
+	char spec_p[256], status_p[256];
+	scale_pointer(t->scale_spec_path, ".spec.replicas", spec_p, sizeof(spec_p));
+	scale_pointer(t->scale_status_path, ".status.replicas", status_p, sizeof(status_p));
+	json_int_t spec_r = json_integer_value(jx_ptr_get((json_t *)obj, spec_p));
+	json_int_t st_r = json_integer_value(jx_ptr_get((json_t *)obj, status_p));
 	struct buf sel;
 	buf_init(&sel, 4096);
+	if (t->scale_selector_path) {
+		char sel_p[256];
+		scale_pointer(t->scale_selector_path, "", sel_p, sizeof(sel_p));
+		const json_t *sv = jx_ptr_get((json_t *)obj, sel_p);
+		if (json_is_string(sv))
+			buf_puts(&sel, json_string_value(sv));
+	}
 	json_t *ml = jx_path(obj, "spec", "selector", "matchLabels", NULL);
 	if (!ml && json_is_object(jx_path(obj, "spec", "selector", NULL)) &&
 	    !jx_path(obj, "spec", "selector", "matchExpressions", NULL))
 		ml = jx_path(obj, "spec", "selector", NULL); /* ReplicationController: a plain map */
 	const char *k;
 	json_t *v;
-	json_object_foreach(ml, k, v) if (json_is_string(v)) buf_printf(&sel, "%s%s=%s", sel.len ? "," : "", k, json_string_value(v));
+	json_object_foreach(t->custom ? NULL : ml, k, v) if (json_is_string(v)) buf_printf(&sel, "%s%s=%s", sel.len ? "," : "", k, json_string_value(v));
 	json_t *sc = json_pack("{s:s,s:s,s:o,s:{s:I},s:{s:I,s:s}}", "kind", "Scale", "apiVersion", "autoscaling/v1",
 			       "metadata", sm, "spec", "replicas", (json_int_t)spec_r, "status", "replicas",
 			       (json_int_t)st_r, "selector", sel.ptr);
@@ -349,7 +368,7 @@ static enum MHD_Result do_scale(struct ks_server *srv, struct MHD_Connection *c,
 	int rc = store_get(srv->s, t, ns, name, &obj);
 	if (rc < 0)
 		return send_error(c);
-	json_t *sc = scale_of(obj);
+	json_t *sc = scale_of(t, obj);
 	json_decref(obj);
 	if (strcmp(method, "GET") == 0)
 		return send_json(c, 200, sc);
@@ -379,7 +398,10 @@ static enum MHD_Result do_scale(struct ks_server *srv, struct MHD_Connection *c,
 	}
 	json_t *rep = jx_path(sc, "spec", "replicas", NULL);
 	const char *rv = jx_path_str(sc, "metadata", "resourceVersion", NULL);
-	json_t *patch = json_pack("{s:{s:O}}", "spec", "replicas", rep ? rep : json_integer(0));
+	json_t *patch = json_object();
+	char spec_p[256];
+	scale_pointer(t->scale_spec_path, ".spec.replicas", spec_p, sizeof(spec_p));
+	jx_ptr_set(patch, spec_p, rep ? json_incref(rep) : json_integer(0), true);
 	if (rv && strcmp(method, "PUT") == 0)
 		json_object_set_new(patch, "metadata", json_pack("{s:s}", "resourceVersion", rv));
 	char fm[256];
@@ -391,7 +413,7 @@ static enum MHD_Result do_scale(struct ks_server *srv, struct MHD_Connection *c,
 	json_decref(body);
 	if (rc < 0)
 		return send_error(c);
-	sc = scale_of(out);
+	sc = scale_of(t, out);
 	json_decref(out);
 	return send_json(c, 200, sc);
 }
