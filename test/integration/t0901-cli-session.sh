@@ -27,6 +27,20 @@ t_match "bad flag: points to --help" "$(berth app sync web --no-such-flag 2>&1)"
 t_eq "missing required flags: exit 2" "$(rc berth app create web --repo x --server "$dead" --auth-token x)" 2
 t_eq "bad --timeout: exit 2" "$(rc berth app wait web --timeout soon)" 2
 t_ok "completion script is valid bash" bash -n <(berth completion bash)
+# complete WORD... — what completing the last word offers.
+complete_words() {
+	(
+		# shellcheck disable=SC1090
+		source <(berth completion bash)
+		COMP_WORDS=(berth "$@")
+		COMP_CWORD=$#
+		_berth
+		echo "${COMPREPLY[*]}"
+	)
+}
+t_eq "completes a command group" "$(complete_words ap)" app
+t_eq "completes a subcommand" "$(complete_words app sy)" sync
+t_eq "completes a flag" "$(complete_words app sync --pr)" --prune
 
 start_berth || t_done
 if [ "$BERTH_HAVE_API" != 1 ]; then
