@@ -148,6 +148,9 @@ out=$(berth app get web)
 t_match "app get: summary" "$out" "Sync Status: +Synced"
 t_match "app get: resources table" "$out" "apps +Deployment +demo-web +web +Synced"
 t_eq "app get -o json" "$(berth app get web -o json | jq -r .status.sync.status)" Synced
+wait_for "app get -o tree shows the objects a Deployment owns" 60 \
+	bash -c 'berth app get web --refresh -o tree | grep -q "^└─ReplicaSet/web-"' &&
+	t_ok "app get -o tree" true
 t_eq "app diff: no difference → 0" "$(rc berth app diff web)" 0
 
 repo_commit demo "five replicas" sed -i 's/replicas: 2/replicas: 5/' web/deployment.yaml
