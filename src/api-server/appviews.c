@@ -55,6 +55,7 @@ static json_t *cached(struct api_server *s, const char *what, const char *name)
 
 	if (!s->cache)
 		return NULL;
+	/* The controller's keys (src/app-controller/reconcile.c). */
 	snprintf(key, sizeof(key), "app:%s:%s:%s", s->ns, name, what);
 	buf_init(&b, 64u << 20);
 	if (rcache_get(s->cache, key, &b) == 0)
@@ -83,6 +84,26 @@ static json_t *nodes_from_status(const json_t *app, bool managed)
 	return managed ? json_pack("{s:o}", "items", nodes) : json_pack("{s:o}", "nodes", nodes);
 }
 
+/* Gives each item the controller's unified diff of that resource, found in
+ * diffs (a map "group/kind/namespace/name" → diff text). */
+static void attach_diffs(json_t *v, const json_t *diffs)
+{
+	json_t *it;
+	size_t i;
+	char key[1024];
+
+	if (!json_is_object(diffs))
+		return;
+	json_array_foreach(json_object_get(v, "items"), i, it) {
+		snprintf(key, sizeof(key), "%s/%s/%s/%s", jx_str(it, "group") ? jx_str(it, "group") : "",
+			 jx_str(it, "kind") ? jx_str(it, "kind") : "", jx_str(it, "namespace") ? jx_str(it, "namespace") : "",
+			 jx_str(it, "name") ? jx_str(it, "name") : "");
+		json_t *d = json_object_get(diffs, key);
+		if (json_is_string(d) && json_string_length(d) > 0)
+			json_object_set(it, "diff", d);
+	}
+}
+
 static void view(struct httpd_req *req, void *ud, const char *what, bool managed)
 {
 	struct api_server *s = ud;
@@ -94,12 +115,14 @@ static void view(struct httpd_req *req, void *ud, const char *what, bool managed
 		return;
 	if (api_app_load(s, req, &p, name, "get", &app) < 0)
 		goto out;
-	/* The controller's keys: app:<ns>:<name>:resource-tree ({nodes}) and
-	 * app:<ns>:<name>:managed-diffs (a list, answered as {items}). */
-	if ((v = cached(s, what, name)) && managed && json_is_array(v))
-		v = json_pack("{s:o}", "items", v);
-	if (!v)
-		v = nodes_from_status(app, managed);
+	if (managed) {
+		json_t *diffs = cached(s, what, name);
+		v = nodes_from_status(app, true);
+		attach_diffs(v, diffs);
+		json_decref(diffs);
+	} else if (!(v = cached(s, what, name))) {
+		v = nodes_from_status(app, false);
+	}
 	mask_secrets(v, 0);
 	httpd_respond_json(req, 200, v);
 out:

@@ -472,37 +472,79 @@ static void print_summary(const struct cli_conn *conn, const json_t *app)
 	}
 }
 
-/* Prints node and, indented, the nodes whose parentRefs name it. */
-static void print_tree_node(const json_t *nodes, const json_t *node, const char *prefix, bool last, int depth)
+static bool same_key(const json_t *a, const json_t *b)
 {
-	const char *uid = jx_str(node, "uid");
-	const char *health = cli_str(node, "", "health", "status", NULL);
+	static const char *const keys[] = {"group", "kind", "namespace", "name"};
+	for (int i = 0; i < 4; i++)
+		if (!str_eq_null(cli_str(a, "", keys[i], NULL), cli_str(b, "", keys[i], NULL)))
+			return false;
+	return true;
+}
+
+/* Is n a child of parent? Trees name parents by "parentUid", or by
+ * "parentRefs" entries holding a uid or group/kind/namespace/name. */
+static bool is_child_of(const json_t *n, const json_t *parent)
+{
+	const char *puid = jx_str(parent, "uid"), *pu = jx_str(n, "parentUid");
+	json_t *ref;
+	size_t j;
+
+	if (pu)
+		return puid && strcmp(pu, puid) == 0;
+	json_array_foreach(json_object_get(n, "parentRefs"), j, ref) {
+		const char *ru = jx_str(ref, "uid");
+		if (ru ? puid && strcmp(ru, puid) == 0 : same_key(ref, parent))
+			return true;
+	}
+	return false;
+}
+
+static bool is_root(const json_t *n)
+{
+	return !jx_str(n, "parentUid") && json_array_size(json_object_get(n, "parentRefs")) == 0;
+}
+
+/* The health of node: its own, else that of the same resource in the
+ * application's status. */
+static const char *node_health(const json_t *node, const json_t *resources)
+{
+	json_t *r;
+	size_t i;
+	if (jx_path_str(node, "health", "status", NULL))
+		return jx_path_str(node, "health", "status", NULL);
+	json_array_foreach(resources, i, r)
+		if (same_key(r, node))
+			return cli_str(r, "", "health", "status", NULL);
+	return "";
+}
+
+/* Prints node and, indented, its children. */
+static void print_tree_node(const json_t *nodes, const json_t *resources, const json_t *node, const char *prefix,
+			    bool last, int depth)
+{
+	const char *health = node_health(node, resources);
 	const char *col = cli_status_colour(health);
 	char sub[256];
-	json_t *n, *ref;
-	size_t i, j, nkids = 0, k = 0;
+	json_t *n;
+	size_t i, nkids = 0, k = 0;
 
 	printf("%s%s%s/%s %s%s%s\n", prefix, depth == 0 ? "" : last ? "└─" : "├─", cli_str(node, "", "kind", NULL),
 	       cli_str(node, "", "name", NULL), col, health, *col ? cli_colour_reset() : "");
-	if (!uid || depth > 16)
+	if (depth > 16)
 		return;
 	snprintf(sub, sizeof(sub), "%s%s", prefix, depth == 0 ? "" : last ? "  " : "│ ");
 	json_array_foreach(nodes, i, n)
-		json_array_foreach(json_object_get(n, "parentRefs"), j, ref)
-			if (str_eq_null(jx_str(ref, "uid"), uid))
-				nkids++;
+		if (n != node && is_child_of(n, node))
+			nkids++;
 	json_array_foreach(nodes, i, n) {
-		json_array_foreach(json_object_get(n, "parentRefs"), j, ref) {
-			if (str_eq_null(jx_str(ref, "uid"), uid)) {
-				k++;
-				print_tree_node(nodes, n, sub, k == nkids, depth + 1);
-				break;
-			}
+		if (n != node && is_child_of(n, node)) {
+			k++;
+			print_tree_node(nodes, resources, n, sub, k == nkids, depth + 1);
 		}
 	}
 }
 
-static int print_tree(struct cli_conn *conn, const char *name)
+static int print_tree(struct cli_conn *conn, const char *name, const json_t *resources)
 {
 	char *path = cli_path("applications", name, "/resource-tree");
 	json_t *tree = NULL, *nodes, *n;
@@ -513,8 +555,8 @@ static int print_tree(struct cli_conn *conn, const char *name)
 		goto out;
 	nodes = json_object_get(tree, "nodes");
 	json_array_foreach(nodes, i, n)
-		if (json_array_size(json_object_get(n, "parentRefs")) == 0)
-			print_tree_node(nodes, n, "", true, 0);
+		if (is_root(n))
+			print_tree_node(nodes, resources, n, "", true, 0);
 out:
 	json_decref(tree);
 	free(path);
@@ -562,7 +604,7 @@ int cmd_app_get(int argc, char **argv)
 	} else if (strcmp(out_fmt, "tree") == 0) {
 		print_summary(&conn, app);
 		putchar('\n');
-		rc = print_tree(&conn, argv[optind]);
+		rc = print_tree(&conn, argv[optind], jx_path(app, "status", "resources", NULL));
 	} else {
 		print_summary(&conn, app);
 		putchar('\n');

@@ -68,6 +68,19 @@ static void print_progress(const json_t *app, json_t *seen)
 		       *ch ? cli_colour_reset() : "");
 		fflush(stdout);
 	}
+	/* Results of the running operation as the controller records them. */
+	json_array_foreach(jx_path(app, "status", "operationState", "syncResult", "resources", NULL), i, r) {
+		const char *st = cli_str(r, "", "status", NULL), *msg = cli_str(r, "", "message", NULL);
+		snprintf(key, sizeof(key), "op:%s/%s/%s", cli_str(r, "", "kind", NULL), cli_str(r, "", "namespace", NULL),
+			 cli_str(r, "", "name", NULL));
+		snprintf(val, sizeof(val), "%s %s", st, msg);
+		if (str_eq_null(jx_str(seen, key), val))
+			continue;
+		json_object_set_new(seen, key, json_string(val));
+		const char *cs = cli_status_colour(st);
+		printf("  %-40s %s%-10s%s %s\n", key + 3, cs, st, *cs ? cli_colour_reset() : "", msg);
+		fflush(stdout);
+	}
 }
 
 int app_refresh(struct cli_conn *c, const char *name, const char *kind, int64_t timeout_s, json_t **ret)
@@ -118,11 +131,13 @@ int app_wait(struct cli_conn *c, const char *name, unsigned what, const char *pr
 			break;
 		}
 		if (deadline && clock_mono_ms() >= deadline) {
-			fprintf(stderr, "berth %s: timed out after %llds waiting for application '%s' (sync %s, health %s%s%s)\n",
+			fprintf(stderr,
+				"berth %s: timed out after %llds waiting for application '%s' (sync %s, health %s, "
+				"%s, last operation %s)\n",
 				c->cmd, (long long)timeout_s, name, cli_str(app, "Unknown", "status", "sync", "status", NULL),
 				cli_str(app, "Unknown", "status", "health", "status", NULL),
-				json_object_get(app, "operation") ? ", operation running" : "",
-				"");
+				json_object_get(app, "operation") ? "an operation requested" : "no operation requested",
+				cli_str(app, "none", "status", "operationState", "phase", NULL));
 			rc = 1;
 			break;
 		}

@@ -46,7 +46,7 @@ int cmd_completion(int argc, char **argv)
 	      "\tfi\n"
 	      "\tif [[ \"$cur\" == -* ]]; then\n"
 	      "\t\tif tr ';' '\\n' <<<\"$_berth_commands\" | grep -qx \"$first $second\"; then cmd=\"$first $second\"; else cmd=$first; fi\n"
-	      "\t\twords=$(berth $cmd --help 2>/dev/null | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)\n"
+	      "\t\twords=$(IFS=' '; berth $cmd --help 2>/dev/null | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)\n"
 	      "\t\tCOMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
 	      "\t\treturn\n"
 	      "\tfi\n"

@@ -139,6 +139,8 @@ static int simple_args(int argc, char **argv, const char *usage, int nargs, stru
 	}
 	if (argc - optind != nargs)
 		return cli_usage_error(argv[0], "expected %d argument%s", nargs, nargs == 1 ? "" : "s");
+	if (out_fmt && *out_fmt && strcmp(*out_fmt, "json") && strcmp(*out_fmt, "yaml"))
+		return cli_usage_error(argv[0], "-o is json or yaml");
 	return 0;
 }
 

@@ -154,6 +154,8 @@ int cmd_repo_list(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error(argv[0], "unexpected argument \"%s\"", argv[optind]);
+	if (out_fmt && strcmp(out_fmt, "json") && strcmp(out_fmt, "yaml"))
+		return cli_usage_error(argv[0], "-o is json or yaml");
 	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
 		return rc;
 	if ((rc = cli_call(&conn, "GET", "/api/v1/repositories", NULL, NULL, &resp)) != 0)

@@ -27,6 +27,20 @@ t_match "bad flag: points to --help" "$(berth app sync web --no-such-flag 2>&1)"
 t_eq "missing required flags: exit 2" "$(rc berth app create web --repo x --server "$dead" --auth-token x)" 2
 t_eq "bad --timeout: exit 2" "$(rc berth app wait web --timeout soon)" 2
 t_ok "completion script is valid bash" bash -n <(berth completion bash)
+# complete WORD... — what completing the last word offers.
+complete_words() {
+	(
+		# shellcheck disable=SC1090
+		source <(berth completion bash)
+		COMP_WORDS=(berth "$@")
+		COMP_CWORD=$#
+		_berth
+		echo "${COMPREPLY[*]}"
+	)
+}
+t_eq "completes a command group" "$(complete_words ap)" app
+t_eq "completes a subcommand" "$(complete_words app sy)" sync
+t_eq "completes a flag" "$(complete_words app sync --pr)" --prune
 
 start_berth || t_done
 if [ "$BERTH_HAVE_API" != 1 ]; then
@@ -100,6 +114,24 @@ t_match "app list table" "$(berth app list)" "web-staging +https://kubernetes.de
 t_eq "unknown app: exit 2" "$(rc berth app get no-such-app)" 2
 t_match "unknown app: says not found" "$(berth app get no-such-app 2>&1)" 'application "no-such-app" not found'
 
+# ---- projects, clusters, permissions ------------------------------------
+t_ok "proj create" berth proj create team -d 'https://kubernetes.default.svc,team-*' -s "$REPO" --description "a team"
+t_ok "proj add-source" berth proj add-source team 'https://git.example/*'
+t_ok "proj add-destination" berth proj add-destination team https://kubernetes.default.svc shared
+out=$(berth proj get team -o json)
+t_eq "the project has both sources" "$(jq -r '.spec.sourceRepos | join(" ")' <<<"$out")" "$REPO https://git.example/*"
+t_eq "the project has both destinations" "$(jq -r '[.spec.destinations[].namespace] | join(" ")' <<<"$out")" "team-* shared"
+t_match "proj list" "$(berth proj list)" "team +a team +2 +2"
+t_ok "proj delete" berth proj delete team
+t_eq "deleted project: exit 2" "$(rc berth proj get team)" 2
+ctx=$(kubectl config --kubeconfig "$BERTH_KUBECONFIG" current-context)
+t_ok "cluster add from a kubeconfig context" berth cluster add "$ctx" --kubeconfig "$BERTH_KUBECONFIG" --name sim
+t_match "cluster list shows it" "$(berth cluster list)" "$KUBE_SIM_URL +sim"
+t_fail "cluster list never shows the token" grep -q "$KUBE_SIM_TOKEN" <<<"$(berth cluster list -o json)"
+t_ok "cluster rm" berth cluster rm "$KUBE_SIM_URL"
+t_eq "admin may sync: can-i yes → 0" "$(rc berth account can-i sync applications 'default/web')" 0
+t_eq "can-i prints yes" "$(berth account can-i sync applications 'default/web')" yes
+
 if [ "$BERTH_HAVE_CONTROLLER" != 1 ] || [ "$BERTH_HAVE_REPO" != 1 ]; then
 	t_skip "sync, diff, history, rollback, delete" "berth-app-controller or berth-repo-server is not built yet"
 	t_done
@@ -116,6 +148,9 @@ out=$(berth app get web)
 t_match "app get: summary" "$out" "Sync Status: +Synced"
 t_match "app get: resources table" "$out" "apps +Deployment +demo-web +web +Synced"
 t_eq "app get -o json" "$(berth app get web -o json | jq -r .status.sync.status)" Synced
+wait_for "app get -o tree shows the objects a Deployment owns" 60 \
+	bash -c 'berth app get web --refresh -o tree | grep -q "^└─ReplicaSet/web-"' &&
+	t_ok "app get -o tree" true
 t_eq "app diff: no difference → 0" "$(rc berth app diff web)" 0
 
 repo_commit demo "five replicas" sed -i 's/replicas: 2/replicas: 5/' web/deployment.yaml
@@ -141,6 +176,14 @@ t_ok "its overlay was applied" kube -n demo-staging get deployment staging-web
 t_ok "app delete --cascade" berth app delete web --cascade -y
 wait_for "deployment removed by cascade" 60 bash -c "! kubectl --kubeconfig '$BERTH_KUBECONFIG' -n demo-web get deployment web"
 wait_for "application gone" 60 bash -c '! berth app get web'
+
+# ---- password change and logout -----------------------------------------
+t_ok "update-password" berth account update-password --current-password "$BERTH_ADMIN_PASSWORD" \
+	--new-password t0901-new-pass
+t_eq "the old session ends with the password change" "$(rc berth app list)" 2
+t_eq "the old password no longer logs in" \
+	"$(rc berth login "$BERTH_SERVER" --username admin --password "$BERTH_ADMIN_PASSWORD")" 2
+t_ok "the new password logs in" berth login "$BERTH_SERVER" --username admin --password t0901-new-pass
 t_ok "logout" berth logout
 t_eq "after logout: not logged in" "$(rc berth app list)" 2
 t_done

@@ -22,7 +22,8 @@ run_demo() {
 	local log=$TEST_DIR/demo-$1.log
 	DEMO_DIR=$TEST_DIR/demo-dir-$1
 	BERTH_DEMO_PORT=$(free_port)
-	run_bg "demo-$1" env -u KUBECONFIG BERTH_DEMO_PORT="$BERTH_DEMO_PORT" TMPDIR="$TEST_DIR" "$DEMO"
+	run_bg "demo-$1" env -u KUBECONFIG ${KUBECONFIG:+KUBECONFIG="$KUBECONFIG"} BERTH_DEMO_PORT="$BERTH_DEMO_PORT" \
+		TMPDIR="$TEST_DIR" "$DEMO"
 	DEMO_PID=$LAST_PID
 	wait_for_line "$log" "^  Password: " 240 || { sed 's/^/# demo: /' "$log"; return 1; }
 	DEMO_URL=$(sed -n 's/^  Dashboard: *//p' "$log" | head -1)
@@ -51,4 +52,13 @@ stop_demo
 run_demo 2 || t_done
 t_ok "the second run answers" curl -sf "$DEMO_URL/healthz"
 stop_demo
+
+# With $KUBECONFIG set, the demo uses that cluster and leaves it running.
+start_kube_sim || t_done
+KUBECONFIG=$BERTH_KUBECONFIG run_demo 3 || t_done
+t_match "the demo says it uses \$KUBECONFIG" "$(cat "$TEST_DIR/demo-3.log")" 'using the cluster of \$KUBECONFIG'
+t_fail "it started no kube-sim of its own" grep -q "kube-sim (sandbox cluster)" "$TEST_DIR/demo-3.log"
+wait_for "the root app is in the given cluster" 60 kube -n berth get applications.berth.dev demo-root
+stop_demo
+t_ok "the given cluster still runs" kube get namespaces
 t_done

@@ -410,6 +410,12 @@ start_berth() {
 	BERTH_SECRET_FILE=$TEST_DIR/server-secret
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$BERTH_SECRET_FILE"
 	chmod 600 "$BERTH_SECRET_FILE"
+	# One server.secretkey for all: the API server reads it from berth-secret,
+	# the repo server and controller from the file (cache entries are signed
+	# with it).
+	kube -n "$BERTH_NS" create secret generic berth-secret \
+		--from-literal=server.secretkey="$(cat "$BERTH_SECRET_FILE")" >/dev/null ||
+		{ _tl_result 1 "create berth-secret"; return 1; }
 	if _tl_daemon berth-repo-server; then
 		# shellcheck disable=SC2086
 		run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --redis "$REDIS_ADDR" \
