@@ -95,9 +95,11 @@ void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata);
 /* The Application object (new reference) from the control-plane cache,
  * or by GET when fresh is true. BERR_NOTFOUND when gone. */
 int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret);
-/* Writes status (new JSON, borrowed) to the Application unless equal to
- * the one in obj (ignoring reconciledAt). Retries a conflict once with a
- * fresh copy. Returns 1 when written, 0 when skipped, or a BERR code. */
+/* Writes status (borrowed; may be modified) to the Application unless
+ * equal to the one in obj (ignoring reconciledAt). On a conflict it reads
+ * the app again, keeps the stored operationState and history (written by
+ * the operation workers) and retries once. Returns 1 when written, 0 when
+ * skipped, or a BERR code. */
 int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status);
 /* Removes the top-level operation of the app. */
 int ctl_operation_clear(struct ctl *c, const char *name);
