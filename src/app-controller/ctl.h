@@ -117,6 +117,14 @@ void ctl_publish(struct ctl *c, const char *name, const char *what);
 int ctl_manifests(struct ctl *c, struct cluster *cl, const struct model_app *app,
 		  const struct model_sources *srcs, const char *revision, bool no_cache, json_t **ret_objs,
 		  char **ret_rev, char **ret_type);
+/* The data of ConfigMap berth-cm (new reference), or NULL. */
+json_t *ctl_settings(struct ctl *c);
+/* resource.customizations.ignoreDifferences.<key> of the settings as the
+ * diff engine takes them ({key: {jsonPointers, ...}}; new reference). */
+json_t *ctl_diff_customizations(const json_t *settings);
+/* True when resource.exclusions of the settings exclude (group, kind) on
+ * the cluster with this server. */
+bool ctl_excluded(const json_t *settings, const char *group, const char *kind, const char *server);
 /* True when the kind is namespaced on this cluster (discovery; unknown kinds:
  * true unless in the built-in cluster-scoped list). */
 bool ctl_kind_namespaced(struct cluster *cl, const char *api_version, const char *kind);
