@@ -55,7 +55,8 @@ t_fail "the last wave did not run" k get job maint-page-down
 # faults
 ADMIN=$(cat "$KUBECONFIG.admin-token")
 admin() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $ADMIN" "$@"; }
-app_apply gb guestbook automated
+# a sync that fails on a fault is retried only because retry says so
+app_apply gb guestbook automated '{"syncPolicy":{"retry":{"limit":20,"backoff":{"duration":"1s","factor":2,"maxDuration":"5s"}}}}'
 wait_app gb Synced Healthy 90
 t_eq "faults on" "$(admin -X PUT -d '{"spec":"429=0.1,500=0.05,watch-drop=3s,compact=4s"}' "$KS/_admin/faults")" "200"
 repo_commit examples "four replicas" sed -i 's/replicas: 1/replicas: 4/' guestbook/guestbook-ui-deployment.yaml
