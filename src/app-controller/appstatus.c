@@ -75,8 +75,18 @@ int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status)
 	}
 	rc = write_once(c, obj, status);
 	if (rc == BERR_CONFLICT) {
+		err_clear();
 		if ((rc = ctl_app_get(c, name, true, &fresh)) < 0)
 			return rc;
+		/* the operation workers own operationState and history: keep theirs */
+		static const char *const owned[] = {"operationState", "history"};
+		for (size_t i = 0; i < 2; i++) {
+			json_t *v = jx_path(fresh, "status", owned[i], NULL);
+			if (v)
+				json_object_set(status, owned[i], v);
+			else
+				json_object_del(status, owned[i]);
+		}
 		if (same_status(json_object_get(fresh, "status"), status)) {
 			json_decref(fresh);
 			return 0;

@@ -95,9 +95,11 @@ void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata);
 /* The Application object (new reference) from the control-plane cache,
  * or by GET when fresh is true. BERR_NOTFOUND when gone. */
 int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret);
-/* Writes status (new JSON, borrowed) to the Application unless equal to
- * the one in obj (ignoring reconciledAt). Retries a conflict once with a
- * fresh copy. Returns 1 when written, 0 when skipped, or a BERR code. */
+/* Writes status (borrowed; may be modified) to the Application unless
+ * equal to the one in obj (ignoring reconciledAt). On a conflict it reads
+ * the app again, keeps the stored operationState and history (written by
+ * the operation workers) and retries once. Returns 1 when written, 0 when
+ * skipped, or a BERR code. */
 int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status);
 /* Removes the top-level operation of the app. */
 int ctl_operation_clear(struct ctl *c, const char *name);
@@ -115,6 +117,14 @@ void ctl_publish(struct ctl *c, const char *name, const char *what);
 int ctl_manifests(struct ctl *c, struct cluster *cl, const struct model_app *app,
 		  const struct model_sources *srcs, const char *revision, bool no_cache, json_t **ret_objs,
 		  char **ret_rev, char **ret_type);
+/* The data of ConfigMap berth-cm (new reference), or NULL. */
+json_t *ctl_settings(struct ctl *c);
+/* resource.customizations.ignoreDifferences.<key> of the settings as the
+ * diff engine takes them ({key: {jsonPointers, ...}}; new reference). */
+json_t *ctl_diff_customizations(const json_t *settings);
+/* True when resource.exclusions of the settings exclude (group, kind) on
+ * the cluster with this server. */
+bool ctl_excluded(const json_t *settings, const char *group, const char *kind, const char *server);
 /* True when the kind is namespaced on this cluster (discovery; unknown kinds:
  * true unless in the built-in cluster-scoped list). */
 bool ctl_kind_namespaced(struct cluster *cl, const char *api_version, const char *kind);

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "httpc.h"
 #include "jsonx.h"
+#include "kyaml.h"
 #include "log.h"
 #include "str.h"
 
@@ -35,6 +36,71 @@ bool ctl_kind_namespaced(struct cluster *cl, const char *api_version, const char
 		if (!strcmp(kind, cluster_scoped_kinds[i]))
 			return false;
 	return true;
+}
+
+json_t *ctl_settings(struct ctl *c)
+{
+	const struct lc_record *r = livecache_get(c->cp, "", "ConfigMap", c->ns, "berth-cm");
+	json_t *cm = NULL, *data = NULL;
+	if (r && lc_record_object(r, &cm) == 0 && json_is_object(json_object_get(cm, "data")))
+		data = json_incref(json_object_get(cm, "data"));
+	err_clear();
+	lc_record_unref(r);
+	json_decref(cm);
+	return data;
+}
+
+#define IGNORE_PREFIX "resource.customizations.ignoreDifferences."
+
+json_t *ctl_diff_customizations(const json_t *settings)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+	json_object_foreach((json_t *)settings, k, v) {
+		json_t *rule = NULL;
+		const char *text = json_string_value(v);
+		if (!str_starts_with(k, IGNORE_PREFIX) || !text)
+			continue;
+		if (kyaml_load_any(text, strlen(text), NULL, &rule) == 0 && json_is_object(rule))
+			json_object_set(out, k + strlen(IGNORE_PREFIX), rule);
+		json_decref(rule);
+		err_clear();
+	}
+	return out;
+}
+
+static bool any_glob(const json_t *list, const char *s)
+{
+	size_t i;
+	json_t *p;
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		return true; /* absent: matches everything */
+	json_array_foreach(list, i, p)
+		if (json_string_value(p) && str_glob(json_string_value(p), s))
+			return true;
+	return false;
+}
+
+bool ctl_excluded(const json_t *settings, const char *group, const char *kind, const char *server)
+{
+	const char *text = jx_str(settings, "resource.exclusions");
+	json_t *rules = NULL, *r;
+	size_t i;
+	bool hit = false;
+	if (!text || kyaml_load_any(text, strlen(text), NULL, &rules) < 0 || !json_is_array(rules)) {
+		err_clear();
+		json_decref(rules);
+		return false;
+	}
+	json_array_foreach(rules, i, r) {
+		if (any_glob(json_object_get(r, "apiGroups"), group) && any_glob(json_object_get(r, "kinds"), kind) &&
+		    any_glob(json_object_get(r, "clusters"), server ? server : "")) {
+			hit = true;
+			break;
+		}
+	}
+	json_decref(rules);
+	return hit;
 }
 
 /* The repo object of the request: url plus credentials from the matching
@@ -162,7 +228,7 @@ int ctl_manifests(struct ctl *c, struct cluster *cl, const struct model_app *app
 		  const struct model_sources *srcs, const char *revision, bool no_cache, json_t **ret_objs,
 		  char **ret_rev, char **ret_type)
 {
-	json_t *objs = json_array();
+	json_t *objs = json_array(), *settings = NULL;
 	char *rev = NULL, *type = NULL;
 	int rc = 0;
 
@@ -172,6 +238,7 @@ int ctl_manifests(struct ctl *c, struct cluster *cl, const struct model_app *app
 		rc = err_set(BERR_INVALID, "spec.source: no source");
 		goto out;
 	}
+	settings = ctl_settings(c);
 	for (size_t i = 0; i < srcs->n; i++) {
 		const struct model_source *s = &srcs->v[i];
 		json_t *req, *ans = NULL;
@@ -192,7 +259,11 @@ int ctl_manifests(struct ctl *c, struct cluster *cl, const struct model_app *app
 		size_t k;
 		json_t *m;
 		json_array_foreach(json_object_get(ans, "manifests"), k, m) {
-			if (!json_is_object(m))
+			char group[256];
+			if (!json_is_object(m) || !jx_str(m, "kind"))
+				continue;
+			annot_api_group(m, group, sizeof(group));
+			if (settings && ctl_excluded(settings, group, jx_str(m, "kind"), cl->server))
 				continue;
 			if ((rc = prepare(cl, app, m)) < 0) {
 				json_decref(ans);
@@ -202,11 +273,13 @@ int ctl_manifests(struct ctl *c, struct cluster *cl, const struct model_app *app
 		}
 		json_decref(ans);
 	}
+	json_decref(settings);
 	*ret_objs = objs;
 	*ret_rev = rev ? rev : str_dup("");
 	*ret_type = type ? type : str_dup("");
 	return 0;
 out:
+	json_decref(settings);
 	json_decref(objs);
 	free(rev);
 	free(type);

@@ -131,9 +131,10 @@ static void add_diff(struct compare *cmp, const json_t *obj, const struct diff_r
 }
 
 static int compare_one(struct cluster *cl, const struct model_app *app, const struct model_project *proj,
-		       const json_t *settings_ignore, struct res *r, struct compare *cmp)
+		       const json_t *settings_ignore, const json_t *customizations, struct res *r,
+		       struct compare *cmp)
 {
-	struct diff_settings ds = {.ignore_differences = settings_ignore};
+	struct diff_settings ds = {.ignore_differences = settings_ignore, .customizations = customizations};
 	struct diff_result dr;
 	char group[256];
 	char *why = NULL;
@@ -173,7 +174,6 @@ static int build_compare(struct ctl *c, struct cluster *cl, const struct model_a
 	json_t *o;
 	int rc;
 
-	(void)c;
 	cmp->conditions = json_object();
 	cmp->diffs = json_object();
 	if (!by_key || !cmp->conditions || !cmp->diffs)
@@ -228,12 +228,16 @@ static int build_compare(struct ctl *c, struct cluster *cl, const struct model_a
 		r->live = json_incref(o);
 	}
 	const json_t *ignore = jx_path(app_obj, "spec", "ignoreDifferences", NULL);
+	json_t *settings = ctl_settings(c);
+	json_t *custom = settings ? ctl_diff_customizations(settings) : NULL;
+	json_decref(settings);
 	cmp->all_synced = true;
 	for (i = 0; i < cmp->n; i++) {
-		compare_one(cl, app, proj, ignore, &cmp->v[i], cmp);
+		compare_one(cl, app, proj, ignore, json_object_size(custom) ? custom : NULL, &cmp->v[i], cmp);
 		if (!cmp->v[i].synced)
 			cmp->all_synced = false;
 	}
+	json_decref(custom);
 	rc = 0;
 out:
 	json_decref(live);

@@ -519,7 +519,8 @@ static int run_tasks(struct sync_run *s, const struct syncplan *p)
 		for (size_t i = from; i < end; i++)
 			json_decref(created[i - from]);
 		free(created);
-		if (!s->failed && write_running(s) < 0)
+		/* progress, unless a terminate request arrived (not to overwrite it) */
+		if (!s->failed && !s->terminated && !terminate_requested(s) && write_running(s) < 0)
 			err_clear();
 		from = end;
 	}

@@ -80,4 +80,29 @@ run_op forbidden
 t_eq "a requested sync is refused" "$(app_field forbidden .status.operationState.phase)" "Failed"
 t_fail "still nothing applied" k get deploy kustomize-guestbook-ui
 
+# settings: resource.exclusions and an ignoreDifferences customization
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-cm, namespace: berth}
+data:
+  resource.exclusions: |
+    - apiGroups: [""]
+      kinds: [Service]
+      clusters: ["*"]
+  resource.customizations.ignoreDifferences.apps_Deployment: |
+    jsonPointers: [/spec/replicas]
+YAML
+app_apply excl guestbook automated '{"destination":{"namespace":"other"},"syncPolicy":{"syncOptions":["CreateNamespace=true"]}}'
+wait_app excl Synced Healthy 60
+t_ok "deployment applied in its namespace" k -n other get deploy guestbook-ui
+t_fail "excluded Service not applied" k -n other get svc guestbook-ui
+t_eq "excluded kind not in the status" "$(app_field excl '[.status.resources[].kind] | join(",")')" "Deployment"
+k -n other scale deploy guestbook-ui --replicas=4 >/dev/null
+k -n berth annotate applications.berth.dev excl berth.dev/refresh=normal --overwrite >/dev/null
+wait_for "refresh done" 30 bash -c \
+	"[ -z \"\$(kubectl -n berth get applications.berth.dev excl -o jsonpath='{.metadata.annotations.berth\.dev/refresh}')\" ]"
+t_eq "replicas ignored by the customization: still Synced" "$(app_field excl .status.sync.status)" "Synced"
+t_eq "and not reverted" "$(k -n other get deploy guestbook-ui -o jsonpath='{.spec.replicas}')" "4"
+
 t_done

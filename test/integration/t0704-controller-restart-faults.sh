@@ -37,10 +37,26 @@ t_eq "order kept across the restart" "$(created | tr '\n' ' ')" \
 t_eq "one history entry" "$(app_field waves '.status.history | length')" "1"
 t_eq "operation cleared" "$(app_field waves .operation)" "null"
 
+# terminate: a running operation asked to stop ends Failed, later waves not run
+k delete jobs --all >/dev/null 2>&1
+k -n berth patch applications.berth.dev waves --type merge -p '{"metadata":{"annotations":{"x":"1"}}}' >/dev/null
+sync_op waves
+wait_for "second sync running" 60 bash -c \
+	"[ \"\$(kubectl -n berth get applications.berth.dev waves -o jsonpath='{.status.operationState.phase}')\" = Running ]"
+wait_for "second sync in wave 1" 60 bash -c "kubectl get job maint-page-up >/dev/null 2>&1"
+k -n berth patch applications.berth.dev waves --subresource=status --type merge \
+	-p '{"status":{"operationState":{"phase":"Terminating"}}}' >/dev/null
+wait_for "terminated operation finished" 60 bash -c \
+	"[ -n \"\$(kubectl -n berth get applications.berth.dev waves -o jsonpath='{.status.operationState.finishedAt}')\" ]"
+t_eq "terminated operation Failed" "$(app_field waves .status.operationState.phase)" "Failed"
+t_eq "it says it was terminated" "$(app_field waves .status.operationState.message)" "operation terminated"
+t_fail "the last wave did not run" k get job maint-page-down
+
 # faults
 ADMIN=$(cat "$KUBECONFIG.admin-token")
 admin() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $ADMIN" "$@"; }
-app_apply gb guestbook automated
+# a sync that fails on a fault is retried only because retry says so
+app_apply gb guestbook automated '{"syncPolicy":{"retry":{"limit":20,"backoff":{"duration":"1s","factor":2,"maxDuration":"5s"}}}}'
 wait_app gb Synced Healthy 90
 t_eq "faults on" "$(admin -X PUT -d '{"spec":"429=0.1,500=0.05,watch-drop=3s,compact=4s"}' "$KS/_admin/faults")" "200"
 repo_commit examples "four replicas" sed -i 's/replicas: 1/replicas: 4/' guestbook/guestbook-ui-deployment.yaml
