@@ -38,7 +38,9 @@ t_eq "no page in the wrong section" \
 
 # The daemons' pages document exactly the flags the binaries have.
 flags_help() { "$BERTH_BIN/$1" --help 2>&1 | grep -oE '^ +--[a-z0-9-]+' | tr -d ' ' | sort -u; }
-flags_man() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$1" | grep -oE -- '--[a-z0-9-]+' | sort -u; }
+# Flags the page documents as options: the tag lines (.B/.BI/.BR starting with
+# the flag), not flags of other commands mentioned in the prose.
+flags_man() { grep -E '^\.B[IR]? +\\-\\-' "$1" | sed 's/\\-/-/g' | grep -oE -- '--[a-z0-9-]+' | sort -u; }
 for m in "$man"/man8/berth-*.8; do
 	b=$(basename "$m" .8)
 	[ -x "$BERTH_BIN/$b" ] || continue
