@@ -109,7 +109,7 @@ static bool ident_char(char c, bool first)
 static int add_step(struct step *st, size_t *n, size_t cap, struct step s)
 {
 	if (*n >= cap) {
-		free(s.name);
+		steps_free(&s, 1); /* a select() step owns its condition and literal */
 		return err_set(BERR_TOOLARGE, "jq path has too many steps");
 	}
 	st[(*n)++] = s;

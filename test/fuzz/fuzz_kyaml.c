@@ -1,25 +1,16 @@
-/* libFuzzer harness for kyaml (not part of `make check`; built on demand).
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *       test/fuzz/fuzz_kyaml.c lib/kyaml.c lib/kyaml_dump.c lib/kyaml_scalar.c \
- *       lib/jsonx.c lib/buf.c lib/err.c lib/str.c \
- *       -ljansson -lyaml -lcrypto -lm -o build/fuzz_kyaml
- *   (seed build/fuzz-corpus with the .yaml files of test/data/kyaml and
- *   test/data/kyaml-oracle)
- *   build/fuzz_kyaml -max_total_time=300 -max_len=4096 build/fuzz-corpus
+/* Fuzz target: kyaml load, then dump → load must give the same documents.
  *
  * Every input must be read without a crash, a leak or a sanitizer report;
- * whatever reads successfully must survive write → read unchanged. */
-#include <stdint.h>
-#include <stdlib.h>
+ * whatever reads successfully must survive write → read unchanged. Build
+ * and run with test/fuzz/build and test/fuzz/run (see README.md). */
+#include "fuzz_common.h"
 
 #include "buf.h"
-#include "jsonx.h"
 #include "kyaml.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int fuzz_kyaml(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fuzz_kyaml(const uint8_t *data, size_t size)
 {
 	struct kyaml_limits lim = { .max_depth = 40, .max_nodes = 100000, .max_alias_nodes = 10000 };
 	json_t *docs = NULL, *again = NULL;
@@ -42,3 +33,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_release(&out);
 	return 0;
 }
+
+FUZZ_ENTRY(kyaml)
