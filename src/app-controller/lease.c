@@ -82,8 +82,10 @@ static int try_hold(struct lease *l)
 	const char *holder = jx_path_str(obj, "spec", "holderIdentity", NULL);
 	bool mine = str_eq_null(holder, l->identity);
 	if (!mine && !expired(obj)) {
+		/* holder is borrowed from obj: format the message before freeing it */
+		rc = err_set(BERR_CONFLICT, "lease %s held by %s", l->name, holder ? holder : "?");
 		json_decref(obj);
-		return err_set(BERR_CONFLICT, "lease %s held by %s", l->name, holder ? holder : "?");
+		return rc;
 	}
 	json_t *spec = jx_obj_ensure(obj, "spec");
 	json_object_set_new(spec, "renewTime", json_string(now));
