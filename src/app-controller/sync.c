@@ -910,25 +910,40 @@ int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_a
 	if (rc < 0)
 		return rc;
 	int top = INT32_MIN;
-	size_t i;
+	size_t i, n_deletable = 0;
 	json_t *o;
+	/* Delete=false objects stay when the app goes (they are not waited for) */
 	json_array_foreach(live, i, o) {
 		struct annot an;
-		if (annot_parse(o, &an) == 0 && an.wave > top)
-			top = an.wave;
+		int wave = 0;
+		bool keep = false;
+		if (annot_parse(o, &an) == 0) {
+			wave = an.wave;
+			keep = an.sync_options & ANNOT_SYNC_DELETE_FALSE;
+		}
+		if (!keep) {
+			n_deletable++;
+			if (wave > top)
+				top = wave;
+		}
 		annot_release(&an);
 		err_clear();
 	}
-	if (json_array_size(live) == 0) {
+	if (n_deletable == 0) {
 		json_decref(live);
 		return 1;
 	}
 	json_array_foreach(live, i, o) {
 		struct annot an;
-		int wave = annot_parse(o, &an) == 0 ? an.wave : 0;
+		bool keep = false;
+		int wave = 0;
+		if (annot_parse(o, &an) == 0) {
+			wave = an.wave;
+			keep = an.sync_options & ANNOT_SYNC_DELETE_FALSE;
+		}
 		annot_release(&an);
 		err_clear();
-		if (wave == top && !jx_path_str(o, "metadata", "deletionTimestamp", NULL) &&
+		if (!keep && wave == top && !jx_path_str(o, "metadata", "deletionTimestamp", NULL) &&
 		    delete_object(cl, o, "Foreground", false) < 0)
 			err_clear();
 	}
