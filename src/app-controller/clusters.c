@@ -98,7 +98,28 @@ bool ctl_cluster_in_shard(const struct ctl *c, const char *server)
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 	for (const char *p = server; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return (int)(h % (uint64_t)c->shards) == c->shard;
+	int shard = (int)(h % (uint64_t)c->shards);
+	return c->leases ? leases_owns(c->leases, shard) : shard == c->shard;
+}
+
+bool ctl_app_in_shard(struct ctl *c, const struct model_app *app)
+{
+	struct model_cluster *cls = NULL;
+	struct model_destination dst = {0};
+	size_t n = 0;
+	bool ours = true;
+
+	if (c->shards <= 1)
+		return true;
+	/* an unresolvable destination is reported by every replica alike */
+	if (ctl_cluster_list(c, &cls, &n) == 0 && model_destination_resolve(&app->destination, cls, n, &dst) >= 0)
+		ours = ctl_cluster_in_shard(c, dst.server);
+	err_clear();
+	model_destination_release(&dst);
+	for (size_t i = 0; i < n; i++)
+		model_cluster_release(&cls[i]);
+	free(cls);
+	return ours;
 }
 
 static int cluster_client(struct ctl *c, const char *server, struct kube_client **ret, bool *owned)

@@ -717,6 +717,8 @@ int ctl_reconcile(struct ctl *c, const char *name)
 		rc = write_error_status(c, obj, &bare, "InvalidSpecError", err_msg(), "Unknown");
 		goto out;
 	}
+	if (!ctl_app_in_shard(c, &app))
+		goto out; /* another replica's shard */
 	if (app.meta.deletion_timestamp) {
 		rc = finalize(c, obj, &app);
 		goto out;

@@ -866,7 +866,7 @@ int ctl_sync(struct ctl *c, const char *name)
 			err_clear();
 		return rc == BERR_NOTFOUND ? 0 : rc;
 	}
-	if ((rc = model_app_parse(obj, &app)) < 0)
+	if ((rc = model_app_parse(obj, &app)) < 0 || !ctl_app_in_shard(c, &app))
 		goto out;
 	const json_t *os = jx_path(obj, "status", "operationState", NULL);
 	const char *phase = jx_str(os, "phase");
