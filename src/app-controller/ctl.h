@@ -23,13 +23,28 @@
 
 struct httpc;
 
-/* One destination cluster: its client and live-object cache. */
+/* A client and cache replaced after a cluster Secret changed, kept until
+ * no worker can still be using them (clusters.c). */
+struct cluster_retired {
+	struct kube_client *kc;
+	struct livecache *lc;
+	bool owned_client;
+	int64_t since_ms;           /* monotonic */
+	struct cluster_retired *next;
+};
+#define CLUSTER_RETIRE_MS 120000
+
+/* One destination cluster: its client and live-object cache. kc and lc are
+ * replaced (atomically) when the cluster Secret changes: read them on each
+ * use rather than keeping them across long waits. */
 struct cluster {
 	char *name;
 	char *server;
-	char *secret_rv;            /* resourceVersion of the Secret it came from ("" in-cluster) */
-	struct kube_client *kc;
-	struct livecache *lc;
+	char *secret_rv;            /* "<name>/<resourceVersion>" of its Secret ("" in-cluster) */
+	unsigned secrets_gen;       /* ctl.secrets_gen when the Secret was last compared */
+	struct cluster_retired *retired;
+	struct kube_client *_Atomic kc;
+	struct livecache *_Atomic lc;
 	bool owned_client;          /* kc is ours to free (not the control-plane client) */
 	atomic_bool reachable;
 	pthread_mutex_t probe_mu;
@@ -64,6 +79,7 @@ struct ctl {
 	pthread_mutex_t clusters_mu;
 	struct cluster **clusters;
 	size_t n_clusters;
+	atomic_uint secrets_gen;    /* bumped on every Secret event (clusters compare theirs) */
 
 	struct ctl_metrics m;
 	atomic_bool stopping;
