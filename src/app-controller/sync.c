@@ -230,6 +230,16 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 	}
 	if (rc < 0)
 		goto out;
+	if (opts & ANNOT_SYNC_APPLY_OUT_OF_SYNC_ONLY) {
+		/* an object already in sync is left alone (no PUT, no patch) */
+		struct diff_result same;
+		diff_result_init(&same);
+		bool in_sync = diff_compute(desired, live, NULL, &same) == 0 && !same.modified;
+		diff_result_release(&same);
+		err_clear();
+		if (in_sync)
+			goto out;
+	}
 	if (opts & ANNOT_SYNC_REPLACE) {
 		if (!(body = with_last_applied(desired))) {
 			rc = err_set(BERR_NOMEM, "out of memory");
