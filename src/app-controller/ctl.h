@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "health.h"
 #include "kube.h"
 #include "lease.h"
@@ -165,6 +166,27 @@ int ctl_sync(struct ctl *c, const char *name);
 /* Deletes an app's resources (finalizer) in reverse wave order. 1 when all
  * are gone, 0 while some remain, or a BERR code. */
 int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_app *app);
+
+/* ---- diffcache.c ---- */
+/* The remembered diff verdict for a diff_cache_key (new reference:
+ * {"m": modified, "d": masked diff text, "p": masked predicted JSON text}),
+ * from memory or Redis; NULL on a miss. */
+json_t *ctl_diffcache_get(struct ctl *c, const char *key);
+/* Remembers a verdict just computed (borrowed) in memory and Redis. */
+void ctl_diffcache_put(struct ctl *c, const char *key, json_t *verdict);
+/* Appends the cache's counters (computed / memory / Redis) to out. */
+void ctl_diffcache_metrics(struct buf *out);
+
+/* ---- views.c ---- */
+/* Stores the app's resource tree in Redis (app:<ns>:<name>:resource-tree)
+ * when it changed since the last write (or the last write is old). */
+void ctl_view_store_tree(struct ctl *c, struct cluster *cl, const char *name);
+/* True when the view (a Redis key) was written with this signature
+ * recently enough that its TTL is far; then nothing needs writing. */
+bool ctl_view_unchanged(const char *key, const char sig[65]);
+/* Writes text under the view's key with the views' TTL and remembers the
+ * signature (forgotten when the write fails). */
+void ctl_view_write(struct ctl *c, const char *key, const char sig[65], const char *text, size_t len);
 
 /* The live objects of app on cluster (full objects; new array). */
 int ctl_live_objects(struct cluster *cl, const char *app_name, json_t **ret);

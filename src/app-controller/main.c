@@ -332,6 +332,7 @@ static void handle_metrics(struct httpd_req *req, void *userdata)
 		   (unsigned long long)atomic_load(&c->m.sync_ms), (unsigned long long)atomic_load(&c->m.status_writes),
 		   (unsigned long long)atomic_load(&c->m.status_skipped), (unsigned long long)atomic_load(&c->m.errors));
 	count_apps(c, &out);
+	ctl_diffcache_metrics(&out);
 	pthread_mutex_lock(&c->clusters_mu);
 	for (size_t i = 0; i < c->n_clusters; i++)
 		livecache_metrics_write(c->clusters[i]->lc, c->clusters[i]->server, &out);
