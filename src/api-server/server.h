@@ -168,15 +168,23 @@ int api_project_fetch(struct api_server *s, const char *name, struct model_proje
 /* Checks an app against its project and the known clusters; answers 400/403
  * and returns false when refused. */
 bool api_project_check_app(struct api_server *s, struct httpd_req *req, const struct model_app *app);
+/* Checks the kinds of objects (an array of manifests as objects or JSON
+ * text, or of {group, kind}) against the project's resource allow/deny
+ * lists, as the controller does before applying; answers 403 with the
+ * project's reason (or 400/5xx) and returns false when one is refused. */
+bool api_project_check_kinds(struct api_server *s, struct httpd_req *req, const char *project,
+			     const json_t *objects);
 
 /* ---- creds.c ---- */
 void api_repos_list(struct httpd_req *req, void *ud);
 void api_repo_create(struct httpd_req *req, void *ud);
 void api_repo_get(struct httpd_req *req, void *ud);
+void api_repo_update(struct httpd_req *req, void *ud);
 void api_repo_delete(struct httpd_req *req, void *ud);
 void api_clusters_list(struct httpd_req *req, void *ud);
 void api_cluster_create(struct httpd_req *req, void *ud);
 void api_cluster_get(struct httpd_req *req, void *ud);
+void api_cluster_update(struct httpd_req *req, void *ud);
 void api_cluster_delete(struct httpd_req *req, void *ud);
 /* Every repository / cluster Secret, parsed. Arrays freed with the _free. */
 int api_repos_load(struct api_server *s, struct model_repo **ret, size_t *ret_n);
@@ -200,7 +208,7 @@ void api_stream_apps(struct httpd_req *req, void *ud);
  * deletion); reads wait for the cache to have seen it.
  * get: 0 with *ret (new ref, read-only), BERR_NOTFOUND, BERR_UNAVAILABLE. */
 void sse_hub_expect(struct api_server *s, const char *name, const json_t *written);
-/* Calls fn for each cached entry ({obj, json, name}; borrowed: take a
+/* Calls fn for each cached entry ({obj, json, name, object}; borrowed: take a
  * reference to keep it) in name order, starting after `after` (NULL or ""
  * for the start), until fn returns true. Runs under the cache's lock: fn
  * must be quick. 0, or BERR_UNAVAILABLE when the cache cannot answer. */

@@ -183,8 +183,8 @@ static void record_event(struct sse_hub *h, enum kube_event_type type, const jso
 		json_object_del(h->state, name);
 	else
 		json_object_set_new(h->state, name,
-				    json_pack("{s:O,s:I,s:s,s:s}", "obj", obj, "seq", (json_int_t)seq, "json", text,
-					      "name", name));
+				    json_pack("{s:O,s:I,s:s,s:s,s:s}", "obj", obj, "seq", (json_int_t)seq, "json",
+					      text, "name", name, "object", object));
 	free(text);
 	expect_seen(h, name, jx_path_str(obj, "metadata", "resourceVersion", NULL), type == KUBE_EV_DELETED);
 	for (struct sse_sub *sub = h->subs; frame && sub; sub = sub->next) {
