@@ -158,7 +158,7 @@ items=$(jq -cn --arg live "$live" '{items: [
 	{group: "apps", version: "v1", kind: "Deployment", namespace: "default", name: "web", status: "Synced",
 	 health: {status: "Healthy"}, liveState: "{\"kind\":\"Deployment\"}", targetState: "{\"kind\":\"Deployment\"}",
 	 predictedLiveState: "{\"kind\":\"Deployment\"}", diff: ""}]}')
-t_ok "plant app:berth:page-1:managed-resources" rcache_put "berth:page-1:managed-resources" "$items"
+t_ok "plant app:berth:page-1:managed-resources" rcache_put "app:berth:page-1:managed-resources" "$items"
 api GET /api/v1/applications/page-1/managed-resources "" "$TOKEN"
 t_eq "the controller's items are served" "$(jqb '[.items[] | .kind + "/" + .name] | join(",")')" "Secret/db,Deployment/web"
 t_eq "their fields pass through" "$(jqb '.items[1].predictedLiveState + " " + .items[1].health.status')" '{"kind":"Deployment"} Healthy'
