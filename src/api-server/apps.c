@@ -145,26 +145,30 @@ static bool list_wants(const struct list_filter *f, const json_t *app, const cha
 	return api_can(f->p, "applications", "get", object);
 }
 
-struct list_walk {
-	const struct list_filter *f;
-	size_t want;                 /* 0: all */
-	json_t *held;                /* entries taken (references) */
-	size_t remaining;            /* listed entries past the page */
-};
-
-/* Takes the page's entries, then only counts the rest (remainingItemCount,
- * as Kubernetes gives it, over what this caller may see). */
-static bool list_walk_one(json_t *entry, void *ud)
+static bool list_accept(json_t *entry, void *ud)
 {
-	struct list_walk *w = ud;
+	return list_wants(ud, json_object_get(entry, "obj"), jx_str(entry, "object"));
+}
 
-	if (!list_wants(w->f, json_object_get(entry, "obj"), jx_str(entry, "object")))
-		return false;
-	if (w->want && json_array_size(w->held) == w->want)
-		w->remaining++;
-	else
-		json_array_append(w->held, entry);
-	return false;
+/* Names the caller for the cache's visibility memo: which apps a caller
+ * may see depends only on its subject, groups and the settings snapshot
+ * (without filters). NULL when the page must be counted afresh: filters,
+ * project tokens (their policy comes with the token). */
+static char *list_memo_key(const struct list_filter *f, const struct principal *p)
+{
+	struct buf b;
+	char *out = NULL;
+
+	if (f->by_fields || (f->search && *f->search) || p->proj_policy || !p->settings)
+		return NULL;
+	buf_init(&b, 64 << 10);
+	int rc = buf_printf(&b, "%llu\n%s", (unsigned long long)p->settings->gen, p->sub ? p->sub : "");
+	for (size_t i = 0; rc == 0 && i < p->groups.n; i++)
+		rc = buf_printf(&b, "\n%s", p->groups.v[i]);
+	if (rc == 0)
+		out = buf_detach(&b, NULL);
+	buf_release(&b);
+	return out;
 }
 
 /* Writes the list by hand so cached items go out as the text they were
@@ -226,9 +230,12 @@ void api_apps_list(struct httpd_req *req, void *ud)
 		goto out;
 	}
 	list_filter_init(&f, req, &p);
-	struct list_walk w = {.f = &f, .want = (size_t)limit, .held = json_array()};
-	held = w.held;
-	if (held && !(sel && *sel) && sse_hub_walk(s, cont, list_walk_one, &w) == 0) {
+	size_t remaining = 0;
+	char *memo = list_memo_key(&f, &p);
+	rc = sel && *sel ? BERR_UNAVAILABLE
+			 : sse_hub_page(s, cont, (size_t)limit, list_accept, &f, memo, &held, &remaining);
+	free(memo);
+	if (rc == 0) {
 		n = json_array_size(held);
 		if (!(v = calloc(n + 1, sizeof(*v)))) {
 			httpd_respond_error(req, 500, "out of memory");
@@ -240,7 +247,7 @@ void api_apps_list(struct httpd_req *req, void *ud)
 			v[i].obj = json_object_get(e, "obj");
 			v[i].json = jx_str(e, "json");
 		}
-		respond_list(req, v, n, w.remaining);
+		respond_list(req, v, n, remaining);
 		goto out;
 	}
 	struct kube_req_opts o = {.label_selector = sel};

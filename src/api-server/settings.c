@@ -172,6 +172,10 @@ int settings_reload(struct api_server *s)
 		goto out;
 	}
 	st->refs = 1;
+	static uint64_t next_gen; /* guarded by s->mu */
+	pthread_mutex_lock(&s->mu);
+	st->gen = ++next_gen;
+	pthread_mutex_unlock(&s->mu);
 	st->cm = cm_data(cm);
 	st->rbac_cm = cm_data(rcm);
 	st->secret = decode_secret_data(sec);
