@@ -220,10 +220,12 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/repositories", api_repos_list},
 	{"POST", "/api/v1/repositories", api_repo_create},
 	{"GET", "/api/v1/repositories/{url}", api_repo_get},
+	{"PUT", "/api/v1/repositories/{url}", api_repo_update},
 	{"DELETE", "/api/v1/repositories/{url}", api_repo_delete},
 	{"GET", "/api/v1/clusters", api_clusters_list},
 	{"POST", "/api/v1/clusters", api_cluster_create},
 	{"GET", "/api/v1/clusters/{server}", api_cluster_get},
+	{"PUT", "/api/v1/clusters/{server}", api_cluster_update},
 	{"DELETE", "/api/v1/clusters/{server}", api_cluster_delete},
 	{"POST", "/api/webhook", api_webhook},
 };

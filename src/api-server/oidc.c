@@ -8,7 +8,9 @@
  * only on loopback, which lib/oidc allows for tests), cached for ten
  * minutes, and the JWKS is refetched once when a token names an unknown
  * kid. state, nonce and the PKCE verifier come from the OS RNG; a pending
- * login lives in memory for ten minutes (table bounded) and is used once.
+ * login lives ten minutes in Redis (key "oidc:pending:<sha256 of state>",
+ * taken with GETDEL: used once, and any replica can finish a login another
+ * started) or, without Redis, in this process's memory (table bounded).
  *
  * After the callback the user gets a Berth session whose subject is the ID
  * token's sub and whose groups are the claims named by berth-rbac-cm's
@@ -16,6 +18,7 @@
  * (`berth login --sso`) passes a loopback return_url
  * ("http://127.0.0.1:PORT/...") and receives the token there as ?token=. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "b64.h"
@@ -203,7 +206,7 @@ static void pending_clear(struct pending *p)
  * table is full the oldest entry gives way: anonymous /auth/login requests
  * can then delay a login (the user starts again) but never block logins
  * for the whole ten minutes. */
-static int pending_put(struct pending *in)
+static int pending_put_mem(struct pending *in)
 {
 	int64_t now = clock_mono_ms();
 	struct pending *slot = NULL, *oldest = NULL;
@@ -229,7 +232,7 @@ static int pending_put(struct pending *in)
 }
 
 /* Takes the pending login for state (used once). */
-static bool pending_take(const char *state, struct pending *out)
+static bool pending_take_mem(const char *state, struct pending *out)
 {
 	int64_t now = clock_mono_ms();
 	bool found = false;
@@ -249,6 +252,79 @@ static bool pending_take(const char *state, struct pending *out)
 	}
 	pthread_mutex_unlock(&oc.mu);
 	return found;
+}
+
+/* The Redis key of a pending login: the state hashed, so the key alone
+ * does not give the state away. */
+static void pending_key(const char *state, char *out, size_t size)
+{
+	char hex[65] = "";
+	json_t *j = json_string(state);
+
+	if (!j || jx_hash_hex(j, hex) < 0)
+		hex[0] = '\0';
+	snprintf(out, size, "oidc:pending:%s", hex);
+	json_decref(j);
+}
+
+/* Stores a pending login in Redis (any replica can finish it, a restart
+ * does not lose it), else in this process's memory. Takes ownership of
+ * in's strings. */
+static int pending_put(struct api_server *s, struct pending *in)
+{
+	char key[128];
+	char *text = NULL;
+	json_t *v;
+	int rc = BERR_UNAVAILABLE;
+
+	if (s->cache) {
+		pending_key(in->state, key, sizeof(key));
+		v = json_pack("{s:s,s:s,s:s}", "nonce", in->nonce, "verifier", in->verifier, "returnURL",
+			      in->return_url);
+		text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+		json_decref(v);
+		if (text)
+			rc = rcache_set(s->cache, key, text, strlen(text), PENDING_TTL_MS / 1000);
+		if (text) {
+			explicit_bzero(text, strlen(text));
+			free(text);
+		}
+	}
+	if (rc == 0) {
+		pending_clear(in);
+		return 0;
+	}
+	return pending_put_mem(in);
+}
+
+/* Takes the pending login for state, once: GETDEL in Redis (of two
+ * replicas finishing the same login, one wins), else from memory. */
+static bool pending_take(struct api_server *s, const char *state, struct pending *out)
+{
+	char key[128];
+	struct buf b;
+	json_t *v = NULL;
+	bool found = false;
+
+	if (s->cache) {
+		pending_key(state, key, sizeof(key));
+		buf_init(&b, 64 << 10);
+		if (rcache_take(s->cache, key, &b) == 0 && jx_parse(b.ptr, b.len, b.len + 1, 8, &v) == 0 &&
+		    jx_str(v, "nonce") && jx_str(v, "verifier") && jx_str(v, "returnURL")) {
+			out->state = str_dup(state);
+			out->nonce = str_dup(jx_str(v, "nonce"));
+			out->verifier = str_dup(jx_str(v, "verifier"));
+			out->return_url = str_dup(jx_str(v, "returnURL"));
+			found = out->state && out->nonce && out->verifier && out->return_url;
+			if (!found)
+				pending_clear(out);
+		}
+		if (b.ptr)
+			explicit_bzero(b.ptr, b.len);
+		buf_release(&b);
+		json_decref(v);
+	}
+	return found || pending_take_mem(state, out);
 }
 
 /* http://127.0.0.1:PORT/... or http://localhost:PORT/... (the CLI). */
@@ -323,7 +399,7 @@ void api_auth_login(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 500, "cannot start the login");
 		goto out;
 	}
-	if (pending_put(&pd) < 0) {
+	if (pending_put(s, &pd) < 0) {
 		httpd_respond_error(req, 503, "%s", err_msg());
 		goto out;
 	}
@@ -398,7 +474,7 @@ void api_auth_callback(struct httpd_req *req, void *ud)
 		goto out;
 	}
 	/* The provider's error parameters are never echoed (XSS). */
-	if (!state || !pending_take(state, &pd)) {
+	if (!state || !pending_take(s, state, &pd)) {
 		httpd_respond_error(req, 400, "login expired or unknown state; start again");
 		goto out;
 	}
