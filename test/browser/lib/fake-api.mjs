@@ -79,7 +79,11 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
         }
         if (p === '/api/v1/session/userinfo') return json(res, 200, {loggedIn: true, username: 'admin', iss: 'berth'});
         if (p === '/api/v1/applications') {
-          const all = [...state.apps.values()].sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
+          // Name order; the continue token is the last name of the page before.
+          const cont = url.searchParams.get('continue') || '';
+          const all = [...state.apps.values()].sort((x, y) => x.metadata.name.localeCompare(y.metadata.name))
+            .filter((a) => a.metadata.name.localeCompare(cont) > 0);
+          (state.listQueries = state.listQueries || []).push(url.search);
           const limit = Number(url.searchParams.get('limit')) || all.length;
           const items = all.slice(0, limit);
           const more = items.length < all.length;
