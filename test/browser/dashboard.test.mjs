@@ -243,7 +243,8 @@ test('a large app (400 resources) draws, fits to the view, pans with the keyboar
   for (let d = 0; d < 40; d++) {
     nodes.push({group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'big', name: `svc-${d}`, uid: `d${d}`, health: {status: 'Healthy'}});
     for (let p = 0; p < 9; p++) {
-      nodes.push({group: '', version: 'v1', kind: 'Pod', namespace: 'big', name: `svc-${d}-pod-${p}`, parentUid: `d${d}`,
+      nodes.push({group: '', version: 'v1', kind: 'Pod', namespace: 'big', name: `svc-${d}-pod-${p}`, uid: `d${d}p${p}`,
+        parentRefs: [{group: 'apps', kind: 'Deployment', namespace: 'big', name: `svc-${d}`, uid: `d${d}`}],
         health: {status: p === 0 && d === 7 ? 'Degraded' : 'Healthy'}});
     }
   }
@@ -265,6 +266,11 @@ test('a large app (400 resources) draws, fits to the view, pans with the keyboar
   await page.keyboard.press('ArrowDown');
   assert.notEqual(await page.getAttribute('svg.tree g.viewport', 'transform'), before);
   assert.match(await page.getAttribute('svg.tree .node[data-name="svc-7-pod-0"]', 'aria-label'), /health Degraded/);
+  // The app changes (an event): the tree is redrawn where the user left it.
+  const moved = await page.getAttribute('svg.tree g.viewport', 'transform');
+  api.set(makeApp('big', {health: 'Degraded', resources: nodes.filter((n) => n.kind === 'Deployment').map((n) => ({...n, status: 'Synced'}))}));
+  await page.waitForSelector('svg.tree .app-node[aria-label*="health Degraded"]');
+  assert.equal(await page.getAttribute('svg.tree g.viewport', 'transform'), moved);
   await page.close();
 });
 

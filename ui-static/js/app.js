@@ -27,6 +27,7 @@ export async function appPage(root, name) {
   let tab = new URLSearchParams(location.search).get('tab') || 'tree';
   let disposed = false;
   let selected = null;
+  const treeView = {}; // pan and zoom, kept across redraws
 
   const header = h('section', {class: 'app-header', id: 'app-header'});
   const body = h('section', {class: 'app-body'});
@@ -142,7 +143,7 @@ export async function appPage(root, name) {
     const content = h('div', {class: 'tab-content', role: 'tabpanel'});
     mount(body, tabs(), content);
     if (tab === 'tree') {
-      drawTree(content, {appName: name, app, nodes: tree?.nodes || [], resources: app.status?.resources || [], onSelect: openPanel});
+      drawTree(content, {appName: name, app, nodes: tree?.nodes || [], resources: app.status?.resources || [], onSelect: openPanel, view: treeView});
     } else if (tab === 'history') {
       const hist = [...(app.status?.history || [])].reverse();
       mount(content, hist.length ? h('table', {class: 'grid', id: 'history'},

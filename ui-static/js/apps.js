@@ -170,9 +170,13 @@ export async function appsPage(root) {
       counts[`s:${syncOf(a)}`] = (counts[`s:${syncOf(a)}`] || 0) + 1;
       counts[`h:${healthOf(a)}`] = (counts[`h:${healthOf(a)}`] || 0) + 1;
     }
-    mount(summary,
-      SYNC_VALUES.filter((v) => counts[`s:${v}`]).map((v) => h('span', {class: 'sum'}, syncBadge(v), ` ${counts[`s:${v}`]}`)),
-      HEALTH_VALUES.filter((v) => counts[`h:${v}`]).map((v) => h('span', {class: 'sum'}, healthBadge(v), ` ${counts[`h:${v}`]}`)));
+    // Labelled groups: "Unknown" is both a sync status and a health.
+    const group = (label, values, prefix, badge) => {
+      const present = values.filter((v) => counts[`${prefix}:${v}`]);
+      return present.length ? h('span', {class: 'sum-group', 'aria-label': label}, h('span', {class: 'muted'}, `${label}:`),
+        present.map((v) => h('span', {class: 'sum'}, badge(v), ` ${counts[`${prefix}:${v}`]}`))) : null;
+    };
+    mount(summary, group('Sync', SYNC_VALUES, 's', syncBadge), group('Health', HEALTH_VALUES, 'h', healthBadge));
   }
 
   function update() {
