@@ -68,6 +68,7 @@ export async function appsPage(root) {
   const streamed = new Set(); // names the event stream has spoken of: newer than any list
   let shown = [];
   let loading = false; // more pages of the list to come
+  let remaining = null; // how many, when the server says (remainingItemCount)
   let disposed = false;
 
   const count = h('span', {id: 'app-count', class: 'muted', 'aria-live': 'polite'});
@@ -181,7 +182,7 @@ export async function appsPage(root) {
 
   function update() {
     shown = filtered();
-    count.textContent = `${shown.length} of ${apps.size}${loading ? ' (loading…)' : ''}`;
+    count.textContent = `${shown.length} of ${apps.size}${loading ? ` (loading${typeof remaining === 'number' ? ` ${remaining} more` : ''}…)` : ''}`;
     saveUrl();
     renderSummary();
     scroller.classList.toggle('tiles', state.view === 'tiles');
@@ -272,6 +273,7 @@ export async function appsPage(root) {
   }
   if (disposed) return null;
   loading = !!first?.metadata?.continue;
+  remaining = first?.metadata?.remainingItemCount ?? null;
   refreshFilterValues();
   update();
   const loadRest = async (cont) => {
@@ -283,6 +285,7 @@ export async function appsPage(root) {
         const next = page?.metadata?.continue;
         cont = next !== cont ? next : null; // a server that ignores continue would loop
         loading = !!cont;
+        remaining = page?.metadata?.remainingItemCount ?? null;
         schedule(true);
       }
     } catch (e) {
