@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# berth login --sso against the real API server and a real OpenID Provider
+# (npm oidc-provider, test/oidc/provider.mjs): berth listens on 127.0.0.1,
+# prints the login URL, and the "browser" (curl with a cookie jar, driving
+# the provider's login and consent pages and following every redirect)
+# ends at berth's loopback port with the session token; berth checks the
+# state it put in the return URL, stores the session as a context and uses
+# it. Also: $BROWSER is started on the URL, a callback with a foreign state
+# ends the login, stray requests do not, the wait is bounded, a server
+# without SSO and bad flags are refused with exit 2.
+. "$(dirname "$0")/test-lib.sh"
+. "$(dirname "$0")/api-lib.sh"
+
+if [ ! -d "$BERTH_TOP/test/node_modules/oidc-provider" ]; then
+	t_skip "berth login --sso" "test/node_modules/oidc-provider missing (scripts/install-deps installs it)"
+	t_done
+	exit 0
+fi
+unset BROWSER
+
+# rc CMD... — print CMD's exit status (output discarded).
+rc() {
+	"$@" >/dev/null 2>&1
+	echo $?
+}
+
+# ---- flags, before any server ---------------------------------------------------------------
+t_eq "--sso-port out of range: exit 2" "$(rc berth login 127.0.0.1:1 --plaintext --sso --sso-port 70000)" 2
+t_eq "--sso-timeout not a number: exit 2" "$(rc berth login 127.0.0.1:1 --plaintext --sso --sso-timeout soon)" 2
+t_eq "--sso-port without --sso: exit 2" "$(rc berth login 127.0.0.1:1 --plaintext --sso-port 8085 --password x)" 2
+t_eq "--sso with --password: exit 2" "$(rc berth login 127.0.0.1:1 --plaintext --sso --password x)" 2
+
+api_kube_sim
+start_api_server
+out=$(berth login "$API" --sso --sso-timeout 5 2>&1)
+t_eq "server without SSO: exit 2" "$(rc berth login "$API" --sso --sso-timeout 5)" 2
+t_match "server without SSO: says so" "$out" "has no single sign-on configured.*--username"
+
+# ---- the provider and the server's OIDC settings (as in t0803) ------------------------------
+OP_PORT=$(free_port)
+ISSUER=http://127.0.0.1:$OP_PORT
+run_bg op env GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret
+wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }
+cat >"$TEST_DIR/cm.yaml" <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-cm, namespace: berth}
+data:
+  url: $API
+  oidc.config: |
+    name: Test IdP
+    issuer: $ISSUER
+    clientID: berth
+    clientSecret: \$berth-secret:oidc.clientSecret
+    requestedScopes: [openid, email, groups]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-rbac-cm, namespace: berth}
+data:
+  scopes: '[groups]'
+  policy.csv: |
+    g, berth-devs, role:readonly
+EOF
+k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
+k apply -f "$TEST_DIR/cm.yaml" >/dev/null
+settings_show_idp() { curl -s "$API/api/v1/settings" | jq -e --arg i "$ISSUER" '.oidcConfig.issuer == $i' >/dev/null; }
+wait_for "settings show the provider" 10 settings_show_idp
+
+# browse URL USER — what a user does in the browser: open URL, log in at the
+# provider, consent; every redirect followed. Prints the last URL and leaves
+# the last page in $TEST_DIR/page.
+browse() {
+	local jar=$TEST_DIR/jar.$2 u1 u2
+	rm -f "$jar"
+	local c=(curl -s -c "$jar" -b "$jar" -L --max-time 30 -o "$TEST_DIR/page")
+	u1=$("${c[@]}" -w '%{url_effective}' "$1")
+	u2=$("${c[@]}" -w '%{url_effective}' --data "prompt=login&login=$2&password=any" "$u1")
+	"${c[@]}" -w '%{url_effective}' --data 'prompt=consent' "$u2"
+}
+
+# start_login OUT ARGS... — berth login --sso in the background; LOGIN_PID.
+start_login() {
+	local out=$1
+	shift
+	berth login "$API" --sso "$@" >"$out" 2>&1 &
+	LOGIN_PID=$!
+	_tl_pids+=("$LOGIN_PID")
+}
+
+# ---- the flow: URL printed, opened by hand ----------------------------------------------------
+start_login "$TEST_DIR/login1.out" --sso-timeout 60
+wait_for_line "$TEST_DIR/login1.out" "^  http" 10
+url=$(sed -n 's/^  //p' "$TEST_DIR/login1.out" | head -1)
+t_match "berth prints the server's login URL with a loopback return URL" "$url" \
+	"^$API/auth/login\?return_url=http%3A%2F%2F127\.0\.0\.1%3A[0-9]+%2Fauth%2Fcallback%3Fstate%3D[A-Za-z0-9_-]{43}$"
+t_match "and says how long it waits" "$(cat "$TEST_DIR/login1.out")" "Waiting up to 60s"
+final=$(browse "$url" alice)
+t_match "the browser ends at berth's loopback port" "$final" "^http://127\.0\.0\.1:[0-9]+/auth/callback\?state=.*&token=eyJ"
+t_match "which tells the user they are logged in" "$(cat "$TEST_DIR/page")" "Logged in"
+wait "$LOGIN_PID"
+t_eq "berth login --sso: exit 0" "$?" 0
+t_match "it names the user" "$(cat "$TEST_DIR/login1.out")" "'alice' logged in to $API"
+cfg=$HOME/.config/berth/config
+t_eq "contexts file is private" "$(stat -c %a "$cfg")" 600
+t_match "the session is stored as the current context" "$(berth app list 2>&1; echo "rc=$?")" "rc=0"
+t_eq "it is alice's session (readonly through her group): can-i get → yes" \
+	"$(berth account can-i get applications 'default/x')" yes
+t_eq "...and can-i delete → no" "$(berth account can-i delete applications 'default/x')" no
+t_fail "the token is not printed" grep -q 'eyJ' "$TEST_DIR/login1.out"
+
+# ---- $BROWSER is started on the URL -----------------------------------------------------------
+cat >"$TEST_DIR/fake-browser" <<EOF
+#!/usr/bin/env bash
+# stands in for a browser: remembers the URL, then logs in as bob
+echo "\$1" >"$TEST_DIR/browser-url"
+. "$TEST_DIR/browse.sh"
+browse "\$1" bob >"$TEST_DIR/browser-final"
+EOF
+{ declare -p TEST_DIR; declare -f browse; } >"$TEST_DIR/browse.sh"
+chmod +x "$TEST_DIR/fake-browser"
+port=$(free_port)
+out=$(BROWSER=$TEST_DIR/fake-browser berth login "$API" --sso --sso-port "$port" --sso-timeout 60 --name sso-bob 2>&1)
+t_eq "with \$BROWSER: exit 0" "$?" 0
+t_match "\$BROWSER got the login URL for the port asked for" "$(cat "$TEST_DIR/browser-url")" \
+	"^$API/auth/login\?return_url=http%3A%2F%2F127\.0\.0\.1%3A$port%2F"
+t_match "bob is logged in, in context sso-bob" "$out" "'bob' logged in to $API"
+t_eq "the current context is sso-bob" "$(jq -r .current "$cfg")" sso-bob
+
+# ---- a callback with a foreign state, stray requests ---------------------------------------
+port=$(free_port)
+start_login "$TEST_DIR/login3.out" --sso-port "$port" --sso-timeout 60
+wait_for_line "$TEST_DIR/login3.out" "^  http" 10
+t_eq "a stray request to the port: 404" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/favicon.ico")" 404
+t_ok "...and berth keeps waiting" kill -0 "$LOGIN_PID"
+t_eq "a callback with another state: 400" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/auth/callback?state=forged&token=eyJx.y.z")" 400
+wait "$LOGIN_PID"
+t_eq "...ends the login with exit 2" "$?" 2
+t_match "...saying why" "$(cat "$TEST_DIR/login3.out")" "another state than berth sent"
+t_eq "the forged token was not stored" "$(jq -r '.contexts[].token' "$cfg" | grep -c '^eyJx')" 0
+
+# ---- bounded wait, busy port --------------------------------------------------------------
+out=$(berth login "$API" --sso --sso-timeout 1 2>&1)
+t_eq "no login within --sso-timeout: exit 2" "$(rc berth login "$API" --sso --sso-timeout 1)" 2
+t_match "...saying so" "$out" "no login arrived within 1s"
+t_eq "--sso-port taken: exit 2" "$(rc berth login "$API" --sso --sso-port "$API_PORT" --sso-timeout 5)" 2
+t_match "...naming the port" "$(berth login "$API" --sso --sso-port "$API_PORT" --sso-timeout 5 2>&1)" \
+	"127.0.0.1:$API_PORT is in use"
+t_done
