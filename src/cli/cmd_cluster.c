@@ -150,6 +150,6 @@ static const char rm_usage[] =
 
 int cmd_cluster_rm(int argc, char **argv)
 {
-	static const struct cli_removal r = {rm_usage, "clusters", "cluster", "SERVER", "removed"};
+	static const struct cli_removal r = {rm_usage, "clusters", "cluster", "one SERVER", "removed"};
 	return cli_remove_command(argc, argv, &r);
 }

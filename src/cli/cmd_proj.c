@@ -116,35 +116,6 @@ out:
 	return rc;
 }
 
-/* Parses the common flags of commands taking one NAME (and extra positional
- * arguments: nargs in all); returns -1 after --help, else an exit status
- * (0 to go on). */
-static int simple_args(int argc, char **argv, const char *usage, int nargs, struct cli_global *g,
-		       const char **out_fmt)
-{
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-					     {"help", no_argument, NULL, 'h'},
-					     CLI_GLOBAL_LONGOPTS,
-					     {NULL, 0, NULL, 0}};
-	int c;
-	while ((c = getopt_long(argc, argv, out_fmt ? "o:h" : "h", opts, NULL)) != -1) {
-		if (cli_global_opt(g, c, optarg))
-			continue;
-		if (c == 'o' && out_fmt)
-			*out_fmt = optarg;
-		else if (c == 'h') {
-			fputs(usage, stdout);
-			return -1;
-		} else
-			return cli_usage_error(argv[0], "bad flag");
-	}
-	if (argc - optind != nargs)
-		return cli_usage_error(argv[0], "expected %d argument%s", nargs, nargs == 1 ? "" : "s");
-	if (out_fmt && *out_fmt && strcmp(*out_fmt, "json") && strcmp(*out_fmt, "yaml"))
-		return cli_usage_error(argv[0], "-o is json or yaml");
-	return 0;
-}
-
 static const char get_usage[] =
 	"Usage: berth proj get NAME [-o json|yaml]\n"
 	"\n"
@@ -163,7 +134,7 @@ int cmd_proj_get(int argc, char **argv)
 	json_t *proj = NULL, *v;
 	char *path = NULL, what[400];
 	size_t i;
-	int rc = simple_args(argc, argv, get_usage, 1, &g, &out_fmt);
+	int rc = cli_simple_args(argc, argv, get_usage, 1, "one NAME", &g, &out_fmt);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -228,7 +199,7 @@ static const char delete_usage[] =
 
 int cmd_proj_delete(int argc, char **argv)
 {
-	static const struct cli_removal r = {delete_usage, "projects", "project", "NAME", "deleted"};
+	static const struct cli_removal r = {delete_usage, "projects", "project", "one NAME", "deleted"};
 	return cli_remove_command(argc, argv, &r);
 }
 
@@ -239,7 +210,7 @@ static int update_project(int argc, char **argv, const char *usage, bool dest)
 	struct cli_conn conn = {0};
 	json_t *proj = NULL, *resp = NULL;
 	char *path = NULL, what[400];
-	int rc = simple_args(argc, argv, usage, dest ? 3 : 2, &g, NULL);
+	int rc = cli_simple_args(argc, argv, usage, dest ? 3 : 2, dest ? "NAME, SERVER and NAMESPACE" : "NAME and REPO", &g, NULL);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -154,6 +154,6 @@ static const char rm_usage[] =
 
 int cmd_repo_rm(int argc, char **argv)
 {
-	static const struct cli_removal r = {rm_usage, "repositories", "repository", "URL", "removed"};
+	static const struct cli_removal r = {rm_usage, "repositories", "repository", "one URL", "removed"};
 	return cli_remove_command(argc, argv, &r);
 }

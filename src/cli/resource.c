@@ -8,11 +8,8 @@
 #include "client.h"
 #include "resource.h"
 
-/* Parses --help, the connection flags and (when out_fmt) -o; nargs
- * positional arguments are expected, named arg in the message. -1 after
- * --help, else an exit status (0 to go on). */
-static int parse_args(int argc, char **argv, const char *usage, int nargs, const char *arg, struct cli_global *g,
-		      const char **out_fmt)
+int cli_simple_args(int argc, char **argv, const char *usage, int nargs, const char *args, struct cli_global *g,
+		    const char **out_fmt)
 {
 	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
 					     {"help", no_argument, NULL, 'h'},
@@ -35,7 +32,7 @@ static int parse_args(int argc, char **argv, const char *usage, int nargs, const
 	if (nargs == 0 && optind != argc)
 		return cli_usage_error(argv[0], "unexpected argument \"%s\"", argv[optind]);
 	if (argc - optind != nargs)
-		return cli_usage_error(argv[0], "expected one %s", arg);
+		return cli_usage_error(argv[0], "expected %s", args);
 	if (out_fmt && *out_fmt && strcmp(*out_fmt, "json") && strcmp(*out_fmt, "yaml"))
 		return cli_usage_error(argv[0], "-o is json or yaml");
 	return 0;
@@ -49,7 +46,7 @@ int cli_list_command(int argc, char **argv, const struct cli_listing *l)
 	json_t *resp = NULL, *item, *rows, *items;
 	char path[128];
 	size_t i;
-	int rc = parse_args(argc, argv, l->usage, 0, NULL, &g, &out_fmt);
+	int rc = cli_simple_args(argc, argv, l->usage, 0, NULL, &g, &out_fmt);
 
 	if (rc)
 		return rc < 0 ? CLI_EXIT_OK : rc;
@@ -83,7 +80,7 @@ int cli_remove_command(int argc, char **argv, const struct cli_removal *r)
 	struct cli_global g = {0};
 	struct cli_conn conn = {0};
 	char what[600], *path;
-	int rc = parse_args(argc, argv, r->usage, 1, r->arg, &g, NULL);
+	int rc = cli_simple_args(argc, argv, r->usage, 1, r->arg, &g, NULL);
 
 	if (rc)
 		return rc < 0 ? CLI_EXIT_OK : rc;

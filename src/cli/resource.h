@@ -16,6 +16,16 @@
 
 #include <jansson.h>
 
+#include "client.h"
+
+/* Parses the flags of a command with only --help, the connection flags and
+ * (when out_fmt is not NULL) -o json|yaml, and checks that exactly nargs
+ * positional arguments follow (args says which, for the message: "one
+ * URL", "NAME and REPO"). -1 after --help (printed), else 0 to go on or an
+ * exit status (the usage error printed). */
+int cli_simple_args(int argc, char **argv, const char *usage, int nargs, const char *args, struct cli_global *g,
+		    const char **out_fmt);
+
 struct cli_listing {
 	const char *usage;                 /* printed for --help */
 	const char *collection;            /* "repositories" → GET /api/v1/repositories */
@@ -30,7 +40,7 @@ struct cli_removal {
 	const char *usage;      /* printed for --help */
 	const char *collection; /* "repositories" → DELETE /api/v1/repositories/<arg> */
 	const char *noun;       /* "repository", in messages */
-	const char *arg;        /* "URL", the one argument in usage errors */
+	const char *arg;        /* "one URL": the argument, in usage errors */
 	const char *done;       /* "removed" or "deleted", in the success line */
 };
 

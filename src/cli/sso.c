@@ -99,40 +99,18 @@ static bool read_head(int conn, struct buf *b, int64_t deadline)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The percent-decoded value of key in query (a=b&c=d), newly allocated, or
- * NULL when absent. */
+/* The value of key in query (a=b&c=d), newly allocated, or NULL when
+ * absent. Not percent-decoded: the server appends the token (JWT characters)
+ * as it is, and the state is ours (base64url), so an escaped value could
+ * only be a foreign one, which must not match anyway. */
 static char *query_value(const char *query, const char *key)
 {
 	size_t klen = strlen(key);
 	for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		if (strncmp(p, key, klen) || p[klen] != '=')
-			continue;
-		const char *v = p + klen + 1;
-		size_t n = strcspn(v, "&");
-		char *out = malloc(n + 1), *o = out;
-		if (!out)
-			return NULL;
-		for (size_t i = 0; i < n; i++) {
-			if (v[i] == '%' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-				*o++ = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
-				i += 2;
-			} else {
-				*o++ = v[i] == '+' ? ' ' : v[i];
-			}
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			const char *v = p + klen + 1;
+			return strndup(v, strcspn(v, "&"));
 		}
-		*o = '\0';
-		return out;
 	}
 	return NULL;
 }

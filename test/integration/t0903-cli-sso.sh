@@ -37,35 +37,8 @@ t_eq "server without SSO: exit 2" "$(rc berth login "$API" --sso --sso-timeout 5
 t_match "server without SSO: says so" "$out" "has no single sign-on configured.*--username"
 
 # ---- the provider and the server's OIDC settings (as in t0803) ------------------------------
-OP_PORT=$(free_port)
-ISSUER=http://127.0.0.1:$OP_PORT
-run_bg op env GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret
-wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }
-cat >"$TEST_DIR/cm.yaml" <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-cm, namespace: berth}
-data:
-  url: $API
-  oidc.config: |
-    name: Test IdP
-    issuer: $ISSUER
-    clientID: berth
-    clientSecret: \$berth-secret:oidc.clientSecret
-    requestedScopes: [openid, email, groups]
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-rbac-cm, namespace: berth}
-data:
-  scopes: '[groups]'
-  policy.csv: |
-    g, berth-devs, role:readonly
-EOF
-k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
-k apply -f "$TEST_DIR/cm.yaml" >/dev/null
-settings_show_idp() { curl -s "$API/api/v1/settings" | jq -e --arg i "$ISSUER" '.oidcConfig.issuer == $i' >/dev/null; }
-wait_for "settings show the provider" 10 settings_show_idp
+start_op
+oidc_configure
 
 # browse URL USER — what a user does in the browser: open URL, log in at the
 # provider, consent; every redirect followed. Prints the last URL and leaves
