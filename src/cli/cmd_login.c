@@ -140,19 +140,39 @@ static int conn_set_token(struct cli_conn *c, const char *token)
 	return 0;
 }
 
-/* berth login --sso: the browser logs in at the server's identity provider
- * and the server hands the session to our loopback port (sso.h). */
+/* Redeems the one-time code of the loopback callback with our PKCE
+ * verifier (POST /auth/token). 0 with *ret_token, or an exit status. */
+static int redeem_code(const char *cmd, struct cli_conn *conn, const struct sso_listener *l, const char *code,
+		       char **ret_token)
+{
+	json_t *body = json_pack("{s:s,s:s}", "code", code, "code_verifier", l->verifier), *resp = NULL;
+	long status = 0;
+	int rc = body ? cli_request(conn, "POST", "/auth/token", body, &status, &resp) : cli_error(cmd, "out of memory");
+
+	if (rc == 0 && (status != 200 || !jx_str(resp, "token")))
+		rc = cli_error(cmd, "single sign-on at %s: the server refused the login code (HTTP %ld%s%s)", conn->base,
+			       status, jx_str(resp, "error") ? ": " : "", jx_str(resp, "error") ? jx_str(resp, "error") : "");
+	if (rc == 0 && !(*ret_token = str_dup(jx_str(resp, "token"))))
+		rc = cli_error(cmd, "out of memory");
+	if (jx_str(resp, "token"))
+		explicit_bzero((char *)jx_str(resp, "token"), strlen(jx_str(resp, "token")));
+	json_decref(body);
+	json_decref(resp);
+	return rc;
+}
+
+/* berth login --sso: the browser logs in at the server's identity provider,
+ * the server hands a one-time code to our loopback port, and we redeem it
+ * with our PKCE verifier (sso.h). */
 static int login_sso(const char *cmd, const struct cli_global *g, struct cli_conn *conn, const struct sso_opts *o,
 		     const char *ctx_name)
 {
 	struct sso_listener l = {.fd = -1};
 	json_t *settings = NULL, *info = NULL;
-	char *return_url = NULL, *token = NULL;
-	struct buf url;
+	char *query = NULL, *url = NULL, *code = NULL, *token = NULL;
 	long status = 0;
 	int rc;
 
-	buf_init(&url, 16384);
 	if ((rc = cli_request(conn, "GET", "/api/v1/settings", NULL, &status, &settings)) != 0)
 		goto out;
 	if (status != 200 || !jx_path(settings, "oidcConfig", "issuer", NULL)) {
@@ -164,20 +184,21 @@ static int login_sso(const char *cmd, const struct cli_global *g, struct cli_con
 		rc = cli_error(cmd, "%s", err_msg());
 		goto out;
 	}
-	if (!(return_url = sso_return_url(&l)) || buf_printf(&url, "%s/auth/login?return_url=", conn->base) < 0 ||
-	    buf_put_url_escaped(&url, return_url) < 0) {
+	if (!(query = sso_login_query(&l)) || !(url = str_printf("%s/auth/login?%s", conn->base, query))) {
 		rc = cli_error(cmd, "out of memory");
 		goto out;
 	}
 	printf("To log in, open this URL in a browser:\n\n  %s\n\nWaiting up to %llds for the login "
 	       "(Ctrl-C to cancel)...\n",
-	       url.ptr, (long long)o->timeout_s);
+	       url, (long long)o->timeout_s);
 	fflush(stdout);
-	open_browser(cmd, url.ptr, o->launch);
-	if (sso_wait_token(&l, o->timeout_s * 1000, &token) < 0) {
+	open_browser(cmd, url, o->launch);
+	if (sso_wait_code(&l, o->timeout_s * 1000, &code) < 0) {
 		rc = cli_error(cmd, "single sign-on at %s: %s", conn->base, err_msg());
 		goto out;
 	}
+	if ((rc = redeem_code(cmd, conn, &l, code, &token)) != 0)
+		goto out;
 	if (conn_set_token(conn, token) < 0) {
 		rc = cli_error(cmd, "out of memory");
 		goto out;
@@ -198,8 +219,9 @@ out:
 		free(token);
 	}
 	sso_listener_release(&l);
-	free(return_url);
-	buf_release(&url);
+	free(query);
+	free(url);
+	free(code);
 	json_decref(settings);
 	json_decref(info);
 	return rc;

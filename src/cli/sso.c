@@ -13,60 +13,88 @@
 #include "buf.h"
 #include "clock.h"
 #include "err.h"
+#include "oidc.h"
 #include "osrand.h"
 #include "sso.h"
 #include "str.h"
 
-#define SSO_MAX_REQUEST 16384   /* a request head; the token is < 8 KiB */
+#define SSO_MAX_REQUEST 16384   /* a request head */
 #define SSO_CLIENT_TIMEOUT_MS 5000 /* for one browser connection to send its request */
+
+/* 32 random bytes as base64url into out[48]. */
+static int random_b64(char out[48])
+{
+	unsigned char raw[32];
+	char *s;
+	int rc = osrand_bytes(raw, sizeof(raw));
+
+	if (rc < 0)
+		return rc;
+	if (!(s = b64_encode(raw, sizeof(raw), true)))
+		return err_set(BERR_NOMEM, "out of memory");
+	str_copy(out, s, 48);
+	explicit_bzero(raw, sizeof(raw));
+	free(s);
+	return 0;
+}
 
 int sso_listen(int port, struct sso_listener *out)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
-	unsigned char raw[32];
-	char *state = NULL;
-	int fd, one = 1, rc;
+	struct sso_listener l = {.fd = -1};
+	int one = 1, rc;
 
 	if (port < 0 || port > 65535)
 		return err_set(BERR_INVALID, "port %d: not between 0 and 65535", port);
-	if ((rc = osrand_bytes(raw, sizeof(raw))) < 0)
+	if ((rc = random_b64(l.state)) < 0 || (rc = random_b64(l.verifier)) < 0)
 		return rc;
-	if (!(state = b64_encode(raw, sizeof(raw), true)))
-		return err_set(BERR_NOMEM, "out of memory");
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		free(state);
-		return err_set(BERR_IO, "socket: %s", strerror(errno));
+	if ((rc = oidc_pkce_challenge(l.verifier, l.challenge)) < 0)
+		return rc;
+	l.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l.fd < 0) {
+		rc = err_set(BERR_IO, "socket: %s", strerror(errno));
+		goto fail;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+	setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l.fd, 8) < 0 ||
+	    getsockname(l.fd, (struct sockaddr *)&sa, &len) < 0) {
 		rc = errno == EADDRINUSE ? err_set(BERR_UNAVAILABLE, "127.0.0.1:%d is in use: pick another --sso-port", port)
 					 : err_set(BERR_IO, "listen on 127.0.0.1:%d: %s", port, strerror(errno));
-		close(fd);
-		free(state);
-		return rc;
+		goto fail;
 	}
-	out->fd = fd;
-	out->port = ntohs(sa.sin_port);
-	str_copy(out->state, state, sizeof(out->state));
-	free(state);
+	l.port = ntohs(sa.sin_port);
+	*out = l;
 	return 0;
+fail:
+	sso_listener_release(&l);
+	return rc;
 }
 
 void sso_listener_release(struct sso_listener *l)
 {
-	if (l->fd > 0)
+	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
 	explicit_bzero(l->state, sizeof(l->state));
+	explicit_bzero(l->verifier, sizeof(l->verifier));
 }
 
-char *sso_return_url(const struct sso_listener *l)
+char *sso_login_query(const struct sso_listener *l)
 {
-	return str_printf("http://127.0.0.1:%d/auth/callback?state=%s", l->port, l->state);
+	struct buf b;
+	char *ret = str_printf("http://127.0.0.1:%d/auth/callback?state=%s", l->port, l->state);
+
+	buf_init(&b, 8192);
+	if (!ret || buf_puts(&b, "return_url=") < 0 || buf_put_url_escaped(&b, ret) < 0 ||
+	    buf_printf(&b, "&code_challenge=%s&code_challenge_method=S256", l->challenge) < 0) {
+		free(ret);
+		buf_release(&b);
+		return NULL;
+	}
+	free(ret);
+	return buf_detach(&b, NULL);
 }
 
 /* Waits until fd is readable, up to ms. true when it is. */
@@ -100,7 +128,7 @@ static bool read_head(int conn, struct buf *b, int64_t deadline)
 }
 
 /* The value of key in query (a=b&c=d), newly allocated, or NULL when
- * absent. Not percent-decoded: the server appends the token (JWT characters)
+ * absent. Not percent-decoded: the server appends the code (base64url)
  * as it is, and the state is ours (base64url), so an escaped value could
  * only be a foreign one, which must not match anyway. */
 static char *query_value(const char *query, const char *key)
@@ -135,11 +163,11 @@ static void answer(int conn, int status, const char *reason, const char *text)
 	buf_release(&b);
 }
 
-/* Handles one connection. 1 to keep waiting, 0 with *ret_token, or a BERR. */
-static int serve_one(struct sso_listener *l, int conn, int64_t deadline, char **ret_token)
+/* Handles one connection. 1 to keep waiting, 0 with *ret_code, or a BERR. */
+static int serve_one(struct sso_listener *l, int conn, int64_t deadline, char **ret_code)
 {
 	struct buf b;
-	char *state = NULL, *token = NULL;
+	char *state = NULL, *code = NULL;
 	int rc = 1;
 
 	buf_init(&b, SSO_MAX_REQUEST);
@@ -163,7 +191,7 @@ static int serve_one(struct sso_listener *l, int conn, int64_t deadline, char **
 	}
 	const char *query = strchr(target, '?') ? strchr(target, '?') + 1 : "";
 	state = query_value(query, "state");
-	token = query_value(query, "token");
+	code = query_value(query, "code");
 	if (!state || !str_secure_eq(state, strlen(state), l->state, strlen(l->state))) {
 		answer(conn, 400, "Bad Request",
 		       "<p>Login refused: this callback does not belong to the login berth started "
@@ -172,22 +200,20 @@ static int serve_one(struct sso_listener *l, int conn, int64_t deadline, char **
 					     "refused (start the login again)");
 		goto out;
 	}
-	if (!token || !*token) {
-		answer(conn, 400, "Bad Request", "<p>Login failed: the server sent no token.</p>\n");
-		rc = err_set(BERR_UNAUTHORIZED, "the login callback carried no token");
+	if (!code || !*code) {
+		answer(conn, 400, "Bad Request", "<p>Login failed: the server sent no login code.</p>\n");
+		rc = err_set(BERR_UNAUTHORIZED, "the login callback carried no code (is the API server older than "
+						"this berth?)");
 		goto out;
 	}
 	answer(conn, 200, "OK",
 	       "<!doctype html><title>berth</title><p>Logged in. You may close this window and go back "
 	       "to the terminal.</p>\n");
-	*ret_token = token;
-	token = NULL;
+	*ret_code = code;
+	code = NULL;
 	rc = 0;
 out:
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
+	free(code);
 	if (b.ptr)
 		explicit_bzero(b.ptr, b.len);
 	buf_release(&b);
@@ -195,7 +221,7 @@ out:
 	return rc;
 }
 
-int sso_wait_token(struct sso_listener *l, int64_t timeout_ms, char **ret_token)
+int sso_wait_code(struct sso_listener *l, int64_t timeout_ms, char **ret_code)
 {
 	int64_t deadline = clock_mono_ms() + timeout_ms;
 
@@ -213,7 +239,7 @@ int sso_wait_token(struct sso_listener *l, int64_t timeout_ms, char **ret_token)
 				continue;
 			return err_set(BERR_IO, "accept on 127.0.0.1:%d: %s", l->port, strerror(errno));
 		}
-		int rc = serve_one(l, conn, deadline, ret_token);
+		int rc = serve_one(l, conn, deadline, ret_code);
 		close(conn);
 		if (rc <= 0)
 			return rc;

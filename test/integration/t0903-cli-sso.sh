@@ -4,8 +4,9 @@
 # prints the login URL, and the "browser" (curl with a cookie jar, driving
 # the provider's login and consent pages and following every redirect)
 # ends at berth's loopback port with the session token; berth checks the
-# state it put in the return URL, stores the session as a context and uses
-# it. Also: $BROWSER is started on the URL, a callback with a foreign state
+# state it put in the return URL, redeems the one-time code the server
+# sent there with its PKCE verifier (the token never appears in a URL),
+# stores the session as a context and uses it. Also: $BROWSER is started on the URL, a callback with a foreign state
 # ends the login, stray requests do not, the wait is bounded, a server
 # without SSO and bad flags are refused with exit 2.
 . "$(dirname "$0")/test-lib.sh"
@@ -65,11 +66,13 @@ start_login() {
 start_login "$TEST_DIR/login1.out" --sso-timeout 60
 wait_for_line "$TEST_DIR/login1.out" "^  http" 10
 url=$(sed -n 's/^  //p' "$TEST_DIR/login1.out" | head -1)
-t_match "berth prints the server's login URL with a loopback return URL" "$url" \
-	"^$API/auth/login\?return_url=http%3A%2F%2F127\.0\.0\.1%3A[0-9]+%2Fauth%2Fcallback%3Fstate%3D[A-Za-z0-9_-]{43}$"
+t_match "berth prints the server's login URL: loopback return URL with a state, and a PKCE S256 challenge" "$url" \
+	"^$API/auth/login\?return_url=http%3A%2F%2F127\.0\.0\.1%3A[0-9]+%2Fauth%2Fcallback%3Fstate%3D[A-Za-z0-9_-]{43}&code_challenge=[A-Za-z0-9_-]{43}&code_challenge_method=S256$"
 t_match "and says how long it waits" "$(cat "$TEST_DIR/login1.out")" "Waiting up to 60s"
 final=$(browse "$url" alice)
-t_match "the browser ends at berth's loopback port" "$final" "^http://127\.0\.0\.1:[0-9]+/auth/callback\?state=.*&token=eyJ"
+t_match "the browser ends at berth's loopback port with a one-time code" "$final" \
+	"^http://127\.0\.0\.1:[0-9]+/auth/callback\?state=[A-Za-z0-9_-]{43}&code=[A-Za-z0-9_-]{43}$"
+t_fail "...never with the token in the URL" grep -q 'token=' <<<"$final"
 t_match "which tells the user they are logged in" "$(cat "$TEST_DIR/page")" "Logged in"
 wait "$LOGIN_PID"
 t_eq "berth login --sso: exit 0" "$?" 0
@@ -113,6 +116,42 @@ wait "$LOGIN_PID"
 t_eq "...ends the login with exit 2" "$?" 2
 t_match "...saying why" "$(cat "$TEST_DIR/login3.out")" "another state than berth sent"
 t_eq "the forged token was not stored" "$(jq -r '.contexts[].token' "$cfg" | grep -c '^eyJx')" 0
+
+# ---- the server's side of the CLI's PKCE (POST /auth/token) ---------------------------------
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+CB_PORT=$(free_port)
+run_bg cli-listener python3 -m http.server --bind 127.0.0.1 "$CB_PORT"
+wait_for "the stand-in loopback listener answers" 10 curl -s -o /dev/null "http://127.0.0.1:$CB_PORT/"
+ret="http%3A%2F%2F127.0.0.1%3A$CB_PORT%2Fcb"
+# pkce_login — a login with a fresh verifier: sets VERIFIER and LOGIN_CODE (what the loopback URL received).
+pkce_login() {
+	VERIFIER=$(head -c 32 /dev/urandom | b64url)
+	local challenge
+	challenge=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | b64url)
+	LOGIN_CODE=$(browse "$API/auth/login?return_url=$ret&code_challenge=$challenge&code_challenge_method=S256" carol |
+		sed -n 's/.*[?&]code=\([A-Za-z0-9_-]*\).*/\1/p')
+}
+token_for() { api POST /auth/token "{\"code\":\"$1\",\"code_verifier\":\"$2\"}"; }
+pkce_login
+code=$LOGIN_CODE
+t_match "a login with a challenge sends a code to the loopback URL" "$code" '^[A-Za-z0-9_-]{43}$'
+token_for "$code" "$(head -c 32 /dev/urandom | b64url)"
+t_eq "the code with another verifier: 400" "$CODE" 400
+t_fail "...and no token" grep -q eyJ <<<"$BODY"
+token_for "$code" "$VERIFIER"
+t_eq "the code is spent by a wrong verifier: 400 even with the right one" "$CODE" 400
+pkce_login
+code=$LOGIN_CODE
+token_for "$code" "$VERIFIER"
+t_eq "code + verifier: 200" "$CODE" 200
+t_eq "...a session for the user" "$(curl -s -H "Authorization: Bearer $(jqb .token)" "$API/api/v1/session/userinfo" | jq -r .username)" carol
+token_for "$code" "$VERIFIER"
+t_eq "a used code: 400" "$CODE" 400
+chal=$(printf x | openssl dgst -sha256 -binary | b64url)
+t_eq "a challenge with a return_url on the site: 400" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=/applications&code_challenge=$chal&code_challenge_method=S256")" 400
+t_eq "a plain (not S256) challenge: 400" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=$ret&code_challenge=$chal&code_challenge_method=plain")" 400
 
 # ---- bounded wait, busy port --------------------------------------------------------------
 out=$(berth login "$API" --sso --sso-timeout 1 2>&1)
