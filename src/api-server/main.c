@@ -194,6 +194,7 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/session/userinfo", api_userinfo},
 	{"GET", "/auth/login", api_auth_login},
 	{"GET", "/auth/callback", api_auth_callback},
+	{"POST", "/auth/token", api_auth_token},
 	{"GET", "/api/v1/account/can-i/{resource}/{action}/{object...}", api_can_i},
 	{"PUT", "/api/v1/account/password", api_account_password},
 	{"POST", "/api/v1/account/{name}/token", api_account_token_create},
