@@ -106,7 +106,8 @@ static json_t *untracked_live(struct cluster *cl, const json_t *d, const char *a
 	if (!r)
 		return NULL;
 	const char *other = jx_path_str(r->meta, "annotations", ANNOT_TRACKING_ID, NULL);
-	if (other && !str_starts_with(other, app)) {
+	size_t app_len = strlen(app);
+	if (other && (strncmp(other, app, app_len) || other[app_len] != ':')) {
 		char *msg = str_printf("%s/%s is part of applications %s and %s", r->kind, r->name, app, other);
 		if (msg)
 			json_object_set_new(conditions, "SharedResourceWarning", json_string(msg));
@@ -787,6 +788,8 @@ int ctl_reconcile(struct ctl *c, const char *name)
 		rc = write_error_status(c, obj, &bare, "InvalidSpecError", err_msg(), "Unknown");
 		goto out;
 	}
+	if (!ctl_app_in_shard(c, &app))
+		goto out; /* another replica's shard */
 	if (app.meta.deletion_timestamp) {
 		rc = finalize(c, obj, &app);
 		goto out;
