@@ -302,6 +302,7 @@ static void handle_metrics(struct httpd_req *req, void *userdata)
 		   (unsigned long long)atomic_load(&c->m.sync_ms), (unsigned long long)atomic_load(&c->m.status_writes),
 		   (unsigned long long)atomic_load(&c->m.status_skipped), (unsigned long long)atomic_load(&c->m.errors));
 	count_apps(c, &out);
+	ctl_diffcache_metrics(&out);
 	pthread_mutex_lock(&c->clusters_mu);
 	for (size_t i = 0; i < c->n_clusters; i++)
 		livecache_metrics_write(c->clusters[i]->lc, c->clusters[i]->server, &out);
@@ -372,7 +373,7 @@ int main(int argc, char **argv)
 	struct ctl c;
 	struct httpd *srv = NULL;
 	struct worker *workers = NULL;
-	struct lease *lease = NULL;
+	struct leases *leases = NULL;
 	size_t n_workers = 0;
 	sigset_t sigs;
 	int rc, sig = 0, status = 1;
@@ -408,12 +409,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (f.sharded) {
-		char name[64];
-		snprintf(name, sizeof(name), "berth-app-controller-shard-%d", f.shard);
-		if ((rc = lease_acquire(c.kc, c.ns, name, f.lease_ms, &lease)) < 0) {
+		if ((rc = leases_start(c.kc, c.ns, f.shard, f.shards, f.lease_ms, &leases)) < 0) {
 			log_error("cannot lead the shard", "error", err_msg(), NULL);
 			goto out;
 		}
+		c.leases = leases;
 	}
 	if ((rc = ctl_watch_start(&c)) < 0) {
 		log_error("cannot watch", "error", err_msg(), NULL);
@@ -434,10 +434,12 @@ int main(int argc, char **argv)
 		sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig > 0)
 			break;
-		if (lease && !lease_held(lease)) {
+		if (leases && !leases_ok(leases)) {
 			log_error("lost the shard lease; exiting", NULL);
 			break;
 		}
+		if (leases_take_gained(leases))
+			ctl_enqueue_all_apps(&c);
 	}
 	log_info("stopping", NULL);
 	status = 0;
@@ -449,7 +451,8 @@ int main(int argc, char **argv)
 out:
 	free(workers);
 	httpd_free(srv);
-	lease_release(lease);
+	leases_free(leases); /* its thread uses c.kc */
+	c.leases = NULL;
 	teardown(&c);
 	return status;
 }
