@@ -123,7 +123,7 @@ void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata);
  * or by GET when fresh is true. BERR_NOTFOUND when gone. */
 int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret);
 /* Writes status (borrowed; may be modified) to the Application unless
- * equal to the one in obj (ignoring reconciledAt). On a conflict it reads
+ * equal to the one in obj (ignoring reconciledAt and observedGeneration). On a conflict it reads
  * the app again, keeps the stored operationState and history (written by
  * the operation workers) and retries once. Returns 1 when written, 0 when
  * skipped, or a BERR code. */

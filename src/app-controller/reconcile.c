@@ -255,7 +255,8 @@ static int build_compare(struct ctl *c, struct cluster *cl, const struct model_a
 	json_t *settings = ctl_settings(c);
 	json_t *custom = settings ? ctl_diff_customizations(settings) : NULL;
 	json_decref(settings);
-	struct diff_settings ds = {.ignore_differences = ignore, .customizations = json_object_size(custom) ? custom : NULL};
+	struct diff_settings ds = {.ignore_differences = ignore, .customizations = json_object_size(custom) ? custom : NULL,
+				   .compare_only = true};
 	cmp->all_synced = true;
 	for (i = 0; i < cmp->n; i++) {
 		compare_one(c, proj, &ds, &cmp->v[i], cmp);
