@@ -8,7 +8,9 @@
  * only on loopback, which lib/oidc allows for tests), cached for ten
  * minutes, and the JWKS is refetched once when a token names an unknown
  * kid. state, nonce and the PKCE verifier come from the OS RNG; a pending
- * login lives in memory for ten minutes (table bounded) and is used once.
+ * login lives ten minutes in Redis (key "oidc:pending:<sha256 of state>",
+ * taken with GETDEL: used once, and any replica can finish a login another
+ * started) or, without Redis, in this process's memory (table bounded).
  *
  * After the callback the user gets a Berth session whose subject is the ID
  * token's sub and whose groups are the claims named by berth-rbac-cm's
@@ -21,9 +23,11 @@
  * loopback URL and redeems it with POST /auth/token {code, code_verifier}:
  * the session token then never appears in a URL (browser history), and a
  * code seen by anyone else is worthless without the CLI's verifier. A
- * grant lives in the same bounded table as pending logins, is used once
- * (a wrong verifier spends it) and expires after a minute. */
+ * grant is stored like a pending login (Redis key "oidc:grant:<sha256 of
+ * code>", else the bounded table), is used once (a wrong verifier spends
+ * it) and expires after a minute. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "b64.h"
@@ -223,7 +227,7 @@ static void pending_clear(struct pending *p)
  * table is full the oldest entry gives way: anonymous /auth/login requests
  * can then delay a login (the user starts again) but never block logins
  * for the whole ten minutes. */
-static int pending_put(struct pending *in)
+static int pending_put_mem(struct pending *in)
 {
 	int64_t now = clock_mono_ms();
 	struct pending *slot = NULL, *oldest = NULL;
@@ -250,7 +254,7 @@ static int pending_put(struct pending *in)
 
 /* Takes the pending login for state, or with grant the grant for that
  * code (used once). */
-static bool pending_take(const char *state, bool grant, struct pending *out)
+static bool pending_take_mem(const char *state, bool grant, struct pending *out)
 {
 	int64_t now = clock_mono_ms();
 	bool found = false;
@@ -270,6 +274,115 @@ static bool pending_take(const char *state, bool grant, struct pending *out)
 	}
 	pthread_mutex_unlock(&oc.mu);
 	return found;
+}
+
+/* The Redis key of a pending login or a grant: the state (code) hashed,
+ * so the key alone does not give it away. */
+static void pending_key(const char *state, bool grant, char *out, size_t size)
+{
+	char hex[65] = "";
+	json_t *j = json_string(state);
+
+	if (!j || jx_hash_hex(j, hex) < 0)
+		hex[0] = '\0';
+	snprintf(out, size, "oidc:%s:%s", grant ? "grant" : "pending", hex);
+	json_decref(j);
+}
+
+/* The Redis value of a pending login or grant (NULL when out of memory). */
+static char *pending_text(const struct pending *in)
+{
+	json_t *v = json_object();
+	char *text = NULL;
+
+	if (!v)
+		return NULL;
+	if (in->grant) {
+		if (json_object_set_new(v, "token", json_string(in->token)) < 0)
+			goto out;
+	} else if (json_object_set_new(v, "nonce", json_string(in->nonce)) < 0 ||
+		   json_object_set_new(v, "verifier", json_string(in->verifier)) < 0 ||
+		   json_object_set_new(v, "returnURL", json_string(in->return_url)) < 0) {
+		goto out;
+	}
+	if (in->cli_challenge && json_object_set_new(v, "cliChallenge", json_string(in->cli_challenge)) < 0)
+		goto out;
+	text = json_dumps(v, JSON_COMPACT);
+out:
+	json_decref(v);
+	return text;
+}
+
+/* Fills out (grant or pending login for state) from its Redis value. */
+static bool pending_from_json(const json_t *v, const char *state, bool grant, struct pending *out)
+{
+	const char *ch = jx_str(v, "cliChallenge");
+	bool ok;
+
+	out->grant = grant;
+	out->state = str_dup(state);
+	out->cli_challenge = ch ? str_dup(ch) : NULL;
+	if (grant) {
+		out->token = jx_str(v, "token") ? str_dup(jx_str(v, "token")) : NULL;
+		ok = out->token != NULL;
+	} else {
+		out->nonce = jx_str(v, "nonce") ? str_dup(jx_str(v, "nonce")) : NULL;
+		out->verifier = jx_str(v, "verifier") ? str_dup(jx_str(v, "verifier")) : NULL;
+		out->return_url = jx_str(v, "returnURL") ? str_dup(jx_str(v, "returnURL")) : NULL;
+		ok = out->nonce && out->verifier && out->return_url;
+	}
+	ok = ok && out->state && (!ch || out->cli_challenge);
+	if (!ok)
+		pending_clear(out);
+	return ok;
+}
+
+/* Stores a pending login or grant in Redis (any replica can finish it, a
+ * restart does not lose it), else in this process's memory. Takes
+ * ownership of in's strings. */
+static int pending_put(struct api_server *s, struct pending *in)
+{
+	char key[128];
+	char *text = NULL;
+	int rc = BERR_UNAVAILABLE;
+	int ttl_ms = in->grant ? GRANT_TTL_MS : PENDING_TTL_MS;
+
+	if (s->cache) {
+		pending_key(in->state, in->grant, key, sizeof(key));
+		if ((text = pending_text(in)) != NULL) {
+			rc = rcache_set(s->cache, key, text, strlen(text), ttl_ms / 1000);
+			explicit_bzero(text, strlen(text));
+			free(text);
+		}
+	}
+	if (rc == 0) {
+		pending_clear(in);
+		return 0;
+	}
+	return pending_put_mem(in);
+}
+
+/* Takes the pending login for state (or with grant the grant for that
+ * code), once: GETDEL in Redis (of two replicas finishing the same login,
+ * one wins), else from memory. */
+static bool pending_take(struct api_server *s, const char *state, bool grant, struct pending *out)
+{
+	char key[128];
+	struct buf b;
+	json_t *v = NULL;
+	bool found = false;
+
+	if (s->cache) {
+		pending_key(state, grant, key, sizeof(key));
+		buf_init(&b, 64 << 10);
+		if (rcache_take(s->cache, key, &b) == 0 && jx_parse(b.ptr, b.len, b.len + 1, 8, &v) == 0)
+			found = pending_from_json(v, state, grant, out);
+		if (b.ptr)
+			explicit_bzero(b.ptr, b.len);
+		buf_release(&b);
+		json_decref(v);
+	}
+	return found || pending_take_mem(state, grant, out);
 }
 
 /* http://127.0.0.1:PORT/... or http://localhost:PORT/... (the CLI). */
@@ -353,7 +466,7 @@ void api_auth_login(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 500, "cannot start the login");
 		goto out;
 	}
-	if (pending_put(&pd) < 0) {
+	if (pending_put(s, &pd) < 0) {
 		httpd_respond_error(req, 503, "%s", err_msg());
 		goto out;
 	}
@@ -410,7 +523,7 @@ out:
 /* Where the callback sends a CLI's browser: its loopback URL with a code
  * to redeem when it sent a PKCE challenge (the challenge moves from pd to
  * the new grant), else with the token. NULL when out of memory. */
-static char *loopback_location(struct pending *pd, const char *token)
+static char *loopback_location(struct api_server *s, struct pending *pd, const char *token)
 {
 	const char *sep = strchr(pd->return_url, '?') ? "&" : "?";
 	struct pending grant = {.grant = true};
@@ -425,7 +538,10 @@ static char *loopback_location(struct pending *pd, const char *token)
 	}
 	grant.cli_challenge = pd->cli_challenge;
 	pd->cli_challenge = NULL;
-	pending_put(&grant);
+	if (pending_put(s, &grant) < 0) {
+		free(loc);
+		return NULL;
+	}
 	return loc;
 }
 
@@ -450,7 +566,7 @@ void api_auth_callback(struct httpd_req *req, void *ud)
 		goto out;
 	}
 	/* The provider's error parameters are never echoed (XSS). */
-	if (!state || !pending_take(state, false, &pd)) {
+	if (!state || !pending_take(s, state, false, &pd)) {
 		httpd_respond_error(req, 400, "login expired or unknown state; start again");
 		goto out;
 	}
@@ -494,7 +610,7 @@ void api_auth_callback(struct httpd_req *req, void *ud)
 	}
 	log_info("OIDC login", "sub", claims.sub, NULL);
 	if (loopback_return_url(pd.return_url)) {
-		loc = loopback_location(&pd, token);
+		loc = loopback_location(s, &pd, token);
 	} else {
 		char cookie[JWTAUTH_MAX_TOKEN + 128];
 		snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s", API_COOKIE, token,
@@ -527,14 +643,14 @@ void api_auth_token(struct httpd_req *req, void *ud)
 	struct pending g = {0};
 	json_t *body = NULL, *ans = NULL;
 	char challenge[44];
-	(void)ud;
+	struct api_server *s = ud;
 
 	if (httpd_req_json(req, &body) < 0 || !jx_str(body, "code") || !jx_str(body, "code_verifier")) {
 		httpd_respond_error(req, 400, "body: {\"code\": ..., \"code_verifier\": ...} is expected");
 		goto out;
 	}
 	/* Taken before the check: a wrong verifier spends the code. */
-	if (!pending_take(jx_str(body, "code"), true, &g) ||
+	if (!pending_take(s, jx_str(body, "code"), true, &g) || !g.cli_challenge ||
 	    oidc_pkce_challenge(jx_str(body, "code_verifier"), challenge) < 0 ||
 	    !str_secure_eq(challenge, strlen(challenge), g.cli_challenge, strlen(g.cli_challenge))) {
 		err_clear();

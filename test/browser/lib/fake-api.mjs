@@ -33,7 +33,9 @@ export function makeApp(name, o = {}) {
   };
 }
 
-export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = null, users = {admin: 'secret'}} = {}) {
+// pageDelayMs: added to every list page after the first (a slow server's
+// later pages must not hold up the first screen).
+export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = null, users = {admin: 'secret'}, pageDelayMs = 0} = {}) {
   const state = {apps: new Map(apps.map((a) => [a.metadata.name, a])), tokens: new Set(), requests: [], clients: new Set(), seq: 0};
   const json = (res, code, body) => { res.writeHead(code, {'Content-Type': 'application/json'}); res.end(JSON.stringify(body)); };
   const authed = (req) => {
@@ -79,7 +81,12 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
         }
         if (p === '/api/v1/session/userinfo') return json(res, 200, {loggedIn: true, username: 'admin', iss: 'berth'});
         if (p === '/api/v1/applications') {
-          const all = [...state.apps.values()].sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
+          // Name order; the continue token is the last name of the page before.
+          const cont = url.searchParams.get('continue') || '';
+          if (cont && pageDelayMs) await new Promise((r) => setTimeout(r, pageDelayMs));
+          const all = [...state.apps.values()].sort((x, y) => x.metadata.name.localeCompare(y.metadata.name))
+            .filter((a) => a.metadata.name.localeCompare(cont) > 0);
+          (state.listQueries = state.listQueries || []).push(url.search);
           const limit = Number(url.searchParams.get('limit')) || all.length;
           const items = all.slice(0, limit);
           const more = items.length < all.length;
