@@ -374,7 +374,8 @@ static int open_envelope(struct rcache *rc, const char *k, const uint8_t *env, s
 	return 0;
 }
 
-int rcache_get(struct rcache *rc, const char *key, struct buf *out)
+/* GET or GETDEL (cmd) of key into out, verified. */
+static int get_cmd(struct rcache *rc, const char *cmd, const char *key, struct buf *out)
 {
 	char *k = full_key(key);
 	size_t before = out->len;
@@ -382,8 +383,8 @@ int rcache_get(struct rcache *rc, const char *key, struct buf *out)
 
 	if (!k)
 		return BERR_NOMEM;
-	const char *argv[2] = {"GET", k};
-	size_t lens[2] = {3, strlen(k)};
+	const char *argv[2] = {cmd, k};
+	size_t lens[2] = {strlen(cmd), strlen(k)};
 	redisReply *rep = command(rc, 2, argv, lens);
 	if (!rep) {
 		free(k);
@@ -405,6 +406,16 @@ int rcache_get(struct rcache *rc, const char *key, struct buf *out)
 	freeReplyObject(rep);
 	free(k);
 	return r;
+}
+
+int rcache_get(struct rcache *rc, const char *key, struct buf *out)
+{
+	return get_cmd(rc, "GET", key, out);
+}
+
+int rcache_take(struct rcache *rc, const char *key, struct buf *out)
+{
+	return get_cmd(rc, "GETDEL", key, out);
 }
 
 int rcache_del(struct rcache *rc, const char *key)
