@@ -92,6 +92,12 @@ test('a change pushed to Git arrives as OutOfSync without a reload', async (t) =
   await page.click('#ptab-desired');
   assert.match(await page.innerText('#desired-manifest'), /replicas: 2/);
   await screenshot(page, 'e2e-resource-panel');
+  // And what runs: the live object (managed-resources liveState), still at 1.
+  await page.click('#ptab-live');
+  const live = await page.innerText('#live-manifest');
+  assert.match(live, /replicas: 1/);
+  assert.match(live, /uid: /);
+  await screenshot(page, 'e2e-live-manifest');
 });
 
 test('the diff of the changed Deployment shows the new replica count', async (t) => {
