@@ -366,6 +366,7 @@ test('settings: add and remove a repository, cluster and project; user info; log
   const page = await newPage(b);
   await login(page, '/settings');
   await page.waitForSelector('#settings-clusters:has-text("in-cluster")');
+  assert.equal(await page.innerText('#user-iss'), 'berth');
   await page.fill('#repositories-repo', 'https://git.example/new.git');
   await page.fill('#repositories-password', 'hunter2');
   await page.click('#repositories-form button[type=submit]');

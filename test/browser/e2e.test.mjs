@@ -192,7 +192,11 @@ test('SSO login through the real oidc-provider returns to the page asked for', a
   if (!page.url().startsWith(berth.env.BERTH_SERVER)) await page.click('button[type=submit]');
   await page.waitForURL(`${berth.env.BERTH_SERVER}/settings`);
   await page.waitForSelector('#user-name:not(:empty)');
-  assert.notEqual(await page.innerText('#user-name'), 'admin');
+  assert.equal(await page.innerText('#user-name'), 'alice');
+  // The provider's groups claim came through; nothing claims a local issuer.
+  const info = await page.innerText('#user-info');
+  assert.match(info, /berth-devs/);
+  assert.doesNotMatch(info, /\blocal\b/);
   await screenshot(page, 'e2e-settings-sso');
 });
 
