@@ -163,6 +163,14 @@ int ctl_reconcile(struct ctl *c, const char *name);
 /* ---- sync.c ---- */
 /* Runs (or resumes) the app's operation to its end. */
 int ctl_sync(struct ctl *c, const char *name);
+/* How long the app's compare should wait, 0 when it may run now. busy: the
+ * app has an operation pending or running. While busy, the compares its
+ * own applies and operationState writes trigger would only compete with
+ * it for CPU and write status that is stale at once: one runs at most every
+ * SYNC_COMPARE_INTERVAL_MS (the first that long after the app became busy),
+ * and the end of the sync lets the next one run at once. Not busy: 0. */
+#define SYNC_COMPARE_INTERVAL_MS 5000
+int64_t ctl_compare_delay(struct ctl *c, const char *name, bool busy);
 /* Deletes an app's resources (finalizer) in reverse wave order. 1 when all
  * are gone, 0 while some remain, or a BERR code. */
 int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_app *app);
