@@ -261,16 +261,13 @@ static void count_apps(struct ctl *c, struct buf *out)
 		return;
 	}
 	for (size_t i = 0; i < rs.n; i++) {
-		json_t *obj = NULL;
-		if (lc_record_object(rs.v[i], &obj) < 0)
-			continue;
-		const char *s = jx_path_str(obj, "status", "sync", "status", NULL);
-		const char *h = jx_path_str(obj, "status", "health", "status", NULL);
+		/* the record's compact status keeps sync and health: no parse */
+		const char *s = jx_path_str(rs.v[i]->meta, "status", "sync", "status", NULL);
+		const char *h = jx_path_str(rs.v[i]->meta, "status", "health", "status", NULL);
 		char *k = str_printf("sync_status=\"%s\",health_status=\"%s\"", s ? s : "Unknown", h ? h : "Unknown");
 		if (k)
 			json_object_set_new(counts, k, json_integer(json_integer_value(json_object_get(counts, k)) + 1));
 		free(k);
-		json_decref(obj);
 	}
 	lc_records_free(&rs);
 	const char *k;

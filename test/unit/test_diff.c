@@ -309,6 +309,33 @@ START_TEST(diff_reports_changed_managed_field)
 }
 END_TEST
 
+START_TEST(diff_compare_only_reports_the_same_changes_without_a_patch)
+{
+	const char *desired = "{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":3}}";
+	const char *live = "{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":2}}";
+	struct diff_settings only = {.compare_only = true};
+	struct dr full = run(desired, live, NULL), cmp = run(desired, live, &only);
+	ck_assert_int_eq(full.rc, 0);
+	ck_assert_int_eq(cmp.rc, 0);
+	ck_assert(cmp.r.modified);
+	ck_assert_ptr_nonnull(full.r.patch);
+	ck_assert_ptr_null(cmp.r.patch);
+	ck_assert_uint_eq(cmp.r.n_changes, full.r.n_changes);
+	ck_assert(jx_equal(cmp.r.predicted_live, full.r.predicted_live));
+	char k1[65], k2[65];
+	json_t *a = jparse(desired), *b = jparse(live);
+	json_object_set_new(json_object_get(b, "metadata"), "uid", json_string("u1"));
+	json_object_set_new(json_object_get(b, "metadata"), "resourceVersion", json_string("7"));
+	ck_assert_int_eq(diff_cache_key(a, b, NULL, k1), 0);
+	ck_assert_int_eq(diff_cache_key(a, b, &only, k2), 0);
+	ck_assert_str_eq(k1, k2);
+	json_decref(a);
+	json_decref(b);
+	diff_result_release(&full.r);
+	diff_result_release(&cmp.r);
+}
+END_TEST
+
 START_TEST(diff_three_way_deletes_field_dropped_from_git)
 {
 	struct dr d = run("{" DEPLOY_HEAD ",\"metadata\":{\"name\":\"w\"},\"spec\":{\"replicas\":2}}",
@@ -1180,6 +1207,7 @@ int main(void)
 	tcase_add_test(tc, diff_ignores_server_metadata_and_status);
 	tcase_add_loop_test(tc, diff_unmodified_table_case, 0, sizeof(unmodified_cases) / sizeof(*unmodified_cases));
 	tcase_add_test(tc, diff_reports_changed_managed_field);
+	tcase_add_test(tc, diff_compare_only_reports_the_same_changes_without_a_patch);
 	tcase_add_test(tc, diff_three_way_deletes_field_dropped_from_git);
 	tcase_add_test(tc, diff_keyed_list_changes_name_items);
 	tcase_add_test(tc, diff_uses_scope_callback);
