@@ -3,8 +3,14 @@
  * starting only when the previous one is applied and healthy.
  *
  * State lives in status.operationState: Running with the operation when it
- * starts, syncResult.resources updated after every step, then Succeeded or
- * Failed, history appended and the top-level operation cleared. A
+ * starts, syncResult.resources updated after every step that another
+ * follows (or in which a hook finished), then Succeeded or Failed, history
+ * appended and the top-level operation cleared. Each write is one JSON
+ * patch of operationState (the Application of a large app is large, and
+ * every write of it costs the API server and every watcher). While the
+ * operation is pending or running, compares of the app are held back
+ * (ctl_compare_delay): each of its applies and writes would otherwise queue
+ * a full compare that competes with it. A
  * controller killed mid-sync finds phase Running on restart and walks the
  * plan again: applying is idempotent, and hooks recorded as finished in
  * syncResult are not run twice. */
@@ -1047,8 +1053,10 @@ int ctl_sync(struct ctl *c, const char *name)
 	int rc;
 
 	if ((rc = ctl_app_get(c, name, true, &obj)) < 0) {
-		if (rc == BERR_NOTFOUND)
+		if (rc == BERR_NOTFOUND) {
 			err_clear();
+			ctl_compare_delay(c, name, false);
+		}
 		return rc == BERR_NOTFOUND ? 0 : rc;
 	}
 	if ((rc = model_app_parse(obj, &app)) < 0)
