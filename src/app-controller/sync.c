@@ -308,6 +308,20 @@ static int live_of(struct cluster *cl, const json_t *obj, json_t **ret)
 	return kube_get(cl->kc, &t, NULL, ret);
 }
 
+/* Whether every type of the cache has been listed: then an object it does
+ * not hold is created without a GET first. Not the strict
+ * livecache_synced, which is false while any watch event waits for
+ * delivery — always, during a sync that creates objects. A cache behind
+ * the cluster costs nothing worse than an AlreadyExists answer, after which
+ * the object is read. */
+static bool cache_listed(struct livecache *lc)
+{
+	if (livecache_wait_synced(lc, 0) == 0)
+		return true;
+	err_clear();
+	return false;
+}
+
 /* Applies one desired object; 0 with *ret_changed telling whether a write
  * was sent, or a BERR code (message in err). */
 static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_opts, bool *ret_changed)
@@ -332,12 +346,15 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 	char group[256];
 	annot_api_group(desired, group, sizeof(group));
 	const struct lc_record *rec = livecache_get(s->cl->lc, group, t.kind, t.namespace_, t.name);
-	if (rec && rec->full && lc_record_object(rec, &live) == 0)
+	bool cached = false;
+	if (rec && rec->full && lc_record_object(rec, &live) == 0) {
 		rc = 0;
-	else if (!rec && livecache_synced(s->cl->lc))
+		cached = true;
+	} else if (!rec && cache_listed(s->cl->lc)) {
 		rc = BERR_NOTFOUND;
-	else
+	} else {
 		rc = live_of(s->cl, desired, &live);
+	}
 	lc_record_unref(rec);
 	if (rc == BERR_NOTFOUND) {
 		err_clear();
@@ -371,6 +388,14 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 		rc = kube_patch(s->cl->kc, &t, dr.patch_is_strategic ? KUBE_PATCH_STRATEGIC : KUBE_PATCH_MERGE, dr.patch,
 				&ro, NULL);
 		*ret_changed = true;
+		if (rc == BERR_NOTFOUND && cached) {
+			/* deleted since the cache saw it */
+			err_clear();
+			if ((body = with_last_applied(desired)))
+				rc = kube_create(s->cl->kc, &t, body, &ro, NULL);
+			else
+				rc = err_set(BERR_NOMEM, "out of memory");
+		}
 	}
 	diff_result_release(&dr);
 out:
