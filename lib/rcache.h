@@ -61,6 +61,10 @@ void rcache_free(struct rcache *rc);
  * is down, BERR_TOOLARGE when the value passes out's bound. */
 int rcache_get(struct rcache *rc, const char *key, struct buf *out);
 
+/* Reads and deletes key in one step (GETDEL, Redis >= 6.2): of several
+ * clients taking the same key, one gets it. Returns as rcache_get. */
+int rcache_take(struct rcache *rc, const char *key, struct buf *out);
+
 /* Stores data under key for ttl_s seconds (0: no expiry), signed and, when
  * it pays, compressed. 0 or BERR_UNAVAILABLE/BERR_NOMEM. */
 int rcache_set(struct rcache *rc, const char *key, const void *data, size_t len, int64_t ttl_s);

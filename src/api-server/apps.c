@@ -102,61 +102,92 @@ static bool query_has(struct httpd_req *req, const char *key, const char *value)
 	return false;
 }
 
-/* The list filters and the RBAC check; true when app is listed. */
-static bool list_wants(struct httpd_req *req, const struct principal *p, const char *search, const char *cont,
-		       const json_t *app)
+/* The list's filters, read once per request. */
+struct list_filter {
+	struct httpd_req *req;
+	const struct principal *p;
+	const char *search;
+	const char *cont;            /* only for lists from the API (the cache starts after it) */
+	bool by_fields;              /* project, sync or health given */
+};
+
+static void list_filter_init(struct list_filter *f, struct httpd_req *req, const struct principal *p)
+{
+	f->req = req;
+	f->p = p;
+	f->search = httpd_req_query(req, "search");
+	f->cont = NULL;
+	f->by_fields = httpd_req_query(req, "project") || httpd_req_query(req, "sync") ||
+		       httpd_req_query(req, "health");
+}
+
+/* The list filters and the RBAC check; true when app is listed. object is
+ * "<project>/<name>" when the caller knows it (NULL: computed here). */
+static bool list_wants(const struct list_filter *f, const json_t *app, const char *object)
 {
 	const char *name = jx_path_str(app, "metadata", "name", NULL);
 	char obj[512];
 
-	if (!name || (search && *search && !strstr(name, search)) || (cont && *cont && strcmp(name, cont) <= 0))
+	if (!name || (f->search && *f->search && !strstr(name, f->search)) ||
+	    (f->cont && *f->cont && strcmp(name, f->cont) <= 0))
 		return false;
-	const char *proj = jx_path_str(app, "spec", "project", NULL);
-	if (!query_has(req, "project", proj ? proj : MODEL_DEFAULT_PROJECT) ||
-	    !query_has(req, "sync", jx_path_str(app, "status", "sync", "status", NULL)) ||
-	    !query_has(req, "health", jx_path_str(app, "status", "health", "status", NULL)))
-		return false;
-	api_app_object(app, obj, sizeof(obj));
-	return api_can(p, "applications", "get", obj);
+	if (f->by_fields) {
+		const char *proj = jx_path_str(app, "spec", "project", NULL);
+		if (!query_has(f->req, "project", proj && *proj ? proj : MODEL_DEFAULT_PROJECT) ||
+		    !query_has(f->req, "sync", jx_path_str(app, "status", "sync", "status", NULL)) ||
+		    !query_has(f->req, "health", jx_path_str(app, "status", "health", "status", NULL)))
+			return false;
+	}
+	if (!object) {
+		api_app_object(app, obj, sizeof(obj));
+		object = obj;
+	}
+	return api_can(f->p, "applications", "get", object);
 }
 
-struct list_walk {
-	struct httpd_req *req;
-	const struct principal *p;
-	const char *search;
-	size_t want;                 /* 0: all */
-	json_t *held;                /* entries taken (references) */
-	bool more;
-};
-
-static bool list_walk_one(json_t *entry, void *ud)
+static bool list_accept(json_t *entry, void *ud)
 {
-	struct list_walk *w = ud;
+	return list_wants(ud, json_object_get(entry, "obj"), jx_str(entry, "object"));
+}
 
-	if (!list_wants(w->req, w->p, w->search, NULL, json_object_get(entry, "obj")))
-		return false;
-	if (w->want && json_array_size(w->held) == w->want) {
-		w->more = true;
-		return true;
-	}
-	json_array_append(w->held, entry);
-	return false;
+/* Names the caller for the cache's visibility memo: which apps a caller
+ * may see depends only on its subject, groups and the settings snapshot
+ * (without filters). NULL when the page must be counted afresh: filters,
+ * project tokens (their policy comes with the token). */
+static char *list_memo_key(const struct list_filter *f, const struct principal *p)
+{
+	struct buf b;
+	char *out = NULL;
+
+	if (f->by_fields || (f->search && *f->search) || p->proj_policy || !p->settings)
+		return NULL;
+	buf_init(&b, 64 << 10);
+	int rc = buf_printf(&b, "%llu\n%s", (unsigned long long)p->settings->gen, p->sub ? p->sub : "");
+	for (size_t i = 0; rc == 0 && i < p->groups.n; i++)
+		rc = buf_printf(&b, "\n%s", p->groups.v[i]);
+	if (rc == 0)
+		out = buf_detach(&b, NULL);
+	buf_release(&b);
+	return out;
 }
 
 /* Writes the list by hand so cached items go out as the text they were
- * dumped to when they changed, not dumped again per request. */
-static void respond_list(struct httpd_req *req, const struct list_item *v, size_t n, bool more)
+ * dumped to when they changed, not dumped again per request. remaining > 0:
+ * a page, continued after its last item. */
+static void respond_list(struct httpd_req *req, const struct list_item *v, size_t n, size_t remaining)
 {
 	struct buf b;
 	int rc;
 
 	buf_init(&b, (size_t)1 << 30);
 	rc = buf_printf(&b, "{\"apiVersion\":\"%s\",\"kind\":\"ApplicationList\",\"metadata\":{", MODEL_API_VERSION);
-	if (rc == 0 && more && n) {
+	if (rc == 0 && remaining && n) {
 		json_t *c = json_string(v[n - 1].name);
 		rc = buf_puts(&b, "\"continue\":");
 		if (rc == 0)
 			rc = jx_dump_compact(c, &b);
+		if (rc == 0)
+			rc = buf_printf(&b, ",\"remainingItemCount\":%zu", remaining);
 		json_decref(c);
 	}
 	if (rc == 0)
@@ -184,13 +215,13 @@ void api_apps_list(struct httpd_req *req, void *ud)
 	struct api_server *s = ud;
 	struct principal p;
 	struct kube_target t = APP_TARGET(s, NULL);
+	struct list_filter f;
 	json_t *list = NULL, *held = NULL;
 	struct list_item *v = NULL;
 	size_t n = 0, i;
 	int limit = 0, rc;
-	bool more = false;
 	const char *lim = httpd_req_query(req, "limit"), *cont = httpd_req_query(req, "continue");
-	const char *search = httpd_req_query(req, "search"), *sel = httpd_req_query(req, "selector");
+	const char *sel = httpd_req_query(req, "selector");
 
 	if (!api_begin(s, req, &p))
 		return;
@@ -198,11 +229,14 @@ void api_apps_list(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 400, "limit: not a number");
 		goto out;
 	}
-	struct list_walk w = {.req = req, .p = &p, .search = search, .want = (size_t)limit, .held = json_array()};
-	held = w.held;
-	if (held && !(sel && *sel) && sse_hub_walk(s, cont, list_walk_one, &w) == 0) {
+	list_filter_init(&f, req, &p);
+	size_t remaining = 0;
+	char *memo = list_memo_key(&f, &p);
+	rc = sel && *sel ? BERR_UNAVAILABLE
+			 : sse_hub_page(s, cont, (size_t)limit, list_accept, &f, memo, &held, &remaining);
+	free(memo);
+	if (rc == 0) {
 		n = json_array_size(held);
-		more = w.more;
 		if (!(v = calloc(n + 1, sizeof(*v)))) {
 			httpd_respond_error(req, 500, "out of memory");
 			goto out;
@@ -213,7 +247,7 @@ void api_apps_list(struct httpd_req *req, void *ud)
 			v[i].obj = json_object_get(e, "obj");
 			v[i].json = jx_str(e, "json");
 		}
-		respond_list(req, v, n, more);
+		respond_list(req, v, n, remaining);
 		goto out;
 	}
 	struct kube_req_opts o = {.label_selector = sel};
@@ -226,16 +260,17 @@ void api_apps_list(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 500, "out of memory");
 		goto out;
 	}
+	f.cont = cont;
 	json_array_foreach(items, i, app) {
-		if (!list_wants(req, &p, search, cont, app))
+		if (!list_wants(&f, app, NULL))
 			continue;
 		v[n].name = jx_path_str(app, "metadata", "name", NULL);
 		v[n].obj = app;
 		n++;
 	}
 	qsort(v, n, sizeof(*v), cmp_by_name);
-	more = limit > 0 && (size_t)limit < n;
-	respond_list(req, v, more ? (size_t)limit : n, more);
+	bool more = limit > 0 && (size_t)limit < n;
+	respond_list(req, v, more ? (size_t)limit : n, more ? n - (size_t)limit : 0);
 out:
 	free(v);
 	json_decref(list);
@@ -358,6 +393,41 @@ static bool check_sources(struct api_server *s, struct httpd_req *req, const str
 	return true;
 }
 
+/* Renders each source through the repo server and checks the kinds of
+ * what it would apply against the project (Argo CD's API server refuses
+ * those too, not only its controller). Skipped without --repo-server.
+ * Only a refused kind refuses: a source that does not render alone (a
+ * multi-source app's $ref values, a chart repository that is down) is
+ * left to the controller, which checks every kind again before applying. */
+static bool check_kinds(struct api_server *s, struct httpd_req *req, const struct model_app *app)
+{
+	if (!s->repo_server)
+		return true;
+	for (size_t i = 0; i < app->sources.n; i++) {
+		const struct model_source *src = &app->sources.v[i];
+		json_t *ans = NULL;
+		if (!src->repo_url || (src->ref && !src->path && !src->chart))
+			continue; /* a values-only source: nothing of its own to apply */
+		json_t *body = json_pack("{s:o,s:s,s:s,s:s,s:s,s:o}", "repo", api_repo_request_creds(s, src->repo_url),
+					 "revision", src->target_revision ? src->target_revision : "HEAD", "path",
+					 src->path ? src->path : ".", "appName", app->meta.name ? app->meta.name : "",
+					 "namespace", app->destination.namespace_ ? app->destination.namespace_ : "",
+					 "source", model_source_to_json(src));
+		int rc = api_repo_server_call(s, "/v1/manifests", body, &ans);
+		json_decref(body);
+		if (rc < 0) {
+			log_debug("kind check skipped: the source does not render alone", "app",
+				  app->meta.name ? app->meta.name : "", "error", err_msg(), NULL);
+			continue;
+		}
+		bool ok = api_project_check_kinds(s, req, app->project, json_object_get(ans, "manifests"));
+		json_decref(ans);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 static json_t *app_for_write(const struct model_app *app)
 {
 	json_t *o = model_app_to_json(app, false);
@@ -386,7 +456,7 @@ void api_app_create(struct httpd_req *req, void *ud)
 		api_denied(req, "applications", "create", o);
 		goto out;
 	}
-	if (!api_project_check_app(s, req, &app) || !check_sources(s, req, &app))
+	if (!api_project_check_app(s, req, &app) || !check_sources(s, req, &app) || !check_kinds(s, req, &app))
 		goto out;
 	if (!(w = app_for_write(&app))) {
 		httpd_respond_error(req, 500, "out of memory");
@@ -442,7 +512,7 @@ void api_app_update(struct httpd_req *req, void *ud)
 		api_denied(req, "applications", "update", o);
 		goto out;
 	}
-	if (!api_project_check_app(s, req, &app) || !check_sources(s, req, &app))
+	if (!api_project_check_app(s, req, &app) || !check_sources(s, req, &app) || !check_kinds(s, req, &app))
 		goto out;
 	if (!(w = app_for_write(&app))) {
 		httpd_respond_error(req, 500, "out of memory");
@@ -629,6 +699,11 @@ void api_app_sync(struct httpd_req *req, void *ud)
 		json_t *v = json_object_get(body, keys[i]);
 		if (v)
 			json_object_set(sync, keys[i], v);
+	}
+	/* A selective sync names resources: their kinds must be allowed. */
+	if (!api_project_check_kinds(s, req, app.project, json_object_get(sync, "resources"))) {
+		json_decref(sync);
+		goto out;
 	}
 	/* Check the operation's shape before it is written. */
 	struct model_operation op = {0};

@@ -1,7 +1,15 @@
 /* Read-only views of an Application: its resource tree and managed
  * resources (the controller's Redis cache, else the Application status),
  * and its rendered manifests (the repo server). Secret values are masked
- * in every view. */
+ * in every view.
+ *
+ * The controller's keys (the contract with src/app-controller):
+ *   app:<ns>:<name>:resource-tree      {"nodes":[{..., parentRefs:[...]}]}
+ *   app:<ns>:<name>:managed-resources  {"items":[{group, version, kind,
+ *       namespace, name, status, health, liveState, targetState,
+ *       predictedLiveState?, diff}]}  (states are JSON text or null)
+ *   app:<ns>:<name>:managed-diffs      (older) "g/k/ns/name" -> diff text */
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -104,6 +112,94 @@ static void attach_diffs(json_t *v, const json_t *diffs)
 	}
 }
 
+/* Masks the values of data/stringData in a Secret's diff text: every line
+ * indented under a "data:" or "stringData:" line keeps its key only. */
+static json_t *mask_diff_text(const char *diff)
+{
+	struct buf b;
+	json_t *out = NULL;
+	int in_data = -1;            /* indentation of the data key, or -1 */
+
+	buf_init(&b, 64u << 20);
+	for (const char *line = diff; *line;) {
+		size_t len = strcspn(line, "\n");
+		const char *body = len && strchr(" +-", *line) ? line + 1 : line;
+		size_t blen = len - (size_t)(body - line);
+		int ind = (int)strspn(body, " ");
+		if (in_data >= 0 && blen > (size_t)ind && ind <= in_data)
+			in_data = -1;
+		const char *colon = memchr(body, ':', blen);
+		int rc;
+		if (in_data >= 0 && colon && ind > in_data)
+			rc = buf_printf(&b, "%.*s: " MASK, (int)(colon - line), line);
+		else
+			rc = buf_printf(&b, "%.*s", (int)len, line);
+		if (in_data < 0 && (!strncmp(body + ind, "data:", 5) || !strncmp(body + ind, "stringData:", 11)))
+			in_data = ind;
+		if (rc == 0 && line[len])
+			rc = buf_putc(&b, '\n');
+		if (rc < 0)
+			goto out;
+		line += len + (line[len] != 0);
+	}
+	out = json_stringn(b.ptr ? b.ptr : "", b.len);
+out:
+	buf_release(&b);
+	return out;
+}
+
+/* Re-masks a Secret item of the controller's managed-resources list: its
+ * states (JSON text) and its diff. The controller masks already; this is
+ * the API server's own guarantee. */
+static void mask_managed_item(json_t *it)
+{
+	const char *states[] = {"liveState", "targetState", "predictedLiveState"};
+
+	if (!str_eq_null(jx_str(it, "kind"), "Secret"))
+		return;
+	for (size_t k = 0; k < sizeof(states) / sizeof(*states); k++) {
+		const char *text = jx_str(it, states[k]);
+		json_t *v = NULL;
+		if (!text)
+			continue;
+		if (jx_parse(text, strlen(text), strlen(text) + 1, 64, &v) < 0) {
+			json_object_set_new(it, states[k], json_null());
+			continue;
+		}
+		mask_secrets(v, 0);
+		char *t = json_dumps(v, JSON_COMPACT);
+		json_object_set_new(it, states[k], t ? json_string(t) : json_null());
+		free(t);
+		json_decref(v);
+	}
+	const char *diff = jx_str(it, "diff");
+	if (diff) {
+		json_t *m = mask_diff_text(diff);
+		json_object_set_new(it, "diff", m ? m : json_string(""));
+	}
+}
+
+/* GET .../managed-resources from the controller's list
+ * (app:<ns>:<name>:managed-resources, {"items":[...]}): NULL when absent. */
+static json_t *managed_from_cache(struct api_server *s, const char *name)
+{
+	json_t *v = cached(s, "managed-resources", name), *out = NULL, *it;
+	size_t i;
+
+	if (!json_is_array(json_object_get(v, "items")))
+		goto out;
+	out = json_pack("{s:[]}", "items");
+	json_array_foreach(json_object_get(v, "items"), i, it) {
+		if (!json_is_object(it))
+			continue;
+		mask_managed_item(it);
+		json_array_append(json_object_get(out, "items"), it);
+	}
+out:
+	json_decref(v);
+	return out;
+}
+
 static void view(struct httpd_req *req, void *ud, const char *what, bool managed)
 {
 	struct api_server *s = ud;
@@ -115,12 +211,13 @@ static void view(struct httpd_req *req, void *ud, const char *what, bool managed
 		return;
 	if (api_app_load(s, req, &p, name, "get", &app) < 0)
 		goto out;
-	if (managed) {
-		json_t *diffs = cached(s, what, name);
+	if (managed && !(v = managed_from_cache(s, name))) {
+		/* Older controllers: the status's list with the diffs map. */
+		json_t *diffs = cached(s, "managed-diffs", name);
 		v = nodes_from_status(app, true);
 		attach_diffs(v, diffs);
 		json_decref(diffs);
-	} else if (!(v = cached(s, what, name))) {
+	} else if (!managed && !(v = cached(s, what, name))) {
 		v = nodes_from_status(app, false);
 	}
 	mask_secrets(v, 0);
@@ -138,7 +235,7 @@ void api_app_resource_tree(struct httpd_req *req, void *ud)
 
 void api_app_managed_resources(struct httpd_req *req, void *ud)
 {
-	view(req, ud, "managed-diffs", true);
+	view(req, ud, "managed-resources", true);
 }
 
 /* GET /api/v1/applications/{name}/manifests[?revision=] */

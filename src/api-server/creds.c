@@ -1,6 +1,13 @@
 /* Repositories and clusters, stored as labelled Secrets (DESIGN.md §3).
  * Responses never carry passwords, keys or tokens: the model's *_to_json
- * is always called with with_secrets false here. */
+ * is always called with with_secrets false for answers.
+ *
+ * Both are the same CRUD over Secrets, so one set of handlers serves them,
+ * driven by a table of the kind's model functions (struct cred_kind):
+ * list, create (?upsert=true), get, update (PUT, as Argo CD: the body is
+ * merged over the stored object, so a client that never saw the password
+ * keeps it by leaving it out and clears it with null), delete. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -11,76 +18,138 @@
 
 #define SECRET_TARGET(s, n) {.api_version = "v1", .kind = "Secret", .namespace_ = (s)->ns, .name = (n)}
 
-static int list_secrets(struct api_server *s, json_t **ret)
+/* One kind of secret-backed credential. Model structs are handled through
+ * void pointers to arrays of `size` bytes. */
+struct cred_kind {
+	const char *resource;        /* RBAC resource */
+	const char *prefix;          /* Secret name prefix */
+	const char *param;           /* route parameter naming one */
+	const char *key_field;       /* the JSON field holding that name */
+	const char *noun;
+	const char *usage;           /* the 400 answer for a bad body */
+	size_t size;
+	int (*from_json)(const json_t *obj, void *out);
+	int (*from_secret)(const json_t *secret, void *out);
+	int (*to_secret)(const void *m, const char *ns, const char *name, json_t **ret);
+	json_t *(*to_json)(const void *m, bool with_secrets);
+	void (*release)(void *m);
+	const char *(*key)(const void *m);
+	/* m answers to the name given in a request path. */
+	bool (*named)(const void *m, const char *name);
+	/* Appended to a list when absent (may be NULL). */
+	int (*implicit)(void *out);
+};
+
+static int repo_from_json(const json_t *o, void *m) { return model_repo_from_json(o, m); }
+static int repo_from_secret(const json_t *o, void *m) { return model_repo_from_secret(o, m); }
+static int repo_to_secret(const void *m, const char *ns, const char *name, json_t **ret)
+{
+	return model_repo_to_secret(m, ns, name, ret);
+}
+static json_t *repo_to_json(const void *m, bool with) { return model_repo_to_json(m, with); }
+static void repo_release(void *m) { model_repo_release(m); }
+static const char *repo_key(const void *m) { return ((const struct model_repo *)m)->url; }
+static bool repo_named(const void *m, const char *name) { return model_repo_url_equal(repo_key(m), name); }
+
+static int cluster_from_json(const json_t *o, void *m) { return model_cluster_from_json(o, m); }
+static int cluster_from_secret(const json_t *o, void *m) { return model_cluster_from_secret(o, m); }
+static int cluster_to_secret(const void *m, const char *ns, const char *name, json_t **ret)
+{
+	return model_cluster_to_secret(m, ns, name, ret);
+}
+static json_t *cluster_to_json(const void *m, bool with) { return model_cluster_to_json(m, with); }
+static void cluster_release(void *m) { model_cluster_release(m); }
+static const char *cluster_key(const void *m) { return ((const struct model_cluster *)m)->server; }
+static bool cluster_named(const void *m, const char *name)
+{
+	const struct model_cluster *c = m;
+	return str_eq_null(c->server, name) || str_eq_null(c->name, name);
+}
+static int cluster_implicit(void *out) { return model_cluster_init_in_cluster(out); }
+
+static const struct cred_kind REPOS = {
+	"repositories", "repo", "url", "repo", "repository",
+	"body: {repo, username?, password?, sshPrivateKey?, insecure?} expected",
+	sizeof(struct model_repo), repo_from_json, repo_from_secret, repo_to_secret, repo_to_json,
+	repo_release, repo_key, repo_named, NULL,
+};
+
+static const struct cred_kind CLUSTERS = {
+	"clusters", "cluster", "server", "server", "cluster",
+	"body: {server, name, config{...}} expected",
+	sizeof(struct model_cluster), cluster_from_json, cluster_from_secret, cluster_to_secret,
+	cluster_to_json, cluster_release, cluster_key, cluster_named, cluster_implicit,
+};
+
+/* Room for either kind's model struct, aligned for both. */
+union cred_model {
+	struct model_repo repo;
+	struct model_cluster cluster;
+};
+
+#define AT(k, v, i) ((void *)((char *)(v) + (i) * (k)->size))
+
+static void creds_free(const struct cred_kind *k, void *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		k->release(AT(k, v, i));
+	free(v);
+}
+
+/* Every Secret of this kind, parsed: *ret (creds_free) with *ret_n items. */
+static int creds_load(struct api_server *s, const struct cred_kind *k, void **ret, size_t *ret_n)
 {
 	struct kube_target t = SECRET_TARGET(s, NULL);
 	struct kube_req_opts o = {.label_selector = MODEL_SECRET_TYPE_LABEL};
+	json_t *list = NULL, *it;
+	size_t n = 0, i;
+	void *v;
+	int rc;
 
-	return kube_list(s->kc, &t, &o, ret);
+	if ((rc = kube_list(s->kc, &t, &o, &list)) < 0)
+		return rc;
+	if (!(v = calloc(json_array_size(json_object_get(list, "items")) + 1, k->size))) {
+		json_decref(list);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	json_array_foreach(json_object_get(list, "items"), i, it) {
+		if (k->from_secret(it, AT(k, v, n)) == 0)
+			n++;
+	}
+	json_decref(list);
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 int api_repos_load(struct api_server *s, struct model_repo **ret, size_t *ret_n)
 {
-	json_t *list = NULL;
-	struct model_repo *v = NULL;
-	size_t n = 0, i;
-	json_t *it;
-	int rc;
+	void *v = NULL;
+	int rc = creds_load(s, &REPOS, &v, ret_n);
 
-	if ((rc = list_secrets(s, &list)) < 0)
-		return rc;
-	v = calloc(json_array_size(json_object_get(list, "items")) + 1, sizeof(*v));
-	if (!v) {
-		json_decref(list);
-		return err_set(BERR_NOMEM, "out of memory");
-	}
-	json_array_foreach(json_object_get(list, "items"), i, it) {
-		if (model_repo_from_secret(it, &v[n]) == 0)
-			n++;
-	}
-	json_decref(list);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	if (rc == 0)
+		*ret = v;
+	return rc;
 }
 
 void api_repos_free(struct model_repo *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
-		model_repo_release(&v[i]);
-	free(v);
+	creds_free(&REPOS, v, n);
 }
 
 int api_clusters_load(struct api_server *s, struct model_cluster **ret, size_t *ret_n)
 {
-	json_t *list = NULL;
-	struct model_cluster *v = NULL;
-	size_t n = 0, i;
-	json_t *it;
-	int rc;
+	void *v = NULL;
+	int rc = creds_load(s, &CLUSTERS, &v, ret_n);
 
-	if ((rc = list_secrets(s, &list)) < 0)
-		return rc;
-	v = calloc(json_array_size(json_object_get(list, "items")) + 1, sizeof(*v));
-	if (!v) {
-		json_decref(list);
-		return err_set(BERR_NOMEM, "out of memory");
-	}
-	json_array_foreach(json_object_get(list, "items"), i, it) {
-		if (model_cluster_from_secret(it, &v[n]) == 0)
-			n++;
-	}
-	json_decref(list);
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	if (rc == 0)
+		*ret = v;
+	return rc;
 }
 
 void api_clusters_free(struct model_cluster *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
-		model_cluster_release(&v[i]);
-	free(v);
+	creds_free(&CLUSTERS, v, n);
 }
 
 json_t *api_repo_request_creds(struct api_server *s, const char *url)
@@ -122,289 +191,262 @@ static void secret_name(const char *prefix, const char *url, char *out, size_t s
 	free(norm);
 }
 
-/* ---- repositories ---- */
+/* ---- the handlers, for either kind ---- */
 
-void api_repos_list(struct httpd_req *req, void *ud)
+static void creds_list(struct httpd_req *req, struct api_server *s, const struct cred_kind *k)
 {
-	struct api_server *s = ud;
 	struct principal p;
-	struct model_repo *v = NULL;
+	void *v = NULL;
 	size_t n = 0;
+	bool implicit_seen = false;
 	int rc;
 
 	if (!api_begin(s, req, &p))
 		return;
-	if ((rc = api_repos_load(s, &v, &n)) < 0) {
+	if ((rc = creds_load(s, k, &v, &n)) < 0) {
 		api_respond_err(req, rc);
 		goto out;
 	}
+	/* A zeroed model struct for the implicit entry (in-cluster). */
+	union cred_model ic;
+	memset(&ic, 0, sizeof(ic));
+	bool have_ic = k->implicit && k->implicit(&ic) == 0;
 	json_t *out = json_pack("{s:[]}", "items");
-	for (size_t i = 0; i < n; i++)
-		if (api_can(&p, "repositories", "get", v[i].url))
-			json_array_append_new(json_object_get(out, "items"), model_repo_to_json(&v[i], false));
+	for (size_t i = 0; i < n; i++) {
+		const char *key = k->key(AT(k, v, i));
+		implicit_seen |= have_ic && str_eq_null(key, k->key(&ic));
+		if (api_can(&p, k->resource, "get", key))
+			json_array_append_new(json_object_get(out, "items"), k->to_json(AT(k, v, i), false));
+	}
+	if (have_ic && !implicit_seen && api_can(&p, k->resource, "get", k->key(&ic)))
+		json_array_append_new(json_object_get(out, "items"), k->to_json(&ic, false));
+	if (k->implicit)
+		k->release(&ic);
 	httpd_respond_json(req, 200, out);
 	json_decref(out);
 out:
-	api_repos_free(v, n);
+	creds_free(k, v, n);
 	principal_release(&p);
 }
 
-/* POST /api/v1/repositories[?upsert=true] {repo, username, password, sshPrivateKey, insecure, type, project} */
-void api_repo_create(struct httpd_req *req, void *ud)
+/* Answers a failed store (create or update) of key. */
+static void store_failed(struct httpd_req *req, const struct cred_kind *k, const char *key, int rc)
 {
-	struct api_server *s = ud;
+	char red[512];
+
+	if (rc == BERR_EXISTS)
+		httpd_respond_error(req, 409, "%s \"%s\" already exists", k->noun,
+				    model_repo_url_redact(key, red, sizeof(red)));
+	else if (rc == BERR_NOTFOUND)
+		httpd_respond_error(req, 404, "%s not found", k->noun);
+	else
+		httpd_respond_error(req, api_http_status(rc), "cannot store the %s", k->noun);
+}
+
+/* POST: create (?upsert=true: or replace, when the caller may update). */
+static void creds_create(struct httpd_req *req, struct api_server *s, const struct cred_kind *k)
+{
 	struct principal p;
-	struct model_repo r = {0};
+	union cred_model m;
+	bool parsed = false;
 	json_t *body = NULL, *sec = NULL, *out = NULL;
 	char name[64];
 	int rc;
 
+	memset(&m, 0, sizeof(m));
 	if (!api_begin(s, req, &p))
 		return;
-	if (httpd_req_json(req, &body) < 0 || model_repo_from_json(body, &r) < 0 || !r.url) {
-		httpd_respond_error(req, 400, "body: {repo, username?, password?, sshPrivateKey?, insecure?} expected");
+	if (httpd_req_json(req, &body) < 0 || k->from_json(body, &m) < 0) {
+		httpd_respond_error(req, 400, "%s", k->usage);
 		goto out;
 	}
-	if (!api_can(&p, "repositories", "create", r.url)) {
-		api_denied(req, "repositories", "create", r.url);
+	parsed = true;
+	const char *key = k->key(&m);
+	if (!api_can(&p, k->resource, "create", key)) {
+		api_denied(req, k->resource, "create", key);
 		goto out;
 	}
-	secret_name("repo", r.url, name, sizeof(name));
-	if ((rc = model_repo_to_secret(&r, s->ns, name, &sec)) < 0) {
+	secret_name(k->prefix, key, name, sizeof(name));
+	if ((rc = k->to_secret(&m, s->ns, name, &sec)) < 0) {
 		api_respond_err(req, rc);
 		goto out;
 	}
 	struct kube_target t = SECRET_TARGET(s, NULL);
 	rc = kube_create(s->kc, &t, sec, NULL, NULL);
 	const char *upsert = httpd_req_query(req, "upsert");
-	if (rc == BERR_EXISTS && upsert && !strcmp(upsert, "true") && api_can(&p, "repositories", "update", r.url)) {
+	if (rc == BERR_EXISTS && upsert && !strcmp(upsert, "true") && api_can(&p, k->resource, "update", key)) {
 		t.name = name;
 		rc = kube_update(s->kc, &t, sec, NULL, NULL);
 	}
 	if (rc < 0) {
-		char red[512];
-		if (rc == BERR_EXISTS)
-			httpd_respond_error(req, 409, "repository \"%s\" already exists",
-					    model_repo_url_redact(r.url, red, sizeof(red)));
+		store_failed(req, k, key, rc);
+		goto out;
+	}
+	out = k->to_json(&m, false);
+	httpd_respond_json(req, 200, out);
+out:
+	if (parsed)
+		k->release(&m);
+	json_decref(body);
+	json_decref(sec);
+	json_decref(out);
+	principal_release(&p);
+}
+
+/* RFC 7386 merge of patch into target (null deletes). */
+static void merge_patch(json_t *target, const json_t *patch)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)patch, key, v) {
+		json_t *cur = json_object_get(target, key);
+		if (json_is_null(v))
+			json_object_del(target, key);
+		else if (json_is_object(v) && json_is_object(cur))
+			merge_patch(cur, v);
 		else
-			httpd_respond_error(req, api_http_status(rc), "cannot store the repository");
-		goto out;
+			json_object_set(target, key, v);
 	}
-	out = model_repo_to_json(&r, false);
-	httpd_respond_json(req, 200, out);
-out:
-	model_repo_release(&r);
-	json_decref(body);
-	json_decref(sec);
-	json_decref(out);
-	principal_release(&p);
 }
 
-/* The index of the repository whose URL equals url, or -1. */
-static ssize_t find_repo(const struct model_repo *v, size_t n, const char *url)
+/* PUT /api/v1/{repositories/{url},clusters/{server}}: the body merged over
+ * the stored object, validated as a create is, stored in the same Secret.
+ * The key (URL / server) cannot change. */
+static void creds_update(struct httpd_req *req, struct api_server *s, const struct cred_kind *k)
 {
-	for (size_t i = 0; i < n; i++)
-		if (model_repo_url_equal(v[i].url, url))
-			return (ssize_t)i;
-	return -1;
-}
-
-void api_repo_get(struct httpd_req *req, void *ud)
-{
-	struct api_server *s = ud;
 	struct principal p;
-	struct model_repo *v = NULL;
-	size_t n = 0;
-	const char *url = httpd_req_param(req, "url");
-	int rc;
-
-	if (!api_begin(s, req, &p))
-		return;
-	if (!api_can(&p, "repositories", "get", url)) {
-		api_denied(req, "repositories", "get", url);
-		goto out;
-	}
-	if ((rc = api_repos_load(s, &v, &n)) < 0) {
-		api_respond_err(req, rc);
-		goto out;
-	}
-	ssize_t i = find_repo(v, n, url);
-	if (i < 0) {
-		httpd_respond_error(req, 404, "repository not found");
-		goto out;
-	}
-	json_t *o = model_repo_to_json(&v[i], false);
-	httpd_respond_json(req, 200, o);
-	json_decref(o);
-out:
-	api_repos_free(v, n);
-	principal_release(&p);
-}
-
-void api_repo_delete(struct httpd_req *req, void *ud)
-{
-	struct api_server *s = ud;
-	struct principal p;
-	const char *url = httpd_req_param(req, "url");
+	union cred_model cur;
+	union cred_model m;
+	bool have_cur = false, parsed = false;
+	json_t *body = NULL, *stored = NULL, *merged = NULL, *sec = NULL, *out = NULL;
+	const char *key = httpd_req_param(req, k->param);
 	char name[64];
 	int rc;
 
+	memset(&cur, 0, sizeof(cur));
+	memset(&m, 0, sizeof(m));
 	if (!api_begin(s, req, &p))
 		return;
-	if (!api_can(&p, "repositories", "delete", url)) {
-		api_denied(req, "repositories", "delete", url);
+	if (!api_can(&p, k->resource, "update", key)) {
+		api_denied(req, k->resource, "update", key);
 		goto out;
 	}
-	secret_name("repo", url, name, sizeof(name));
+	if (httpd_req_json(req, &body) < 0 || !json_is_object(body)) {
+		httpd_respond_error(req, 400, "%s", k->usage);
+		goto out;
+	}
+	secret_name(k->prefix, key, name, sizeof(name));
 	struct kube_target t = SECRET_TARGET(s, name);
-	if ((rc = kube_delete(s->kc, &t, NULL, NULL)) < 0) {
-		httpd_respond_error(req, rc == BERR_NOTFOUND ? 404 : api_http_status(rc),
-				    rc == BERR_NOTFOUND ? "repository not found" : "cannot delete the repository");
+	if ((rc = kube_get(s->kc, &t, NULL, &stored)) < 0 || (rc = k->from_secret(stored, &cur)) < 0) {
+		store_failed(req, k, key, rc == BERR_INVALID ? BERR_NOTFOUND : rc);
 		goto out;
 	}
-	httpd_respond(req, 200, "application/json", "{}", 2);
-out:
-	principal_release(&p);
-}
-
-/* ---- clusters ---- */
-
-void api_clusters_list(struct httpd_req *req, void *ud)
-{
-	struct api_server *s = ud;
-	struct principal p;
-	struct model_cluster *v = NULL;
-	size_t n = 0;
-	bool in_cluster = false;
-	int rc;
-
-	if (!api_begin(s, req, &p))
-		return;
-	if ((rc = api_clusters_load(s, &v, &n)) < 0) {
+	have_cur = true;
+	if (!(merged = k->to_json(&cur, true))) {
+		httpd_respond_error(req, 500, "out of memory");
+		goto out;
+	}
+	merge_patch(merged, body);
+	if (k->from_json(merged, &m) < 0) {
+		httpd_respond_error(req, 400, "%s: %s", k->noun, err_msg());
+		goto out;
+	}
+	parsed = true;
+	if (!k->named(&m, key) || !str_eq_null(k->key(&m), k->key(&cur))) {
+		httpd_respond_error(req, 400, "%s: the %s cannot change (create the new one, delete the old)", k->noun,
+				    k->key_field);
+		goto out;
+	}
+	if ((rc = k->to_secret(&m, s->ns, name, &sec)) < 0) {
 		api_respond_err(req, rc);
 		goto out;
 	}
-	json_t *out = json_pack("{s:[]}", "items");
-	for (size_t i = 0; i < n; i++) {
-		in_cluster |= str_eq_null(v[i].server, MODEL_IN_CLUSTER_SERVER);
-		if (api_can(&p, "clusters", "get", v[i].server))
-			json_array_append_new(json_object_get(out, "items"), model_cluster_to_json(&v[i], false));
-	}
-	if (!in_cluster && api_can(&p, "clusters", "get", MODEL_IN_CLUSTER_SERVER)) {
-		struct model_cluster ic = {0};
-		if (model_cluster_init_in_cluster(&ic) == 0)
-			json_array_append_new(json_object_get(out, "items"), model_cluster_to_json(&ic, false));
-		model_cluster_release(&ic);
-	}
-	httpd_respond_json(req, 200, out);
-	json_decref(out);
-out:
-	api_clusters_free(v, n);
-	principal_release(&p);
-}
-
-/* POST /api/v1/clusters[?upsert=true] {server, name, config{bearerToken, tlsClientConfig{...}}} */
-void api_cluster_create(struct httpd_req *req, void *ud)
-{
-	struct api_server *s = ud;
-	struct principal p;
-	struct model_cluster c = {0};
-	json_t *body = NULL, *sec = NULL, *out = NULL;
-	char name[64];
-	int rc;
-
-	if (!api_begin(s, req, &p))
-		return;
-	if (httpd_req_json(req, &body) < 0 || model_cluster_from_json(body, &c) < 0 || !c.server) {
-		httpd_respond_error(req, 400, "body: {server, name, config{...}} expected");
+	if ((rc = kube_update(s->kc, &t, sec, NULL, NULL)) < 0) {
+		store_failed(req, k, key, rc);
 		goto out;
 	}
-	if (!api_can(&p, "clusters", "create", c.server)) {
-		api_denied(req, "clusters", "create", c.server);
-		goto out;
-	}
-	secret_name("cluster", c.server, name, sizeof(name));
-	if ((rc = model_cluster_to_secret(&c, s->ns, name, &sec)) < 0) {
-		api_respond_err(req, rc);
-		goto out;
-	}
-	struct kube_target t = SECRET_TARGET(s, NULL);
-	rc = kube_create(s->kc, &t, sec, NULL, NULL);
-	const char *upsert = httpd_req_query(req, "upsert");
-	if (rc == BERR_EXISTS && upsert && !strcmp(upsert, "true") && api_can(&p, "clusters", "update", c.server)) {
-		t.name = name;
-		rc = kube_update(s->kc, &t, sec, NULL, NULL);
-	}
-	if (rc < 0) {
-		httpd_respond_error(req, rc == BERR_EXISTS ? 409 : api_http_status(rc),
-				    rc == BERR_EXISTS ? "cluster already exists" : "cannot store the cluster");
-		goto out;
-	}
-	out = model_cluster_to_json(&c, false);
+	out = k->to_json(&m, false);
 	httpd_respond_json(req, 200, out);
 out:
-	model_cluster_release(&c);
+	if (have_cur)
+		k->release(&cur);
+	if (parsed)
+		k->release(&m);
 	json_decref(body);
+	json_decref(stored);
+	json_decref(merged);
 	json_decref(sec);
 	json_decref(out);
 	principal_release(&p);
 }
 
-void api_cluster_get(struct httpd_req *req, void *ud)
+static void creds_get(struct httpd_req *req, struct api_server *s, const struct cred_kind *k)
 {
-	struct api_server *s = ud;
 	struct principal p;
-	struct model_cluster *v = NULL;
+	void *v = NULL;
 	size_t n = 0;
-	const char *server = httpd_req_param(req, "server");
+	const char *key = httpd_req_param(req, k->param);
 	int rc;
 
 	if (!api_begin(s, req, &p))
 		return;
-	if (!api_can(&p, "clusters", "get", server)) {
-		api_denied(req, "clusters", "get", server);
+	if (!api_can(&p, k->resource, "get", key)) {
+		api_denied(req, k->resource, "get", key);
 		goto out;
 	}
-	if ((rc = api_clusters_load(s, &v, &n)) < 0) {
+	if ((rc = creds_load(s, k, &v, &n)) < 0) {
 		api_respond_err(req, rc);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (str_eq_null(v[i].server, server) || str_eq_null(v[i].name, server)) {
-			json_t *o = model_cluster_to_json(&v[i], false);
+		if (k->named(AT(k, v, i), key)) {
+			json_t *o = k->to_json(AT(k, v, i), false);
 			httpd_respond_json(req, 200, o);
 			json_decref(o);
 			goto out;
 		}
 	}
-	httpd_respond_error(req, 404, "cluster not found");
+	httpd_respond_error(req, 404, "%s not found", k->noun);
 out:
-	api_clusters_free(v, n);
+	creds_free(k, v, n);
 	principal_release(&p);
 }
 
-void api_cluster_delete(struct httpd_req *req, void *ud)
+static void creds_delete(struct httpd_req *req, struct api_server *s, const struct cred_kind *k)
 {
-	struct api_server *s = ud;
 	struct principal p;
-	const char *server = httpd_req_param(req, "server");
+	const char *key = httpd_req_param(req, k->param);
 	char name[64];
 	int rc;
 
 	if (!api_begin(s, req, &p))
 		return;
-	if (!api_can(&p, "clusters", "delete", server)) {
-		api_denied(req, "clusters", "delete", server);
+	if (!api_can(&p, k->resource, "delete", key)) {
+		api_denied(req, k->resource, "delete", key);
 		goto out;
 	}
-	secret_name("cluster", server, name, sizeof(name));
+	secret_name(k->prefix, key, name, sizeof(name));
 	struct kube_target t = SECRET_TARGET(s, name);
 	if ((rc = kube_delete(s->kc, &t, NULL, NULL)) < 0) {
-		httpd_respond_error(req, rc == BERR_NOTFOUND ? 404 : api_http_status(rc),
-				    rc == BERR_NOTFOUND ? "cluster not found" : "cannot delete the cluster");
+		if (rc == BERR_NOTFOUND)
+			httpd_respond_error(req, 404, "%s not found", k->noun);
+		else
+			httpd_respond_error(req, api_http_status(rc), "cannot delete the %s", k->noun);
 		goto out;
 	}
 	httpd_respond(req, 200, "application/json", "{}", 2);
 out:
 	principal_release(&p);
 }
+
+void api_repos_list(struct httpd_req *req, void *ud) { creds_list(req, ud, &REPOS); }
+void api_repo_create(struct httpd_req *req, void *ud) { creds_create(req, ud, &REPOS); }
+void api_repo_get(struct httpd_req *req, void *ud) { creds_get(req, ud, &REPOS); }
+void api_repo_update(struct httpd_req *req, void *ud) { creds_update(req, ud, &REPOS); }
+void api_repo_delete(struct httpd_req *req, void *ud) { creds_delete(req, ud, &REPOS); }
+void api_clusters_list(struct httpd_req *req, void *ud) { creds_list(req, ud, &CLUSTERS); }
+void api_cluster_create(struct httpd_req *req, void *ud) { creds_create(req, ud, &CLUSTERS); }
+void api_cluster_get(struct httpd_req *req, void *ud) { creds_get(req, ud, &CLUSTERS); }
+void api_cluster_update(struct httpd_req *req, void *ud) { creds_update(req, ud, &CLUSTERS); }
+void api_cluster_delete(struct httpd_req *req, void *ud) { creds_delete(req, ud, &CLUSTERS); }

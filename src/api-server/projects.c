@@ -67,6 +67,83 @@ out:
 	return ok;
 }
 
+/* The group of an object ({apiVersion} or {group}) into out. */
+static void object_group(const json_t *o, char *out, size_t size)
+{
+	const char *g = jx_str(o, "group"), *av = jx_str(o, "apiVersion");
+	const char *slash = av ? strchr(av, '/') : NULL;
+
+	if (g)
+		snprintf(out, size, "%s", g);
+	else if (slash)
+		snprintf(out, size, "%.*s", (int)(slash - av), av);
+	else
+		out[0] = '\0';
+}
+
+/* Whether group/kind is namespaced, from the API server's discovery
+ * (a kind it does not know counts as namespaced, as Argo CD does). */
+static bool kind_namespaced(const struct kube_resource *v, size_t n, const char *group, const char *kind)
+{
+	for (size_t i = 0; i < n; i++)
+		if (str_eq_null(v[i].group, group) && str_eq_null(v[i].kind, kind))
+			return v[i].namespaced;
+	return true;
+}
+
+bool api_project_check_kinds(struct api_server *s, struct httpd_req *req, const char *project,
+			     const json_t *objects)
+{
+	struct model_project proj = {0};
+	struct kube_resource *res = NULL;
+	size_t nres = 0, i;
+	char *reason = NULL;
+	json_t *it;
+	bool ok = false;
+	int rc;
+
+	if (!json_array_size(objects))
+		return true;
+	if ((rc = api_project_fetch(s, project, &proj)) < 0) {
+		if (rc == BERR_NOTFOUND)
+			httpd_respond_error(req, 400, "spec.project: project \"%s\" does not exist", project);
+		else
+			api_respond_err(req, rc);
+		goto out;
+	}
+	if (kube_resources(s->kc, &res, &nres) < 0) {
+		res = NULL;
+		nres = 0;
+	}
+	json_array_foreach(objects, i, it) {
+		json_t *parsed = NULL;
+		const json_t *o = it;
+		char group[256];
+		if (json_is_string(it)) {
+			if (jx_parse(json_string_value(it), json_string_length(it), json_string_length(it) + 1, 64,
+				     &parsed) < 0)
+				continue;
+			o = parsed;
+		}
+		const char *kind = jx_str(o, "kind");
+		object_group(o, group, sizeof(group));
+		bool permitted = !kind || model_project_permits_resource(&proj, group, kind,
+									 kind_namespaced(res, nres, group, kind),
+									 &reason);
+		json_decref(parsed);
+		if (!permitted) {
+			httpd_respond_error(req, 403, "%s", reason ? reason : "resource kind refused by the project");
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	free(reason);
+	kube_resources_free(res, nres);
+	model_project_release(&proj);
+	return ok;
+}
+
 /* GET /api/v1/projects */
 void api_projects_list(struct httpd_req *req, void *ud)
 {

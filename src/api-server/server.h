@@ -47,6 +47,7 @@
 
 struct settings {
 	int refs;
+	uint64_t gen;                /* distinct for every snapshot this process made */
 	json_t *cm;                  /* berth-cm data (object of strings) */
 	json_t *rbac_cm;             /* berth-rbac-cm data */
 	json_t *secret;              /* berth-secret data, decoded (object of strings) */
@@ -132,6 +133,7 @@ void api_denied(struct httpd_req *req, const char *resource, const char *action,
 /* ---- oidc.c ---- */
 void api_auth_login(struct httpd_req *req, void *ud);
 void api_auth_callback(struct httpd_req *req, void *ud);
+void api_auth_token(struct httpd_req *req, void *ud);
 
 /* ---- apps.c ---- */
 void api_apps_list(struct httpd_req *req, void *ud);
@@ -168,15 +170,23 @@ int api_project_fetch(struct api_server *s, const char *name, struct model_proje
 /* Checks an app against its project and the known clusters; answers 400/403
  * and returns false when refused. */
 bool api_project_check_app(struct api_server *s, struct httpd_req *req, const struct model_app *app);
+/* Checks the kinds of objects (an array of manifests as objects or JSON
+ * text, or of {group, kind}) against the project's resource allow/deny
+ * lists, as the controller does before applying; answers 403 with the
+ * project's reason (or 400/5xx) and returns false when one is refused. */
+bool api_project_check_kinds(struct api_server *s, struct httpd_req *req, const char *project,
+			     const json_t *objects);
 
 /* ---- creds.c ---- */
 void api_repos_list(struct httpd_req *req, void *ud);
 void api_repo_create(struct httpd_req *req, void *ud);
 void api_repo_get(struct httpd_req *req, void *ud);
+void api_repo_update(struct httpd_req *req, void *ud);
 void api_repo_delete(struct httpd_req *req, void *ud);
 void api_clusters_list(struct httpd_req *req, void *ud);
 void api_cluster_create(struct httpd_req *req, void *ud);
 void api_cluster_get(struct httpd_req *req, void *ud);
+void api_cluster_update(struct httpd_req *req, void *ud);
 void api_cluster_delete(struct httpd_req *req, void *ud);
 /* Every repository / cluster Secret, parsed. Arrays freed with the _free. */
 int api_repos_load(struct api_server *s, struct model_repo **ret, size_t *ret_n);
@@ -200,13 +210,20 @@ void api_stream_apps(struct httpd_req *req, void *ud);
  * deletion); reads wait for the cache to have seen it.
  * get: 0 with *ret (new ref, read-only), BERR_NOTFOUND, BERR_UNAVAILABLE. */
 void sse_hub_expect(struct api_server *s, const char *name, const json_t *written);
-/* Calls fn for each cached entry ({obj, json, name}; borrowed: take a
- * reference to keep it) in name order, starting after `after` (NULL or ""
- * for the start), until fn returns true. Runs under the cache's lock: fn
- * must be quick. 0, or BERR_UNAVAILABLE when the cache cannot answer. */
-typedef bool (*sse_walk_fn)(json_t *entry, void *ud);
-int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *ud);
 int sse_hub_get(struct api_server *s, const char *name, json_t **ret);
+/* One page of the cache in name order: the first `limit` entries (0: all)
+ * after `after` that accept takes, as *ret_entries (a new array of the
+ * cache's entries {obj, json, name, object}: read-only, json the object's
+ * compact text, object "<project>/<name>"), and in *ret_remaining how many entries past
+ * them accept would take too (0 when the page ends the list). accept runs
+ * under the cache's lock and must be quick and depend only on the entry
+ * and the caller. With a memo_key naming the caller (its identity and the
+ * settings it runs on), whether each entry is accepted is remembered
+ * until an app comes, goes or changes project, so later pages cost
+ * O(page), not O(apps). 0 or BERR_UNAVAILABLE / BERR_NOMEM. */
+typedef bool (*sse_accept_fn)(json_t *entry, void *ud);
+int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_accept_fn accept, void *ud,
+		 const char *memo_key, json_t **ret_entries, size_t *ret_remaining);
 
 /* ---- webhook.c ---- */
 void api_webhook(struct httpd_req *req, void *ud);

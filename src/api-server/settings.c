@@ -1,14 +1,13 @@
 /* Settings: berth-cm, berth-rbac-cm, berth-secret and the revocation list,
  * read into an immutable snapshot that is swapped in when they change.
  *
- * The reloader re-reads the objects every second and swaps in a new
- * snapshot only when a resourceVersion changed, so edits take effect
- * within about a second without a restart (a poll rather than a watch: four
- * small GETs a second are cheap, and a poll cannot silently stall the way a
- * dropped watch can). */
+ * The reloader watches ConfigMaps and Secrets of the namespace and re-reads
+ * the four objects when one of them changes (and once a minute anyway, in
+ * case a watch stalls), swapping in a new snapshot only when a
+ * resourceVersion changed: edits take effect well within a second, without
+ * a restart and without polling. */
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "b64.h"
@@ -16,6 +15,7 @@
 #include "err.h"
 #include "jsonx.h"
 #include "log.h"
+#include "osrand.h"
 #include "passwd.h"
 #include "server.h"
 #include "str.h"
@@ -172,6 +172,10 @@ int settings_reload(struct api_server *s)
 		goto out;
 	}
 	st->refs = 1;
+	static uint64_t next_gen; /* guarded by s->mu */
+	pthread_mutex_lock(&s->mu);
+	st->gen = ++next_gen;
+	pthread_mutex_unlock(&s->mu);
 	st->cm = cm_data(cm);
 	st->rbac_cm = cm_data(rcm);
 	st->secret = decode_secret_data(sec);
@@ -205,24 +209,147 @@ out:
 	return rc;
 }
 
+/* The reloader's watches: one of ConfigMaps, one of Secrets in the
+ * namespace; an event for one of the settings objects marks the snapshot
+ * dirty and wakes the reloader. */
+#define RELOAD_RESYNC_MS 60000   /* re-read anyway, in case a watch stalls */
+#define RELOAD_RETRY_MS 1000     /* a watch that could not start, again */
+
+struct reload_watch {
+	struct api_server *s;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool dirty;
+	struct kube_watch *w[2];
+	bool running[2];
+	int64_t retry_at[2];
+};
+
+static const char *const WATCHED[2] = {"ConfigMap", "Secret"};
+
+/* The two watches share on_event and on_end; which one is found by its
+ * userdata. */
+struct reload_end {
+	struct reload_watch *rw;
+	int i;
+};
+
+static int on_settings_event(enum kube_event_type type, json_t *obj, void *ud)
+{
+	struct reload_watch *rw = ((struct reload_end *)ud)->rw;
+	const char *name = jx_path_str(obj, "metadata", "name", NULL);
+
+	if (type == KUBE_EV_BOOKMARK || !name)
+		return 0;
+	if (!strcmp(name, API_CM) || !strcmp(name, API_RBAC_CM) || !strcmp(name, API_SECRET) ||
+	    !strcmp(name, API_REVOKED_SECRET)) {
+		pthread_mutex_lock(&rw->mu);
+		rw->dirty = true;
+		pthread_cond_signal(&rw->cond);
+		pthread_mutex_unlock(&rw->mu);
+	}
+	return 0;
+}
+
+static void on_settings_end(int rc, const char *last_rv, const char *message, void *ud)
+{
+	struct reload_end *e = ud;
+	struct reload_watch *rw = e->rw;
+
+	(void)last_rv;
+	if (rc != 0 && rc != BERR_CANCELED)
+		log_debug("settings watch ended", "kind", WATCHED[e->i], "error", message ? message : "", NULL);
+	pthread_mutex_lock(&rw->mu);
+	rw->running[e->i] = false;
+	rw->w[e->i] = NULL;
+	/* Events may have been missed: read again once it is back. */
+	rw->dirty = true;
+	rw->retry_at[e->i] = clock_mono_ms() + (rc == 0 ? 0 : RELOAD_RETRY_MS);
+	pthread_cond_signal(&rw->cond);
+	pthread_mutex_unlock(&rw->mu);
+}
+
+/* Starts watch i (rw->mu not held). */
+static void reload_watch_start(struct reload_watch *rw, struct reload_end *e)
+{
+	struct kube_target t = {.api_version = "v1", .kind = WATCHED[e->i], .namespace_ = rw->s->ns};
+	struct kube_watch *w = NULL;
+
+	pthread_mutex_lock(&rw->mu);
+	rw->running[e->i] = true;
+	pthread_mutex_unlock(&rw->mu);
+	int rc = kube_watch_start(rw->s->kc, &t, NULL, NULL, on_settings_event, on_settings_end, e, &w);
+	pthread_mutex_lock(&rw->mu);
+	if (rc < 0) {
+		rw->running[e->i] = false;
+		rw->retry_at[e->i] = clock_mono_ms() + RELOAD_RETRY_MS;
+	} else if (rw->running[e->i]) {
+		rw->w[e->i] = w;
+	}
+	pthread_mutex_unlock(&rw->mu);
+}
+
 void *settings_reloader(void *arg)
 {
+	struct reload_watch rw = {.s = arg};
+	struct reload_end ends[2] = {{&rw, 0}, {&rw, 1}};
 	struct api_server *s = arg;
 	bool failing = false;
+	int64_t resync = clock_mono_ms() + RELOAD_RESYNC_MS;
 
+	pthread_mutex_init(&rw.mu, NULL);
+	pthread_cond_init(&rw.cond, NULL);
 	while (!s->stopping) {
-		for (int i = 0; i < 10 && !s->stopping; i++)
-			clock_sleep_ms(100);
-		if (s->stopping)
-			break;
+		for (int i = 0; i < 2; i++) {
+			pthread_mutex_lock(&rw.mu);
+			bool start = !rw.running[i] && clock_mono_ms() >= rw.retry_at[i];
+			pthread_mutex_unlock(&rw.mu);
+			if (start)
+				reload_watch_start(&rw, &ends[i]);
+		}
+		pthread_mutex_lock(&rw.mu);
+		if (!rw.dirty) {
+			/* Short waits: stopping is a flag, not a signal. */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&rw.cond, &rw.mu, &ts);
+		}
+		bool reload = rw.dirty || clock_mono_ms() >= resync;
+		rw.dirty = false;
+		pthread_mutex_unlock(&rw.mu);
+		if (!reload || s->stopping)
+			continue;
+		resync = clock_mono_ms() + RELOAD_RESYNC_MS;
 		if (settings_reload(s) < 0) {
 			if (!failing)
 				log_warn("settings reload failed, keeping the last ones", "error", err_msg(), NULL);
 			failing = true;
+			pthread_mutex_lock(&rw.mu);
+			rw.dirty = true; /* again, after a pause */
+			pthread_mutex_unlock(&rw.mu);
+			clock_sleep_ms(RELOAD_RETRY_MS);
 		} else {
 			failing = false;
 		}
 	}
+	/* Stop the watches and wait for their on_end (they use rw). */
+	pthread_mutex_lock(&rw.mu);
+	for (int i = 0; i < 2; i++) {
+		if (rw.w[i]) {
+			kube_watch_stop(s->kc, rw.w[i]);
+			rw.w[i] = NULL;
+		}
+	}
+	while (rw.running[0] || rw.running[1])
+		pthread_cond_wait(&rw.cond, &rw.mu);
+	pthread_mutex_unlock(&rw.mu);
+	pthread_mutex_destroy(&rw.mu);
+	pthread_cond_destroy(&rw.cond);
 	return NULL;
 }
 
@@ -231,7 +358,7 @@ static char *random_text(size_t n)
 {
 	uint8_t raw[64];
 
-	if (n > sizeof(raw) || getrandom(raw, n, 0) != (ssize_t)n)
+	if (n > sizeof(raw) || osrand_bytes(raw, n) < 0)
 		return NULL;
 	char *out = b64_encode(raw, n, true);
 	explicit_bzero(raw, sizeof(raw));

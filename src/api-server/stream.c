@@ -62,9 +62,24 @@ struct expected_write {
 #define EXPECT_MAX 256
 #define EXPECT_WAIT_MS 2000
 
+/* Which entries one caller may see, over the whole sorted index: cum[i]
+ * is how many of names[0..i) it may. Valid while the hub's generation
+ * (the set of apps and their projects) is unchanged. */
+struct visible_memo {
+	char *key;                   /* the caller (sse_hub_page's memo_key) */
+	uint64_t gen;
+	uint32_t *cum;               /* n_names + 1 counts */
+	uint64_t used;               /* for eviction: the least recently used goes */
+};
+
+#define MEMO_MAX 8
+
 struct sse_hub {
 	struct api_server *s;
 	bool synced;                 /* state holds a complete list */
+	uint64_t gen;                /* bumped when an app comes, goes or changes project */
+	uint64_t memo_clock;
+	struct visible_memo memo[MEMO_MAX];
 	char **names;                /* the state's names, sorted (rebuilt when dirty) */
 	size_t n_names;
 	bool names_dirty;
@@ -177,14 +192,18 @@ static void record_event(struct sse_hub *h, enum kube_event_type type, const jso
 	slot->object = str_dup(object);
 	slot->name = str_dup(name);
 	slot->frame = frame;
-	if (type == KUBE_EV_DELETED || !json_object_get(h->state, name))
+	json_t *old = json_object_get(json_object_get(h->state, name), "obj");
+	if (type == KUBE_EV_DELETED || !old)
 		h->names_dirty = true;
+	if (type == KUBE_EV_DELETED || !old ||
+	    !str_eq_null(jx_path_str(old, "spec", "project", NULL), jx_path_str(obj, "spec", "project", NULL)))
+		h->gen++;
 	if (type == KUBE_EV_DELETED)
 		json_object_del(h->state, name);
 	else
 		json_object_set_new(h->state, name,
-				    json_pack("{s:O,s:I,s:s,s:s}", "obj", obj, "seq", (json_int_t)seq, "json", text,
-					      "name", name));
+				    json_pack("{s:O,s:I,s:s,s:s,s:s}", "obj", obj, "seq", (json_int_t)seq, "json",
+					      text, "name", name, "object", object));
 	free(text);
 	expect_seen(h, name, jx_path_str(obj, "metadata", "resourceVersion", NULL), type == KUBE_EV_DELETED);
 	for (struct sse_sub *sub = h->subs; frame && sub; sub = sub->next) {
@@ -432,6 +451,10 @@ void sse_hub_free(struct api_server *s)
 		free(h->ring[i].frame);
 	}
 	json_decref(h->state);
+	for (size_t i = 0; i < MEMO_MAX; i++) {
+		free(h->memo[i].key);
+		free(h->memo[i].cum);
+	}
 	for (size_t i = 0; i < h->n_names; i++)
 		free(h->names[i]);
 	free(h->names);
@@ -594,9 +617,50 @@ static int names_rebuild(struct sse_hub *h)
 	return 0;
 }
 
-int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *ud)
+
+/* The memo for key at the current generation, built when missing
+ * (hub->mu held, names current). NULL when out of memory. */
+static const struct visible_memo *memo_get(struct sse_hub *h, const char *key, sse_accept_fn accept, void *ud)
+{
+	struct visible_memo *m = NULL, *victim = &h->memo[0];
+
+	for (size_t i = 0; i < MEMO_MAX; i++) {
+		struct visible_memo *x = &h->memo[i];
+		if (x->key && x->gen == h->gen && !strcmp(x->key, key)) {
+			x->used = ++h->memo_clock;
+			return x;
+		}
+		if (!x->key ? victim->key != NULL : victim->key && x->used < victim->used)
+			victim = x; /* an empty slot, else the least recently used */
+	}
+	m = victim;
+	uint32_t *cum = malloc((h->n_names + 1) * sizeof(*cum));
+	char *k = str_dup(key);
+	if (!cum || !k) {
+		free(cum);
+		free(k);
+		return NULL;
+	}
+	cum[0] = 0;
+	for (size_t i = 0; i < h->n_names; i++) {
+		json_t *e = json_object_get(h->state, h->names[i]);
+		cum[i + 1] = cum[i] + (e && accept(e, ud) ? 1 : 0);
+	}
+	free(m->key);
+	free(m->cum);
+	m->key = k;
+	m->cum = cum;
+	m->gen = h->gen;
+	m->used = ++h->memo_clock;
+	return m;
+}
+
+int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_accept_fn accept, void *ud,
+		 const char *memo_key, json_t **ret_entries, size_t *ret_remaining)
 {
 	struct sse_hub *h = s->hub;
+	json_t *entries = NULL;
+	size_t remaining = 0, i;
 	int rc = BERR_UNAVAILABLE;
 
 	if (!h)
@@ -606,6 +670,10 @@ int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *
 		goto out;
 	if (h->names_dirty && (rc = names_rebuild(h)) < 0)
 		goto out;
+	if (!(entries = json_array())) {
+		rc = err_set(BERR_NOMEM, "out of memory");
+		goto out;
+	}
 	size_t lo = 0, hi = h->n_names;
 	while (after && *after && lo < hi) { /* first name > after */
 		size_t mid = lo + (hi - lo) / 2;
@@ -614,13 +682,30 @@ int sse_hub_walk(struct api_server *s, const char *after, sse_walk_fn fn, void *
 		else
 			hi = mid;
 	}
-	rc = 0;
-	for (size_t i = lo; i < h->n_names; i++) {
+	for (i = lo; i < h->n_names && (!limit || json_array_size(entries) < limit); i++) {
 		json_t *e = json_object_get(h->state, h->names[i]);
-		if (e && fn(e, ud))
-			break;
+		if (e && accept(e, ud))
+			json_array_append(entries, e);
 	}
+	if (i < h->n_names && limit && json_array_size(entries) == limit) {
+		/* What is left: from the memo when the caller gave a key,
+		 * else counted here. */
+		const struct visible_memo *m = memo_key ? memo_get(h, memo_key, accept, ud) : NULL;
+		if (m) {
+			remaining = m->cum[h->n_names] - m->cum[i];
+		} else {
+			for (; i < h->n_names; i++) {
+				json_t *e = json_object_get(h->state, h->names[i]);
+				remaining += e && accept(e, ud);
+			}
+		}
+	}
+	*ret_entries = entries;
+	*ret_remaining = remaining;
+	entries = NULL;
+	rc = 0;
 out:
 	pthread_mutex_unlock(&h->mu);
+	json_decref(entries);
 	return rc;
 }

@@ -370,6 +370,16 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 	}
 	if (rc < 0)
 		goto out;
+	if (opts & ANNOT_SYNC_APPLY_OUT_OF_SYNC_ONLY) {
+		/* an object already in sync is left alone (no PUT, no patch) */
+		struct diff_result same;
+		diff_result_init(&same);
+		bool in_sync = diff_compute(desired, live, NULL, &same) == 0 && !same.modified;
+		diff_result_release(&same);
+		err_clear();
+		if (in_sync)
+			goto out;
+	}
 	if (opts & ANNOT_SYNC_REPLACE) {
 		if (!(body = with_last_applied(desired))) {
 			rc = err_set(BERR_NOMEM, "out of memory");
@@ -1084,7 +1094,7 @@ int ctl_sync(struct ctl *c, const char *name)
 		}
 		return rc == BERR_NOTFOUND ? 0 : rc;
 	}
-	if ((rc = model_app_parse(obj, &app)) < 0)
+	if ((rc = model_app_parse(obj, &app)) < 0 || !ctl_app_in_shard(c, &app))
 		goto out;
 	const json_t *os = jx_path(obj, "status", "operationState", NULL);
 	const char *phase = jx_str(os, "phase");
@@ -1128,25 +1138,40 @@ int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_a
 	if (rc < 0)
 		return rc;
 	int top = INT32_MIN;
-	size_t i;
+	size_t i, n_deletable = 0;
 	json_t *o;
+	/* Delete=false objects stay when the app goes (they are not waited for) */
 	json_array_foreach(live, i, o) {
 		struct annot an;
-		if (annot_parse(o, &an) == 0 && an.wave > top)
-			top = an.wave;
+		int wave = 0;
+		bool keep = false;
+		if (annot_parse(o, &an) == 0) {
+			wave = an.wave;
+			keep = an.sync_options & ANNOT_SYNC_DELETE_FALSE;
+		}
+		if (!keep) {
+			n_deletable++;
+			if (wave > top)
+				top = wave;
+		}
 		annot_release(&an);
 		err_clear();
 	}
-	if (json_array_size(live) == 0) {
+	if (n_deletable == 0) {
 		json_decref(live);
 		return 1;
 	}
 	json_array_foreach(live, i, o) {
 		struct annot an;
-		int wave = annot_parse(o, &an) == 0 ? an.wave : 0;
+		bool keep = false;
+		int wave = 0;
+		if (annot_parse(o, &an) == 0) {
+			wave = an.wave;
+			keep = an.sync_options & ANNOT_SYNC_DELETE_FALSE;
+		}
 		annot_release(&an);
 		err_clear();
-		if (wave == top && !jx_path_str(o, "metadata", "deletionTimestamp", NULL) &&
+		if (!keep && wave == top && !jx_path_str(o, "metadata", "deletionTimestamp", NULL) &&
 		    delete_object(cl, o, "Foreground", false) < 0)
 			err_clear();
 	}

@@ -4,7 +4,9 @@
 # pages): the test drives authorization, login, consent and the callback
 # over HTTP, then calls the API with the resulting session (groups mapped
 # to RBAC roles). Also: open redirects refused, unknown state refused, and
-# an ID token signed by a key the provider's JWKS does not publish refused.
+# an ID token signed by a key the provider's JWKS does not publish refused;
+# a login started on one API server finishes on a second one sharing Redis
+# (pending logins live there, used once).
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/api-lib.sh"
 
@@ -14,46 +16,13 @@ if [ ! -d "$BERTH_TOP/test/node_modules/oidc-provider" ]; then
 	exit 0
 fi
 
+start_redis
+printf '%s' "$REDIS_PASSWORD" >"$TEST_DIR/redis-pw"
 api_kube_sim
-start_api_server
+start_api_server --redis "$REDIS_ADDR" --redis-password-file "$TEST_DIR/redis-pw"
 ADMIN=$(login admin "$ADMIN_PASSWORD")
-OP_PORT=$(free_port)
-ISSUER=http://127.0.0.1:$OP_PORT
-start_op() { # [ENV=...]
-	env "$@" GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret \
-		>"$TEST_DIR/op.log" 2>&1 &
-	OP_PID=$!
-	_tl_pids+=("$OP_PID")
-	wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }
-}
 start_op
-
-cat >"$TEST_DIR/cm.yaml" <<EOF2
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-cm, namespace: berth}
-data:
-  url: $API
-  oidc.config: |
-    name: Test IdP
-    issuer: $ISSUER
-    clientID: berth
-    clientSecret: \$berth-secret:oidc.clientSecret
-    requestedScopes: [openid, email, groups]
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-rbac-cm, namespace: berth}
-data:
-  scopes: '[groups]'
-  policy.csv: |
-    g, berth-devs, role:readonly
-EOF2
-# The secret first: once the settings show the provider, the client secret is there too.
-k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
-k apply -f "$TEST_DIR/cm.yaml" >/dev/null
-settings_show_idp() { api GET /api/v1/settings; [ "$(jqb .oidcConfig.issuer)" = "$ISSUER" ]; }
-wait_for "settings show the provider" 10 settings_show_idp
+oidc_configure
 t_eq "settings: issuer and name only" "$(jqb '.oidcConfig | keys | join(",")')" "issuer,name"
 t_fail "settings never carry the client secret" grep -q op-s3cret "$TEST_DIR/responses"
 
@@ -105,6 +74,40 @@ sso_login bob "http%3A%2F%2F127.0.0.1%3A$CLI_PORT%2Fcallback"
 t_match "the loopback return URL receives the token" "$FINAL" "^http://127.0.0.1:$CLI_PORT/callback\?token=eyJ"
 api GET /api/v1/session/userinfo "" "${FINAL#*token=}"
 t_eq "that token is bob's session" "$(jqb .username)" bob
+
+# -- a login started on one API server, finished on another sharing Redis ---------------------
+API2_PORT=$(free_port)
+API2=http://127.0.0.1:$API2_PORT
+run_bg api-server2 berth-api-server --insecure --listen 127.0.0.1:$API2_PORT --kubeconfig "$KUBECONFIG" \
+	--redis "$REDIS_ADDR" --redis-password-file "$TEST_DIR/redis-pw"
+wait_for_line "$TEST_DIR/api-server2.log" "berth-api-server ready" 20 || { t_done; exit 1; }
+pending_keys() { redis_cli --scan --pattern 'berth:v1:oidc:pending:*' | wc -l; }
+before=$(pending_keys)
+JAR=$TEST_DIR/jar.cross
+c=(curl -s -c "$JAR" -b "$JAR" -o "$TEST_DIR/page")
+u1=$("${c[@]}" -L -w '%{url_effective}' "$API/auth/login?return_url=/applications%3Fcross%3D1")
+t_eq "the pending login is in Redis, not in server 1's memory only" "$(pending_keys)" "$((before + 1))"
+u2=$("${c[@]}" -L -w '%{url_effective}' --data "prompt=login&login=carol&password=any" "$u1")
+next=$("${c[@]}" -w '%{redirect_url}' --data 'prompt=consent' "$u2")
+for _ in 1 2 3 4 5; do
+	case "$next" in "$API/auth/callback"*|"") break ;; esac
+	next=$("${c[@]}" -w '%{redirect_url}' "$next")
+done
+t_match "the provider sends the browser back to server 1's callback" "$next" "^$API/auth/callback\?.*state="
+cb2=$API2${next#"$API"}
+hdrs=$(curl -s -D - -o /dev/null "$cb2")
+t_match "server 2 finishes the login server 1 started" "$hdrs" $'^HTTP/1.1 30[23]'
+t_match "...sending the browser to return_url" "$hdrs" 'Location: /applications\?cross=1'
+tok=$(echo "$hdrs" | sed -n 's/^Set-Cookie: berth.token=\([^;]*\);.*/\1/p' | tr -d '\r')
+API_SAVE=$API API=$API2
+api GET /api/v1/session/userinfo "" "$tok"
+API=$API_SAVE
+t_eq "...with carol's session, valid on server 2" "$(jqb .username)" carol
+api GET /api/v1/session/userinfo "" "$tok"
+t_eq "...and on server 1" "$(jqb .username)" carol
+t_eq "the pending login was taken from Redis" "$(pending_keys)" "$before"
+t_eq "the same callback again (server 1): refused, used once" "$(curl -s -o /dev/null -w '%{http_code}' "$next")" 400
+t_eq "the same callback again (server 2): refused" "$(curl -s -o /dev/null -w '%{http_code}' "$cb2")" 400
 
 # -- ID tokens the provider's published keys do not verify ------------------------------------
 # forged_login DESC FORGE_JWKS-mode

@@ -224,6 +224,22 @@ START_TEST(rcache_del_removes)
 }
 END_TEST
 
+START_TEST(rcache_take_reads_once)
+{
+	struct rcache *rc = client(password, key);
+	struct buf out;
+	buf_init(&out, 1024);
+	ck_assert_int_eq(rcache_set(rc, "t:once", "v1", 2, 60), 0);
+	ck_assert_int_eq(rcache_take(rc, "t:once", &out), 0);
+	ck_assert_uint_eq(out.len, 2);
+	ck_assert_int_eq(memcmp(out.ptr, "v1", 2), 0);
+	ck_assert_int_eq(rcache_take(rc, "t:once", &out), BERR_NOTFOUND);
+	ck_assert_int_eq(rcache_get(rc, "t:once", &out), BERR_NOTFOUND);
+	buf_release(&out);
+	rcache_free(rc);
+}
+END_TEST
+
 START_TEST(rcache_wrong_password_is_unavailable_without_leaking_it)
 {
 	struct rcache *rc = client("not-the-password", key);
@@ -311,6 +327,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, setup, stop_redis);
 	tcase_add_test(tc, rcache_round_trips_small_and_large_values);
 	tcase_add_test(tc, rcache_missing_key_is_a_miss);
+	tcase_add_test(tc, rcache_take_reads_once);
 	tcase_add_test(tc, rcache_rejects_forged_entry);
 	tcase_add_test(tc, rcache_rejects_entry_signed_with_another_key);
 	tcase_add_test(tc, rcache_rejects_entry_moved_from_another_key);
