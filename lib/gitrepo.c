@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "clock.h"
 #include "err.h"
@@ -161,16 +162,6 @@ void gitrepo_get_stats(struct gitrepo_cache *c, struct gitrepo_stats *out)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static void entry_free(struct repo_entry *e)
 {
 	pthread_mutex_destroy(&e->fetch_lock);
@@ -242,7 +233,7 @@ static int get_entry(struct gitrepo_cache *c, const char *url, struct repo_entry
 		if (!strcmp(e->url, url))
 			goto out;
 	SHA256((const unsigned char *)url, strlen(url), md);
-	hex(md, 16, name);
+	str_hex(md, 16, name);
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->url = strdup(url)) || !(e->dir = str_printf("%s/%s.git", c->dir, name))) {
 		if (e)
@@ -352,15 +343,6 @@ static void git_env_release(struct git_env *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static char *b64(const char *s)
-{
-	size_t n = strlen(s);
-	char *out = malloc(4 * ((n + 2) / 3) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-	return out;
-}
-
 static int write_secret_file(const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -427,7 +409,7 @@ static int git_env_build(const struct gitrepo_cache *c, const struct gitrepo_cre
 	cfg_val[nconf++] = str_printf("30");
 	if (cr && cr->password && *cr->password) {
 		char *up = str_printf("%s:%s", cr->username && *cr->username ? cr->username : "git", cr->password);
-		char *enc = up ? b64(up) : NULL;
+		char *enc = up ? b64_encode(up, strlen(up), false) : NULL;
 		if (up) {
 			explicit_bzero(up, strlen(up));
 			free(up);
@@ -626,8 +608,8 @@ static char *store_key(const struct repo_entry *e, const uint8_t ch[32])
 	char uh[65], chh[65];
 
 	SHA256((const unsigned char *)e->url, strlen(e->url), md);
-	hex(md, 16, uh);
-	hex(ch, 16, chh);
+	str_hex(md, 16, uh);
+	str_hex(ch, 16, chh);
 	return str_printf("lsremote:%s:%s", uh, chh);
 }
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemonopts.h"
 #include "err.h"
-#include "fsx.h"
 #include "log.h"
 #include "server.h"
 #include "str.h"
@@ -38,82 +38,41 @@ static const char usage[] =
 	"  --webhook-max-bytes SIZE      limit on webhook bodies (default 1M)\n"
 	"  --sse-heartbeat DURATION      interval of event-stream heartbeats (default 15s)\n"
 	"  --login-table-size N          accounts tracked by the login throttle (default 4096)\n"
-	"  --log-level LEVEL             debug, info, warn or error (default info)\n"
-	"  --log-format FORMAT           text or json (default text)\n"
-	"  --version                     print the version and exit\n"
-	"  --help                        print this help and exit\n";
+	DAEMONOPTS_USAGE_COMMON;
 
 struct flags {
-	const char *listen, *kubeconfig, *ns, *redis, *redis_password_file, *repo_server, *secret_file;
+	struct daemon_opts d;
+	const char *kubeconfig, *ns, *repo_server;
 	const char *tls_cert, *tls_key, *static_dir;
 	bool insecure;
 	uint64_t max_request_bytes, webhook_max_bytes;
 	int64_t heartbeat_ms;
 	int login_table_size;
-	enum log_level level;
-	enum log_format format;
 };
 
+/* DAEMONOPTS_* (>= 0) or BERR_INVALID. */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	*f = (struct flags){.listen = "127.0.0.1:8080", .ns = "berth", .max_request_bytes = 1u << 20,
-			    .webhook_max_bytes = 1u << 20, .heartbeat_ms = 15000, .login_table_size = 4096, .level = LOG_LEVEL_INFO,
-			    .format = LOG_FORMAT_TEXT};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			exit(0);
-		}
-		if (!strcmp(a, "--version")) {
-			printf("berth-api-server %s\n", API_VERSION_STRING);
-			exit(0);
-		}
-		if (!strcmp(a, "--insecure")) {
-			f->insecure = true;
-			continue;
-		}
-		if (!v)
-			return err_set(BERR_INVALID, "unknown flag or missing value: %s", a);
-		i++;
-		int rc = 0;
-		if (!strcmp(a, "--listen"))
-			f->listen = v;
-		else if (!strcmp(a, "--kubeconfig"))
-			f->kubeconfig = v;
-		else if (!strcmp(a, "--namespace"))
-			f->ns = v;
-		else if (!strcmp(a, "--redis"))
-			f->redis = v;
-		else if (!strcmp(a, "--redis-password-file"))
-			f->redis_password_file = v;
-		else if (!strcmp(a, "--server-secret-file"))
-			f->secret_file = v;
-		else if (!strcmp(a, "--repo-server"))
-			f->repo_server = v;
-		else if (!strcmp(a, "--tls-cert"))
-			f->tls_cert = v;
-		else if (!strcmp(a, "--tls-key"))
-			f->tls_key = v;
-		else if (!strcmp(a, "--static-dir"))
-			f->static_dir = v;
-		else if (!strcmp(a, "--max-request-bytes"))
-			rc = str_to_size(v, &f->max_request_bytes);
-		else if (!strcmp(a, "--webhook-max-bytes"))
-			rc = str_to_size(v, &f->webhook_max_bytes);
-		else if (!strcmp(a, "--sse-heartbeat"))
-			rc = str_to_duration_ms(v, &f->heartbeat_ms);
-		else if (!strcmp(a, "--login-table-size"))
-			rc = str_to_int(v, 1, 1 << 20, &f->login_table_size);
-		else if (!strcmp(a, "--log-level"))
-			rc = log_parse_level(v, &f->level);
-		else if (!strcmp(a, "--log-format"))
-			rc = log_parse_format(v, &f->format);
-		else
-			return err_set(BERR_INVALID, "unknown flag: %s", a);
-		if (rc < 0)
-			return err_set(BERR_INVALID, "bad value for %s: %s", a, v);
-	}
+	*f = (struct flags){.d = {.listen = "127.0.0.1:8080", .log_level = LOG_LEVEL_INFO, .log_format = LOG_FORMAT_TEXT},
+			    .ns = "berth", .max_request_bytes = 1u << 20, .webhook_max_bytes = 1u << 20,
+			    .heartbeat_ms = 15000, .login_table_size = 4096};
+	const struct daemon_flag flags[] = {
+		{.name = "--insecure", .type = DAEMON_FLAG_BOOL, .dest = &f->insecure},
+		{.name = "--kubeconfig", .type = DAEMON_FLAG_STRING, .dest = &f->kubeconfig},
+		{.name = "--namespace", .type = DAEMON_FLAG_STRING, .dest = &f->ns},
+		{.name = "--repo-server", .type = DAEMON_FLAG_STRING, .dest = &f->repo_server},
+		{.name = "--tls-cert", .type = DAEMON_FLAG_STRING, .dest = &f->tls_cert},
+		{.name = "--tls-key", .type = DAEMON_FLAG_STRING, .dest = &f->tls_key},
+		{.name = "--static-dir", .type = DAEMON_FLAG_STRING, .dest = &f->static_dir},
+		{.name = "--max-request-bytes", .type = DAEMON_FLAG_SIZE, .dest = &f->max_request_bytes},
+		{.name = "--webhook-max-bytes", .type = DAEMON_FLAG_SIZE, .dest = &f->webhook_max_bytes},
+		{.name = "--sse-heartbeat", .type = DAEMON_FLAG_DURATION, .dest = &f->heartbeat_ms},
+		{.name = "--login-table-size", .type = DAEMON_FLAG_INT, .dest = &f->login_table_size, .min = 1, .max = 1 << 20},
+	};
+	int rc = daemonopts_parse(argc, argv, flags, sizeof(flags) / sizeof(*flags), &f->d);
+
+	if (rc != DAEMONOPTS_RUN)
+		return rc;
 	if (!f->tls_cert != !f->tls_key)
 		return err_set(BERR_INVALID, "--tls-cert and --tls-key go together");
 	if (!f->tls_cert && !f->insecure)
@@ -122,24 +81,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		return err_set(BERR_INVALID, "--sse-heartbeat must be at least 1s");
 	if (f->webhook_max_bytes > f->max_request_bytes)
 		f->max_request_bytes = f->webhook_max_bytes;
-	return 0;
-}
-
-static int read_text_file(const char *path, char **ret)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b, 64 << 10);
-	if ((rc = fsx_read_file(path, &b)) < 0) {
-		buf_release(&b);
-		return rc;
-	}
-	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r' || b.ptr[b.len - 1] == ' '))
-		b.len--;
-	b.ptr[b.len] = '\0';
-	*ret = buf_detach(&b, NULL);
-	return *ret ? 0 : err_set(BERR_NOMEM, "out of memory");
+	return DAEMONOPTS_RUN;
 }
 
 static void on_redis_state(bool up, const char *msg, void *arg)
@@ -154,7 +96,6 @@ static void on_redis_state(bool up, const char *msg, void *arg)
 static int setup(const struct flags *f, struct api_server *s)
 {
 	struct kube_config kcfg = {0};
-	char *password = NULL, *file_key = NULL;
 	int rc;
 
 	s->ns = f->ns;
@@ -182,44 +123,19 @@ static int setup(const struct flags *f, struct api_server *s)
 		if ((rc = httpc_new(&hc, &s->hc)) < 0)
 			return rc;
 	}
-	if (f->redis) {
+	if (f->d.redis) {
+		/* Without --server-secret-file, entries are signed with
+		 * server.secretkey of berth-secret, as the other daemons are told. */
 		struct settings *st = settings_get(s);
-		if (f->redis_password_file && (rc = read_text_file(f->redis_password_file, &password)) < 0) {
-			settings_put(st);
-			return err_prefix(rc, "--redis-password-file");
-		}
-		if (f->secret_file && (rc = read_text_file(f->secret_file, &file_key)) < 0) {
-			settings_put(st);
-			free(password);
-			return err_prefix(rc, "--server-secret-file");
-		}
-		if (file_key && strlen(file_key) < 16) {
-			settings_put(st);
-			free(password);
-			free(file_key);
-			return err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
-		}
-		const uint8_t *hk = file_key ? (const uint8_t *)file_key : st->key;
-		size_t hk_len = file_key ? strlen(file_key) : st->key_len;
-		struct rcache_opts ro = {.addr = f->redis,
-					 .password = password,
-					 .hmac_key = hk,
-					 .hmac_key_len = hk_len > 64 ? 64 : hk_len,
-					 .timeout_ms = 1000,
-					 .pool_size = 8,
-					 .on_state = on_redis_state};
-		rc = rcache_new(&ro, &s->cache);
+		struct rcache_opts base = {.hmac_key = st->key ? st->key : (const uint8_t *)"",
+					   .hmac_key_len = st->key_len > 64 ? 64 : st->key_len,
+					   .timeout_ms = 1000,
+					   .pool_size = 8,
+					   .on_state = on_redis_state};
+		rc = daemonopts_open_cache(&f->d, &base, &s->cache);
 		settings_put(st);
-		if (file_key) {
-			explicit_bzero(file_key, strlen(file_key));
-			free(file_key);
-		}
-		if (password) {
-			explicit_bzero(password, strlen(password));
-			free(password);
-		}
 		if (rc < 0)
-			return err_prefix(rc, "--redis");
+			return rc;
 	}
 	if ((rc = static_init(f->static_dir)) < 0)
 		return rc;
@@ -256,6 +172,7 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/session/userinfo", api_userinfo},
 	{"GET", "/auth/login", api_auth_login},
 	{"GET", "/auth/callback", api_auth_callback},
+	{"POST", "/auth/token", api_auth_token},
 	{"GET", "/api/v1/account/can-i/{resource}/{action}/{object...}", api_can_i},
 	{"PUT", "/api/v1/account/password", api_account_password},
 	{"POST", "/api/v1/account/{name}/token", api_account_token_create},
@@ -303,11 +220,20 @@ int main(int argc, char **argv)
 	int rc, sig = 0;
 
 	memset(&s, 0, sizeof(s));
-	if (parse_flags(argc, argv, &f) < 0) {
+	switch (parse_flags(argc, argv, &f)) {
+	case DAEMONOPTS_RUN:
+		break;
+	case DAEMONOPTS_HELP:
+		fputs(usage, stdout);
+		return 0;
+	case DAEMONOPTS_VERSION:
+		printf("berth-api-server %s\n", API_VERSION_STRING);
+		return 0;
+	default:
 		fprintf(stderr, "berth-api-server: %s\n(see --help)\n", err_msg());
 		return 2;
 	}
-	log_setup(f.level, f.format);
+	log_setup(f.d.log_level, f.d.log_format);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -320,14 +246,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	reloading = pthread_create(&reloader, NULL, settings_reloader, &s) == 0;
-	struct httpd_config hc = {.listen = f.listen,
+	struct httpd_config hc = {.listen = f.d.listen,
 				  .tls_cert_file = f.tls_cert,
 				  .tls_key_file = f.tls_key,
 				  .max_body_bytes = (size_t)f.max_request_bytes,
 				  .idle_timeout_s = 3600, /* event streams stay open; heartbeats keep them busy */
 				  .header_timeout_s = 10,
 				  .max_header_bytes = 16 << 10,
-				  .access_log = f.level == LOG_LEVEL_DEBUG};
+				  .access_log = f.d.log_level == LOG_LEVEL_DEBUG};
 	rc = httpd_new(&hc, &srv);
 	for (size_t i = 0; rc == 0 && i < sizeof(routes) / sizeof(*routes); i++)
 		rc = httpd_route(srv, routes[i].method, routes[i].pattern, routes[i].fn, &s);
@@ -346,7 +272,7 @@ int main(int argc, char **argv)
 	}
 	char port[16];
 	snprintf(port, sizeof(port), "%u", httpd_port(srv));
-	log_info("berth-api-server ready", "listen", f.listen, "port", port, "namespace", s.ns, "tls",
+	log_info("berth-api-server ready", "listen", f.d.listen, "port", port, "namespace", s.ns, "tls",
 		 s.tls ? "on" : "off", NULL);
 	while (sigwait(&sigs, &sig) != 0)
 		;

@@ -16,7 +16,16 @@
  * token's sub and whose groups are the claims named by berth-rbac-cm's
  * scopes. The browser is sent to return_url (a same-origin path); the CLI
  * (`berth login --sso`) passes a loopback return_url
- * ("http://127.0.0.1:PORT/...") and receives the token there as ?token=. */
+ * ("http://127.0.0.1:PORT/...") and receives the token there as ?token=.
+ *
+ * A CLI that also sends its own PKCE challenge (code_challenge, S256, as
+ * RFC 8252 asks of native apps) receives instead a one-time ?code= at the
+ * loopback URL and redeems it with POST /auth/token {code, code_verifier}:
+ * the session token then never appears in a URL (browser history), and a
+ * code seen by anyone else is worthless without the CLI's verifier. A
+ * grant is stored like a pending login (Redis key "oidc:grant:<sha256 of
+ * code>", else the bounded table), is used once (a wrong verifier spends
+ * it) and expires after a minute. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +44,18 @@
 
 #define PENDING_MAX 4096
 #define PENDING_TTL_MS (10 * 60 * 1000)
+#define GRANT_TTL_MS (60 * 1000)
+#define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #define CACHE_TTL_MS (10 * 60 * 1000)
 #define FETCH_MAX ((size_t)1 << 20)
 
+/* A pending login (keyed by state), or with grant set a code the CLI may
+ * redeem (keyed by the code; cli_challenge and token set). */
 struct pending {
 	char *state, *nonce, *verifier, *return_url;
+	char *cli_challenge;         /* the CLI's PKCE S256 challenge, or NULL */
+	char *token;                 /* grant: the session token */
+	bool grant;
 	int64_t created_ms;
 };
 
@@ -199,6 +215,11 @@ static void pending_clear(struct pending *p)
 	free(p->nonce);
 	free(p->verifier);
 	free(p->return_url);
+	free(p->cli_challenge);
+	if (p->token) {
+		explicit_bzero(p->token, strlen(p->token));
+		free(p->token);
+	}
 	memset(p, 0, sizeof(*p));
 }
 
@@ -214,7 +235,7 @@ static int pending_put_mem(struct pending *in)
 	pthread_mutex_lock(&oc.mu);
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &oc.v[i];
-		if (p->state && now - p->created_ms > PENDING_TTL_MS)
+		if (p->state && now - p->created_ms > (p->grant ? GRANT_TTL_MS : PENDING_TTL_MS))
 			pending_clear(p);
 		if (!p->state && !slot)
 			slot = p;
@@ -231,8 +252,9 @@ static int pending_put_mem(struct pending *in)
 	return 0;
 }
 
-/* Takes the pending login for state (used once). */
-static bool pending_take_mem(const char *state, struct pending *out)
+/* Takes the pending login for state, or with grant the grant for that
+ * code (used once). */
+static bool pending_take_mem(const char *state, bool grant, struct pending *out)
 {
 	int64_t now = clock_mono_ms();
 	bool found = false;
@@ -240,8 +262,8 @@ static bool pending_take_mem(const char *state, struct pending *out)
 	pthread_mutex_lock(&oc.mu);
 	for (size_t i = 0; i < PENDING_MAX && !found; i++) {
 		struct pending *p = &oc.v[i];
-		if (p->state && str_secure_eq(p->state, strlen(p->state), state, strlen(state))) {
-			found = now - p->created_ms <= PENDING_TTL_MS;
+		if (p->state && p->grant == grant && str_secure_eq(p->state, strlen(p->state), state, strlen(state))) {
+			found = now - p->created_ms <= (grant ? GRANT_TTL_MS : PENDING_TTL_MS);
 			if (found) {
 				*out = *p;
 				memset(p, 0, sizeof(*p));
@@ -254,38 +276,81 @@ static bool pending_take_mem(const char *state, struct pending *out)
 	return found;
 }
 
-/* The Redis key of a pending login: the state hashed, so the key alone
- * does not give the state away. */
-static void pending_key(const char *state, char *out, size_t size)
+/* The Redis key of a pending login or a grant: the state (code) hashed,
+ * so the key alone does not give it away. */
+static void pending_key(const char *state, bool grant, char *out, size_t size)
 {
 	char hex[65] = "";
 	json_t *j = json_string(state);
 
 	if (!j || jx_hash_hex(j, hex) < 0)
 		hex[0] = '\0';
-	snprintf(out, size, "oidc:pending:%s", hex);
+	snprintf(out, size, "oidc:%s:%s", grant ? "grant" : "pending", hex);
 	json_decref(j);
 }
 
-/* Stores a pending login in Redis (any replica can finish it, a restart
- * does not lose it), else in this process's memory. Takes ownership of
- * in's strings. */
+/* The Redis value of a pending login or grant (NULL when out of memory). */
+static char *pending_text(const struct pending *in)
+{
+	json_t *v = json_object();
+	char *text = NULL;
+
+	if (!v)
+		return NULL;
+	if (in->grant) {
+		if (json_object_set_new(v, "token", json_string(in->token)) < 0)
+			goto out;
+	} else if (json_object_set_new(v, "nonce", json_string(in->nonce)) < 0 ||
+		   json_object_set_new(v, "verifier", json_string(in->verifier)) < 0 ||
+		   json_object_set_new(v, "returnURL", json_string(in->return_url)) < 0) {
+		goto out;
+	}
+	if (in->cli_challenge && json_object_set_new(v, "cliChallenge", json_string(in->cli_challenge)) < 0)
+		goto out;
+	text = json_dumps(v, JSON_COMPACT);
+out:
+	json_decref(v);
+	return text;
+}
+
+/* Fills out (grant or pending login for state) from its Redis value. */
+static bool pending_from_json(const json_t *v, const char *state, bool grant, struct pending *out)
+{
+	const char *ch = jx_str(v, "cliChallenge");
+	bool ok;
+
+	out->grant = grant;
+	out->state = str_dup(state);
+	out->cli_challenge = ch ? str_dup(ch) : NULL;
+	if (grant) {
+		out->token = jx_str(v, "token") ? str_dup(jx_str(v, "token")) : NULL;
+		ok = out->token != NULL;
+	} else {
+		out->nonce = jx_str(v, "nonce") ? str_dup(jx_str(v, "nonce")) : NULL;
+		out->verifier = jx_str(v, "verifier") ? str_dup(jx_str(v, "verifier")) : NULL;
+		out->return_url = jx_str(v, "returnURL") ? str_dup(jx_str(v, "returnURL")) : NULL;
+		ok = out->nonce && out->verifier && out->return_url;
+	}
+	ok = ok && out->state && (!ch || out->cli_challenge);
+	if (!ok)
+		pending_clear(out);
+	return ok;
+}
+
+/* Stores a pending login or grant in Redis (any replica can finish it, a
+ * restart does not lose it), else in this process's memory. Takes
+ * ownership of in's strings. */
 static int pending_put(struct api_server *s, struct pending *in)
 {
 	char key[128];
 	char *text = NULL;
-	json_t *v;
 	int rc = BERR_UNAVAILABLE;
+	int ttl_ms = in->grant ? GRANT_TTL_MS : PENDING_TTL_MS;
 
 	if (s->cache) {
-		pending_key(in->state, key, sizeof(key));
-		v = json_pack("{s:s,s:s,s:s}", "nonce", in->nonce, "verifier", in->verifier, "returnURL",
-			      in->return_url);
-		text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-		json_decref(v);
-		if (text)
-			rc = rcache_set(s->cache, key, text, strlen(text), PENDING_TTL_MS / 1000);
-		if (text) {
+		pending_key(in->state, in->grant, key, sizeof(key));
+		if ((text = pending_text(in)) != NULL) {
+			rc = rcache_set(s->cache, key, text, strlen(text), ttl_ms / 1000);
 			explicit_bzero(text, strlen(text));
 			free(text);
 		}
@@ -297,9 +362,10 @@ static int pending_put(struct api_server *s, struct pending *in)
 	return pending_put_mem(in);
 }
 
-/* Takes the pending login for state, once: GETDEL in Redis (of two
- * replicas finishing the same login, one wins), else from memory. */
-static bool pending_take(struct api_server *s, const char *state, struct pending *out)
+/* Takes the pending login for state (or with grant the grant for that
+ * code), once: GETDEL in Redis (of two replicas finishing the same login,
+ * one wins), else from memory. */
+static bool pending_take(struct api_server *s, const char *state, bool grant, struct pending *out)
 {
 	char key[128];
 	struct buf b;
@@ -307,24 +373,16 @@ static bool pending_take(struct api_server *s, const char *state, struct pending
 	bool found = false;
 
 	if (s->cache) {
-		pending_key(state, key, sizeof(key));
+		pending_key(state, grant, key, sizeof(key));
 		buf_init(&b, 64 << 10);
-		if (rcache_take(s->cache, key, &b) == 0 && jx_parse(b.ptr, b.len, b.len + 1, 8, &v) == 0 &&
-		    jx_str(v, "nonce") && jx_str(v, "verifier") && jx_str(v, "returnURL")) {
-			out->state = str_dup(state);
-			out->nonce = str_dup(jx_str(v, "nonce"));
-			out->verifier = str_dup(jx_str(v, "verifier"));
-			out->return_url = str_dup(jx_str(v, "returnURL"));
-			found = out->state && out->nonce && out->verifier && out->return_url;
-			if (!found)
-				pending_clear(out);
-		}
+		if (rcache_take(s->cache, key, &b) == 0 && jx_parse(b.ptr, b.len, b.len + 1, 8, &v) == 0)
+			found = pending_from_json(v, state, grant, out);
 		if (b.ptr)
 			explicit_bzero(b.ptr, b.len);
 		buf_release(&b);
 		json_decref(v);
 	}
-	return found || pending_take_mem(state, out);
+	return found || pending_take_mem(state, grant, out);
 }
 
 /* http://127.0.0.1:PORT/... or http://localhost:PORT/... (the CLI). */
@@ -374,7 +432,8 @@ void api_auth_login(struct httpd_req *req, void *ud)
 	struct oidc_provider prov = {0};
 	struct pending pd = {0};
 	char *url = NULL, *redir = NULL, challenge[44];
-	const char *ret = httpd_req_query(req, "return_url");
+	const char *ret = httpd_req_query(req, "return_url"), *cli_challenge = httpd_req_query(req, "code_challenge");
+	const char *cli_method = httpd_req_query(req, "code_challenge_method");
 
 	if (cfg_load(st, &c) < 0) {
 		httpd_respond_error(req, 404, "%s", err_msg());
@@ -386,6 +445,13 @@ void api_auth_login(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 400, "return_url: only a path on this site is accepted");
 		goto out;
 	}
+	if (cli_challenge && (!loopback_return_url(ret) || !str_eq_null(cli_method, "S256") ||
+			      strlen(cli_challenge) != 43 ||
+			      strspn(cli_challenge, B64URL_CHARS) != 43)) {
+		httpd_respond_error(req, 400, "code_challenge: an S256 challenge (43 characters) with a loopback "
+					      "return_url is expected");
+		goto out;
+	}
 	if (provider_get(s, &c, false, &prov, NULL) < 0) {
 		log_warn("OIDC provider unavailable", "error", err_msg(), NULL);
 		httpd_respond_error(req, 503, "identity provider unavailable");
@@ -393,6 +459,7 @@ void api_auth_login(struct httpd_req *req, void *ud)
 	}
 	if (oidc_random(&pd.state) < 0 || oidc_random(&pd.nonce) < 0 || oidc_random(&pd.verifier) < 0 ||
 	    oidc_pkce_challenge(pd.verifier, challenge) < 0 || !(pd.return_url = str_dup(ret)) ||
+	    (cli_challenge && !(pd.cli_challenge = str_dup(cli_challenge))) ||
 	    !(redir = redirect_uri(s, req, st)) ||
 	    oidc_auth_url(&prov, c.client_id, redir, c.scopes, pd.state, pd.nonce, challenge, &url) < 0) {
 		pending_clear(&pd);
@@ -453,6 +520,31 @@ out:
 	return rc;
 }
 
+/* Where the callback sends a CLI's browser: its loopback URL with a code
+ * to redeem when it sent a PKCE challenge (the challenge moves from pd to
+ * the new grant), else with the token. NULL when out of memory. */
+static char *loopback_location(struct api_server *s, struct pending *pd, const char *token)
+{
+	const char *sep = strchr(pd->return_url, '?') ? "&" : "?";
+	struct pending grant = {.grant = true};
+	char *loc;
+
+	if (!pd->cli_challenge)
+		return str_printf("%s%stoken=%s", pd->return_url, sep, token);
+	if (oidc_random(&grant.state) < 0 || !(grant.token = str_dup(token)) ||
+	    !(loc = str_printf("%s%scode=%s", pd->return_url, sep, grant.state))) {
+		pending_clear(&grant);
+		return NULL;
+	}
+	grant.cli_challenge = pd->cli_challenge;
+	pd->cli_challenge = NULL;
+	if (pending_put(s, &grant) < 0) {
+		free(loc);
+		return NULL;
+	}
+	return loc;
+}
+
 /* GET /auth/callback?code=&state= */
 void api_auth_callback(struct httpd_req *req, void *ud)
 {
@@ -474,7 +566,7 @@ void api_auth_callback(struct httpd_req *req, void *ud)
 		goto out;
 	}
 	/* The provider's error parameters are never echoed (XSS). */
-	if (!state || !pending_take(s, state, &pd)) {
+	if (!state || !pending_take(s, state, false, &pd)) {
 		httpd_respond_error(req, 400, "login expired or unknown state; start again");
 		goto out;
 	}
@@ -518,7 +610,7 @@ void api_auth_callback(struct httpd_req *req, void *ud)
 	}
 	log_info("OIDC login", "sub", claims.sub, NULL);
 	if (loopback_return_url(pd.return_url)) {
-		loc = str_printf("%s%stoken=%s", pd.return_url, strchr(pd.return_url, '?') ? "&" : "?", token);
+		loc = loopback_location(s, &pd, token);
 	} else {
 		char cookie[JWTAUTH_MAX_TOKEN + 128];
 		snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s", API_COOKIE, token,
@@ -542,4 +634,34 @@ out:
 	oidc_provider_release(&prov);
 	cfg_release(&c);
 	settings_put(st);
+}
+
+/* POST /auth/token {code, code_verifier}: redeems a code the callback sent
+ * to a CLI's loopback URL for the session token (see the top of the file). */
+void api_auth_token(struct httpd_req *req, void *ud)
+{
+	struct pending g = {0};
+	json_t *body = NULL, *ans = NULL;
+	char challenge[44];
+	struct api_server *s = ud;
+
+	if (httpd_req_json(req, &body) < 0 || !jx_str(body, "code") || !jx_str(body, "code_verifier")) {
+		httpd_respond_error(req, 400, "body: {\"code\": ..., \"code_verifier\": ...} is expected");
+		goto out;
+	}
+	/* Taken before the check: a wrong verifier spends the code. */
+	if (!pending_take(s, jx_str(body, "code"), true, &g) || !g.cli_challenge ||
+	    oidc_pkce_challenge(jx_str(body, "code_verifier"), challenge) < 0 ||
+	    !str_secure_eq(challenge, strlen(challenge), g.cli_challenge, strlen(g.cli_challenge))) {
+		err_clear();
+		log_warn("login code refused", NULL);
+		httpd_respond_error(req, 400, "invalid, used or expired code");
+		goto out;
+	}
+	ans = json_pack("{s:s}", "token", g.token);
+	httpd_respond_json(req, 200, ans);
+out:
+	pending_clear(&g);
+	json_decref(body);
+	json_decref(ans);
 }

@@ -133,6 +133,7 @@ void api_denied(struct httpd_req *req, const char *resource, const char *action,
 /* ---- oidc.c ---- */
 void api_auth_login(struct httpd_req *req, void *ud);
 void api_auth_callback(struct httpd_req *req, void *ud);
+void api_auth_token(struct httpd_req *req, void *ud);
 
 /* ---- apps.c ---- */
 void api_apps_list(struct httpd_req *req, void *ud);

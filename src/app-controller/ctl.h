@@ -13,8 +13,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "health.h"
 #include "kube.h"
+#include "lease.h"
 #include "livecache.h"
 #include "model.h"
 #include "rcache.h"
@@ -22,13 +24,28 @@
 
 struct httpc;
 
-/* One destination cluster: its client and live-object cache. */
+/* A client and cache replaced after a cluster Secret changed, kept until
+ * no worker can still be using them (clusters.c). */
+struct cluster_retired {
+	struct kube_client *kc;
+	struct livecache *lc;
+	bool owned_client;
+	int64_t since_ms;           /* monotonic */
+	struct cluster_retired *next;
+};
+#define CLUSTER_RETIRE_MS 120000
+
+/* One destination cluster: its client and live-object cache. kc and lc are
+ * replaced (atomically) when the cluster Secret changes: read them on each
+ * use rather than keeping them across long waits. */
 struct cluster {
 	char *name;
 	char *server;
-	char *secret_rv;            /* resourceVersion of the Secret it came from ("" in-cluster) */
-	struct kube_client *kc;
-	struct livecache *lc;
+	char *secret_rv;            /* "<name>/<resourceVersion>" of its Secret ("" in-cluster) */
+	unsigned secrets_gen;       /* ctl.secrets_gen when the Secret was last compared */
+	struct cluster_retired *retired;
+	struct kube_client *_Atomic kc;
+	struct livecache *_Atomic lc;
 	bool owned_client;          /* kc is ours to free (not the control-plane client) */
 	atomic_bool reachable;
 	pthread_mutex_t probe_mu;
@@ -48,6 +65,7 @@ struct ctl {
 	int64_t resync_ms;          /* periodic refresh (timeout.reconciliation) */
 	int64_t app_min_interval_ms;
 	int shard, shards;
+	struct leases *leases;      /* shard Leases held (NULL without --shards) */
 	int status_processors, operation_processors;
 	double kube_qps;            /* per cluster client; < 0: no limit */
 	unsigned kube_burst;
@@ -62,6 +80,7 @@ struct ctl {
 	pthread_mutex_t clusters_mu;
 	struct cluster **clusters;
 	size_t n_clusters;
+	atomic_uint secrets_gen;    /* bumped on every Secret event (clusters compare theirs) */
 
 	struct ctl_metrics m;
 	atomic_bool stopping;
@@ -74,8 +93,14 @@ int ctl_cluster_get(struct ctl *c, const char *server, struct cluster **ret);
 /* The clusters known from Secrets (plus in-cluster), as model structs for
  * model_destination_resolve. New array (release each, free). */
 int ctl_cluster_list(struct ctl *c, struct model_cluster **ret, size_t *ret_n);
-/* True when this replica's shard owns the cluster with this server URL. */
+/* True when this replica works on the cluster with this server URL: its
+ * shard (FNV-1a of the URL modulo shards) is one whose Lease this replica
+ * holds (its own or adopted), or there is no sharding. */
 bool ctl_cluster_in_shard(const struct ctl *c, const char *server);
+/* ctl_cluster_in_shard for the app's destination (true when it cannot be
+ * resolved, so the error is reported). Compares, syncs and finalizers of
+ * apps of other shards are left to their replicas. */
+bool ctl_app_in_shard(struct ctl *c, const struct model_app *app);
 void ctl_clusters_free(struct ctl *c);
 /* Whether the cluster answered a GET /version within the last
  * CLUSTER_PROBE_MS (probed again when older). 0 or the probe's BERR code
@@ -88,6 +113,8 @@ char *ctl_tracking_app(const json_t *obj, void *userdata);
 /* ---- watch.c ---- */
 /* Starts the control-plane cache and hooks its events to the queues. */
 int ctl_watch_start(struct ctl *c);
+/* Enqueues every Application of the control-plane cache for a compare. */
+void ctl_enqueue_all_apps(struct ctl *c);
 /* Enqueues every app whose destination is on cluster (after a live event). */
 void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata);
 
@@ -96,7 +123,7 @@ void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata);
  * or by GET when fresh is true. BERR_NOTFOUND when gone. */
 int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret);
 /* Writes status (borrowed; may be modified) to the Application unless
- * equal to the one in obj (ignoring reconciledAt). On a conflict it reads
+ * equal to the one in obj (ignoring reconciledAt and observedGeneration). On a conflict it reads
  * the app again, keeps the stored operationState and history (written by
  * the operation workers) and retries once. Returns 1 when written, 0 when
  * skipped, or a BERR code. */
@@ -136,9 +163,38 @@ int ctl_reconcile(struct ctl *c, const char *name);
 /* ---- sync.c ---- */
 /* Runs (or resumes) the app's operation to its end. */
 int ctl_sync(struct ctl *c, const char *name);
+/* How long the app's compare should wait, 0 when it may run now. busy: the
+ * app has an operation pending or running. While busy, the compares its
+ * own applies and operationState writes trigger would only compete with
+ * it for CPU and write status that is stale at once: one runs at most every
+ * SYNC_COMPARE_INTERVAL_MS (the first that long after the app became busy),
+ * and the end of the sync lets the next one run at once. Not busy: 0. */
+#define SYNC_COMPARE_INTERVAL_MS 5000
+int64_t ctl_compare_delay(struct ctl *c, const char *name, bool busy);
 /* Deletes an app's resources (finalizer) in reverse wave order. 1 when all
  * are gone, 0 while some remain, or a BERR code. */
 int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_app *app);
+
+/* ---- diffcache.c ---- */
+/* The remembered diff verdict for a diff_cache_key (new reference:
+ * {"m": modified, "d": masked diff text, "p": masked predicted JSON text}),
+ * from memory or Redis; NULL on a miss. */
+json_t *ctl_diffcache_get(struct ctl *c, const char *key);
+/* Remembers a verdict just computed (borrowed) in memory and Redis. */
+void ctl_diffcache_put(struct ctl *c, const char *key, json_t *verdict);
+/* Appends the cache's counters (computed / memory / Redis) to out. */
+void ctl_diffcache_metrics(struct buf *out);
+
+/* ---- views.c ---- */
+/* Stores the app's resource tree in Redis (app:<ns>:<name>:resource-tree)
+ * when it changed since the last write (or the last write is old). */
+void ctl_view_store_tree(struct ctl *c, struct cluster *cl, const char *name);
+/* True when the view (a Redis key) was written with this signature
+ * recently enough that its TTL is far; then nothing needs writing. */
+bool ctl_view_unchanged(const char *key, const char sig[65]);
+/* Writes text under the view's key with the views' TTL and remembers the
+ * signature (forgotten when the write fails). */
+void ctl_view_write(struct ctl *c, const char *key, const char sig[65], const char *text, size_t len);
 
 /* The live objects of app on cluster (full objects; new array). */
 int ctl_live_objects(struct cluster *cl, const char *app_name, json_t **ret);

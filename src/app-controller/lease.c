@@ -17,12 +17,20 @@
 #include "log.h"
 #include "str.h"
 
-struct lease {
+/* One shard's Lease as this process sees it. */
+struct shard_lease {
+	char *name;
+	atomic_bool held;
+	int64_t last_renew_ms; /* monotonic; touched by the renew thread only (and start) */
+};
+
+struct leases {
 	struct kube_client *kc;
-	char *ns, *name, *identity;
+	char *ns, *identity;
 	int64_t duration_ms;
-	int64_t last_renew_ms;       /* monotonic */
-	atomic_bool held, stop;
+	int own, n;
+	struct shard_lease *v;
+	atomic_bool ok, gained, stop, running;
 	pthread_t thread;
 };
 
@@ -55,21 +63,22 @@ static bool expired(const json_t *obj)
 	return (int64_t)t * 1000 + dur * 1000 + 1000 < clock_wall_ms();
 }
 
-/* One attempt to take or renew the Lease. 0 when held after it. */
-static int try_hold(struct lease *l)
+/* One attempt to take or renew a Lease (created when absent only with
+ * may_create). 0 when held after it. */
+static int try_hold(struct leases *l, const char *name, bool may_create)
 {
 	struct kube_target t = {.api_version = "coordination.k8s.io/v1", .kind = "Lease", .namespace_ = l->ns,
-				.name = l->name};
+				.name = name};
 	char now[64];
 	json_t *obj = NULL;
 	int rc;
 
 	micro_time(now, sizeof(now));
 	rc = kube_get(l->kc, &t, NULL, &obj);
-	if (rc == BERR_NOTFOUND) {
+	if (rc == BERR_NOTFOUND && may_create) {
 		err_clear();
 		json_t *n = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:I,s:s,s:s,s:i}}", "apiVersion",
-				      "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", l->name,
+				      "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", name,
 				      "namespace", l->ns, "spec", "holderIdentity", l->identity, "leaseDurationSeconds",
 				      (json_int_t)((l->duration_ms + 999) / 1000), "acquireTime", now, "renewTime", now,
 				      "leaseTransitions", 0);
@@ -83,7 +92,7 @@ static int try_hold(struct lease *l)
 	bool mine = str_eq_null(holder, l->identity);
 	if (!mine && !expired(obj)) {
 		/* holder is borrowed from obj: format the message before freeing it */
-		rc = err_set(BERR_CONFLICT, "lease %s held by %s", l->name, holder ? holder : "?");
+		rc = err_set(BERR_CONFLICT, "lease %s held by %s", name, holder ? holder : "?");
 		json_decref(obj);
 		return rc;
 	}
@@ -101,71 +110,109 @@ static int try_hold(struct lease *l)
 	return rc;
 }
 
+/* Every third of the duration: renew what is held, adopt what expired. */
 static void *renew_main(void *arg)
 {
-	struct lease *l = arg;
+	struct leases *l = arg;
 	while (!atomic_load(&l->stop)) {
 		for (int64_t until = clock_mono_ms() + l->duration_ms / 3; clock_mono_ms() < until && !atomic_load(&l->stop);)
 			clock_sleep_ms(100);
 		if (atomic_load(&l->stop))
 			break;
-		if (try_hold(l) == 0) {
-			l->last_renew_ms = clock_mono_ms();
-		} else {
-			log_warn("lease renewal failed", "lease", l->name, "error", err_msg(), NULL);
+		for (int i = 0; i < l->n && !atomic_load(&l->stop); i++) {
+			struct shard_lease *sl = &l->v[i];
+			bool held = atomic_load(&sl->held);
+			if (try_hold(l, sl->name, held) == 0) {
+				sl->last_renew_ms = clock_mono_ms();
+				if (!held) {
+					log_info("adopted the lease of a shard whose holder let it expire", "lease", sl->name,
+						 NULL);
+					atomic_store(&sl->held, true);
+					atomic_store(&l->gained, true);
+				}
+				continue;
+			}
+			if (held) {
+				log_warn("lease renewal failed", "lease", sl->name, "error", err_msg(), NULL);
+				if (clock_mono_ms() - sl->last_renew_ms > l->duration_ms * 2 / 3) {
+					atomic_store(&sl->held, false);
+					atomic_store(&l->ok, false);
+				}
+			}
 			err_clear();
-			if (clock_mono_ms() - l->last_renew_ms > l->duration_ms * 2 / 3)
-				atomic_store(&l->held, false);
 		}
 	}
 	return NULL;
 }
 
-int lease_acquire(struct kube_client *kc, const char *ns, const char *name, int64_t duration_ms,
-		  struct lease **ret)
+int leases_start(struct kube_client *kc, const char *ns, int shard, int shards, int64_t duration_ms,
+		 struct leases **ret)
 {
-	struct lease *l = calloc(1, sizeof(*l));
+	struct leases *l = calloc(1, sizeof(*l));
 	char host[256] = "";
 	if (!l)
 		return err_set(BERR_NOMEM, "out of memory");
 	gethostname(host, sizeof(host) - 1);
 	l->kc = kc;
-	l->ns = str_dup(ns);
-	l->name = str_dup(name);
-	l->identity = str_printf("%s_%ld_%ld", host, (long)getpid(), (long)(clock_wall_ms() % 100000));
+	l->own = shard;
+	l->n = shards;
 	l->duration_ms = duration_ms;
-	if (!l->ns || !l->name || !l->identity) {
-		lease_release(l);
+	l->ns = str_dup(ns);
+	l->identity = str_printf("%s_%ld_%ld", host, (long)getpid(), (long)(clock_wall_ms() % 100000));
+	l->v = calloc((size_t)shards, sizeof(*l->v));
+	bool names = l->v != NULL;
+	for (int i = 0; names && i < shards; i++)
+		names = (l->v[i].name = str_printf("berth-app-controller-shard-%d", i)) != NULL;
+	if (!l->ns || !l->identity || !names) {
+		leases_free(l);
 		return err_set(BERR_NOMEM, "out of memory");
 	}
-	log_info("waiting for the shard lease", "lease", name, "identity", l->identity, NULL);
-	while (try_hold(l) < 0) {
+	struct shard_lease *own = &l->v[shard];
+	log_info("waiting for the shard lease", "lease", own->name, "identity", l->identity, NULL);
+	while (try_hold(l, own->name, true) < 0) {
 		err_clear();
 		clock_sleep_ms(duration_ms / 5 > 200 ? duration_ms / 5 : 200);
 	}
-	l->last_renew_ms = clock_mono_ms();
-	atomic_store(&l->held, true);
-	log_info("holding the shard lease", "lease", name, NULL);
-	pthread_create(&l->thread, NULL, renew_main, l);
+	own->last_renew_ms = clock_mono_ms();
+	atomic_store(&own->held, true);
+	atomic_store(&l->ok, true);
+	log_info("holding the shard lease", "lease", own->name, NULL);
+	if (pthread_create(&l->thread, NULL, renew_main, l) != 0) {
+		leases_free(l);
+		return err_set(BERR_NOMEM, "cannot start the lease thread");
+	}
+	atomic_store(&l->running, true);
 	*ret = l;
 	return 0;
 }
 
-bool lease_held(struct lease *l)
+bool leases_owns(struct leases *l, int shard)
 {
-	return l && atomic_load(&l->held);
+	return l && shard >= 0 && shard < l->n && atomic_load(&l->v[shard].held);
 }
 
-void lease_release(struct lease *l)
+bool leases_ok(struct leases *l)
+{
+	return l && atomic_load(&l->ok);
+}
+
+bool leases_take_gained(struct leases *l)
+{
+	return l && atomic_exchange(&l->gained, false);
+}
+
+void leases_free(struct leases *l)
 {
 	if (!l)
 		return;
-	if (atomic_load(&l->held)) {
+	if (atomic_load(&l->running)) {
 		atomic_store(&l->stop, true);
 		pthread_join(l->thread, NULL);
 	}
+	for (int i = 0; l->v && i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
 	free(l->ns);
-	free(l->name);
 	free(l->identity);
 	free(l);
 }

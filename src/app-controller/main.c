@@ -1,17 +1,16 @@
 /* berth-app-controller: watches Applications, compares them with their
  * clusters, writes status and runs syncs (DESIGN.md §3–§8). This file parses
  * flags and wires the parts; ctl.h lists the files that hold the logic. */
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "ctl.h"
+#include "daemonopts.h"
 #include "err.h"
 #include "fsx.h"
 #include "health.h"
@@ -55,112 +54,48 @@ static const char usage[] =
 	"  --kube-qps N                  Kubernetes requests per second per cluster, 0: no limit\n"
 	"                                (default 2000)\n"
 	"  --kube-burst N                burst above --kube-qps (default 4000)\n"
-	"  --log-level LEVEL             debug, info, warn or error (default info)\n"
-	"  --log-format FORMAT           text or json (default text)\n"
-	"  --version                     print the version and exit\n"
-	"  --help                        print this help and exit\n";
+	DAEMONOPTS_USAGE_COMMON;
 
 struct flags {
-	const char *listen, *kubeconfig, *ns, *repo_server, *redis, *redis_password_file, *secret_file, *crds_dir;
+	struct daemon_opts d;
+	const char *kubeconfig, *ns, *repo_server, *crds_dir;
 	bool install_crds, sharded;
 	int status_processors, operation_processors, shard, shards;
 	int64_t resync_ms, lease_ms;
 	int kube_qps, kube_burst;
-	enum log_level level;
-	enum log_format format;
 };
 
+/* DAEMONOPTS_* (>= 0) or BERR_INVALID. */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	*f = (struct flags){.listen = "127.0.0.1:8082", .ns = "berth", .repo_server = "http://127.0.0.1:8081",
+	*f = (struct flags){.d = {.listen = "127.0.0.1:8082", .log_level = LOG_LEVEL_INFO, .log_format = LOG_FORMAT_TEXT},
+			    .ns = "berth", .repo_server = "http://127.0.0.1:8081",
 			    .status_processors = 8, .operation_processors = 4, .shards = 1, .lease_ms = 15000,
-			    .kube_qps = 2000, .kube_burst = 4000,
-			    .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			exit(0);
-		}
-		if (!strcmp(a, "--version")) {
-			printf("berth-app-controller %s\n", VERSION);
-			exit(0);
-		}
-		if (!strcmp(a, "--install-crds")) {
-			f->install_crds = true;
-			continue;
-		}
-		if (!v)
-			return err_set(BERR_INVALID, "unknown flag or missing value: %s", a);
-		i++;
-		int rc = 0;
-		if (!strcmp(a, "--listen"))
-			f->listen = v;
-		else if (!strcmp(a, "--kubeconfig"))
-			f->kubeconfig = v;
-		else if (!strcmp(a, "--namespace"))
-			f->ns = v;
-		else if (!strcmp(a, "--repo-server"))
-			f->repo_server = v;
-		else if (!strcmp(a, "--redis"))
-			f->redis = v;
-		else if (!strcmp(a, "--redis-password-file"))
-			f->redis_password_file = v;
-		else if (!strcmp(a, "--server-secret-file"))
-			f->secret_file = v;
-		else if (!strcmp(a, "--crds-dir"))
-			f->crds_dir = v;
-		else if (!strcmp(a, "--status-processors"))
-			rc = str_to_int(v, 1, 256, &f->status_processors);
-		else if (!strcmp(a, "--operation-processors"))
-			rc = str_to_int(v, 1, 256, &f->operation_processors);
-		else if (!strcmp(a, "--shard"))
-			rc = str_to_int(v, 0, 1023, &f->shard);
-		else if (!strcmp(a, "--shards")) {
-			rc = str_to_int(v, 1, 1024, &f->shards);
-			f->sharded = true;
-		}
-		else if (!strcmp(a, "--resync"))
-			rc = str_to_duration_ms(v, &f->resync_ms);
-		else if (!strcmp(a, "--kube-qps"))
-			rc = str_to_int(v, 0, 1000000, &f->kube_qps);
-		else if (!strcmp(a, "--kube-burst"))
-			rc = str_to_int(v, 1, 1000000, &f->kube_burst);
-		else if (!strcmp(a, "--lease-duration"))
-			rc = str_to_duration_ms(v, &f->lease_ms);
-		else if (!strcmp(a, "--log-level"))
-			rc = log_parse_level(v, &f->level);
-		else if (!strcmp(a, "--log-format"))
-			rc = log_parse_format(v, &f->format);
-		else
-			return err_set(BERR_INVALID, "unknown flag: %s", a);
-		if (rc < 0)
-			return err_set(BERR_INVALID, "bad value for %s: %s", a, v);
-	}
+			    .kube_qps = 2000, .kube_burst = 4000};
+	const struct daemon_flag flags[] = {
+		{.name = "--install-crds", .type = DAEMON_FLAG_BOOL, .dest = &f->install_crds},
+		{.name = "--kubeconfig", .type = DAEMON_FLAG_STRING, .dest = &f->kubeconfig},
+		{.name = "--namespace", .type = DAEMON_FLAG_STRING, .dest = &f->ns},
+		{.name = "--repo-server", .type = DAEMON_FLAG_STRING, .dest = &f->repo_server},
+		{.name = "--crds-dir", .type = DAEMON_FLAG_STRING, .dest = &f->crds_dir},
+		{.name = "--status-processors", .type = DAEMON_FLAG_INT, .dest = &f->status_processors, .min = 1, .max = 256},
+		{.name = "--operation-processors", .type = DAEMON_FLAG_INT, .dest = &f->operation_processors, .min = 1, .max = 256},
+		{.name = "--shard", .type = DAEMON_FLAG_INT, .dest = &f->shard, .min = 0, .max = 1023},
+		{.name = "--shards", .type = DAEMON_FLAG_INT, .dest = &f->shards, .min = 1, .max = 1024, .given = &f->sharded},
+		{.name = "--resync", .type = DAEMON_FLAG_DURATION, .dest = &f->resync_ms},
+		{.name = "--kube-qps", .type = DAEMON_FLAG_INT, .dest = &f->kube_qps, .min = 0, .max = 1000000},
+		{.name = "--kube-burst", .type = DAEMON_FLAG_INT, .dest = &f->kube_burst, .min = 1, .max = 1000000},
+		{.name = "--lease-duration", .type = DAEMON_FLAG_DURATION, .dest = &f->lease_ms},
+	};
+	int rc = daemonopts_parse(argc, argv, flags, sizeof(flags) / sizeof(*flags), &f->d);
+
+	if (rc != DAEMONOPTS_RUN)
+		return rc;
 	if (f->shard >= f->shards)
 		return err_set(BERR_INVALID, "--shard must be below --shards");
 	if (f->lease_ms < 1000)
 		return err_set(BERR_INVALID, "--lease-duration must be at least 1s");
-	return 0;
-}
-
-/* A secret from a file, without trailing whitespace; newly allocated. */
-static int read_secret(const char *path, char **ret, size_t *ret_len)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b, 64 << 10);
-	if ((rc = fsx_read_file(path, &b)) < 0) {
-		buf_release(&b);
-		return rc;
-	}
-	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r' || b.ptr[b.len - 1] == ' '))
-		b.len--;
-	if (b.ptr)
-		b.ptr[b.len] = '\0';
-	*ret = buf_detach(&b, ret_len);
-	return *ret ? 0 : err_set(BERR_NOMEM, "out of memory");
+	return DAEMONOPTS_RUN;
 }
 
 static void on_redis_state(bool up, const char *msg, void *arg)
@@ -174,45 +109,11 @@ static void on_redis_state(bool up, const char *msg, void *arg)
 
 static int setup_cache(const struct flags *f, struct ctl *c)
 {
-	char *password = NULL, *secret = NULL;
-	size_t secret_len = 0;
-	uint8_t random_key[32];
-	int rc = 0;
+	struct rcache_opts base = {.timeout_ms = 1000, .pool_size = 8, .on_state = on_redis_state};
 
-	if (!f->redis)
+	if (!f->d.redis)
 		return 0;
-	if (f->secret_file) {
-		if ((rc = read_secret(f->secret_file, &secret, &secret_len)) < 0)
-			return err_prefix(rc, "--server-secret-file");
-		if (secret_len > 64)
-			secret_len = 64;
-	} else if (getrandom(random_key, sizeof(random_key), 0) != (ssize_t)sizeof(random_key)) {
-		return err_set(BERR_IO, "getrandom: %s", strerror(errno));
-	}
-	if (secret && secret_len < 16) {
-		rc = err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
-		goto out;
-	}
-	if (f->redis_password_file && (rc = read_secret(f->redis_password_file, &password, NULL)) < 0) {
-		err_prefix(rc, "--redis-password-file");
-		goto out;
-	}
-	struct rcache_opts ro = {.addr = f->redis, .password = password,
-				 .hmac_key = secret ? (const uint8_t *)secret : random_key,
-				 .hmac_key_len = secret ? secret_len : sizeof(random_key), .timeout_ms = 1000,
-				 .pool_size = 8, .on_state = on_redis_state};
-	rc = rcache_new(&ro, &c->cache);
-out:
-	if (password) {
-		explicit_bzero(password, strlen(password));
-		free(password);
-	}
-	if (secret) {
-		explicit_bzero(secret, secret_len);
-		free(secret);
-	}
-	explicit_bzero(random_key, sizeof(random_key));
-	return rc;
+	return daemonopts_open_cache(&f->d, &base, &c->cache);
 }
 
 /* manifests/crds next to the binary (bin/ or build/san/bin/). */
@@ -360,16 +261,13 @@ static void count_apps(struct ctl *c, struct buf *out)
 		return;
 	}
 	for (size_t i = 0; i < rs.n; i++) {
-		json_t *obj = NULL;
-		if (lc_record_object(rs.v[i], &obj) < 0)
-			continue;
-		const char *s = jx_path_str(obj, "status", "sync", "status", NULL);
-		const char *h = jx_path_str(obj, "status", "health", "status", NULL);
+		/* the record's compact status keeps sync and health: no parse */
+		const char *s = jx_path_str(rs.v[i]->meta, "status", "sync", "status", NULL);
+		const char *h = jx_path_str(rs.v[i]->meta, "status", "health", "status", NULL);
 		char *k = str_printf("sync_status=\"%s\",health_status=\"%s\"", s ? s : "Unknown", h ? h : "Unknown");
 		if (k)
 			json_object_set_new(counts, k, json_integer(json_integer_value(json_object_get(counts, k)) + 1));
 		free(k);
-		json_decref(obj);
 	}
 	lc_records_free(&rs);
 	const char *k;
@@ -401,6 +299,7 @@ static void handle_metrics(struct httpd_req *req, void *userdata)
 		   (unsigned long long)atomic_load(&c->m.sync_ms), (unsigned long long)atomic_load(&c->m.status_writes),
 		   (unsigned long long)atomic_load(&c->m.status_skipped), (unsigned long long)atomic_load(&c->m.errors));
 	count_apps(c, &out);
+	ctl_diffcache_metrics(&out);
 	pthread_mutex_lock(&c->clusters_mu);
 	for (size_t i = 0; i < c->n_clusters; i++)
 		livecache_metrics_write(c->clusters[i]->lc, c->clusters[i]->server, &out);
@@ -471,16 +370,25 @@ int main(int argc, char **argv)
 	struct ctl c;
 	struct httpd *srv = NULL;
 	struct worker *workers = NULL;
-	struct lease *lease = NULL;
+	struct leases *leases = NULL;
 	size_t n_workers = 0;
 	sigset_t sigs;
 	int rc, sig = 0, status = 1;
 
-	if (parse_flags(argc, argv, &f) < 0) {
+	switch (parse_flags(argc, argv, &f)) {
+	case DAEMONOPTS_RUN:
+		break;
+	case DAEMONOPTS_HELP:
+		fputs(usage, stdout);
+		return 0;
+	case DAEMONOPTS_VERSION:
+		printf("berth-app-controller %s\n", VERSION);
+		return 0;
+	default:
 		fprintf(stderr, "berth-app-controller: %s\n(see --help)\n", err_msg());
 		return 2;
 	}
-	log_setup(f.level, f.format);
+	log_setup(f.d.log_level, f.d.log_format);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -491,19 +399,18 @@ int main(int argc, char **argv)
 		log_error("cannot start", "error", err_msg(), NULL);
 		goto out;
 	}
-	struct httpd_config hc = {.listen = f.listen};
+	struct httpd_config hc = {.listen = f.d.listen};
 	if ((rc = httpd_new(&hc, &srv)) < 0 || (rc = httpd_route(srv, "GET", "/healthz", handle_healthz, &c)) < 0 ||
 	    (rc = httpd_route(srv, "GET", "/metrics", handle_metrics, &c)) < 0 || (rc = httpd_start(srv)) < 0) {
 		log_error("cannot serve", "error", err_msg(), NULL);
 		goto out;
 	}
 	if (f.sharded) {
-		char name[64];
-		snprintf(name, sizeof(name), "berth-app-controller-shard-%d", f.shard);
-		if ((rc = lease_acquire(c.kc, c.ns, name, f.lease_ms, &lease)) < 0) {
+		if ((rc = leases_start(c.kc, c.ns, f.shard, f.shards, f.lease_ms, &leases)) < 0) {
 			log_error("cannot lead the shard", "error", err_msg(), NULL);
 			goto out;
 		}
+		c.leases = leases;
 	}
 	if ((rc = ctl_watch_start(&c)) < 0) {
 		log_error("cannot watch", "error", err_msg(), NULL);
@@ -518,16 +425,18 @@ int main(int argc, char **argv)
 	}
 	char port[16];
 	snprintf(port, sizeof(port), "%u", httpd_port(srv));
-	log_info("berth-app-controller ready", "listen", f.listen, "port", port, "namespace", f.ns, NULL);
+	log_info("berth-app-controller ready", "listen", f.d.listen, "port", port, "namespace", f.ns, NULL);
 	for (;;) {
 		struct timespec ts = {.tv_sec = 1};
 		sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig > 0)
 			break;
-		if (lease && !lease_held(lease)) {
+		if (leases && !leases_ok(leases)) {
 			log_error("lost the shard lease; exiting", NULL);
 			break;
 		}
+		if (leases_take_gained(leases))
+			ctl_enqueue_all_apps(&c);
 	}
 	log_info("stopping", NULL);
 	status = 0;
@@ -539,7 +448,8 @@ int main(int argc, char **argv)
 out:
 	free(workers);
 	httpd_free(srv);
-	lease_release(lease);
+	leases_free(leases); /* its thread uses c.kc */
+	c.leases = NULL;
 	teardown(&c);
 	return status;
 }

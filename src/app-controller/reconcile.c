@@ -17,9 +17,12 @@
 #include "err.h"
 #include "jsonx.h"
 #include "log.h"
+#include "secretmask.h"
 #include "str.h"
 
 #define LIVE_SYNC_WAIT_MS 5000
+#define VERDICT_MAX_BYTES ((size_t)4 << 20)
+#define MANAGED_MAX_BYTES ((size_t)16 << 20)
 
 /* One resource of the comparison. */
 struct res {
@@ -30,6 +33,8 @@ struct res {
 	struct health health;
 	bool has_health;
 	int wave;
+	char key[65];              /* diff cache key, "" when not cacheable */
+	json_t *verdict;           /* {"m", "d", "p"}: see diffcache.c; owned */
 };
 
 struct compare {
@@ -38,16 +43,16 @@ struct compare {
 	bool all_synced;
 	enum health_status health;
 	json_t *conditions;        /* {type: message} found by this pass */
-	json_t *diffs;             /* managed-resource diffs (masked), for Redis */
 };
 
 static void compare_release(struct compare *cmp)
 {
-	for (size_t i = 0; i < cmp->n; i++)
+	for (size_t i = 0; i < cmp->n; i++) {
 		json_decref(cmp->v[i].live);
+		json_decref(cmp->v[i].verdict);
+	}
 	free(cmp->v);
 	json_decref(cmp->conditions);
-	json_decref(cmp->diffs);
 	memset(cmp, 0, sizeof(*cmp));
 }
 
@@ -101,7 +106,8 @@ static json_t *untracked_live(struct cluster *cl, const json_t *d, const char *a
 	if (!r)
 		return NULL;
 	const char *other = jx_path_str(r->meta, "annotations", ANNOT_TRACKING_ID, NULL);
-	if (other && !str_starts_with(other, app)) {
+	size_t app_len = strlen(app);
+	if (other && (strncmp(other, app, app_len) || other[app_len] != ':')) {
 		char *msg = str_printf("%s/%s is part of applications %s and %s", r->kind, r->name, app, other);
 		if (msg)
 			json_object_set_new(conditions, "SharedResourceWarning", json_string(msg));
@@ -117,28 +123,39 @@ static json_t *untracked_live(struct cluster *cl, const json_t *d, const char *a
 	return obj;
 }
 
-static void add_diff(struct compare *cmp, const json_t *obj, const struct diff_result *r)
+/* The verdict of a computed diff: {"m": modified} and, when modified, the
+ * masked unified diff "d" and the masked predicted live object "p". */
+static json_t *make_verdict(const struct res *r, const struct diff_result *dr)
 {
+	json_t *v = json_pack("{s:b}", "m", dr->modified);
 	struct buf b;
-	buf_init(&b, (size_t)1 << 20);
-	if (diff_unified(r, &b) == 0) {
-		char *k = res_key(obj);
-		if (k)
-			json_object_set_new(cmp->diffs, k, json_stringn(b.ptr ? b.ptr : "", b.len));
-		free(k);
+	if (!v || !dr->modified)
+		return v;
+	buf_init(&b, VERDICT_MAX_BYTES);
+	if (diff_unified(dr, &b) == 0)
+		json_object_set_new(v, "d", json_stringn(b.ptr ? b.ptr : "", b.len));
+	if (dr->predicted_live) {
+		json_t *objs[3] = {r->desired ? json_deep_copy(r->desired) : NULL,
+				   r->live ? json_deep_copy(r->live) : NULL, json_deep_copy(dr->predicted_live)};
+		b.len = 0;
+		if (objs[2] && secretmask_apply(objs, 3) == 0 && jx_dump_compact(objs[2], &b) == 0)
+			json_object_set_new(v, "p", json_stringn(b.ptr ? b.ptr : "", b.len));
+		for (size_t i = 0; i < 3; i++)
+			json_decref(objs[i]);
 	}
+	err_clear();
 	buf_release(&b);
+	return v;
 }
 
-static int compare_one(struct cluster *cl, const struct model_app *app, const struct model_project *proj,
-		       const json_t *settings_ignore, const json_t *customizations, struct res *r,
-		       struct compare *cmp)
+/* Compares one resource: the remembered verdict for its inputs when there
+ * is one (diffcache.c), else the diff engine's (then remembered). */
+static void compare_one(struct ctl *c, const struct model_project *proj, const struct diff_settings *ds,
+			struct res *r, struct compare *cmp)
 {
-	struct diff_settings ds = {.ignore_differences = settings_ignore, .customizations = customizations};
 	struct diff_result dr;
 	char group[256];
 	char *why = NULL;
-	int rc;
 
 	annot_api_group(r->desired ? r->desired : r->live, group, sizeof(group));
 	const json_t *o = r->desired ? r->desired : r->live;
@@ -147,22 +164,30 @@ static int compare_one(struct cluster *cl, const struct model_app *app, const st
 		json_object_set_new(cmp->conditions, "InvalidSpecError", json_string(why ? why : "resource not permitted"));
 		free(why);
 	}
-	diff_result_init(&dr);
-	if ((rc = diff_compute(r->desired, r->live, &ds, &dr)) < 0) {
-		json_object_set_new(cmp->conditions, "ComparisonError", json_string(err_msg()));
-		err_clear();
-		r->synced = false;
-		return 0;
-	}
-	r->synced = r->desired && r->live && !dr.modified;
 	if (!r->desired)
 		r->requires_pruning = true;
-	if (dr.modified && r->desired && r->live)
-		add_diff(cmp, o, &dr);
-	diff_result_release(&dr);
-	(void)cl;
-	(void)app;
-	return 0;
+	r->key[0] = '\0';
+	if (r->desired && r->live) {
+		if (diff_cache_key(r->desired, r->live, ds, r->key) == 0)
+			r->verdict = ctl_diffcache_get(c, r->key);
+		else
+			r->key[0] = '\0';
+		err_clear();
+	}
+	if (!r->verdict) {
+		diff_result_init(&dr);
+		if (diff_compute(r->desired, r->live, ds, &dr) < 0) {
+			json_object_set_new(cmp->conditions, "ComparisonError", json_string(err_msg()));
+			err_clear();
+			r->synced = false;
+			return;
+		}
+		r->verdict = make_verdict(r, &dr);
+		diff_result_release(&dr);
+		if (r->verdict && r->key[0])
+			ctl_diffcache_put(c, r->key, r->verdict);
+	}
+	r->synced = r->desired && r->live && r->verdict && !json_is_true(json_object_get(r->verdict, "m"));
 }
 
 static int build_compare(struct ctl *c, struct cluster *cl, const struct model_app *app,
@@ -175,8 +200,7 @@ static int build_compare(struct ctl *c, struct cluster *cl, const struct model_a
 	int rc;
 
 	cmp->conditions = json_object();
-	cmp->diffs = json_object();
-	if (!by_key || !cmp->conditions || !cmp->diffs)
+	if (!by_key || !cmp->conditions)
 		return err_set(BERR_NOMEM, "out of memory");
 	if ((rc = ctl_live_objects(cl, app->meta.name, &live)) < 0)
 		goto out;
@@ -231,9 +255,11 @@ static int build_compare(struct ctl *c, struct cluster *cl, const struct model_a
 	json_t *settings = ctl_settings(c);
 	json_t *custom = settings ? ctl_diff_customizations(settings) : NULL;
 	json_decref(settings);
+	struct diff_settings ds = {.ignore_differences = ignore, .customizations = json_object_size(custom) ? custom : NULL,
+				   .compare_only = true};
 	cmp->all_synced = true;
 	for (i = 0; i < cmp->n; i++) {
-		compare_one(cl, app, proj, ignore, json_object_size(custom) ? custom : NULL, &cmp->v[i], cmp);
+		compare_one(c, proj, &ds, &cmp->v[i], cmp);
 		if (!cmp->v[i].synced)
 			cmp->all_synced = false;
 	}
@@ -536,57 +562,102 @@ static int start_auto_sync(struct ctl *c, const struct model_app *app, const cha
 	return rc;
 }
 
-/* One node of the resource tree, and its dependents (by owner uid) up to
- * depth levels below: ReplicaSets and Pods under a Deployment. */
-static void tree_add(struct cluster *cl, json_t *nodes, const struct lc_record *r, const char *parent_uid,
-		     int depth)
+/* Signature of what the managed-resources view shows: per resource its
+ * diff inputs (or what it has), sync and health. */
+static bool managed_signature(const struct compare *cmp, char sig[65])
 {
-	json_t *n = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "group", r->group, "version", r->version, "kind", r->kind,
-			      "namespace", r->namespace_, "name", r->name, "uid", r->uid);
-	if (!n)
-		return;
-	if (parent_uid)
-		json_object_set_new(n, "parentUid", json_string(parent_uid));
-	json_array_append_new(nodes, n);
-	struct lc_records kids = {0};
-	if (depth <= 0 || !*r->uid || livecache_by_owner(cl->lc, r->uid, &kids) < 0)
-		return;
-	for (size_t i = 0; i < kids.n && json_array_size(nodes) < 100000; i++)
-		tree_add(cl, nodes, kids.v[i], r->uid, depth - 1);
-	lc_records_free(&kids);
-}
-
-static void store_tree(struct ctl *c, struct cluster *cl, const char *name)
-{
-	struct lc_records rs = {0};
-	json_t *nodes = json_array();
-	struct buf b;
-	char *key = str_printf("app:%s:%s:resource-tree", c->ns, name);
-	buf_init(&b, (size_t)64 << 20);
-	if (c->cache && nodes && key && livecache_by_key(cl->lc, name, &rs) == 0) {
-		for (size_t i = 0; i < rs.n; i++)
-			tree_add(cl, nodes, rs.v[i], NULL, 3);
-		json_t *tree = json_pack("{s:o}", "nodes", json_incref(nodes));
-		if (tree && jx_dump_compact(tree, &b) == 0)
-			rcache_set(c->cache, key, b.ptr, b.len, 24 * 3600);
-		json_decref(tree);
+	json_t *parts = json_array();
+	for (size_t i = 0; parts && i < cmp->n; i++) {
+		const struct res *r = &cmp->v[i];
+		char h[65] = "";
+		if (r->key[0])
+			memcpy(h, r->key, sizeof(h));
+		else if (r->desired && jx_hash_hex(r->desired, h) < 0)
+			h[0] = '\0';
+		const char *uid = r->live ? jx_path_str(r->live, "metadata", "uid", NULL) : NULL;
+		const char *rv = r->live ? jx_path_str(r->live, "metadata", "resourceVersion", NULL) : NULL;
+		json_array_append_new(parts, json_pack("[s,s?,s?,b,O?,i,s]", h, uid, rv, r->synced,
+						       r->verdict, r->has_health ? (int)r->health.status : -1,
+						       r->has_health ? r->health.message : ""));
 	}
-	lc_records_free(&rs);
-	json_decref(nodes);
-	buf_release(&b);
-	free(key);
+	bool ok = parts && jx_hash_hex(parts, sig) == 0;
+	err_clear();
+	json_decref(parts);
+	return ok;
 }
 
-static void store_diffs(struct ctl *c, const char *name, const json_t *diffs)
+/* Text of obj for a view, without managedFields (new string in *ret, or
+ * NULL for no object). */
+static json_t *state_text(json_t *obj, size_t *budget)
 {
-	if (!c->cache)
-		return;
+	if (!obj)
+		return json_null();
+	json_object_del(jx_path(obj, "metadata", NULL), "managedFields");
 	struct buf b;
-	char *key = str_printf("app:%s:%s:managed-diffs", c->ns, name);
-	buf_init(&b, (size_t)64 << 20);
-	if (key && jx_dump_compact(diffs, &b) == 0)
-		rcache_set(c->cache, key, b.ptr, b.len, 24 * 3600);
+	buf_init(&b, *budget);
+	json_t *s = jx_dump_compact(obj, &b) == 0 ? json_stringn(b.ptr ? b.ptr : "", b.len) : NULL;
+	*budget -= b.len < *budget ? b.len : *budget;
 	buf_release(&b);
+	err_clear();
+	return s;
+}
+
+/* app:<ns>:<name>:managed-resources: {"items": [{group, version, kind,
+ * namespace, name, status, health, liveState, targetState,
+ * predictedLiveState, diff}]} as the dashboard and `berth app diff` read it
+ * (states as JSON text, Secret values masked). Bounded: once the states
+ * have used MANAGED_MAX_BYTES, later items carry only their diff and the
+ * view is marked "truncated". Written only when its signature changed. */
+static void store_managed(struct ctl *c, const char *name, const struct compare *cmp)
+{
+	char sig[65];
+	char *key = str_printf("app:%s:%s:managed-resources", c->ns, name);
+	json_t *items = json_array();
+	size_t budget = MANAGED_MAX_BYTES;
+	bool truncated = false;
+	struct buf b;
+
+	buf_init(&b, MANAGED_MAX_BYTES * 2);
+	if (!c->cache || !key || !items || !managed_signature(cmp, sig) || ctl_view_unchanged(key, sig))
+		goto out;
+	for (size_t i = 0; i < cmp->n; i++) {
+		const struct res *r = &cmp->v[i];
+		json_t *it = resource_json(r);
+		if (!it)
+			continue;
+		json_object_del(it, "requiresPruning");
+		json_object_del(it, "syncWave");
+		const char *d = jx_str(r->verdict, "d"), *p = jx_str(r->verdict, "p");
+		json_object_set_new(it, "diff", json_string(d ? d : ""));
+		if (budget > 0) {
+			json_t *objs[2] = {r->desired ? json_deep_copy(r->desired) : NULL,
+					   r->live ? json_deep_copy(r->live) : NULL};
+			if (secretmask_apply(objs, 2) == 0) {
+				json_object_set_new(it, "targetState", state_text(objs[0], &budget));
+				json_object_set_new(it, "liveState", state_text(objs[1], &budget));
+				if (p && strlen(p) <= budget) {
+					json_object_set_new(it, "predictedLiveState", json_string(p));
+					budget -= strlen(p);
+				}
+			}
+			err_clear();
+			json_decref(objs[0]);
+			json_decref(objs[1]);
+		}
+		if (budget == 0)
+			truncated = true;
+		json_array_append_new(items, it);
+	}
+	json_t *view = json_pack("{s:O}", "items", items);
+	if (view && truncated)
+		json_object_set_new(view, "truncated", json_true());
+	if (view && jx_dump_compact(view, &b) == 0)
+		ctl_view_write(c, key, sig, b.ptr, b.len);
+	err_clear();
+	json_decref(view);
+out:
+	buf_release(&b);
+	json_decref(items);
 	free(key);
 }
 
@@ -618,8 +689,8 @@ static int reconcile_app(struct ctl *c, const json_t *obj, struct model_app *app
 	}
 	if ((rc = ctl_status_write(c, obj, st)) < 0)
 		goto out;
-	store_diffs(c, app->meta.name, cmp.diffs);
-	store_tree(c, cl, app->meta.name);
+	store_managed(c, app->meta.name, &cmp);
+	ctl_view_store_tree(c, cl, app->meta.name);
 	if (refresh) {
 		json_t *p = json_pack("{s:{s:{s:n,s:n}}}", "metadata", "annotations", ANNOT_REFRESH,
 				      "argocd.argoproj.io/refresh");
@@ -717,19 +788,28 @@ int ctl_reconcile(struct ctl *c, const char *name)
 		rc = write_error_status(c, obj, &bare, "InvalidSpecError", err_msg(), "Unknown");
 		goto out;
 	}
+	if (!ctl_app_in_shard(c, &app))
+		goto out; /* another replica's shard */
 	if (app.meta.deletion_timestamp) {
 		rc = finalize(c, obj, &app);
 		goto out;
 	}
 	const char *phase = jx_path_str(obj, "status", "operationState", "phase", NULL);
-	if (app.operation.present || (phase && (!strcmp(phase, "Running") || !strcmp(phase, "Terminating"))))
+	bool running = phase && (!strcmp(phase, "Running") || !strcmp(phase, "Terminating"));
+	if (app.operation.present || running)
 		workq_add(c->op_q, name);
+	int64_t delay = ctl_compare_delay(c, name, running || (app.operation.present && app.operation.sync_present));
+	if (delay > 0) {
+		workq_add_after(c->status_q, name, delay);
+		goto skip;
+	}
 	rc = reconcile_app(c, obj, &app);
 	int64_t jitter = c->resync_ms / 10 ? (int64_t)(random() % (c->resync_ms / 10)) : 0;
 	workq_add_after(c->status_q, name, c->resync_ms + jitter);
 out:
 	atomic_fetch_add(&c->m.reconciles, 1);
 	atomic_fetch_add(&c->m.reconcile_ms, (unsigned long long)(clock_mono_ms() - t0));
+skip:
 	model_app_release(&app);
 	json_decref(obj);
 	return rc;

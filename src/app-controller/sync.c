@@ -45,6 +45,16 @@ struct sync_run {
 	bool failed;
 	bool terminated;
 	pthread_mutex_t mu;        /* results, failed and message, for parallel applies */
+	/* where the time went (debug log at the end) */
+	int64_t t_start, prepare_ms, apply_ms, wait_ms, write_ms;
+	size_t n_tasks;
+	unsigned writes;
+	/* the first Running write, sent while the first step applies */
+	pthread_t first_write;
+	bool first_write_pending;
+	bool running_written;      /* phase Running is stored (progress writes may test it) */
+	json_t *first_os;
+	int first_rc;
 };
 
 static json_t *result_entry(const json_t *obj, const char *status, const char *msg, const struct syncplan_task *t)
@@ -90,15 +100,28 @@ static json_t *op_state_json(struct sync_run *s, const char *phase)
 	return os;
 }
 
-/* Replaces operationState (and history when given) in the stored status,
- * re-reading on conflicts so the comparison fields stay as written. */
-static int write_op_state(struct sync_run *s, json_t *os, json_t *history)
+static struct kube_target status_target(const struct sync_run *s)
+{
+	return (struct kube_target){.api_version = MODEL_API_VERSION, .kind = MODEL_KIND_APP,
+				    .namespace_ = s->c->ns, .name = s->name, .subresource = "status"};
+}
+
+/* The slow path of write_op_state: read the app, replace operationState
+ * (and history) in its status and PUT it, re-reading on conflicts. With
+ * only_running, nothing is written when the stored phase is no longer
+ * Running (a terminate request): s->terminated is set instead. */
+static int put_op_state(struct sync_run *s, json_t *os, json_t *history, bool only_running)
 {
 	int rc = 0;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		json_t *obj = NULL;
 		if ((rc = ctl_app_get(s->c, s->name, true, &obj)) < 0)
 			return rc;
+		if (only_running && !str_eq_null(jx_path_str(obj, "status", "operationState", "phase", NULL), "Running")) {
+			s->terminated = true;
+			json_decref(obj);
+			return 0;
+		}
 		json_t *st = json_is_object(json_object_get(obj, "status")) ? json_deep_copy(json_object_get(obj, "status"))
 									    : json_object();
 		json_object_set(st, "operationState", os);
@@ -106,24 +129,118 @@ static int write_op_state(struct sync_run *s, json_t *os, json_t *history)
 			json_object_set(st, "history", history);
 		json_object_set(obj, "status", st);
 		json_decref(st);
-		struct kube_target t = {.api_version = MODEL_API_VERSION, .kind = MODEL_KIND_APP,
-					.namespace_ = s->c->ns, .name = s->name, .subresource = "status"};
+		struct kube_target t = status_target(s);
 		rc = kube_update(s->c->kc, &t, obj, NULL, NULL);
 		json_decref(obj);
 		if (rc != BERR_CONFLICT)
 			break;
 	}
+	return rc;
+}
+
+/* Replaces operationState (and history when given) in the stored status.
+ * One JSON patch on the status subresource: no read first and the
+ * comparison fields (status.resources can hold thousands of entries) are
+ * neither sent back nor overwritten; the status workers' writes carry a
+ * resourceVersion and keep the stored operationState on a conflict. With
+ * only_running the patch first tests that the stored phase is still
+ * Running, so a terminate request (phase Terminating) is never
+ * overwritten. When the patch cannot apply (no status yet, the test
+ * failed) the app is read and written whole. */
+static int write_op_state_now(struct sync_run *s, json_t *os, json_t *history, bool only_running)
+{
+	json_t *patch = json_array();
+	int rc;
+	if (!patch)
+		return err_set(BERR_NOMEM, "out of memory");
+	if (only_running)
+		json_array_append_new(patch, json_pack("{s:s,s:s,s:s}", "op", "test", "path",
+						       "/status/operationState/phase", "value", "Running"));
+	json_array_append_new(patch, json_pack("{s:s,s:s,s:O}", "op", "add", "path", "/status/operationState",
+					       "value", os));
+	if (history)
+		json_array_append_new(patch, json_pack("{s:s,s:s,s:O}", "op", "add", "path", "/status/history",
+						       "value", history));
+	struct kube_target t = status_target(s);
+	int64_t t0 = clock_mono_ms();
+	rc = json_array_size(patch) == 1u + (only_running ? 1 : 0) + (history ? 1 : 0)
+		     ? kube_patch(s->c->kc, &t, KUBE_PATCH_JSON, patch, NULL, NULL)
+		     : err_set(BERR_NOMEM, "out of memory");
+	json_decref(patch);
+	if (rc == BERR_INVALID || rc == BERR_CONFLICT) {
+		err_clear();
+		rc = put_op_state(s, os, history, only_running);
+	}
+	s->write_ms += clock_mono_ms() - t0;
+	s->writes++;
 	if (rc == 0)
 		ctl_publish(s->c, s->name, "operation");
 	return rc;
 }
 
-static int write_running(struct sync_run *s)
+/* Waits for the first Running write (start_running) to be done. */
+static void join_first_write(struct sync_run *s)
+{
+	if (!s->first_write_pending)
+		return;
+	pthread_join(s->first_write, NULL);
+	s->first_write_pending = false;
+	s->running_written = s->first_rc == 0;
+	json_decref(s->first_os);
+	s->first_os = NULL;
+}
+
+static int write_op_state(struct sync_run *s, json_t *os, json_t *history, bool only_running)
+{
+	join_first_write(s);
+	return write_op_state_now(s, os, history, only_running && s->running_written);
+}
+
+/* Records phase Running; progress (only_running) never replaces a
+ * terminate request. */
+static int write_running(struct sync_run *s, bool only_running)
 {
 	json_t *os = op_state_json(s, "Running");
-	int rc = os ? write_op_state(s, os, NULL) : err_set(BERR_NOMEM, "out of memory");
+	int rc = os ? write_op_state(s, os, NULL, only_running) : err_set(BERR_NOMEM, "out of memory");
 	json_decref(os);
 	return rc;
+}
+
+static void *first_write_main(void *arg)
+{
+	struct sync_run *s = arg;
+	if ((s->first_rc = write_op_state_now(s, s->first_os, NULL, false)) < 0) {
+		log_debug("operationState not written", "app", s->name, "error", err_msg(), NULL);
+		err_clear();
+	}
+	return NULL;
+}
+
+/* Records phase Running on a thread of its own while the first step
+ * applies: with thousands of resources the Application object is large and
+ * a write of it takes long. Harmless for a resume: the operation stays
+ * until the final write, so a controller killed before this write landed
+ * starts it again (applying is idempotent; no hook has finished yet). Every
+ * later write joins it first. */
+static void start_running(struct sync_run *s)
+{
+	json_t *os = op_state_json(s, "Running"), *copy = NULL;
+	/* the workers append to s->results meanwhile: the thread gets a copy */
+	if (os && (copy = json_deep_copy(s->results)))
+		json_object_set_new(json_object_get(os, "syncResult"), "resources", copy);
+	if (!os || !copy) {
+		json_decref(os);
+		return;
+	}
+	s->first_os = os;
+	if (pthread_create(&s->first_write, NULL, first_write_main, s) == 0) {
+		s->first_write_pending = true;
+		return;
+	}
+	first_write_main(s);
+	s->running_written = s->first_rc == 0;
+	json_decref(s->first_os);
+	s->first_os = NULL;
 }
 
 /* ---- termination ---- */
@@ -230,6 +347,16 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 	}
 	if (rc < 0)
 		goto out;
+	if (opts & ANNOT_SYNC_APPLY_OUT_OF_SYNC_ONLY) {
+		/* an object already in sync is left alone (no PUT, no patch) */
+		struct diff_result same;
+		diff_result_init(&same);
+		bool in_sync = diff_compute(desired, live, NULL, &same) == 0 && !same.modified;
+		diff_result_release(&same);
+		err_clear();
+		if (in_sync)
+			goto out;
+	}
 	if (opts & ANNOT_SYNC_REPLACE) {
 		if (!(body = with_last_applied(desired))) {
 			rc = err_set(BERR_NOMEM, "out of memory");
@@ -505,6 +632,7 @@ static int run_tasks(struct sync_run *s, const struct syncplan *p)
 			return err_set(BERR_NOMEM, "out of memory");
 		snprintf(s->message, sizeof(s->message), "running %s wave %d", syncplan_phase_name(p->tasks[from].phase),
 			 p->tasks[from].wave);
+		int64_t t_apply = clock_mono_ms();
 		for (size_t i = from; i < end && !s->failed;) {
 			size_t j = i + 1;
 			if (!p->tasks[i].hook)
@@ -514,13 +642,23 @@ static int run_tasks(struct sync_run *s, const struct syncplan *p)
 			run_batch(s, &p->tasks[i], &created[i - from], j - i);
 			i = j;
 		}
+		int64_t t_wait = clock_mono_ms();
+		s->apply_ms += t_wait - t_apply;
 		if (!s->failed && !s->dry_run)
 			wait_step(s, p, from, end, created, end >= p->n);
+		s->wait_ms += clock_mono_ms() - t_wait;
 		for (size_t i = from; i < end; i++)
 			json_decref(created[i - from]);
 		free(created);
-		/* progress, unless a terminate request arrived (not to overwrite it) */
-		if (!s->failed && !s->terminated && !terminate_requested(s) && write_running(s) < 0)
+		/* progress, unless a terminate request arrived (not to overwrite
+		 * it); after the last step the final state follows at once, so
+		 * it is skipped there unless a hook finished (recorded for a
+		 * resume) */
+		bool hooks = false;
+		for (size_t i = from; i < end; i++)
+			hooks |= p->tasks[i].hook;
+		if ((end < p->n || hooks) && !s->failed && !s->terminated && !terminate_requested(s) &&
+		    write_running(s, true) < 0)
 			err_clear();
 		from = end;
 	}
@@ -539,6 +677,48 @@ static int run_fail_hooks(struct sync_run *s, const struct syncplan *p)
 	str_copy(s->message, saved, sizeof(saved));
 	s->failed = true;
 	return 0;
+}
+
+/* ---- compares while an operation runs ---- */
+
+/* {app name: monotonic ms of its last compare while busy}; one controller
+ * per process. An entry lives from the first compare that finds the app
+ * busy to the first that finds it idle. */
+static pthread_mutex_t busy_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *busy_apps;
+
+int64_t ctl_compare_delay(struct ctl *c, const char *name, bool busy)
+{
+	int64_t now = clock_mono_ms(), delay = 0;
+	(void)c;
+	pthread_mutex_lock(&busy_mu);
+	if (!busy_apps)
+		busy_apps = json_object();
+	json_t *e = json_object_get(busy_apps, name);
+	if (!busy) {
+		if (e)
+			json_object_del(busy_apps, name);
+	} else if (!e) {
+		json_object_set_new(busy_apps, name, json_integer(now));
+		delay = SYNC_COMPARE_INTERVAL_MS;
+	} else if (now - json_integer_value(e) >= SYNC_COMPARE_INTERVAL_MS) {
+		json_integer_set(e, now);
+	} else {
+		delay = SYNC_COMPARE_INTERVAL_MS - (now - json_integer_value(e));
+	}
+	pthread_mutex_unlock(&busy_mu);
+	return delay;
+}
+
+/* The operation has ended: the next compare runs at once, even one that
+ * still finds the operation in a stale cached copy of the app. */
+static void compare_now(const char *name)
+{
+	pthread_mutex_lock(&busy_mu);
+	json_t *e = json_object_get(busy_apps, name);
+	if (e)
+		json_integer_set(e, INT64_MIN / 2);
+	pthread_mutex_unlock(&busy_mu);
 }
 
 /* ---- the operation ---- */
@@ -663,6 +843,23 @@ static json_t *history_json(struct sync_run *s, const json_t *obj)
 	return h;
 }
 
+/* One debug line: total, preparing (manifests, project, plan), applying,
+ * waiting for health, writing operationState (count; the first write
+ * overlaps applying). */
+static void log_timings(const struct sync_run *s)
+{
+	int64_t total = clock_mono_ms() - s->t_start;
+	char v[6][24];
+	snprintf(v[0], sizeof(v[0]), "%lld", (long long)total);
+	snprintf(v[1], sizeof(v[1]), "%lld", (long long)s->prepare_ms);
+	snprintf(v[2], sizeof(v[2]), "%lld", (long long)s->apply_ms);
+	snprintf(v[3], sizeof(v[3]), "%lld", (long long)s->wait_ms);
+	snprintf(v[4], sizeof(v[4]), "%lld/%u", (long long)s->write_ms, s->writes);
+	snprintf(v[5], sizeof(v[5]), "%zu", s->n_tasks);
+	log_debug("sync timings", "app", s->name, "total_ms", v[0], "prepare_ms", v[1], "apply_ms", v[2], "wait_ms",
+		  v[3], "write_ms", v[4], "tasks", v[5], NULL);
+}
+
 static int finish(struct sync_run *s, const json_t *obj)
 {
 	const char *phase = s->failed || s->terminated ? "Failed" : "Succeeded";
@@ -677,12 +874,13 @@ static int finish(struct sync_run *s, const json_t *obj)
 	if (os && s->failed && str_eq_null(jx_path_str(old, "syncResult", "revision", NULL), s->revision))
 		json_object_set_new(os, "retryCount", json_integer(retries));
 	json_t *history = (!s->failed && !s->terminated && !s->dry_run) ? history_json(s, obj) : NULL;
-	int rc = os ? write_op_state(s, os, history) : err_set(BERR_NOMEM, "out of memory");
+	int rc = os ? write_op_state(s, os, history, false) : err_set(BERR_NOMEM, "out of memory");
 	json_decref(os);
 	json_decref(history);
 	if (rc == 0)
 		rc = ctl_operation_clear(s->c, s->name);
 	log_info("sync finished", "app", s->name, "phase", phase, "message", s->message, NULL);
+	log_timings(s);
 	return rc;
 }
 
@@ -781,7 +979,7 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 	char now[64];
 	int rc;
 
-	int64_t t_start = clock_mono_ms();
+	s.t_start = clock_mono_ms();
 	clock_now_rfc3339(now, sizeof(now));
 	s.started_at = str_dup(resuming && jx_str(old_os, "startedAt") ? jx_str(old_os, "startedAt") : now);
 	s.dry_run = op->dry_run;
@@ -806,8 +1004,8 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 		s.failed = true;
 		goto done;
 	}
-	if (!s.dry_run && write_running(&s) < 0)
-		err_clear();
+	if (!s.dry_run)
+		start_running(&s);
 	if ((rc = select_objects(&s, op, desired_all, &desired, &prune)) < 0 ||
 	    (rc = ensure_namespace(&s)) < 0) {
 		s.failed = true;
@@ -826,13 +1024,9 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 		snprintf(s.message, sizeof(s.message), "%s", err_msg());
 		goto done;
 	}
-	int64_t t_apply = clock_mono_ms();
+	s.prepare_ms = clock_mono_ms() - s.t_start;
+	s.n_tasks = plan.n;
 	run_tasks(&s, &plan);
-	char ms[3][24];
-	snprintf(ms[0], sizeof(ms[0]), "%lld", (long long)(t_apply - t_start));
-	snprintf(ms[1], sizeof(ms[1]), "%lld", (long long)(clock_mono_ms() - t_apply));
-	snprintf(ms[2], sizeof(ms[2]), "%zu", plan.n);
-	log_debug("sync tasks run", "app", s.name, "prepare_ms", ms[0], "run_ms", ms[1], "tasks", ms[2], NULL);
 	if (s.failed && !s.terminated)
 		run_fail_hooks(&s, &plan);
 done:
@@ -849,6 +1043,7 @@ done:
 	free(s.started_at);
 	free(type);
 	pthread_mutex_destroy(&s.mu);
+	compare_now(app->meta.name);
 	workq_add(c->status_q, app->meta.name);
 	return rc;
 }
@@ -866,7 +1061,7 @@ int ctl_sync(struct ctl *c, const char *name)
 			err_clear();
 		return rc == BERR_NOTFOUND ? 0 : rc;
 	}
-	if ((rc = model_app_parse(obj, &app)) < 0)
+	if ((rc = model_app_parse(obj, &app)) < 0 || !ctl_app_in_shard(c, &app))
 		goto out;
 	const json_t *os = jx_path(obj, "status", "operationState", NULL);
 	const char *phase = jx_str(os, "phase");
@@ -910,25 +1105,40 @@ int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_a
 	if (rc < 0)
 		return rc;
 	int top = INT32_MIN;
-	size_t i;
+	size_t i, n_deletable = 0;
 	json_t *o;
+	/* Delete=false objects stay when the app goes (they are not waited for) */
 	json_array_foreach(live, i, o) {
 		struct annot an;
-		if (annot_parse(o, &an) == 0 && an.wave > top)
-			top = an.wave;
+		int wave = 0;
+		bool keep = false;
+		if (annot_parse(o, &an) == 0) {
+			wave = an.wave;
+			keep = an.sync_options & ANNOT_SYNC_DELETE_FALSE;
+		}
+		if (!keep) {
+			n_deletable++;
+			if (wave > top)
+				top = wave;
+		}
 		annot_release(&an);
 		err_clear();
 	}
-	if (json_array_size(live) == 0) {
+	if (n_deletable == 0) {
 		json_decref(live);
 		return 1;
 	}
 	json_array_foreach(live, i, o) {
 		struct annot an;
-		int wave = annot_parse(o, &an) == 0 ? an.wave : 0;
+		bool keep = false;
+		int wave = 0;
+		if (annot_parse(o, &an) == 0) {
+			wave = an.wave;
+			keep = an.sync_options & ANNOT_SYNC_DELETE_FALSE;
+		}
 		annot_release(&an);
 		err_clear();
-		if (wave == top && !jx_path_str(o, "metadata", "deletionTimestamp", NULL) &&
+		if (!keep && wave == top && !jx_path_str(o, "metadata", "deletionTimestamp", NULL) &&
 		    delete_object(cl, o, "Foreground", false) < 0)
 			err_clear();
 	}

@@ -22,7 +22,7 @@ static bool keep_all(const json_t *obj, void *userdata)
 	return true;
 }
 
-static void enqueue_all_apps(struct ctl *c)
+void ctl_enqueue_all_apps(struct ctl *c)
 {
 	struct lc_records rs = {0};
 	if (livecache_list(c->cp, MODEL_GROUP, MODEL_KIND_APP, c->ns, &rs) < 0)
@@ -43,9 +43,11 @@ static void cp_batch(const struct lc_event *ev, size_t n, void *userdata)
 		else if (!strcmp(r->kind, MODEL_KIND_PROJECT) || !strcmp(r->kind, "Secret") ||
 			 !strcmp(r->name, "berth-cm"))
 			all = true;
+		if (!strcmp(r->kind, "Secret"))
+			atomic_fetch_add(&c->secrets_gen, 1); /* clusters compare their Secret */
 	}
 	if (all)
-		enqueue_all_apps(c);
+		ctl_enqueue_all_apps(c);
 }
 
 void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata)

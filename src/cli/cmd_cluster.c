@@ -11,6 +11,7 @@
 #include "err.h"
 #include "jsonx.h"
 #include "kubeconfig.h"
+#include "resource.h"
 #include "str.h"
 
 static const char add_usage[] =
@@ -125,53 +126,17 @@ static const char list_usage[] =
 	"\n" CLI_GLOBAL_HELP "\n"
 	"Exit status: 0 listed, 2 an error.\n";
 
+static void cluster_row(json_t *rows, const json_t *r)
+{
+	cli_table_row(rows, 3, cli_str(r, "", "server", NULL), cli_str(r, "", "name", NULL),
+		      cli_str(r, "", "connectionState", "status", NULL));
+}
+
 int cmd_cluster_list(int argc, char **argv)
 {
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-					     {"help", no_argument, NULL, 'h'},
-					     CLI_GLOBAL_LONGOPTS,
-					     {NULL, 0, NULL, 0}};
-	struct cli_global g = {0};
-	struct cli_conn conn = {0};
-	const char *out_fmt = NULL;
-	json_t *resp = NULL, *r, *rows;
-	size_t i;
-	int c, rc;
-
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, c, optarg))
-			continue;
-		if (c == 'o')
-			out_fmt = optarg;
-		else if (c == 'h') {
-			fputs(list_usage, stdout);
-			return 0;
-		} else
-			return cli_usage_error(argv[0], "bad flag");
-	}
-	if (optind != argc)
-		return cli_usage_error(argv[0], "unexpected argument \"%s\"", argv[optind]);
-	if (out_fmt && strcmp(out_fmt, "json") && strcmp(out_fmt, "yaml"))
-		return cli_usage_error(argv[0], "-o is json or yaml");
-	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
-		return rc;
-	if ((rc = cli_call(&conn, "GET", "/api/v1/clusters", NULL, NULL, &resp)) != 0)
-		goto out;
-	if (out_fmt) {
-		rc = cli_print_value(argv[0], json_object_get(resp, "items") ? json_object_get(resp, "items") : resp, out_fmt);
-		goto out;
-	}
-	rows = json_array();
-	cli_table_row(rows, 3, "SERVER", "NAME", "STATUS");
-	json_array_foreach(json_object_get(resp, "items"), i, r)
-		cli_table_row(rows, 3, cli_str(r, "", "server", NULL), cli_str(r, "", "name", NULL),
-			      cli_str(r, "", "connectionState", "status", NULL));
-	cli_table_print(rows);
-	json_decref(rows);
-out:
-	json_decref(resp);
-	cli_conn_release(&conn);
-	return rc;
+	static const char *const header[] = {"SERVER", "NAME", "STATUS", NULL};
+	static const struct cli_listing l = {list_usage, "clusters", header, cluster_row};
+	return cli_list_command(argc, argv, &l);
 }
 
 static const char rm_usage[] =
@@ -185,31 +150,6 @@ static const char rm_usage[] =
 
 int cmd_cluster_rm(int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, CLI_GLOBAL_LONGOPTS,
-					     {NULL, 0, NULL, 0}};
-	struct cli_global g = {0};
-	struct cli_conn conn = {0};
-	char what[600], *path;
-	int c, rc;
-
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cli_global_opt(&g, c, optarg))
-			continue;
-		if (c == 'h') {
-			fputs(rm_usage, stdout);
-			return 0;
-		}
-		return cli_usage_error(argv[0], "bad flag");
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(argv[0], "expected one SERVER");
-	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
-		return rc;
-	path = cli_path("clusters", argv[optind], NULL);
-	snprintf(what, sizeof(what), "cluster \"%s\"", argv[optind]);
-	if ((rc = cli_call(&conn, "DELETE", path, NULL, what, NULL)) == 0)
-		printf("cluster '%s' removed\n", argv[optind]);
-	free(path);
-	cli_conn_release(&conn);
-	return rc;
+	static const struct cli_removal r = {rm_usage, "clusters", "cluster", "one SERVER", "removed"};
+	return cli_remove_command(argc, argv, &r);
 }

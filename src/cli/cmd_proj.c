@@ -11,6 +11,7 @@
 #include "err.h"
 #include "jsonx.h"
 #include "model.h"
+#include "resource.h"
 #include "str.h"
 
 /* Adds {server|name, namespace} for "SERVER,NAMESPACE" to spec.destinations. */
@@ -115,35 +116,6 @@ out:
 	return rc;
 }
 
-/* Parses the common flags of commands taking one NAME (and extra positional
- * arguments: nargs in all); returns -1 after --help, else an exit status
- * (0 to go on). */
-static int simple_args(int argc, char **argv, const char *usage, int nargs, struct cli_global *g,
-		       const char **out_fmt)
-{
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-					     {"help", no_argument, NULL, 'h'},
-					     CLI_GLOBAL_LONGOPTS,
-					     {NULL, 0, NULL, 0}};
-	int c;
-	while ((c = getopt_long(argc, argv, out_fmt ? "o:h" : "h", opts, NULL)) != -1) {
-		if (cli_global_opt(g, c, optarg))
-			continue;
-		if (c == 'o' && out_fmt)
-			*out_fmt = optarg;
-		else if (c == 'h') {
-			fputs(usage, stdout);
-			return -1;
-		} else
-			return cli_usage_error(argv[0], "bad flag");
-	}
-	if (argc - optind != nargs)
-		return cli_usage_error(argv[0], "expected %d argument%s", nargs, nargs == 1 ? "" : "s");
-	if (out_fmt && *out_fmt && strcmp(*out_fmt, "json") && strcmp(*out_fmt, "yaml"))
-		return cli_usage_error(argv[0], "-o is json or yaml");
-	return 0;
-}
-
 static const char get_usage[] =
 	"Usage: berth proj get NAME [-o json|yaml]\n"
 	"\n"
@@ -162,7 +134,7 @@ int cmd_proj_get(int argc, char **argv)
 	json_t *proj = NULL, *v;
 	char *path = NULL, what[400];
 	size_t i;
-	int rc = simple_args(argc, argv, get_usage, 1, &g, &out_fmt);
+	int rc = cli_simple_args(argc, argv, get_usage, 1, "one NAME", &g, &out_fmt);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -200,40 +172,20 @@ static const char list_usage[] =
 	"\n" CLI_GLOBAL_HELP "\n"
 	"Exit status: 0 listed, 2 an error.\n";
 
+static void proj_row(json_t *rows, const json_t *p)
+{
+	char nd[32], ns[32];
+	snprintf(nd, sizeof(nd), "%zu", json_array_size(jx_path(p, "spec", "destinations", NULL)));
+	snprintf(ns, sizeof(ns), "%zu", json_array_size(jx_path(p, "spec", "sourceRepos", NULL)));
+	cli_table_row(rows, 4, cli_str(p, "", "metadata", "name", NULL), cli_str(p, "", "spec", "description", NULL), nd,
+		      ns);
+}
+
 int cmd_proj_list(int argc, char **argv)
 {
-	struct cli_global g = {0};
-	struct cli_conn conn = {0};
-	const char *out_fmt = NULL;
-	json_t *resp = NULL, *p, *rows;
-	size_t i;
-	int rc = simple_args(argc, argv, list_usage, 0, &g, &out_fmt);
-
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
-		return rc;
-	if ((rc = cli_call(&conn, "GET", "/api/v1/projects", NULL, NULL, &resp)) != 0)
-		goto out;
-	if (out_fmt) {
-		rc = cli_print_value(argv[0], json_object_get(resp, "items") ? json_object_get(resp, "items") : resp, out_fmt);
-		goto out;
-	}
-	rows = json_array();
-	cli_table_row(rows, 4, "NAME", "DESCRIPTION", "DESTINATIONS", "SOURCES");
-	json_array_foreach(json_object_get(resp, "items"), i, p) {
-		char nd[32], ns[32];
-		snprintf(nd, sizeof(nd), "%zu", json_array_size(jx_path(p, "spec", "destinations", NULL)));
-		snprintf(ns, sizeof(ns), "%zu", json_array_size(jx_path(p, "spec", "sourceRepos", NULL)));
-		cli_table_row(rows, 4, cli_str(p, "", "metadata", "name", NULL), cli_str(p, "", "spec", "description", NULL),
-			      nd, ns);
-	}
-	cli_table_print(rows);
-	json_decref(rows);
-out:
-	json_decref(resp);
-	cli_conn_release(&conn);
-	return rc;
+	static const char *const header[] = {"NAME", "DESCRIPTION", "DESTINATIONS", "SOURCES", NULL};
+	static const struct cli_listing l = {list_usage, "projects", header, proj_row};
+	return cli_list_command(argc, argv, &l);
 }
 
 static const char delete_usage[] =
@@ -247,22 +199,8 @@ static const char delete_usage[] =
 
 int cmd_proj_delete(int argc, char **argv)
 {
-	struct cli_global g = {0};
-	struct cli_conn conn = {0};
-	char *path, what[400];
-	int rc = simple_args(argc, argv, delete_usage, 1, &g, NULL);
-
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if ((rc = cli_connect(argv[0], &g, true, &conn)) != 0)
-		return rc;
-	path = cli_path("projects", argv[optind], NULL);
-	snprintf(what, sizeof(what), "project \"%s\"", argv[optind]);
-	if ((rc = cli_call(&conn, "DELETE", path, NULL, what, NULL)) == 0)
-		printf("project '%s' deleted\n", argv[optind]);
-	free(path);
-	cli_conn_release(&conn);
-	return rc;
+	static const struct cli_removal r = {delete_usage, "projects", "project", "one NAME", "deleted"};
+	return cli_remove_command(argc, argv, &r);
 }
 
 /* GET the project, let edit change its spec, PUT it back. */
@@ -272,7 +210,7 @@ static int update_project(int argc, char **argv, const char *usage, bool dest)
 	struct cli_conn conn = {0};
 	json_t *proj = NULL, *resp = NULL;
 	char *path = NULL, what[400];
-	int rc = simple_args(argc, argv, usage, dest ? 3 : 2, &g, NULL);
+	int rc = cli_simple_args(argc, argv, usage, dest ? 3 : 2, dest ? "NAME, SERVER and NAMESPACE" : "NAME and REPO", &g, NULL);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

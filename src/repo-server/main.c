@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemonopts.h"
 #include "err.h"
 #include "fsx.h"
 #include "log.h"
@@ -45,102 +45,46 @@ static const char usage[] =
 	"  --max-manifest-bytes SIZE     limit on one app's rendered manifests (default 64M)\n"
 	"  --max-request-bytes SIZE      limit on request bodies (default 1M)\n"
 	"  --parallelism N               renders at once (default 8)\n"
-	"  --log-level LEVEL             debug, info, warn or error (default info)\n"
-	"  --log-format FORMAT           text or json (default text)\n"
-	"  --version                     print the version and exit\n"
-	"  --help                        print this help and exit\n";
+	DAEMONOPTS_USAGE_COMMON;
 
 struct flags {
-	const char *listen, *redis, *redis_password_file, *secret_file, *cache_dir, *work_dir;
+	struct daemon_opts d;
+	const char *cache_dir, *work_dir;
 	const char *tls_cert, *tls_key, *tls_client_ca;
 	int64_t exec_timeout_ms;
 	uint64_t max_manifest_bytes, max_request_bytes;
 	int parallelism, max_cached_repos;
-	enum log_level level;
-	enum log_format format;
 };
 
+/* DAEMONOPTS_* (>= 0) or BERR_INVALID. */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	*f = (struct flags){.listen = "127.0.0.1:8081", .exec_timeout_ms = 90000,
-			    .max_manifest_bytes = (uint64_t)64 << 20, .max_request_bytes = (uint64_t)1 << 20,
-			    .parallelism = 8, .max_cached_repos = 1000, .level = LOG_LEVEL_INFO, .format = LOG_FORMAT_TEXT};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help")) {
-			fputs(usage, stdout);
-			exit(0);
-		}
-		if (!strcmp(a, "--version")) {
-			printf("berth-repo-server %s\n", VERSION);
-			exit(0);
-		}
-		if (!v)
-			return err_set(BERR_INVALID, "unknown flag or missing value: %s", a);
-		i++;
-		int rc = 0;
-		if (!strcmp(a, "--listen"))
-			f->listen = v;
-		else if (!strcmp(a, "--tls-cert-file"))
-			f->tls_cert = v;
-		else if (!strcmp(a, "--tls-key-file"))
-			f->tls_key = v;
-		else if (!strcmp(a, "--tls-client-ca-file"))
-			f->tls_client_ca = v;
-		else if (!strcmp(a, "--redis"))
-			f->redis = v;
-		else if (!strcmp(a, "--redis-password-file"))
-			f->redis_password_file = v;
-		else if (!strcmp(a, "--server-secret-file"))
-			f->secret_file = v;
-		else if (!strcmp(a, "--cache-dir"))
-			f->cache_dir = v;
-		else if (!strcmp(a, "--work-dir"))
-			f->work_dir = v;
-		else if (!strcmp(a, "--exec-timeout"))
-			rc = str_to_duration_ms(v, &f->exec_timeout_ms);
-		else if (!strcmp(a, "--max-manifest-bytes"))
-			rc = str_to_size(v, &f->max_manifest_bytes);
-		else if (!strcmp(a, "--max-request-bytes"))
-			rc = str_to_size(v, &f->max_request_bytes);
-		else if (!strcmp(a, "--max-cached-repos"))
-			rc = str_to_int(v, 1, 1000000, &f->max_cached_repos);
-		else if (!strcmp(a, "--parallelism"))
-			rc = str_to_int(v, 1, 1024, &f->parallelism);
-		else if (!strcmp(a, "--log-level"))
-			rc = log_parse_level(v, &f->level);
-		else if (!strcmp(a, "--log-format"))
-			rc = log_parse_format(v, &f->format);
-		else
-			return err_set(BERR_INVALID, "unknown flag: %s", a);
-		if (rc < 0)
-			return err_set(BERR_INVALID, "bad value for %s: %s", a, v);
-	}
+	*f = (struct flags){.d = {.listen = "127.0.0.1:8081", .log_level = LOG_LEVEL_INFO, .log_format = LOG_FORMAT_TEXT},
+			    .exec_timeout_ms = 90000, .max_manifest_bytes = (uint64_t)64 << 20,
+			    .max_request_bytes = (uint64_t)1 << 20, .parallelism = 8, .max_cached_repos = 1000};
+	const struct daemon_flag flags[] = {
+		{.name = "--tls-cert-file", .type = DAEMON_FLAG_STRING, .dest = &f->tls_cert},
+		{.name = "--tls-key-file", .type = DAEMON_FLAG_STRING, .dest = &f->tls_key},
+		{.name = "--tls-client-ca-file", .type = DAEMON_FLAG_STRING, .dest = &f->tls_client_ca},
+		{.name = "--cache-dir", .type = DAEMON_FLAG_STRING, .dest = &f->cache_dir},
+		{.name = "--work-dir", .type = DAEMON_FLAG_STRING, .dest = &f->work_dir},
+		{.name = "--exec-timeout", .type = DAEMON_FLAG_DURATION, .dest = &f->exec_timeout_ms},
+		{.name = "--max-manifest-bytes", .type = DAEMON_FLAG_SIZE, .dest = &f->max_manifest_bytes},
+		{.name = "--max-request-bytes", .type = DAEMON_FLAG_SIZE, .dest = &f->max_request_bytes},
+		{.name = "--max-cached-repos", .type = DAEMON_FLAG_INT, .dest = &f->max_cached_repos, .min = 1, .max = 1000000},
+		{.name = "--parallelism", .type = DAEMON_FLAG_INT, .dest = &f->parallelism, .min = 1, .max = 1024},
+	};
+	int rc = daemonopts_parse(argc, argv, flags, sizeof(flags) / sizeof(*flags), &f->d);
+
+	if (rc != DAEMONOPTS_RUN)
+		return rc;
 	if (f->exec_timeout_ms <= 0)
 		return err_set(BERR_INVALID, "--exec-timeout must be positive");
 	if (!f->tls_cert != !f->tls_key)
 		return err_set(BERR_INVALID, "--tls-cert-file and --tls-key-file go together");
 	if (f->tls_client_ca && !f->tls_cert)
 		return err_set(BERR_INVALID, "--tls-client-ca-file needs --tls-cert-file");
-	return 0;
-}
-
-/* A secret from a file, without trailing whitespace; newly allocated. */
-static int read_secret(const char *path, char **ret, size_t *ret_len)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b, 64 << 10);
-	if ((rc = fsx_read_file(path, &b)) < 0) {
-		buf_release(&b);
-		return rc;
-	}
-	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r' || b.ptr[b.len - 1] == ' '))
-		b.len--;
-	b.ptr[b.len] = '\0';
-	*ret = buf_detach(&b, ret_len);
-	return *ret ? 0 : err_set(BERR_NOMEM, "out of memory");
+	return DAEMONOPTS_RUN;
 }
 
 static void on_redis_state(bool up, const char *msg, void *arg)
@@ -196,50 +140,11 @@ static void ref_store_put(void *arg, const char *key, const char *text, size_t l
 
 static int setup_cache(const struct flags *f, struct repo_server *s)
 {
-	char *password = NULL, *secret = NULL;
-	size_t secret_len = 0;
-	uint8_t random_key[32];
-	int rc = 0;
+	struct rcache_opts base = {.timeout_ms = 1000, .pool_size = 8, .on_state = on_redis_state};
 
-	if (f->secret_file) {
-		if ((rc = read_secret(f->secret_file, &secret, &secret_len)) < 0)
-			return err_prefix(rc, "--server-secret-file");
-		if (secret_len < 16) {
-			rc = err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
-			goto out;
-		}
-		if (secret_len > 64)
-			secret_len = 64; /* rcache takes up to 64 bytes; a longer secret is cut */
-	} else if (f->redis) {
-		if (getrandom(random_key, sizeof(random_key), 0) != (ssize_t)sizeof(random_key))
-			return err_set(BERR_IO, "getrandom: %s", strerror(errno));
+	if (f->d.redis && !f->d.server_secret_file)
 		log_info("no --server-secret-file: signing the cache with a random per-process key", NULL);
-	}
-	if (!f->redis)
-		goto out;
-	if (f->redis_password_file && (rc = read_secret(f->redis_password_file, &password, NULL)) < 0) {
-		err_prefix(rc, "--redis-password-file");
-		goto out;
-	}
-	struct rcache_opts ro = {.addr = f->redis,
-				 .password = password,
-				 .hmac_key = secret ? (const uint8_t *)secret : random_key,
-				 .hmac_key_len = secret ? secret_len : sizeof(random_key),
-				 .timeout_ms = 1000,
-				 .pool_size = 8,
-				 .on_state = on_redis_state};
-	rc = rcache_new(&ro, &s->cache);
-out:
-	if (password) {
-		explicit_bzero(password, strlen(password));
-		free(password);
-	}
-	if (secret) {
-		explicit_bzero(secret, secret_len);
-		free(secret);
-	}
-	explicit_bzero(random_key, sizeof(random_key));
-	return rc;
+	return daemonopts_open_cache(&f->d, &base, &s->cache);
 }
 
 /* Private checkouts are written and removed for every render, so they
@@ -335,11 +240,20 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int rc, sig = 0;
 
-	if (parse_flags(argc, argv, &f) < 0) {
+	switch (parse_flags(argc, argv, &f)) {
+	case DAEMONOPTS_RUN:
+		break;
+	case DAEMONOPTS_HELP:
+		fputs(usage, stdout);
+		return 0;
+	case DAEMONOPTS_VERSION:
+		printf("berth-repo-server %s\n", VERSION);
+		return 0;
+	default:
 		fprintf(stderr, "berth-repo-server: %s\n(see --help)\n", err_msg());
 		return 2;
 	}
-	log_setup(f.level, f.format);
+	log_setup(f.d.log_level, f.d.log_format);
 	/* Block the stop signals in every thread; main waits for them. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -352,9 +266,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Callers hold repository credentials: off loopback, use mTLS. */
-	struct httpd_config hc = {.listen = f.listen,
+	struct httpd_config hc = {.listen = f.d.listen,
 				  .max_body_bytes = (size_t)f.max_request_bytes,
-				  .access_log = f.level == LOG_LEVEL_DEBUG,
+				  .access_log = f.d.log_level == LOG_LEVEL_DEBUG,
 				  .tls_cert_file = f.tls_cert,
 				  .tls_key_file = f.tls_key,
 				  .tls_client_ca_file = f.tls_client_ca,
@@ -372,7 +286,7 @@ int main(int argc, char **argv)
 	}
 	char port[16];
 	snprintf(port, sizeof(port), "%u", httpd_port(srv));
-	log_info("berth-repo-server ready", "listen", f.listen, "port", port, "tools", s.tool_versions, NULL);
+	log_info("berth-repo-server ready", "listen", f.d.listen, "port", port, "tools", s.tool_versions, NULL);
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	log_info("stopping", NULL);

@@ -4,29 +4,34 @@
 // journeys against the real daemons on kube-sim are in e2e.test.mjs.
 import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
-import {browserMissing, launch, newPage, screenshot} from './lib/browser.mjs';
+import {browserSkip, launch, newPage, screenshot} from './lib/browser.mjs';
 import {startFakeApi, makeApp} from './lib/fake-api.mjs';
 
-const missing = await browserMissing();
-const skip = missing ? `browser unavailable: ${missing}` : false;
+const skip = await browserSkip();
 
+// Shapes as the controller and API server agreed (issue #10's contract):
+// tree nodes name their owners in parentRefs [{group, kind, namespace,
+// name, uid}]; managed-resources items carry liveState/targetState as JSON
+// text (or null), an optional predictedLiveState, and the server's masked
+// unified diff (Secret values as runs of '+').
 const deploy = {group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'guestbook', name: 'guestbook-ui'};
-const rs = {group: 'apps', version: 'v1', kind: 'ReplicaSet', namespace: 'guestbook', name: 'guestbook-ui-5d8f',
-  parentRefs: [{group: 'apps', kind: 'Deployment', namespace: 'guestbook', name: 'guestbook-ui'}], health: {status: 'Healthy'}};
-// The Pod names its owner by uid alone (parentUid), as the controller's cache does.
-const pod = {group: '', version: 'v1', kind: 'Pod', namespace: 'guestbook', name: 'guestbook-ui-5d8f-x2x9q',
-  parentUid: 'uid-rs-1', health: {status: 'Healthy'}};
-rs.uid = 'uid-rs-1';
+const rs = {group: 'apps', version: 'v1', kind: 'ReplicaSet', namespace: 'guestbook', name: 'guestbook-ui-5d8f', uid: 'uid-rs-1',
+  parentRefs: [{group: 'apps', kind: 'Deployment', namespace: 'guestbook', name: 'guestbook-ui', uid: 'uid-deploy-1'}], health: {status: 'Healthy'}};
+const pod = {group: '', version: 'v1', kind: 'Pod', namespace: 'guestbook', name: 'guestbook-ui-5d8f-x2x9q', uid: 'uid-pod-1',
+  parentRefs: [{group: 'apps', kind: 'ReplicaSet', namespace: 'guestbook', name: 'guestbook-ui-5d8f', uid: 'uid-rs-1'}], health: {status: 'Healthy'}};
 const svc = {group: '', version: 'v1', kind: 'Service', namespace: 'guestbook', name: 'guestbook-ui'};
 const secret = {group: '', version: 'v1', kind: 'Secret', namespace: 'guestbook', name: 'db-creds'};
+const config = {group: '', version: 'v1', kind: 'ConfigMap', namespace: 'guestbook', name: 'guestbook-config'};
 const liveDeploy = {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'guestbook-ui', namespace: 'guestbook'}, spec: {replicas: 1, template: {spec: {containers: [{name: 'ui', image: 'guestbook:0.1'}]}}}};
 const wantDeploy = {...liveDeploy, spec: {replicas: 3, template: {spec: {containers: [{name: 'ui', image: 'guestbook:0.2'}]}}}};
-
+const deployDiff = ['--- live', '+++ desired', '@@ -4,7 +4,7 @@', '   namespace: guestbook', ' spec:', '-  replicas: 1', '+  replicas: 3',
+  '   template:', '     spec:', '       containers:', '-      - image: guestbook:0.1', '+      - image: guestbook:0.2', '         name: ui', ''].join('\n');
+const secretDiff = ['--- live', '+++ desired', '@@ -1,3 +1,3 @@', ' apiVersion: v1', ' data:', '-  password: ++++++++', '+  password: ++++++++++++', ''].join('\n');
 function guestbook(o = {}) {
   return makeApp('guestbook', {
     namespace: 'guestbook', repoURL: 'https://git.example/guestbook.git', labels: {team: 'web'},
     resources: [{...deploy, status: 'OutOfSync', health: {status: 'Healthy'}}, {...svc, status: 'Synced', health: {status: 'Healthy'}},
-      {...secret, status: 'Synced'}],
+      {...secret, status: 'OutOfSync'}, {...config, status: 'OutOfSync'}],
     history: [{id: 1, revision: '1'.repeat(40), deployedAt: '2026-11-26T10:00:00Z'}, {id: 2, revision: '2'.repeat(40), deployedAt: '2026-11-26T11:00:00Z'}],
     operationState: {phase: 'Succeeded', message: 'successfully synced', finishedAt: '2026-11-26T11:00:00Z', syncResult: {revision: '2'.repeat(40)}},
     ...o,
@@ -44,12 +49,17 @@ before(async () => {
   ];
   api = await startFakeApi({
     apps, oidc: {name: 'Dex', issuer: 'https://idp.example'},
-    trees: {guestbook: {nodes: [{...deploy, health: {status: 'Healthy'}}, rs, pod, {...svc, health: {status: 'Healthy'}}, secret]}},
+    trees: {guestbook: {nodes: [{...deploy, uid: 'uid-deploy-1', health: {status: 'Healthy'}}, rs, pod, {...svc, health: {status: 'Healthy'}}, secret, config]}},
     managed: {guestbook: {items: [
-      {...deploy, liveState: JSON.stringify(liveDeploy), targetState: JSON.stringify(wantDeploy)},
-      {...secret, liveState: JSON.stringify({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'db-creds'}, data: {password: 'aHVudGVyMg=='}}),
-        targetState: JSON.stringify({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'db-creds'}, data: {password: 'c3VwZXJzZWNyZXQ='}})},
-    ], rendered: [{apiVersion: 'v1', kind: 'Service', metadata: {name: 'guestbook-ui'}, spec: {ports: [{port: 8080}]}}]}},
+      {...deploy, status: 'OutOfSync', health: {status: 'Healthy'}, liveState: JSON.stringify(liveDeploy), targetState: JSON.stringify(wantDeploy),
+        predictedLiveState: JSON.stringify(wantDeploy), diff: deployDiff},
+      // States with the values left in (the UI masks them again, whatever the server did).
+      {...secret, status: 'OutOfSync', liveState: JSON.stringify({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'db-creds'}, data: {password: 'aHVudGVyMg=='}}),
+        targetState: JSON.stringify({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'db-creds'}, data: {password: 'c3VwZXJzZWNyZXQ='}}), diff: secretDiff},
+      // The server compared it (a diff) but sent no states: the desired manifest comes from the repo server.
+      {...config, status: 'OutOfSync', diff: ['--- live', '+++ desired', '@@ -1,2 +1,2 @@', ' data:', '-  mode: dev', '+  mode: prod', ''].join('\n')},
+    ], rendered: [{apiVersion: 'v1', kind: 'Service', metadata: {name: 'guestbook-ui'}, spec: {ports: [{port: 8080}]}},
+      {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'guestbook-config'}, data: {mode: 'prod'}}]}},
   });
   b = await launch();
 });
@@ -207,10 +217,16 @@ test('app page: tree of resources, ReplicaSets and Pods; diff side by side; Secr
   assert.match(await page.innerText('#desired-manifest'), /guestbook:0\.2/);
   await page.click('svg.tree .node[data-kind="Secret"]');
   await page.waitForSelector('#diff-summary');
+  assert.match(await page.innerText('#diff'), /password: \+{12}/);
   const html = await page.content();
   assert.ok(!html.includes('aHVudGVyMg==') && !html.includes('c3VwZXJzZWNyZXQ='), 'secret values must not reach the page');
   await page.click('#ptab-live');
   assert.match(await page.innerText('#live-manifest'), /password: "\*+"/);
+  // A diff without states: the diff side by side, the desired manifest from the repo server.
+  await page.click('svg.tree .node[data-kind="ConfigMap"]');
+  await page.waitForSelector('#diff tr.d-chg:has-text("mode: prod")');
+  await page.click('#ptab-desired');
+  assert.match(await page.innerText('#desired-manifest'), /mode: prod/);
   // No compared states for the Service: its desired manifest comes from the repo server.
   await page.click('svg.tree .node[data-kind="Service"]');
   await page.waitForSelector('#diff-summary:has-text("no compared live state")');
@@ -226,7 +242,8 @@ test('a large app (400 resources) draws, fits to the view, pans with the keyboar
   for (let d = 0; d < 40; d++) {
     nodes.push({group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'big', name: `svc-${d}`, uid: `d${d}`, health: {status: 'Healthy'}});
     for (let p = 0; p < 9; p++) {
-      nodes.push({group: '', version: 'v1', kind: 'Pod', namespace: 'big', name: `svc-${d}-pod-${p}`, parentUid: `d${d}`,
+      nodes.push({group: '', version: 'v1', kind: 'Pod', namespace: 'big', name: `svc-${d}-pod-${p}`, uid: `d${d}p${p}`,
+        parentRefs: [{group: 'apps', kind: 'Deployment', namespace: 'big', name: `svc-${d}`, uid: `d${d}`}],
         health: {status: p === 0 && d === 7 ? 'Degraded' : 'Healthy'}});
     }
   }
@@ -248,6 +265,11 @@ test('a large app (400 resources) draws, fits to the view, pans with the keyboar
   await page.keyboard.press('ArrowDown');
   assert.notEqual(await page.getAttribute('svg.tree g.viewport', 'transform'), before);
   assert.match(await page.getAttribute('svg.tree .node[data-name="svc-7-pod-0"]', 'aria-label'), /health Degraded/);
+  // The app changes (an event): the tree is redrawn where the user left it.
+  const moved = await page.getAttribute('svg.tree g.viewport', 'transform');
+  api.set(makeApp('big', {health: 'Degraded', resources: nodes.filter((n) => n.kind === 'Deployment').map((n) => ({...n, status: 'Synced'}))}));
+  await page.waitForSelector('svg.tree .app-node[aria-label*="health Degraded"]');
+  assert.equal(await page.getAttribute('svg.tree g.viewport', 'transform'), moved);
   await page.close();
 });
 
@@ -265,7 +287,7 @@ test('Sync dialog sends prune, dry run, revision and selected resources', {skip}
   assert.equal(req.body.prune, true);
   assert.equal(req.body.dryRun, false);
   assert.equal(req.body.revision, 'HEAD');
-  assert.deepEqual(req.body.resources.map((r) => r.kind).sort(), ['Deployment', 'Secret']);
+  assert.deepEqual(req.body.resources.map((r) => r.kind).sort(), ['ConfigMap', 'Deployment', 'Secret']);
   await page.close();
 });
 
@@ -344,6 +366,7 @@ test('settings: add and remove a repository, cluster and project; user info; log
   const page = await newPage(b);
   await login(page, '/settings');
   await page.waitForSelector('#settings-clusters:has-text("in-cluster")');
+  assert.equal(await page.innerText('#user-iss'), 'berth');
   await page.fill('#repositories-repo', 'https://git.example/new.git');
   await page.fill('#repositories-password', 'hunter2');
   await page.click('#repositories-form button[type=submit]');
@@ -369,7 +392,7 @@ test('10,000 apps: first screen within 1 s, scrolling keeps the DOM small', {ski
     many.push(makeApp(`app-${String(i).padStart(5, '0')}`, {project: `p${i % 20}`, namespace: `ns${i % 50}`,
       health: i % 7 ? 'Healthy' : 'Degraded', sync: i % 5 ? 'Synced' : 'OutOfSync'}));
   }
-  const big = await startFakeApi({apps: many});
+  const big = await startFakeApi({apps: many, pageDelayMs: 1000});
   try {
     const page = await newPage(b);
     await page.goto(`${big.url}/login`);
@@ -383,7 +406,12 @@ test('10,000 apps: first screen within 1 s, scrolling keeps the DOM small', {ski
     const ms = await page.evaluate(() => performance.getEntriesByName('berth:apps-first-screen')[0]?.startTime);
     t.diagnostic(`first screen after ${Math.round(ms)} ms`);
     assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms`);
-    await page.waitForFunction(() => document.querySelector('#app-count')?.textContent === '10000 of 10000', null, {timeout: 20000});
+    // The rest is still coming (each later page takes the server 1 s), and the page says how much.
+    const loading = /^(\d+) of (\d+) \(loading (\d+) more…\)$/.exec(await page.innerText('#app-count'));
+    assert.ok(loading && Number(loading[2]) + Number(loading[3]) === 10000, `still loading: ${loading?.[0]}`);
+    await page.waitForFunction(() => document.querySelector('#app-count')?.textContent === '10000 of 10000', null, {timeout: 40000});
+    // The first screen needed one page; the rest came page by page, never the whole list at once.
+    assert.ok(big.state.listQueries.length >= 2 && big.state.listQueries.every((q) => /[?&]limit=\d+/.test(q)), big.state.listQueries.join(' '));
     assert.ok(await page.locator('[data-app]').count() < 80);
     await page.evaluate(() => { document.querySelector('#app-list').scrollTop = 56 * 5000; });
     await page.waitForSelector('[data-app="app-05000"]');

@@ -2,7 +2,7 @@
 // node without a browser: YAML for people, Secret masking, the line diff.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {toYaml, maskSecret, parseState, sideBySide} from '../../ui-static/js/manifest.js';
+import {toYaml, maskSecret, parseState, sideBySide, unifiedRows} from '../../ui-static/js/manifest.js';
 
 test('toYaml nests maps and lists the way kubectl prints them', () => {
   const y = toYaml({kind: 'Deployment', spec: {replicas: 2, template: {spec: {containers: [{name: 'ui', ports: [{containerPort: 80}]}]}}}});
@@ -50,4 +50,28 @@ test('sideBySide pairs changed lines and keeps equal ones aligned', () => {
 
 test('sideBySide shows a removed resource as all deletions', () => {
   assert.deepEqual(sideBySide('a\nb\n', '').map((r) => r.op), ['del', 'del']);
+});
+
+test('unifiedRows lays the server\'s unified diff out side by side, a changed line paired across', () => {
+  const rows = unifiedRows('--- live\n+++ desired\n@@ -5,3 +5,3 @@\n spec:\n-  replicas: 1\n+  replicas: 2\n   revisionHistoryLimit: 3\n');
+  assert.deepEqual(rows, [
+    {left: '@@ -5,3 +5,3 @@', right: '@@ -5,3 +5,3 @@', op: 'gap'},
+    {left: 'spec:', right: 'spec:', op: 'same'},
+    {left: '  replicas: 1', right: '  replicas: 2', op: 'chg'},
+    {left: '  revisionHistoryLimit: 3', right: '  revisionHistoryLimit: 3', op: 'same'},
+  ]);
+});
+
+test('unifiedRows keeps masked Secret values (runs of +) as content and pairs uneven runs', () => {
+  const rows = unifiedRows('--- live\n+++ desired\n@@ -1,2 +1,3 @@\n data:\n-  password: ++++++++\n+  password: +++++++++++\n+  user: ++++\n');
+  assert.deepEqual(rows.slice(1), [
+    {left: 'data:', right: 'data:', op: 'same'},
+    {left: '  password: ++++++++', right: '  password: +++++++++++', op: 'chg'},
+    {left: null, right: '  user: ++++', op: 'add'},
+  ]);
+});
+
+test('unifiedRows of an empty diff has no rows', () => {
+  assert.deepEqual(unifiedRows(''), []);
+  assert.deepEqual(unifiedRows(null), []);
 });

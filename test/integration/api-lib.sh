@@ -8,6 +8,11 @@
 #   api METHOD PATH [BODY [TOKEN [CONTENT-TYPE]]]   sets CODE and BODY (also appended to $TEST_DIR/responses)
 #   jqb FILTER                jq -r on $BODY
 #   k ARGS...                 kubectl on the kube-sim
+#   start_op [ENV=...]        the real OpenID Provider (test/oidc/provider.mjs) on OP_PORT (a free port
+#                             unless set; ISSUER), redirecting to $API/auth/callback, client secret
+#                             op-s3cret, users in group berth-devs; OP_PID; started again on the same port
+#   oidc_configure            berth-cm oidc.config for $ISSUER, berth-rbac-cm (berth-devs → role:readonly),
+#                             the client secret; waits until /api/v1/settings shows the provider
 
 k() { kubectl --request-timeout=10s "$@"; }
 
@@ -47,4 +52,43 @@ jqb() { echo "$BODY" | jq -r "$1"; }
 login() {
 	api POST /api/v1/session "{\"username\":\"$1\",\"password\":\"$2\"}"
 	[ "$CODE" = 200 ] && jqb .token
+}
+
+start_op() { # [ENV=...]
+	OP_PORT=${OP_PORT:-$(free_port)}
+	ISSUER=http://127.0.0.1:$OP_PORT
+	env "$@" GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret \
+		>"$TEST_DIR/op.log" 2>&1 &
+	OP_PID=$!
+	_tl_pids+=("$OP_PID")
+	wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }
+}
+
+oidc_configure() {
+	cat >"$TEST_DIR/cm.yaml" <<EOF2
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-cm, namespace: berth}
+data:
+  url: $API
+  oidc.config: |
+    name: Test IdP
+    issuer: $ISSUER
+    clientID: berth
+    clientSecret: \$berth-secret:oidc.clientSecret
+    requestedScopes: [openid, email, groups]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-rbac-cm, namespace: berth}
+data:
+  scopes: '[groups]'
+  policy.csv: |
+    g, berth-devs, role:readonly
+EOF2
+	# The secret first: once the settings show the provider, the client secret is there too.
+	k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
+	k apply -f "$TEST_DIR/cm.yaml" >/dev/null
+	_settings_show_idp() { api GET /api/v1/settings; [ "$(jqb .oidcConfig.issuer)" = "$ISSUER" ]; }
+	wait_for "settings show the provider" 10 _settings_show_idp
 }

@@ -98,3 +98,16 @@ sync_op() {
 	patch=$(jq -cn --argjson extra "${2:-{\}}" '{operation: {sync: ({revision: "main"} * $extra), initiatedBy: {username: "tester"}}}')
 	k -n berth patch applications.berth.dev "$1" --type merge -p "$patch" >/dev/null
 }
+
+# redis_view KEY — the JSON the controller stored under berth:v1:KEY (the
+# rcache envelope's header skipped, zlib payloads inflated; no HMAC check).
+redis_view() {
+	redis_cli --raw GET "berth:v1:$1" | python3 -c '
+import sys, zlib
+b = sys.stdin.buffer.read()
+if b[:3] != b"BC1":
+    sys.exit(1)
+n = int.from_bytes(b[4:12], "big")
+p = b[44:]
+sys.stdout.write((zlib.decompressobj().decompress(p) if b[3] & 1 else p[:n]).decode())'
+}

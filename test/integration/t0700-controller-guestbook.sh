@@ -32,7 +32,21 @@ t_eq "operation cleared" "$(app_field guestbook '.operation')" "null"
 t_eq "operationState Succeeded" "$(app_field guestbook '.status.operationState.phase')" "Succeeded"
 
 t_eq "resource tree stored in Redis" "$(redis_cli exists berth:v1:app:berth:guestbook:resource-tree)" "1"
-t_eq "managed-resource diffs stored in Redis" "$(redis_cli exists berth:v1:app:berth:guestbook:managed-diffs)" "1"
+t_eq "managed-resources stored in Redis" "$(redis_cli exists berth:v1:app:berth:guestbook:managed-resources)" "1"
+t_eq "the old managed-diffs map is gone" "$(redis_cli exists berth:v1:app:berth:guestbook:managed-diffs)" "0"
+mr=$(redis_view app:berth:guestbook:managed-resources)
+t_eq "managed-resources items name both resources, Synced" \
+	"$(echo "$mr" | jq -r '[.items[] | .group + "/" + .version + "/" + .kind + ":" + .namespace + "/" + .name + ":" + .status] | sort | join(",")')" \
+	"/v1/Service:default/guestbook-ui:Synced,apps/v1/Deployment:default/guestbook-ui:Synced"
+t_eq "items carry live and target states as JSON text" \
+	"$(echo "$mr" | jq -r '.items[] | select(.kind == "Deployment") | (.liveState | fromjson | .metadata.name) + " " + (.targetState | fromjson | .spec.replicas | tostring) + " " + .health.status')" \
+	"guestbook-ui 1 Healthy"
+t_eq "a synced item has an empty diff" "$(echo "$mr" | jq -r '.items[0].diff')" ""
+tree=$(redis_view app:berth:guestbook:resource-tree)
+t_eq "tree: a ReplicaSet names its Deployment in parentRefs" \
+	"$(echo "$tree" | jq -r '[.nodes[] | select(.kind == "ReplicaSet") | .parentRefs[0] | .group + "/" + .kind + "/" + .namespace + "/" + .name + ":" + (.uid | length > 0 | tostring)] | unique | join(",")')" \
+	"apps/Deployment/default/guestbook-ui:true"
+t_eq "tree: no parentUid left" "$(echo "$tree" | jq '[.nodes[] | select(has("parentUid"))] | length')" "0"
 
 # no write loop: an unchanged app's resourceVersion stays still
 rv1=$(app_field guestbook .metadata.resourceVersion)

@@ -21,43 +21,8 @@ printf '%s' "$REDIS_PASSWORD" >"$TEST_DIR/redis-pw"
 api_kube_sim
 start_api_server --redis "$REDIS_ADDR" --redis-password-file "$TEST_DIR/redis-pw"
 ADMIN=$(login admin "$ADMIN_PASSWORD")
-OP_PORT=$(free_port)
-ISSUER=http://127.0.0.1:$OP_PORT
-start_op() { # [ENV=...]
-	env "$@" GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret \
-		>"$TEST_DIR/op.log" 2>&1 &
-	OP_PID=$!
-	_tl_pids+=("$OP_PID")
-	wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }
-}
 start_op
-
-cat >"$TEST_DIR/cm.yaml" <<EOF2
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-cm, namespace: berth}
-data:
-  url: $API
-  oidc.config: |
-    name: Test IdP
-    issuer: $ISSUER
-    clientID: berth
-    clientSecret: \$berth-secret:oidc.clientSecret
-    requestedScopes: [openid, email, groups]
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-rbac-cm, namespace: berth}
-data:
-  scopes: '[groups]'
-  policy.csv: |
-    g, berth-devs, role:readonly
-EOF2
-# The secret first: once the settings show the provider, the client secret is there too.
-k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
-k apply -f "$TEST_DIR/cm.yaml" >/dev/null
-settings_show_idp() { api GET /api/v1/settings; [ "$(jqb .oidcConfig.issuer)" = "$ISSUER" ]; }
-wait_for "settings show the provider" 10 settings_show_idp
+oidc_configure
 t_eq "settings: issuer and name only" "$(jqb '.oidcConfig | keys | join(",")')" "issuer,name"
 t_fail "settings never carry the client secret" grep -q op-s3cret "$TEST_DIR/responses"
 

@@ -19,9 +19,14 @@ export async function api(method, path, body, opts = {}) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  return answer(fetch(path, init), method, path, opts);
+}
+
+// The decoded body of a fetch() response promise (the JSON, or an ApiError).
+export async function answer(responsePromise, method, path, opts = {}) {
   let res;
   try {
-    res = await fetch(path, init);
+    res = await responsePromise;
   } catch (e) {
     throw new ApiError(0, `cannot reach the API server: ${e.message}`);
   }
@@ -48,7 +53,8 @@ export const Api = {
   login: (username, password) => api('POST', '/api/v1/session', {username, password}, {noRedirect: true}),
   logout: () => api('DELETE', '/api/v1/session', undefined, {noRedirect: true}),
   userinfo: () => api('GET', '/api/v1/session/userinfo'),
-  apps: (limit) => api('GET', `/api/v1/applications${limit ? `?limit=${limit}` : ''}`),
+  // One page of the list: limit apps after the continue token (both optional).
+  apps: (limit, cont) => api('GET', `/api/v1/applications${limit ? `?limit=${limit}${cont ? `&continue=${enc(cont)}` : ''}` : ''}`),
   app: (name, refresh) => api('GET', `/api/v1/applications/${enc(name)}${refresh ? `?refresh=${enc(refresh)}` : ''}`),
   tree: (name) => api('GET', `/api/v1/applications/${enc(name)}/resource-tree`),
   manifests: (name) => api('GET', `/api/v1/applications/${enc(name)}/manifests`),

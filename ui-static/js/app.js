@@ -9,7 +9,7 @@ import {navigate, toast} from './main.js';
 import {appStream} from './stream.js';
 import {appSource} from './apps.js';
 import {drawTree, resKey} from './tree.js';
-import {maskSecret, parseState, toYaml, sideBySide} from './manifest.js';
+import {maskSecret, parseState, toYaml, sideBySide, unifiedRows} from './manifest.js';
 
 function dialog(title, body, actions) {
   const dlg = h('dialog', {class: 'dialog', 'aria-label': title},
@@ -27,6 +27,7 @@ export async function appPage(root, name) {
   let tab = new URLSearchParams(location.search).get('tab') || 'tree';
   let disposed = false;
   let selected = null;
+  const treeView = {}; // pan and zoom, kept across redraws
 
   const header = h('section', {class: 'app-header', id: 'app-header'});
   const body = h('section', {class: 'app-body'});
@@ -142,7 +143,7 @@ export async function appPage(root, name) {
     const content = h('div', {class: 'tab-content', role: 'tabpanel'});
     mount(body, tabs(), content);
     if (tab === 'tree') {
-      drawTree(content, {appName: name, app, nodes: tree?.nodes || [], resources: app.status?.resources || [], onSelect: openPanel});
+      drawTree(content, {appName: name, app, nodes: tree?.nodes || [], resources: app.status?.resources || [], onSelect: openPanel, view: treeView});
     } else if (tab === 'history') {
       const hist = [...(app.status?.history || [])].reverse();
       mount(content, hist.length ? h('table', {class: 'grid', id: 'history'},
@@ -161,15 +162,27 @@ export async function appPage(root, name) {
     }
   }
 
-  // Desired manifests straight from the repo server, for when the
-  // managed-resources view carries none (asked for once per page).
-  let rendered = null;
+  // Desired manifests straight from the repo server (GET …/manifests), for
+  // resources whose managed-resources item carries no targetState. Asked
+  // for once per synced-to revision: a new commit brings new manifests.
+  let rendered = null, renderedRev = null;
   function renderedFor(res) {
-    if (!rendered) rendered = Api.manifests(name).then((r) => r?.manifests || []).catch(() => []);
+    const rev = app?.status?.sync?.revision || '';
+    if (!rendered || rev !== renderedRev) {
+      renderedRev = rev;
+      rendered = Api.manifests(name).then((r) => r?.manifests || []).catch(() => []);
+    }
     return rendered.then((list) => list.map(parseState).find((m) => m && m.kind === res.kind && m.metadata?.name === res.name &&
+      (m.apiVersion || '').split('/').slice(0, -1).join('/') === (res.group || '') &&
       (!m.metadata?.namespace || !res.namespace || m.metadata.namespace === res.namespace)) || null);
   }
 
+  // The per-resource panel. From the managed-resources item: liveState
+  // and targetState (JSON text, null when the object is not in the cluster
+  // or not in Git), predictedLiveState (optional) and diff (the server's
+  // masked unified diff of normalised live against predicted). The diff
+  // tab shows the server's diff side by side when there is one, else
+  // compares live with predicted (or desired) here.
   let ptab = 'diff';
   async function openPanel(res) {
     const fresh = res !== selected || panel.hidden;
@@ -178,18 +191,25 @@ export async function appPage(root, name) {
     const item = (managed?.items || []).find((m) => resKey(m) === resKey(res));
     const live = maskSecret(parseState(item?.liveState));
     let desired = maskSecret(parseState(item?.targetState));
-    if (!desired && !live && !item?.diff) desired = maskSecret(await renderedFor(res));
+    // null means "not in Git"; absent means the server did not say.
+    if (!desired && item?.targetState === undefined) desired = maskSecret(await renderedFor(res));
     if (selected !== res) return;
-    const left = maskSecret(parseState(item?.normalizedLiveState)) || live;
     const right = maskSecret(parseState(item?.predictedLiveState)) || desired;
     const content = h('div', {class: 'panel-content'});
     const show = () => {
       panel.querySelectorAll('[role=tab]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.tab === ptab)));
-      if (ptab === 'live') mount(content, live ? h('pre', {class: 'code', id: 'live-manifest'}, toYaml(live)) : h('p', {class: 'muted'}, 'Not in the cluster.'));
-      else if (ptab === 'desired') mount(content, desired ? h('pre', {class: 'code', id: 'desired-manifest'}, toYaml(desired)) : h('p', {class: 'muted'}, 'Not in Git (extraneous).'));
-      else if (!left && !right && typeof item?.diff === 'string') mount(content, h('pre', {class: 'code', id: 'unified-diff'}, item.diff || 'No difference.'));
-      else if (!item?.liveState && !item?.normalizedLiveState) mount(content, h('p', {class: 'muted', id: 'diff-summary'}, 'The server has no compared live state for this resource; its sync status is shown on the node. See Desired manifest.'));
-      else mount(content, diffView(toYaml(left), toYaml(right)));
+      if (ptab === 'live') {
+        mount(content, live ? h('pre', {class: 'code', id: 'live-manifest'}, toYaml(live))
+          : h('p', {class: 'muted'}, item?.liveState === null ? 'Not in the cluster.' : 'The server sent no live manifest for this resource.'));
+      } else if (ptab === 'desired') {
+        mount(content, desired ? h('pre', {class: 'code', id: 'desired-manifest'}, toYaml(desired)) : h('p', {class: 'muted'}, 'Not in Git (extraneous).'));
+      } else if (typeof item?.diff === 'string') {
+        mount(content, diffView(unifiedRows(item.diff), 'left live, right desired (as the server compared them)'));
+      } else if (live || (item?.liveState === null && right)) {
+        mount(content, diffView(sideBySide(toYaml(live), toYaml(right)), 'left live, right desired'));
+      } else {
+        mount(content, h('p', {class: 'muted', id: 'diff-summary'}, 'The server has no compared live state for this resource; its sync status is shown on the node. See Desired manifest.'));
+      }
     };
     const pt = (id, text) => h('button', {type: 'button', role: 'tab', 'data-tab': id, id: `ptab-${id}`, on: {click: () => { ptab = id; show(); }}}, text);
     mount(panel,
@@ -226,12 +246,12 @@ export async function appPage(root, name) {
   return () => { disposed = true; clearTimeout(timer); stream.close(); document.querySelectorAll('dialog').forEach((d) => d.remove()); };
 }
 
-function diffView(a, b) {
-  const rows = sideBySide(a, b);
-  const changed = rows.filter((r) => r.op !== 'same').length;
-  const mark = {same: ' ', del: '−', add: '+', chg: '~'};
+// rows: {left, right, op} from sideBySide or unifiedRows.
+function diffView(rows, sides) {
+  const changed = rows.filter((r) => r.op !== 'same' && r.op !== 'gap').length;
+  const mark = {same: ' ', del: '−', add: '+', chg: '~', gap: '⋯'};
   return h('div', {class: 'diff-wrap'},
-    h('p', {class: 'muted', id: 'diff-summary'}, changed ? `${changed} changed line(s): left live, right desired` : 'No difference.'),
+    h('p', {class: 'muted', id: 'diff-summary'}, changed ? `${changed} changed line(s): ${sides}` : 'No difference.'),
     h('table', {class: 'diff', id: 'diff'},
       h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Live'), h('th', null, ''), h('th', null, 'Desired'))),
       h('tbody', null, rows.map((r) => h('tr', {class: `d-${r.op}`},

@@ -2,7 +2,7 @@
 // and last sync; filters, search, sort, list or tiles; kept current by the
 // server's event stream. The list is virtualised: only the rows in view (and
 // a few around them) exist in the DOM, so 10,000 apps scroll as fast as 10.
-import {Api} from './api.js';
+import {Api, answer} from './api.js';
 import {h, mount, extLink, ago, shortRev} from './dom.js';
 import {healthBadge, syncBadge, healthOf, syncOf, HEALTH_VALUES, SYNC_VALUES} from './status.js';
 import {toast} from './main.js';
@@ -12,7 +12,8 @@ const ROW_H = 56;     // list row height (px), matches .app-row in CSS
 const TILE_H = 176;   // tile row height incl. gap, matches .app-tile
 const TILE_W = 320;   // minimum tile width
 const OVERSCAN = 6;
-const FIRST_PAGE = 100; // apps fetched before the whole list
+const FIRST_PAGE = 100; // apps fetched for the first screen (also in boot.js)
+const PAGE = 1000;      // apps per page for the rest of the list
 
 const FILTERS = ['project', 'sync', 'health', 'cluster', 'namespace', 'label'];
 
@@ -50,7 +51,10 @@ const SORTS = {
 // session, so the two requests overlap.
 let prefetched = null;
 export function prefetchApps() {
-  prefetched = Api.apps(FIRST_PAGE);
+  // boot.js may have asked already, before the modules had loaded.
+  const early = window.berthFirstPage;
+  window.berthFirstPage = null;
+  prefetched = early ? answer(early, 'GET', `/api/v1/applications?limit=${FIRST_PAGE}`) : Api.apps(FIRST_PAGE);
   prefetched.catch(() => {});
 }
 
@@ -66,6 +70,8 @@ export async function appsPage(root) {
   const apps = new Map();
   const streamed = new Set(); // names the event stream has spoken of: newer than any list
   let shown = [];
+  let loading = false; // more pages of the list to come
+  let remaining = null; // how many, when the server says (remainingItemCount)
   let disposed = false;
 
   const count = h('span', {id: 'app-count', class: 'muted', 'aria-live': 'polite'});
@@ -168,14 +174,18 @@ export async function appsPage(root) {
       counts[`s:${syncOf(a)}`] = (counts[`s:${syncOf(a)}`] || 0) + 1;
       counts[`h:${healthOf(a)}`] = (counts[`h:${healthOf(a)}`] || 0) + 1;
     }
-    mount(summary,
-      SYNC_VALUES.filter((v) => counts[`s:${v}`]).map((v) => h('span', {class: 'sum'}, syncBadge(v), ` ${counts[`s:${v}`]}`)),
-      HEALTH_VALUES.filter((v) => counts[`h:${v}`]).map((v) => h('span', {class: 'sum'}, healthBadge(v), ` ${counts[`h:${v}`]}`)));
+    // Labelled groups: "Unknown" is both a sync status and a health.
+    const group = (label, values, prefix, badge) => {
+      const present = values.filter((v) => counts[`${prefix}:${v}`]);
+      return present.length ? h('span', {class: 'sum-group', 'aria-label': label}, h('span', {class: 'muted'}, `${label}:`),
+        present.map((v) => h('span', {class: 'sum'}, badge(v), ` ${counts[`${prefix}:${v}`]}`))) : null;
+    };
+    mount(summary, group('Sync', SYNC_VALUES, 's', syncBadge), group('Health', HEALTH_VALUES, 'h', healthBadge));
   }
 
   function update() {
     shown = filtered();
-    count.textContent = `${shown.length} of ${apps.size}`;
+    count.textContent = `${shown.length} of ${apps.size}${loading ? ` (loading${typeof remaining === 'number' ? ` ${remaining} more` : ''}…)` : ''}`;
     saveUrl();
     renderSummary();
     scroller.classList.toggle('tiles', state.view === 'tiles');
@@ -249,31 +259,45 @@ export async function appsPage(root) {
     });
   }
 
-  // First screen from a first page, then the whole list: with thousands
-  // of apps the first rows show before the rest has arrived.
-  let complete = false;
+  // First screen from a first page, then the rest page by page (the
+  // server's continue token): with thousands of apps the first rows show
+  // before the rest has arrived, and the list fills as pages come. The
+  // event stream runs meanwhile; what it said about an app is newer than
+  // any page.
+  let first;
   try {
-    const first = await (prefetched || Api.apps(FIRST_PAGE));
+    first = await (prefetched || Api.apps(FIRST_PAGE));
     prefetched = null;
     for (const a of first?.items || []) apps.set(a.metadata.name, a);
-    complete = !first?.metadata?.continue;
   } catch (e) {
     prefetched = null;
     if (e.status === 401) return null;
     toast(e.message, 'bad');
-    complete = true;
   }
   if (disposed) return null;
+  loading = !!first?.metadata?.continue;
+  remaining = first?.metadata?.remainingItemCount ?? null;
   refreshFilterValues();
   update();
-  if (!complete) {
-    count.textContent += ' (loading…)';
-    Api.apps().then((list) => {
-      if (disposed) return;
-      for (const a of list?.items || []) if (!streamed.has(a.metadata.name)) apps.set(a.metadata.name, a);
+  const loadRest = async (cont) => {
+    try {
+      while (cont && !disposed) {
+        const page = await Api.apps(PAGE, cont);
+        if (disposed) return;
+        for (const a of page?.items || []) if (!streamed.has(a.metadata.name)) apps.set(a.metadata.name, a);
+        const next = page?.metadata?.continue;
+        cont = next !== cont ? next : null; // a server that ignores continue would loop
+        loading = !!cont;
+        remaining = page?.metadata?.remainingItemCount ?? null;
+        schedule(true);
+      }
+    } catch (e) {
+      loading = false;
       schedule(true);
-    }).catch((e) => { if (e.status !== 401) toast(e.message, 'bad'); });
-  }
+      if (e.status !== 401) toast(e.message, 'bad');
+    }
+  };
+  if (loading) loadRest(first.metadata.continue);
 
   const stream = appStream({
     onEvent(type, app) {

@@ -1,5 +1,6 @@
-// Manifests for people: a small YAML emitter, Secret masking and a
-// line diff (longest common subsequence) laid out side by side.
+// Manifests for people: a small YAML emitter, Secret masking, a line diff
+// (longest common subsequence) laid out side by side, and the server's
+// unified diff laid out the same way.
 
 const MASK = '********';
 
@@ -84,6 +85,48 @@ export function toYaml(obj) {
   return out.join('\n') + '\n';
 }
 
+// Pairs a run of removed lines with the run of added lines after it.
+function pairRuns(rows, dels, adds) {
+  const k = Math.max(dels.length, adds.length);
+  for (let t = 0; t < k; t++) {
+    const l = dels[t], r = adds[t];
+    rows.push({left: l ?? null, right: r ?? null, op: l !== undefined && r !== undefined ? 'chg' : l !== undefined ? 'del' : 'add'});
+  }
+  dels.length = 0; adds.length = 0;
+}
+
+// Rows for a side-by-side view of a unified diff (the API server's masked
+// "--- live / +++ desired" text): the same {left, right, op} rows as
+// sideBySide, plus {op: 'gap', left: '@@ … @@'} where a hunk starts. Only
+// the first character of a line says what it is, so masked Secret values
+// (runs of '+') inside a line are content, and the file header is read
+// only before the first hunk.
+export function unifiedRows(text) {
+  const rows = [];
+  const dels = [], adds = [];
+  let inHunk = false;
+  for (const line of String(text || '').replace(/\n$/, '').split('\n')) {
+    if (line.startsWith('@@')) {
+      pairRuns(rows, dels, adds);
+      rows.push({left: line, right: line, op: 'gap'});
+      inHunk = true;
+    } else if (!inHunk) {
+      continue; // "--- live", "+++ desired", or nothing before the first hunk
+    } else if (line[0] === '-') {
+      dels.push(line.slice(1));
+    } else if (line[0] === '+') {
+      adds.push(line.slice(1));
+    } else if (line[0] === '\\') {
+      continue; // "\ No newline at end of file"
+    } else {
+      pairRuns(rows, dels, adds);
+      rows.push({left: line.slice(1), right: line.slice(1), op: 'same'});
+    }
+  }
+  pairRuns(rows, dels, adds);
+  return rows;
+}
+
 // Rows for a side-by-side diff: {left, right, op} with op one of
 // 'same', 'del' (left only), 'add' (right only), 'chg' (both, different).
 export function sideBySide(a, b) {
@@ -101,14 +144,7 @@ export function sideBySide(a, b) {
   const rows = [];
   let i = 0, j = 0;
   const dels = [], adds = [];
-  const flush = () => {
-    const k = Math.max(dels.length, adds.length);
-    for (let t = 0; t < k; t++) {
-      const l = dels[t], r = adds[t];
-      rows.push({left: l ?? null, right: r ?? null, op: l !== undefined && r !== undefined ? 'chg' : l !== undefined ? 'del' : 'add'});
-    }
-    dels.length = 0; adds.length = 0;
-  };
+  const flush = () => pairRuns(rows, dels, adds);
   while (i < n || j < m) {
     if (i < n && j < m && x[i] === y[j]) { flush(); rows.push({left: x[i], right: y[j], op: 'same'}); i++; j++; }
     else if (j < m && (i >= n || dp[i][j + 1] >= dp[i + 1][j])) { adds.push(y[j++]); }

@@ -53,7 +53,9 @@ function layout(root) {
 
 function clip(t, n) { return t.length > n ? `${t.slice(0, n - 1)}…` : t; }
 
-export function drawTree(container, {appName, app, nodes, resources, onSelect}) {
+// view: an object the caller keeps between draws ({x, y, k, moved}), so a
+// redraw (the app changed) keeps where the user panned and zoomed to.
+export function drawTree(container, {appName, app, nodes, resources, onSelect, view = {}}) {
   const root = build(appName, nodes, resources);
   const placed = layout(root);
   const maxX = Math.max(...placed.map((n) => n.x)) + W;
@@ -98,9 +100,10 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect}) 
   }
 
   const svg = s('svg', {class: 'tree', role: 'group', 'aria-label': 'Resource tree', tabindex: '0'}, g);
-  const view = {x: 20, y: 20, k: 1};
+  if (!view.moved) Object.assign(view, {x: 20, y: 20, k: 1});
   const apply = () => g.setAttribute('transform', `translate(${view.x},${view.y}) scale(${view.k})`);
   const zoom = (f, cx = svg.clientWidth / 2, cy = svg.clientHeight / 2) => {
+    view.moved = true;
     const k = Math.min(3, Math.max(0.1, view.k * f));
     view.x = cx - (cx - view.x) * (k / view.k);
     view.y = cy - (cy - view.y) * (k / view.k);
@@ -126,13 +129,13 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect}) 
     drag = {x: e.clientX - view.x, y: e.clientY - view.y};
     svg.setPointerCapture(e.pointerId);
   });
-  svg.addEventListener('pointermove', (e) => { if (drag) { view.x = e.clientX - drag.x; view.y = e.clientY - drag.y; apply(); } });
+  svg.addEventListener('pointermove', (e) => { if (drag) { view.moved = true; view.x = e.clientX - drag.x; view.y = e.clientY - drag.y; apply(); } });
   svg.addEventListener('pointerup', () => { drag = null; });
   svg.addEventListener('keydown', (e) => {
     if (e.target !== svg) return;
     const step = 60;
     const moves = {ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step]};
-    if (moves[e.key]) { e.preventDefault(); view.x += moves[e.key][0]; view.y += moves[e.key][1]; apply(); }
+    if (moves[e.key]) { e.preventDefault(); view.moved = true; view.x += moves[e.key][0]; view.y += moves[e.key][1]; apply(); }
     else if (e.key === '+' || e.key === '=') zoom(1.2);
     else if (e.key === '-') zoom(1 / 1.2);
   });
@@ -140,8 +143,15 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect}) 
   const controls = h('div', {class: 'tree-controls', role: 'group', 'aria-label': 'Zoom'},
     h('button', {type: 'button', id: 'zoom-in', 'aria-label': 'Zoom in', on: {click: () => zoom(1.2)}}, '+'),
     h('button', {type: 'button', id: 'zoom-out', 'aria-label': 'Zoom out', on: {click: () => zoom(1 / 1.2)}}, '−'),
-    h('button', {type: 'button', id: 'zoom-fit', on: {click: fit}}, 'Fit'),
+    h('button', {type: 'button', id: 'zoom-fit', on: {click: () => { view.moved = false; fit(); }}}, 'Fit'),
     h('span', {class: 'muted'}, `${placed.length - 1} resources · drag to pan, wheel to zoom`));
   container.replaceChildren(controls, svg);
-  requestAnimationFrame(() => { if (maxY + 40 > (svg.clientHeight || 0) || maxX + 40 > (svg.clientWidth || 0)) fit(); else apply(); });
+  // Fitted when first drawn and again when the view changes size (the
+  // resource panel opening beside it), until the user pans or zooms.
+  const autoFit = () => { if (maxY + 40 > (svg.clientHeight || 0) || maxX + 40 > (svg.clientWidth || 0)) fit(); else { view.k = 1; view.x = 20; view.y = 20; apply(); } };
+  requestAnimationFrame(() => { if (view.moved) apply(); else autoFit(); });
+  if (typeof ResizeObserver === 'function') {
+    const ro = new ResizeObserver(() => { if (!svg.isConnected) ro.disconnect(); else if (!view.moved) autoFit(); });
+    ro.observe(svg);
+  }
 }

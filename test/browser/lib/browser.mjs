@@ -19,6 +19,16 @@ export async function browserMissing() {
   return null;
 }
 
+// The browser tests run in every `make check` (scripts/install-deps
+// installs chromium and playwright-core): a missing browser is an error,
+// not a skip. Only BERTH_SKIP_BROWSER=1 skips them; the reason is returned.
+export async function browserSkip() {
+  if (process.env.BERTH_SKIP_BROWSER) return 'BERTH_SKIP_BROWSER is set';
+  const missing = await browserMissing();
+  if (missing) throw new Error(`browser tests cannot run: ${missing} (or set BERTH_SKIP_BROWSER=1)`);
+  return false;
+}
+
 export async function launch() {
   const {chromium} = await import('playwright-core');
   const dir = mkdtempSync(join(tmpdir(), 'berth-chromium-'));

@@ -33,7 +33,9 @@ export function makeApp(name, o = {}) {
   };
 }
 
-export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = null, users = {admin: 'secret'}} = {}) {
+// pageDelayMs: added to every list page after the first (a slow server's
+// later pages must not hold up the first screen).
+export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = null, users = {admin: 'secret'}, pageDelayMs = 0} = {}) {
   const state = {apps: new Map(apps.map((a) => [a.metadata.name, a])), tokens: new Set(), requests: [], clients: new Set(), seq: 0};
   const json = (res, code, body) => { res.writeHead(code, {'Content-Type': 'application/json'}); res.end(JSON.stringify(body)); };
   const authed = (req) => {
@@ -79,7 +81,15 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
         }
         if (p === '/api/v1/session/userinfo') return json(res, 200, {loggedIn: true, username: 'admin', iss: 'berth'});
         if (p === '/api/v1/applications') {
-          const all = [...state.apps.values()].sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
+          // Name order; the continue token is the last name of the page before.
+          const cont = url.searchParams.get('continue') || '';
+          if (cont && pageDelayMs) await new Promise((r) => setTimeout(r, pageDelayMs));
+          // Sorted once per change, as a server's cache would keep it (the
+          // 10k test measures the page, not this stand-in).
+          state.sorted = state.sorted || [...state.apps.values()].sort((x, y) => (x.metadata.name < y.metadata.name ? -1 : 1));
+          const from = cont ? state.sorted.findIndex((a) => a.metadata.name > cont) : 0;
+          const all = from < 0 ? [] : state.sorted.slice(from);
+          (state.listQueries = state.listQueries || []).push(url.search);
           const limit = Number(url.searchParams.get('limit')) || all.length;
           const items = all.slice(0, limit);
           const more = items.length < all.length;
@@ -99,7 +109,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
           if (!app) return json(res, 404, {error: 'not found', code: 404});
           const sub = m[2] || '';
           if (sub === '' && method === 'GET') return json(res, 200, app);
-          if (sub === '' && method === 'DELETE') { state.apps.delete(name); emit('DELETED', app); return json(res, 200, {}); }
+          if (sub === '' && method === 'DELETE') { state.apps.delete(name); state.sorted = null; emit('DELETED', app); return json(res, 200, {}); }
           if (sub === '/resource-tree') return json(res, 200, trees[name] || {nodes: []});
           if (sub === '/managed-resources') return json(res, 200, managed[name] || {items: []});
           if (sub === '/manifests') return json(res, 200, {revision: 'a'.repeat(40), manifests: (managed[name]?.rendered || []).map((m) => JSON.stringify(m))});
@@ -144,7 +154,7 @@ export async function startFakeApi({apps = [], trees = {}, managed = {}, oidc = 
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
     url, state, trees, managed,
-    set(app) { const t = state.apps.has(app.metadata.name) ? 'MODIFIED' : 'ADDED'; state.apps.set(app.metadata.name, app); emit(t, app); },
+    set(app) { const t = state.apps.has(app.metadata.name) ? 'MODIFIED' : 'ADDED'; state.apps.set(app.metadata.name, app); state.sorted = null; emit(t, app); },
     expireSessions() { state.tokens.clear(); },
     close: () => new Promise((r) => { for (const c of state.clients) c.destroy(); server.closeAllConnections?.(); server.close(r); }),
   };
