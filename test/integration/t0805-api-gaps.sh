@@ -155,15 +155,22 @@ items=$(jq -cn --arg live "$live" '{items: [
 	{group: "", version: "v1", kind: "Secret", namespace: "default", name: "db", status: "OutOfSync", health: null,
 	 liveState: $live, targetState: null,
 	 diff: "--- live\n+++ desired\n data:\n-  password: cGxhbnRlZC1saXZlLXNlY3JldA==\n+  password: bmV3\n kind: Secret\n"},
+	{group: "", version: "v1", kind: "Secret", namespace: "default", name: "masked", status: "OutOfSync",
+	 liveState: "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"data\":{\"k\":\"++++++++++++\"}}",
+	 targetState: "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"data\":{\"k\":\"++++++++\"}}",
+	 diff: " data:\n-  k: ++++++++++++\n+  k: ++++++++\n"},
 	{group: "apps", version: "v1", kind: "Deployment", namespace: "default", name: "web", status: "Synced",
 	 health: {status: "Healthy"}, liveState: "{\"kind\":\"Deployment\"}", targetState: "{\"kind\":\"Deployment\"}",
 	 predictedLiveState: "{\"kind\":\"Deployment\"}", diff: ""}]}')
 t_ok "plant app:berth:page-1:managed-resources" rcache_put "app:berth:page-1:managed-resources" "$items"
 api GET /api/v1/applications/page-1/managed-resources "" "$TOKEN"
-t_eq "the controller's items are served" "$(jqb '[.items[] | .kind + "/" + .name] | join(",")')" "Secret/db,Deployment/web"
-t_eq "their fields pass through" "$(jqb '.items[1].predictedLiveState + " " + .items[1].health.status')" '{"kind":"Deployment"} Healthy'
+t_eq "the controller's items are served" "$(jqb '[.items[] | .kind + "/" + .name] | join(",")')" "Secret/db,Secret/masked,Deployment/web"
+t_eq "their fields pass through" "$(jqb '.items[2].predictedLiveState + " " + .items[2].health.status')" '{"kind":"Deployment"} Healthy'
 t_eq "a Secret's live state is re-masked" "$(jqb '.items[0].liveState | fromjson | .data.password')" "++++++++"
 t_eq "a Secret's diff is re-masked" "$(jqb '.items[0].diff' | grep -c 'password: ++++++++')" 2
+t_eq "the controller's masks (equal vs different values) are kept" \
+	"$(jqb '(.items[1].targetState | fromjson | .data.k) + " " + (.items[1].liveState | fromjson | .data.k)')" "++++++++ ++++++++++++"
+t_eq "...in the diff too" "$(jqb .items[1].diff)" "$(printf ' data:\n-  k: ++++++++++++\n+  k: ++++++++')"
 t_eq "no planted Secret value in the answer" "$(echo "$BODY" | grep -c 'cGxhbnRlZC1saXZlLXNlY3JldA\|bmV3')" 0
 api GET /api/v1/applications/page-1/managed-resources "" "$PAT"
 t_eq "a user who may not see the app: 403" "$CODE" 403
