@@ -66,6 +66,18 @@ api GET "/api/v1/applications?limit=1" "" "$PAT"
 t_eq "a restricted user's page counts only what it may see" \
 	"$(jqb '[.items[].metadata.name] | join(",")') $(jqb .metadata.remainingItemCount)" "page-4 1"
 
+api DELETE "/api/v1/applications/page-5?cascade=false" "" "$TOKEN"
+pat_sees() { api GET "/api/v1/applications?limit=1" "" "$PAT"; [ "$(jqb '[.items[].metadata.name] | join(",")') $(jqb .metadata.remainingItemCount)" = "$1" ]; }
+wait_for "the count follows a deletion (page-4 alone, nothing left)" 10 pat_sees "page-4 null"
+k -n berth patch configmap berth-rbac-cm --type merge \
+	-p '{"data":{"policy.csv":"p, pat, applications, get, default/page-*, allow\n"}}' >/dev/null
+wait_for "the count follows a policy change (page-1 first, three left)" 10 pat_sees "page-1 3"
+api GET "/api/v1/applications?limit=1" "" "$TOKEN"
+t_eq "admin's count is its own (page-1..4: three left)" "$(jqb .metadata.remainingItemCount)" 3
+k -n berth patch configmap berth-rbac-cm --type merge \
+	-p '{"data":{"policy.csv":"p, pat, applications, get, default/page-[45], allow\n"}}' >/dev/null
+wait_for "and back" 10 pat_sees "page-4 null"
+
 # -- settings are watched ---------------------------------------------------------------------
 api GET /api/v1/settings
 t_eq "settings url before" "$(jqb .url)" ""
