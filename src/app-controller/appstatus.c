@@ -1,7 +1,7 @@
 /* Reading Applications and writing their status and operation.
  *
  * A status is written only when it differs from the stored one in more than
- * reconciledAt, so an unchanged app costs no write and a write cannot
+ * reconciledAt (and observedGeneration), so an unchanged app costs no write and a write cannot
  * trigger another (the write's own watch event finds nothing to change). */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -35,12 +35,18 @@ int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret)
 	return kube_get(c->kc, &t, NULL, ret);
 }
 
-/* A copy of status without reconciledAt, for comparisons. */
+/* A copy of status without reconciledAt and observedGeneration, for
+ * comparisons. observedGeneration moves with every operation set or
+ * cleared (the operation is outside metadata and status, so it bumps the
+ * generation); it is written along with the next real change instead of
+ * costing two status writes (and their watch events) per sync. */
 static json_t *comparable(const json_t *status)
 {
 	json_t *s = json_is_object(status) ? json_copy((json_t *)status) : json_object();
-	if (s)
+	if (s) {
 		json_object_del(s, "reconciledAt");
+		json_object_del(s, "observedGeneration");
+	}
 	return s;
 }
 

@@ -92,6 +92,12 @@ test('a change pushed to Git arrives as OutOfSync without a reload', async (t) =
   await page.click('#ptab-desired');
   assert.match(await page.innerText('#desired-manifest'), /replicas: 2/);
   await screenshot(page, 'e2e-resource-panel');
+  // And what runs: the live object (managed-resources liveState), still at 1.
+  await page.click('#ptab-live');
+  const live = await page.innerText('#live-manifest');
+  assert.match(live, /replicas: 1/);
+  assert.match(live, /uid: /);
+  await screenshot(page, 'e2e-live-manifest');
 });
 
 test('the diff of the changed Deployment shows the new replica count', async (t) => {
@@ -186,7 +192,11 @@ test('SSO login through the real oidc-provider returns to the page asked for', a
   if (!page.url().startsWith(berth.env.BERTH_SERVER)) await page.click('button[type=submit]');
   await page.waitForURL(`${berth.env.BERTH_SERVER}/settings`);
   await page.waitForSelector('#user-name:not(:empty)');
-  assert.notEqual(await page.innerText('#user-name'), 'admin');
+  assert.equal(await page.innerText('#user-name'), 'alice');
+  // The provider's groups claim came through; nothing claims a local issuer.
+  const info = await page.innerText('#user-info');
+  assert.match(info, /berth-devs/);
+  assert.doesNotMatch(info, /\blocal\b/);
   await screenshot(page, 'e2e-settings-sso');
 });
 

@@ -19,9 +19,14 @@ export async function api(method, path, body, opts = {}) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  return answer(fetch(path, init), method, path, opts);
+}
+
+// The decoded body of a fetch() response promise (the JSON, or an ApiError).
+export async function answer(responsePromise, method, path, opts = {}) {
   let res;
   try {
-    res = await fetch(path, init);
+    res = await responsePromise;
   } catch (e) {
     throw new ApiError(0, `cannot reach the API server: ${e.message}`);
   }

@@ -2,7 +2,7 @@
 // and last sync; filters, search, sort, list or tiles; kept current by the
 // server's event stream. The list is virtualised: only the rows in view (and
 // a few around them) exist in the DOM, so 10,000 apps scroll as fast as 10.
-import {Api} from './api.js';
+import {Api, answer} from './api.js';
 import {h, mount, extLink, ago, shortRev} from './dom.js';
 import {healthBadge, syncBadge, healthOf, syncOf, HEALTH_VALUES, SYNC_VALUES} from './status.js';
 import {toast} from './main.js';
@@ -12,7 +12,7 @@ const ROW_H = 56;     // list row height (px), matches .app-row in CSS
 const TILE_H = 176;   // tile row height incl. gap, matches .app-tile
 const TILE_W = 320;   // minimum tile width
 const OVERSCAN = 6;
-const FIRST_PAGE = 100; // apps fetched for the first screen
+const FIRST_PAGE = 100; // apps fetched for the first screen (also in boot.js)
 const PAGE = 1000;      // apps per page for the rest of the list
 
 const FILTERS = ['project', 'sync', 'health', 'cluster', 'namespace', 'label'];
@@ -51,7 +51,10 @@ const SORTS = {
 // session, so the two requests overlap.
 let prefetched = null;
 export function prefetchApps() {
-  prefetched = Api.apps(FIRST_PAGE);
+  // boot.js may have asked already, before the modules had loaded.
+  const early = window.berthFirstPage;
+  window.berthFirstPage = null;
+  prefetched = early ? answer(early, 'GET', `/api/v1/applications?limit=${FIRST_PAGE}`) : Api.apps(FIRST_PAGE);
   prefetched.catch(() => {});
 }
 

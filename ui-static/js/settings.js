@@ -79,7 +79,8 @@ export async function settingsPage(root, user) {
     h('section', {class: 'card', id: 'user-info'}, h('h2', null, 'User'),
       h('dl', {class: 'facts'},
         h('dt', null, 'Username'), h('dd', {id: 'user-name'}, user.username || '—'),
-        h('dt', null, 'Issuer'), h('dd', null, user.iss || 'local'),
+        // Only when the server says (Argo CD's userinfo has iss; guessing "local" misled SSO users).
+        user.iss ? [h('dt', null, 'Issuer'), h('dd', {id: 'user-iss'}, user.iss)] : null,
         h('dt', null, 'Groups'), h('dd', null, (user.groups || []).join(', ') || '—')),
       logout),
     section('repositories'), section('clusters'), section('projects')));
