@@ -131,7 +131,7 @@ static long rss_kb(void)
 
 /* Runs iters diffs of each pair; returns diffs per second. */
 static double run(json_t **desired, json_t **live, size_t pairs, size_t iters, int want_modified,
-		  double *allocs_per_diff)
+		  double *allocs_per_diff, const struct diff_settings *ds)
 {
 	size_t a0 = n_allocs;
 	double t0 = now_s();
@@ -139,7 +139,7 @@ static double run(json_t **desired, json_t **live, size_t pairs, size_t iters, i
 		for (size_t p = 0; p < pairs; p++) {
 			struct diff_result r;
 			diff_result_init(&r);
-			if (diff_compute(desired[p], live[p], NULL, &r) < 0) {
+			if (diff_compute(desired[p], live[p], ds, &r) < 0) {
 				fprintf(stderr, "bench: diff: %s\n", err_msg());
 				exit(1);
 			}
@@ -176,12 +176,16 @@ int main(int argc, char **argv)
 	free(s);
 
 	double allocs;
-	double ups = run(&dd, &dl, 1, iters, 0, &allocs);
+	double ups = run(&dd, &dl, 1, iters, 0, &allocs, NULL);
 	printf("deployment-unchanged %.0f diffs/s\n", ups);
 	printf("deployment-unchanged-allocs %.1f allocs/diff\n", allocs);
-	double cps = run(&dc, &dl, 1, iters, 1, &allocs);
+	double cps = run(&dc, &dl, 1, iters, 1, &allocs, NULL);
 	printf("deployment-changed %.0f diffs/s\n", cps);
 	printf("deployment-changed-allocs %.1f allocs/diff\n", allocs);
+	struct diff_settings compare_only = {.compare_only = true};
+	cps = run(&dc, &dl, 1, iters, 1, &allocs, &compare_only);
+	printf("deployment-changed-compare-only %.0f diffs/s\n", cps);
+	printf("deployment-changed-compare-only-allocs %.1f allocs/diff\n", allocs);
 
 	static const char *kinds[] = {"deployment", "elasticsearch", "endpoints", "grafana-clusterrole",
 				      "aggr-clusterrole", "mutatingwebhookconfig", "sealedsecret",
@@ -201,15 +205,15 @@ int main(int argc, char **argv)
 		json_object_set_new(json_object_get(al[i], "metadata"), "name", json_string(obj));
 	}
 	size_t app_iters = iters / 50 ? iters / 50 : 1;
-	double aps = run(ad, al, 50, app_iters, 0, &allocs);
+	double aps = run(ad, al, 50, app_iters, 0, &allocs, NULL);
 	printf("app-50 %.0f diffs/s\n", aps);
 	printf("app-50-refresh %.2f ms/refresh\n", 50.0 / aps * 1000.0);
 	printf("app-50-allocs %.1f allocs/diff\n", allocs);
 
 	if (rss_iters) {
-		run(&dd, &dl, 1, 10000, 0, NULL); /* warm up the allocator */
+		run(&dd, &dl, 1, 10000, 0, NULL, NULL); /* warm up the allocator */
 		long before = rss_kb();
-		run(&dd, &dl, 1, rss_iters, 0, NULL);
+		run(&dd, &dl, 1, rss_iters, 0, NULL, NULL);
 		long after = rss_kb();
 		printf("rss-before %ld KiB\n", before);
 		printf("rss-after-%zu %ld KiB\n", rss_iters, after);

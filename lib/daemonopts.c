@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "err.h"
 #include "fsx.h"
+#include "osrand.h"
 #include "str.h"
 
 #define SECRET_MAX_BYTES (64 << 10)
@@ -128,4 +129,51 @@ void daemonopts_secret_free(char *secret)
 		return;
 	explicit_bzero(secret, strlen(secret));
 	free(secret);
+}
+
+int daemonopts_open_cache(const struct daemon_opts *opts, const struct rcache_opts *base, struct rcache **ret)
+{
+	struct rcache_opts ro = *base;
+	char *password = NULL, *secret = NULL;
+	size_t secret_len = 0;
+	uint8_t random_key[32];
+	struct rcache *cache = NULL;
+	int rc = 0;
+
+	if (opts->server_secret_file) {
+		if ((rc = daemonopts_read_secret(opts->server_secret_file, &secret, &secret_len)) < 0)
+			return err_prefix(rc, "--server-secret-file");
+		if (secret_len < 16) {
+			rc = err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
+			goto out;
+		}
+		ro.hmac_key = (const uint8_t *)secret;
+		ro.hmac_key_len = secret_len > 64 ? 64 : secret_len;
+	}
+	if (!opts->redis)
+		goto out;
+	if (!ro.hmac_key) {
+		if ((rc = osrand_bytes(random_key, sizeof(random_key))) < 0)
+			goto out;
+		ro.hmac_key = random_key;
+		ro.hmac_key_len = sizeof(random_key);
+	}
+	if (opts->redis_password_file &&
+	    (rc = daemonopts_read_secret(opts->redis_password_file, &password, NULL)) < 0) {
+		err_prefix(rc, "--redis-password-file");
+		goto out;
+	}
+	ro.addr = opts->redis;
+	ro.password = password;
+	if ((rc = rcache_new(&ro, &cache)) < 0) {
+		err_prefix(rc, "--redis");
+		goto out;
+	}
+out:
+	if (rc == 0)
+		*ret = cache;
+	daemonopts_secret_free(password);
+	daemonopts_secret_free(secret);
+	explicit_bzero(random_key, sizeof(random_key));
+	return rc;
 }

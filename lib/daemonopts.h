@@ -16,7 +16,9 @@
  * holds the help lines every daemon shares, so they read the same in all.
  *
  * daemonopts_read_secret() reads the files that --redis-password-file and
- * --server-secret-file name.
+ * --server-secret-file name; daemonopts_open_cache() turns --redis and those
+ * two files into the signed Redis cache client (lib/rcache) every daemon
+ * uses.
  */
 #ifndef BERTH_DAEMONOPTS_H
 #define BERTH_DAEMONOPTS_H
@@ -26,6 +28,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "rcache.h"
 
 /* The --help lines of the flags every daemon has, in the layout of the
  * daemons' usage texts (flag column 30 wide). */
@@ -91,5 +94,16 @@ int daemonopts_read_secret(const char *path, char **ret, size_t *ret_len);
 
 /* Wipes and frees a string from daemonopts_read_secret(); NULL is fine. */
 void daemonopts_secret_free(char *secret);
+
+/* Creates the cache client the common flags describe (rcache_new: it does
+ * not connect yet). Redis at opts->redis, with the password of
+ * --redis-password-file; entries are signed with the key of
+ * --server-secret-file (at least 16 bytes; bytes past 64 are not used), else
+ * with base->hmac_key, else with a random per-process key. base gives the
+ * rest (timeout, pool size, on_state); its addr and password are ignored.
+ * Without --redis, *ret is set to NULL after the secret file, if any, was
+ * read and checked. Secrets read are wiped before returning. 0, or a negative
+ * BERR_* whose message names the flag at fault; *ret untouched on failure. */
+int daemonopts_open_cache(const struct daemon_opts *opts, const struct rcache_opts *base, struct rcache **ret);
 
 #endif

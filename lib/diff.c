@@ -1234,7 +1234,9 @@ static int compute_both(const struct ctx *c, const json_t *desired, const json_t
 				       mk_kind_schema(c->group, c->kind))) < 0)
 			goto out;
 	}
-	if (r->modified)
+	if (r->modified && c->s && c->s->compare_only)
+		rc = 0;
+	else if (r->modified)
 		rc = sync_patch(c, la, desired, live, &r->patch);
 	else
 		rc = (r->patch = json_object()) ? 0 : err_set(BERR_NOMEM, "out of memory");

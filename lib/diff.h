@@ -70,6 +70,11 @@
  *   "berth.dev/tracking-id" is always dropped.
  * cluster_scoped: tells whether (group, kind) is cluster-scoped (from
  *   discovery); NULL uses the built-in list of cluster-scoped kinds.
+ * compare_only: the caller only compares (a controller's refresh), so the
+ *   patch to send is not computed: diff_result.patch stays NULL for a
+ *   modified object (an empty object when unmodified, as always). Saves a
+ *   second three-way patch and a canonical dump of desired per modified
+ *   object; nothing else changes (it is not part of diff_cache_key).
  */
 struct diff_settings {
 	const json_t *ignore_differences;
@@ -77,6 +82,7 @@ struct diff_settings {
 	const char *const *ignore_annotations;
 	bool (*cluster_scoped)(void *ctx, const char *group, const char *kind);
 	void *ctx;
+	bool compare_only;
 };
 
 enum diff_op {

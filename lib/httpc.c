@@ -44,7 +44,10 @@
 #define USER_AGENT "berth/0.1"
 
 struct httpc {
-	char *ca_pem, *cert_pem, *key_pem;
+	char *ca_pem;
+	pthread_mutex_t cert_mu;     /* cert_pem, key_pem, cert_gen */
+	char *cert_pem, *key_pem;
+	unsigned cert_gen;           /* bumped by httpc_set_client_cert */
 	bool insecure;
 	char **headers;
 	size_t nheaders;
@@ -184,6 +187,7 @@ void httpc_free(struct httpc *c)
 	for (size_t i = 0; i < c->nidle; i++)
 		curl_easy_cleanup(c->idle[i]);
 	free(c->idle);
+	pthread_mutex_destroy(&c->cert_mu);
 	if (c->share)
 		curl_share_cleanup(c->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -219,6 +223,7 @@ int httpc_new(const struct httpc_config *cfg, struct httpc **ret)
 	if (!c)
 		return err_set(BERR_NOMEM, "out of memory");
 	pthread_mutex_init(&c->pool_mu, NULL);
+	pthread_mutex_init(&c->cert_mu, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_mu[i], NULL);
 	if (!dup_opt(cfg->ca_pem, &c->ca_pem) || !dup_opt(cfg->client_cert_pem, &c->cert_pem) ||
@@ -270,9 +275,20 @@ nomem:
 	return err_set(BERR_NOMEM, "out of memory");
 }
 
-static CURL *pool_get(struct httpc *c)
+static unsigned cert_gen(struct httpc *c)
+{
+	pthread_mutex_lock(&c->cert_mu);
+	unsigned g = c->cert_gen;
+	pthread_mutex_unlock(&c->cert_mu);
+	return g;
+}
+
+/* An idle handle (its connections) or a new one; *gen receives the client
+ * certificate generation it will be set up with. */
+static CURL *pool_get(struct httpc *c, unsigned *gen)
 {
 	CURL *easy = NULL;
+	*gen = cert_gen(c);
 	pthread_mutex_lock(&c->pool_mu);
 	if (c->nidle > 0)
 		easy = c->idle[--c->nidle];
@@ -284,16 +300,53 @@ static CURL *pool_get(struct httpc *c)
 	return easy;
 }
 
-static void pool_put(struct httpc *c, CURL *easy)
+/* Keeps easy (and its connections) for reuse, unless its connections were
+ * made with a client certificate replaced since (gen). */
+static void pool_put(struct httpc *c, CURL *easy, unsigned gen)
 {
+	bool current = gen == cert_gen(c);
 	pthread_mutex_lock(&c->pool_mu);
-	if (c->nidle < c->max_idle) {
+	if (current && c->nidle < c->max_idle) {
 		c->idle[c->nidle++] = easy;
 		easy = NULL;
 	}
 	pthread_mutex_unlock(&c->pool_mu);
 	if (easy)
 		curl_easy_cleanup(easy);
+}
+
+int httpc_set_client_cert(struct httpc *c, const char *cert_pem, const char *key_pem)
+{
+	char *cert = NULL, *key = NULL, *old_cert, *old_key;
+	CURL **drop = NULL;
+	size_t ndrop = 0;
+	if (!cert_pem != !key_pem)
+		return err_set(BERR_INVALID, "http client: a client certificate needs a key and a key a certificate");
+	if ((cert_pem && !(cert = strdup(cert_pem))) || (key_pem && !(key = strdup(key_pem)))) {
+		free(cert);
+		return err_set(BERR_NOMEM, "out of memory");
+	}
+	pthread_mutex_lock(&c->cert_mu);
+	old_cert = c->cert_pem;
+	old_key = c->key_pem;
+	c->cert_pem = cert;
+	c->key_pem = key;
+	c->cert_gen++;
+	pthread_mutex_unlock(&c->cert_mu);
+	free(old_cert);
+	free_secret(old_key);
+	/* Idle connections were authenticated with the old certificate. */
+	pthread_mutex_lock(&c->pool_mu);
+	if (c->nidle && (drop = malloc(c->nidle * sizeof(*drop)))) {
+		memcpy(drop, c->idle, c->nidle * sizeof(*drop));
+		ndrop = c->nidle;
+		c->nidle = 0;
+	}
+	pthread_mutex_unlock(&c->pool_mu);
+	for (size_t i = 0; i < ndrop; i++)
+		curl_easy_cleanup(drop[i]);
+	free(drop);
+	return 0;
 }
 
 /* ------------------------------------------------------------- transfers */
@@ -426,6 +479,7 @@ static void setup_tls(struct httpc *c, CURL *e)
 		struct curl_blob blob = {c->ca_pem, strlen(c->ca_pem), CURL_BLOB_COPY};
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
 	}
+	pthread_mutex_lock(&c->cert_mu);
 	if (c->cert_pem) {
 		struct curl_blob cert = {c->cert_pem, strlen(c->cert_pem), CURL_BLOB_COPY};
 		struct curl_blob key = {c->key_pem, strlen(c->key_pem), CURL_BLOB_COPY};
@@ -434,6 +488,7 @@ static void setup_tls(struct httpc *c, CURL *e)
 		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
 		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
 	}
+	pthread_mutex_unlock(&c->cert_mu);
 	if (c->insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -661,14 +716,18 @@ static bool status_retryable(const struct httpc_retry *r, long status)
 int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_resp *resp)
 {
 	const char *method = req->method ? req->method : "GET";
-	bool may_retry = req->retry_unsafe || method_idempotent(method);
+	bool idempotent = method_idempotent(method);
+	bool may_retry = req->retry_unsafe || idempotent;
+	/* Non-idempotent and only when rejected unprocessed (httpc.h). */
+	bool rejected_only = !idempotent && req->retry_unsafe_rejected_only;
 	int64_t timeout = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
 	struct transfer t = {0};
+	unsigned gen;
 	struct httpc_resp tmp;
 	unsigned attempt = 0;
 	int rc;
 
-	t.easy = pool_get(c);
+	t.easy = pool_get(c, &gen);
 	if (!t.easy)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpc_resp_init(&tmp);
@@ -686,10 +745,13 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 		rc = perform(c, &t, req, timeout, 0);
 		if (attempt >= c->retry.max_attempts || !may_retry)
 			break;
-		if (rc == BERR_UNAVAILABLE || (rc == BERR_TIMEOUT && never_connected(t.easy)))
+		if ((rc == BERR_UNAVAILABLE && !rejected_only) ||
+		    ((rc == BERR_UNAVAILABLE || rc == BERR_TIMEOUT) && never_connected(t.easy)))
 			wait = backoff_ms(&c->retry, attempt);
 		else if (rc == 0 && status_retryable(&c->retry, tmp.status)) {
 			wait = retry_after_ms(&tmp);
+			if (rejected_only && tmp.status != 429 && wait < 0)
+				break; /* a bare 5xx: the write may have been applied */
 			if (wait < 0)
 				wait = backoff_ms(&c->retry, attempt);
 			else if (wait > c->retry.max_retry_after_ms)
@@ -698,7 +760,7 @@ int httpc_request(struct httpc *c, const struct httpc_req *req, struct httpc_res
 			break;
 		clock_sleep_ms(wait);
 	}
-	pool_put(c, t.easy);
+	pool_put(c, t.easy, gen);
 	if (rc < 0) {
 		httpc_resp_release(&tmp);
 		return rc;
@@ -721,10 +783,11 @@ int httpc_stream_lines(struct httpc *c, const struct httpc_req *req, httpc_line_
 		       void *userdata, struct httpc_resp *resp)
 {
 	struct transfer t = {0};
+	unsigned gen;
 	struct httpc_resp local;
 	int rc;
 
-	t.easy = pool_get(c);
+	t.easy = pool_get(c, &gen);
 	if (!t.easy)
 		return err_set(BERR_NOMEM, "out of memory");
 	httpc_resp_init(&local);
@@ -739,7 +802,7 @@ int httpc_stream_lines(struct httpc *c, const struct httpc_req *req, httpc_line_
 	/* A connection cut off by the server mid-stream is not reusable; a
 	 * handle that saw an error is dropped rather than pooled. */
 	if (rc == 0)
-		pool_put(c, t.easy);
+		pool_put(c, t.easy, gen);
 	else
 		curl_easy_cleanup(t.easy);
 	buf_release(&t.partial);

@@ -36,7 +36,9 @@
  * at max_delay, with jitter, or what Retry-After says (seconds or an HTTP
  * date, capped at max_retry_after_ms). Methods other than GET, HEAD,
  * OPTIONS, PUT, DELETE are retried only when the request says
- * retry_unsafe. The last response is returned when attempts run out.
+ * retry_unsafe (and, with retry_unsafe_rejected_only, only when the server
+ * cannot have acted on them). The last response is returned when attempts
+ * run out.
  */
 #ifndef BERTH_HTTPC_H
 #define BERTH_HTTPC_H
@@ -98,6 +100,11 @@ struct httpc_req {
 	int64_t timeout_ms;          /* overrides the client's total timeout (httpc_request) */
 	size_t max_response_bytes;   /* overrides the client's body bound (httpc_request) */
 	bool retry_unsafe;           /* allow retrying a non-idempotent method */
+	/* With retry_unsafe: retry a non-idempotent method only when the
+	 * server cannot have acted on it: no connection was made, 429, or a
+	 * 5xx carrying Retry-After (the Kubernetes API server's and client-go's
+	 * semantics); a bare 5xx or a broken connection is returned at once. */
+	bool retry_unsafe_rejected_only;
 
 	/* Streams only. */
 	/* Abort when no byte arrives for this long (rounded up to whole
@@ -134,6 +141,13 @@ const char *httpc_resp_header_nth(const struct httpc_resp *resp, const char *nam
 /* Creates a client. 0 with *ret set (free with httpc_free), BERR_NOMEM,
  * BERR_INVALID. */
 int httpc_new(const struct httpc_config *cfg, struct httpc **ret);
+
+/* Replaces the client certificate and key (PEM, copied; both NULL: none)
+ * for requests and streams set up from now on: idle connections made with
+ * the old certificate are closed, and a handle in use when this is called
+ * is not kept for reuse. Requests and streams in flight go on with the old
+ * one. Thread-safe. 0, BERR_INVALID (one without the other), BERR_NOMEM. */
+int httpc_set_client_cert(struct httpc *c, const char *cert_pem, const char *key_pem);
 
 /* Frees the client and its connections. No request may be in flight. NULL
  * is a no-op. */

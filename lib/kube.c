@@ -214,14 +214,39 @@ int kube_map_error(const char *what, long status, const char *body, size_t len)
 
 /* ---- credentials and headers ---- */
 
+/* A client certificate the credential brings (an exec plugin's): when it
+ * differs from the one in use, new connections use it from now on. The
+ * first one is given to httpc_new by kube_client_new (kc->http NULL). */
+static int set_client_cert(struct kube_client *kc, const struct kube_credential *cr)
+{
+	int rc;
+	if (!cr->cert_pem || !cr->key_pem || (kc->cert_pem && strcmp(kc->cert_pem, cr->cert_pem) == 0))
+		return 0;
+	char *copy = strdup(cr->cert_pem);
+	if (!copy)
+		return err_set(BERR_NOMEM, "credential: out of memory");
+	if (kc->http && (rc = httpc_set_client_cert(kc->http, cr->cert_pem, cr->key_pem)) < 0) {
+		free(copy);
+		return rc;
+	}
+	free(kc->cert_pem);
+	kc->cert_pem = copy;
+	return 0;
+}
+
 static int set_auth(struct kube_client *kc, const struct kube_credential *cr)
 {
 	char *h = NULL;
+	int rc;
 	if (cr->token && !(h = str_printf("Authorization: Bearer %s", cr->token)))
 		return err_set(BERR_NOMEM, "credential: out of memory");
 	if (h && strpbrk(h, "\r\n")) {
 		free(h);
 		return err_set(BERR_INVALID, "credential: token holds a line break");
+	}
+	if ((rc = set_client_cert(kc, cr)) < 0) {
+		free(h);
+		return rc;
 	}
 	free(kc->auth_header);
 	kc->auth_header = h;
@@ -338,7 +363,10 @@ int kube_do(struct kube_client *kc, const char *method, const char *path, const 
 			.content_type = content_type,
 			.timeout_ms = kc->o.timeout_ms,
 			.max_response_bytes = KUBE_MAX_RESPONSE_BYTES,
-			.retry_unsafe = true, /* 429/5xx: the API server did not apply the write */
+			/* POST and PATCH: only when the API server cannot have
+			 * applied them (kube.h, "Retries"). */
+			.retry_unsafe = true,
+			.retry_unsafe_rejected_only = true,
 		};
 		int64_t t0 = clock_mono_ms();
 		rc = httpc_request(kc->http, &req, resp);
@@ -823,6 +851,7 @@ void kube_client_free(struct kube_client *kc)
 		free(*h);
 	free(kc->fixed_headers);
 	free(kc->auth_header);
+	free(kc->cert_pem);
 	kube_config_release(&kc->cfg);
 	pthread_mutex_destroy(&kc->mu);
 	pthread_mutex_destroy(&kc->disc_mu);

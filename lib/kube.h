@@ -33,10 +33,21 @@
  * ("...: spec.replicas: Invalid value (FieldValueInvalid)"); the whole
  * Status of the last failed request on this thread is kube_last_status().
  *
- * Retries: 429, 500, 502, 503 and 504 and connection failures are retried
- * up to opts.max_attempts with capped exponential backoff and jitter,
- * honouring Retry-After (lib/httpc). A 401 makes the client refresh its
- * credential once (re-read tokenFile, re-run the exec plugin) and retry.
+ * Retries, up to opts.max_attempts with capped exponential backoff and
+ * jitter, honouring Retry-After (capped at max_retry_after_ms; lib/httpc):
+ *   - every verb (GET, PUT, DELETE, POST, PATCH) on 429, on any 5xx that
+ *     carries Retry-After, and on a failure to connect: the API server
+ *     rejects these before acting on the request, so a retried write
+ *     cannot be applied twice (client-go retries the same way);
+ *   - GET, PUT (the resourceVersion precondition makes a replay a 409) and
+ *     DELETE (a replay is a 404) also on a bare 500, 502, 503 or 504 and on
+ *     a connection broken mid-request;
+ *   - POST and PATCH not on a bare 5xx nor a broken connection: the write
+ *     may have been applied (a JSON patch "add" would be applied twice, a
+ *     generateName create would make a second object). The caller gets
+ *     BERR_UNAVAILABLE and decides (re-read, then retry).
+ * A 401 makes the client refresh its credential once (re-read tokenFile,
+ * re-run the exec plugin) and retry.
  * Every request first takes a token from the per-client QPS/burst bucket;
  * time spent waiting is counted in the metrics.
  *

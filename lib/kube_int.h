@@ -20,6 +20,7 @@ struct kube_client {
 
 	pthread_mutex_t mu;          /* credential, limiter, metrics */
 	char *auth_header;           /* "Authorization: Bearer ..." or NULL */
+	char *cert_pem;              /* client certificate in use (NULL: none); key in kc->http only */
 	int64_t cred_read_ms;        /* monotonic time of the last credential read */
 	int64_t cred_expires_ms;     /* wall ms; 0 = no expiry known */
 	char **fixed_headers;        /* Impersonate-*; NULL-terminated, may be NULL */

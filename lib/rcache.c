@@ -331,19 +331,26 @@ out:
 	return rc_;
 }
 
-int rcache_set_raw(struct rcache *rc, const char *key, const void *data, size_t len)
+/* Runs "verb KEY" (value NULL) or "verb KEY value" on our prefixed key,
+ * ignoring the reply: 0, BERR_NOMEM, BERR_UNAVAILABLE. */
+static int keyed_command(struct rcache *rc, const char *verb, const char *key, const void *value, size_t len)
 {
 	char *k = full_key(key);
 	if (!k)
 		return BERR_NOMEM;
-	const char *argv[3] = {"SET", k, data};
-	size_t lens[3] = {3, strlen(k), len};
-	redisReply *r = command(rc, 3, argv, lens);
+	const char *argv[3] = {verb, k, value};
+	size_t lens[3] = {strlen(verb), strlen(k), len};
+	redisReply *r = command(rc, value ? 3 : 2, argv, lens);
 	free(k);
 	if (!r)
 		return BERR_UNAVAILABLE;
 	freeReplyObject(r);
 	return 0;
+}
+
+int rcache_set_raw(struct rcache *rc, const char *key, const void *data, size_t len)
+{
+	return keyed_command(rc, "SET", key, data ? data : "", len);
 }
 
 /* Checks an envelope and appends its payload to out. */
@@ -420,32 +427,12 @@ int rcache_take(struct rcache *rc, const char *key, struct buf *out)
 
 int rcache_del(struct rcache *rc, const char *key)
 {
-	char *k = full_key(key);
-	if (!k)
-		return BERR_NOMEM;
-	const char *argv[2] = {"DEL", k};
-	size_t lens[2] = {3, strlen(k)};
-	redisReply *r = command(rc, 2, argv, lens);
-	free(k);
-	if (!r)
-		return BERR_UNAVAILABLE;
-	freeReplyObject(r);
-	return 0;
+	return keyed_command(rc, "DEL", key, NULL, 0);
 }
 
 int rcache_publish(struct rcache *rc, const char *channel, const void *msg, size_t len)
 {
-	char *k = full_key(channel);
-	if (!k)
-		return BERR_NOMEM;
-	const char *argv[3] = {"PUBLISH", k, msg};
-	size_t lens[3] = {7, strlen(k), len};
-	redisReply *r = command(rc, 3, argv, lens);
-	free(k);
-	if (!r)
-		return BERR_UNAVAILABLE;
-	freeReplyObject(r);
-	return 0;
+	return keyed_command(rc, "PUBLISH", channel, msg ? msg : "", len);
 }
 
 static void deliver(redisReply *r, rcache_message_fn cb, void *arg)

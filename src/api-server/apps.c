@@ -395,7 +395,10 @@ static bool check_sources(struct api_server *s, struct httpd_req *req, const str
 
 /* Renders each source through the repo server and checks the kinds of
  * what it would apply against the project (Argo CD's API server refuses
- * those too, not only its controller). Skipped without --repo-server. */
+ * those too, not only its controller). Skipped without --repo-server.
+ * Only a refused kind refuses: a source that does not render alone (a
+ * multi-source app's $ref values, a chart repository that is down) is
+ * left to the controller, which checks every kind again before applying. */
 static bool check_kinds(struct api_server *s, struct httpd_req *req, const struct model_app *app)
 {
 	if (!s->repo_server)
@@ -403,8 +406,8 @@ static bool check_kinds(struct api_server *s, struct httpd_req *req, const struc
 	for (size_t i = 0; i < app->sources.n; i++) {
 		const struct model_source *src = &app->sources.v[i];
 		json_t *ans = NULL;
-		if (!src->repo_url)
-			continue;
+		if (!src->repo_url || (src->ref && !src->path && !src->chart))
+			continue; /* a values-only source: nothing of its own to apply */
 		json_t *body = json_pack("{s:o,s:s,s:s,s:s,s:s,s:o}", "repo", api_repo_request_creds(s, src->repo_url),
 					 "revision", src->target_revision ? src->target_revision : "HEAD", "path",
 					 src->path ? src->path : ".", "appName", app->meta.name ? app->meta.name : "",
@@ -413,8 +416,9 @@ static bool check_kinds(struct api_server *s, struct httpd_req *req, const struc
 		int rc = api_repo_server_call(s, "/v1/manifests", body, &ans);
 		json_decref(body);
 		if (rc < 0) {
-			httpd_respond_error(req, rc == BERR_UNAVAILABLE ? 503 : 400, "spec.source: %s", err_msg());
-			return false;
+			log_debug("kind check skipped: the source does not render alone", "app",
+				  app->meta.name ? app->meta.name : "", "error", err_msg(), NULL);
+			continue;
 		}
 		bool ok = api_project_check_kinds(s, req, app->project, json_object_get(ans, "manifests"));
 		json_decref(ans);

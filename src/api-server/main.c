@@ -96,7 +96,6 @@ static void on_redis_state(bool up, const char *msg, void *arg)
 static int setup(const struct flags *f, struct api_server *s)
 {
 	struct kube_config kcfg = {0};
-	char *password = NULL, *file_key = NULL;
 	int rc;
 
 	s->ns = f->ns;
@@ -125,39 +124,18 @@ static int setup(const struct flags *f, struct api_server *s)
 			return rc;
 	}
 	if (f->d.redis) {
+		/* Without --server-secret-file, entries are signed with
+		 * server.secretkey of berth-secret, as the other daemons are told. */
 		struct settings *st = settings_get(s);
-		if (f->d.redis_password_file &&
-		    (rc = daemonopts_read_secret(f->d.redis_password_file, &password, NULL)) < 0) {
-			settings_put(st);
-			return err_prefix(rc, "--redis-password-file");
-		}
-		if (f->d.server_secret_file &&
-		    (rc = daemonopts_read_secret(f->d.server_secret_file, &file_key, NULL)) < 0) {
-			settings_put(st);
-			daemonopts_secret_free(password);
-			return err_prefix(rc, "--server-secret-file");
-		}
-		if (file_key && strlen(file_key) < 16) {
-			settings_put(st);
-			daemonopts_secret_free(password);
-			daemonopts_secret_free(file_key);
-			return err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
-		}
-		const uint8_t *hk = file_key ? (const uint8_t *)file_key : st->key;
-		size_t hk_len = file_key ? strlen(file_key) : st->key_len;
-		struct rcache_opts ro = {.addr = f->d.redis,
-					 .password = password,
-					 .hmac_key = hk,
-					 .hmac_key_len = hk_len > 64 ? 64 : hk_len,
-					 .timeout_ms = 1000,
-					 .pool_size = 8,
-					 .on_state = on_redis_state};
-		rc = rcache_new(&ro, &s->cache);
+		struct rcache_opts base = {.hmac_key = st->key ? st->key : (const uint8_t *)"",
+					   .hmac_key_len = st->key_len > 64 ? 64 : st->key_len,
+					   .timeout_ms = 1000,
+					   .pool_size = 8,
+					   .on_state = on_redis_state};
+		rc = daemonopts_open_cache(&f->d, &base, &s->cache);
 		settings_put(st);
-		daemonopts_secret_free(file_key);
-		daemonopts_secret_free(password);
 		if (rc < 0)
-			return err_prefix(rc, "--redis");
+			return rc;
 	}
 	if ((rc = static_init(f->static_dir)) < 0)
 		return rc;

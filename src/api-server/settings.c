@@ -8,7 +8,6 @@
  * a restart and without polling. */
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "b64.h"
@@ -16,6 +15,7 @@
 #include "err.h"
 #include "jsonx.h"
 #include "log.h"
+#include "osrand.h"
 #include "passwd.h"
 #include "server.h"
 #include "str.h"
@@ -358,7 +358,7 @@ static char *random_text(size_t n)
 {
 	uint8_t raw[64];
 
-	if (n > sizeof(raw) || getrandom(raw, n, 0) != (ssize_t)n)
+	if (n > sizeof(raw) || osrand_bytes(raw, n) < 0)
 		return NULL;
 	char *out = b64_encode(raw, n, true);
 	explicit_bzero(raw, sizeof(raw));

@@ -1,11 +1,13 @@
 /* Reading Applications and writing their status and operation.
  *
  * A status is written only when it differs from the stored one in more than
- * reconciledAt, so an unchanged app costs no write and a write cannot
+ * reconciledAt (and observedGeneration), so an unchanged app costs no write and a write cannot
  * trigger another (the write's own watch event finds nothing to change). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "err.h"
 #include "jsonx.h"
@@ -33,12 +35,18 @@ int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret)
 	return kube_get(c->kc, &t, NULL, ret);
 }
 
-/* A copy of status without reconciledAt, for comparisons. */
+/* A copy of status without reconciledAt and observedGeneration, for
+ * comparisons. observedGeneration moves with every operation set or
+ * cleared (the operation is outside metadata and status, so it bumps the
+ * generation); it is written along with the next real change instead of
+ * costing two status writes (and their watch events) per sync. */
 static json_t *comparable(const json_t *status)
 {
 	json_t *s = json_is_object(status) ? json_copy((json_t *)status) : json_object();
-	if (s)
+	if (s) {
 		json_object_del(s, "reconciledAt");
+		json_object_del(s, "observedGeneration");
+	}
 	return s;
 }
 
@@ -63,6 +71,27 @@ static int write_once(struct ctl *c, const json_t *obj, json_t *status)
 	return rc;
 }
 
+/* A failpoint for tests: with $BERTH_FAILPOINT_STATUS_WRITE_DELAY_MS set,
+ * every status write waits that long between computing the status and
+ * writing it, so an operation can start and finish in between (as it may on
+ * a loaded machine: the reconcile that queues an operation writes the status
+ * it computed from the copy read before). t0904 checks that such a stale
+ * write keeps the operation's operationState and history. Read once. */
+static int64_t failpoint_delay_ms(void)
+{
+	static atomic_llong cached = -1;
+	long long ms = atomic_load(&cached);
+	if (ms < 0) {
+		const char *e = getenv("BERTH_FAILPOINT_STATUS_WRITE_DELAY_MS");
+		int64_t v = 0;
+		if (!e || str_to_i64(e, &v) < 0 || v < 0)
+			v = 0;
+		ms = v;
+		atomic_store(&cached, ms);
+	}
+	return ms;
+}
+
 int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status)
 {
 	const char *name = jx_path_str(obj, "metadata", "name", NULL);
@@ -73,6 +102,8 @@ int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status)
 		atomic_fetch_add(&c->m.status_skipped, 1);
 		return 0;
 	}
+	if (failpoint_delay_ms() > 0)
+		clock_sleep_ms(failpoint_delay_ms());
 	rc = write_once(c, obj, status);
 	if (rc == BERR_CONFLICT) {
 		err_clear();

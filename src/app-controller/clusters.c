@@ -156,8 +156,10 @@ bool ctl_app_in_shard(struct ctl *c, const struct model_app *app)
 
 /* The client for server: from the cluster Secret naming it (its identity,
  * "<name>/<resourceVersion>", in *ret_id), else the control-plane client
- * for https://kubernetes.default.svc (identity ""). */
-static int cluster_client(struct ctl *c, const char *server, struct kube_client **ret, bool *owned, char **ret_id)
+ * for https://kubernetes.default.svc (identity ""). 1 and nothing built
+ * when the identity equals known_id (NULL: always build). */
+static int cluster_client(struct ctl *c, const char *server, const char *known_id, struct kube_client **ret,
+			  bool *owned, char **ret_id)
 {
 	struct lc_records rs = {0};
 	int rc = livecache_list(c->cp, "", "Secret", c->ns, &rs);
@@ -175,6 +177,8 @@ static int cluster_client(struct ctl *c, const char *server, struct kube_client 
 			char *id = str_printf("%s/%s", rs.v[i]->name, rs.v[i]->resource_version);
 			if (!id)
 				rc = err_set(BERR_NOMEM, "out of memory");
+			else if (known_id && !strcmp(id, known_id))
+				rc = 1;
 			else if ((rc = kube_config_from_cluster(&mc, &cfg)) == 0) {
 				struct kube_client_opts o = {.qps = c->kube_qps, .burst = c->kube_burst};
 				rc = kube_client_new(&cfg, &o, ret);
@@ -193,7 +197,13 @@ static int cluster_client(struct ctl *c, const char *server, struct kube_client 
 		json_decref(obj);
 	}
 	lc_records_free(&rs);
+	if (rc == 1) {
+		err_clear();
+		return 1;
+	}
 	if (rc == BERR_NOTFOUND && !strcmp(server, MODEL_IN_CLUSTER_SERVER)) {
+		if (known_id && !*known_id)
+			return 1;
 		if (!(*ret_id = str_dup("")))
 			return err_set(BERR_NOMEM, "out of memory");
 		*ret = c->kc;
@@ -230,16 +240,9 @@ static int cluster_rebuild(struct ctl *c, struct cluster *cl)
 
 	if (!r)
 		return err_set(BERR_NOMEM, "out of memory");
-	if ((rc = cluster_client(c, cl->server, &kc, &owned, &id)) < 0) {
+	if ((rc = cluster_client(c, cl->server, cl->secret_rv ? cl->secret_rv : "", &kc, &owned, &id)) != 0) {
 		free(r);
-		return rc;
-	}
-	if (str_eq_null(id, cl->secret_rv)) { /* another Secret changed */
-		if (owned)
-			kube_client_free(kc);
-		free(id);
-		free(r);
-		return 0;
+		return rc < 0 ? rc : 0; /* 1: unchanged (another Secret changed) */
 	}
 	if ((rc = cluster_cache_new(c, kc, &lc)) < 0) {
 		if (owned)
@@ -324,7 +327,7 @@ int ctl_cluster_get(struct ctl *c, const char *server, struct cluster **ret)
 	cl->secrets_gen = gen;
 	struct kube_client *kc = NULL;
 	struct livecache *lc = NULL;
-	if ((rc = cluster_client(c, server, &kc, &cl->owned_client, &cl->secret_rv)) < 0) {
+	if ((rc = cluster_client(c, server, NULL, &kc, &cl->owned_client, &cl->secret_rv)) < 0) {
 		cluster_free(cl);
 		goto out;
 	}

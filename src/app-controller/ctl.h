@@ -123,7 +123,7 @@ void ctl_live_batch(const struct lc_event *ev, size_t n, void *userdata);
  * or by GET when fresh is true. BERR_NOTFOUND when gone. */
 int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret);
 /* Writes status (borrowed; may be modified) to the Application unless
- * equal to the one in obj (ignoring reconciledAt). On a conflict it reads
+ * equal to the one in obj (ignoring reconciledAt and observedGeneration). On a conflict it reads
  * the app again, keeps the stored operationState and history (written by
  * the operation workers) and retries once. Returns 1 when written, 0 when
  * skipped, or a BERR code. */
@@ -163,6 +163,14 @@ int ctl_reconcile(struct ctl *c, const char *name);
 /* ---- sync.c ---- */
 /* Runs (or resumes) the app's operation to its end. */
 int ctl_sync(struct ctl *c, const char *name);
+/* How long the app's compare should wait, 0 when it may run now. busy: the
+ * app has an operation pending or running. While busy, the compares its
+ * own applies and operationState writes trigger would only compete with
+ * it for CPU and write status that is stale at once: one runs at most every
+ * SYNC_COMPARE_INTERVAL_MS (the first that long after the app became busy),
+ * and the end of the sync lets the next one run at once. Not busy: 0. */
+#define SYNC_COMPARE_INTERVAL_MS 5000
+int64_t ctl_compare_delay(struct ctl *c, const char *name, bool busy);
 /* Deletes an app's resources (finalizer) in reverse wave order. 1 when all
  * are gone, 0 while some remain, or a BERR code. */
 int ctl_delete_resources(struct ctl *c, struct cluster *cl, const struct model_app *app);

@@ -20,7 +20,6 @@
 #include "kyaml.h"
 #include "lease.h"
 #include "log.h"
-#include "osrand.h"
 #include "str.h"
 
 #define VERSION "0.1.0"
@@ -110,40 +109,11 @@ static void on_redis_state(bool up, const char *msg, void *arg)
 
 static int setup_cache(const struct flags *f, struct ctl *c)
 {
-	char *password = NULL, *secret = NULL;
-	size_t secret_len = 0;
-	uint8_t random_key[32];
-	int rc = 0;
+	struct rcache_opts base = {.timeout_ms = 1000, .pool_size = 8, .on_state = on_redis_state};
 
 	if (!f->d.redis)
 		return 0;
-	if (f->d.server_secret_file) {
-		if ((rc = daemonopts_read_secret(f->d.server_secret_file, &secret, &secret_len)) < 0)
-			return err_prefix(rc, "--server-secret-file");
-		if (secret_len > 64)
-			secret_len = 64;
-	} else if ((rc = osrand_bytes(random_key, sizeof(random_key))) < 0) {
-		return rc;
-	}
-	if (secret && secret_len < 16) {
-		rc = err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
-		goto out;
-	}
-	if (f->d.redis_password_file &&
-	    (rc = daemonopts_read_secret(f->d.redis_password_file, &password, NULL)) < 0) {
-		err_prefix(rc, "--redis-password-file");
-		goto out;
-	}
-	struct rcache_opts ro = {.addr = f->d.redis, .password = password,
-				 .hmac_key = secret ? (const uint8_t *)secret : random_key,
-				 .hmac_key_len = secret ? secret_len : sizeof(random_key), .timeout_ms = 1000,
-				 .pool_size = 8, .on_state = on_redis_state};
-	rc = rcache_new(&ro, &c->cache);
-out:
-	daemonopts_secret_free(password);
-	daemonopts_secret_free(secret);
-	explicit_bzero(random_key, sizeof(random_key));
-	return rc;
+	return daemonopts_open_cache(&f->d, &base, &c->cache);
 }
 
 /* manifests/crds next to the binary (bin/ or build/san/bin/). */
@@ -291,16 +261,13 @@ static void count_apps(struct ctl *c, struct buf *out)
 		return;
 	}
 	for (size_t i = 0; i < rs.n; i++) {
-		json_t *obj = NULL;
-		if (lc_record_object(rs.v[i], &obj) < 0)
-			continue;
-		const char *s = jx_path_str(obj, "status", "sync", "status", NULL);
-		const char *h = jx_path_str(obj, "status", "health", "status", NULL);
+		/* the record's compact status keeps sync and health: no parse */
+		const char *s = jx_path_str(rs.v[i]->meta, "status", "sync", "status", NULL);
+		const char *h = jx_path_str(rs.v[i]->meta, "status", "health", "status", NULL);
 		char *k = str_printf("sync_status=\"%s\",health_status=\"%s\"", s ? s : "Unknown", h ? h : "Unknown");
 		if (k)
 			json_object_set_new(counts, k, json_integer(json_integer_value(json_object_get(counts, k)) + 1));
 		free(k);
-		json_decref(obj);
 	}
 	lc_records_free(&rs);
 	const char *k;

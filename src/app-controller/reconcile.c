@@ -255,7 +255,8 @@ static int build_compare(struct ctl *c, struct cluster *cl, const struct model_a
 	json_t *settings = ctl_settings(c);
 	json_t *custom = settings ? ctl_diff_customizations(settings) : NULL;
 	json_decref(settings);
-	struct diff_settings ds = {.ignore_differences = ignore, .customizations = json_object_size(custom) ? custom : NULL};
+	struct diff_settings ds = {.ignore_differences = ignore, .customizations = json_object_size(custom) ? custom : NULL,
+				   .compare_only = true};
 	cmp->all_synced = true;
 	for (i = 0; i < cmp->n; i++) {
 		compare_one(c, proj, &ds, &cmp->v[i], cmp);
@@ -794,14 +795,21 @@ int ctl_reconcile(struct ctl *c, const char *name)
 		goto out;
 	}
 	const char *phase = jx_path_str(obj, "status", "operationState", "phase", NULL);
-	if (app.operation.present || (phase && (!strcmp(phase, "Running") || !strcmp(phase, "Terminating"))))
+	bool running = phase && (!strcmp(phase, "Running") || !strcmp(phase, "Terminating"));
+	if (app.operation.present || running)
 		workq_add(c->op_q, name);
+	int64_t delay = ctl_compare_delay(c, name, running || (app.operation.present && app.operation.sync_present));
+	if (delay > 0) {
+		workq_add_after(c->status_q, name, delay);
+		goto skip;
+	}
 	rc = reconcile_app(c, obj, &app);
 	int64_t jitter = c->resync_ms / 10 ? (int64_t)(random() % (c->resync_ms / 10)) : 0;
 	workq_add_after(c->status_q, name, c->resync_ms + jitter);
 out:
 	atomic_fetch_add(&c->m.reconciles, 1);
 	atomic_fetch_add(&c->m.reconcile_ms, (unsigned long long)(clock_mono_ms() - t0));
+skip:
 	model_app_release(&app);
 	json_decref(obj);
 	return rc;

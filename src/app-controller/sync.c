@@ -46,9 +46,15 @@ struct sync_run {
 	bool terminated;
 	pthread_mutex_t mu;        /* results, failed and message, for parallel applies */
 	/* where the time went (debug log at the end) */
-	int64_t t_start, prepare_ms, wait_ms, write_ms;
+	int64_t t_start, prepare_ms, apply_ms, wait_ms, write_ms;
 	size_t n_tasks;
 	unsigned writes;
+	/* the first Running write, sent while the first step applies */
+	pthread_t first_write;
+	bool first_write_pending;
+	bool running_written;      /* phase Running is stored (progress writes may test it) */
+	json_t *first_os;
+	int first_rc;
 };
 
 static json_t *result_entry(const json_t *obj, const char *status, const char *msg, const struct syncplan_task *t)
@@ -141,7 +147,7 @@ static int put_op_state(struct sync_run *s, json_t *os, json_t *history, bool on
  * Running, so a terminate request (phase Terminating) is never
  * overwritten. When the patch cannot apply (no status yet, the test
  * failed) the app is read and written whole. */
-static int write_op_state(struct sync_run *s, json_t *os, json_t *history, bool only_running)
+static int write_op_state_now(struct sync_run *s, json_t *os, json_t *history, bool only_running)
 {
 	json_t *patch = json_array();
 	int rc;
@@ -172,6 +178,24 @@ static int write_op_state(struct sync_run *s, json_t *os, json_t *history, bool 
 	return rc;
 }
 
+/* Waits for the first Running write (start_running) to be done. */
+static void join_first_write(struct sync_run *s)
+{
+	if (!s->first_write_pending)
+		return;
+	pthread_join(s->first_write, NULL);
+	s->first_write_pending = false;
+	s->running_written = s->first_rc == 0;
+	json_decref(s->first_os);
+	s->first_os = NULL;
+}
+
+static int write_op_state(struct sync_run *s, json_t *os, json_t *history, bool only_running)
+{
+	join_first_write(s);
+	return write_op_state_now(s, os, history, only_running && s->running_written);
+}
+
 /* Records phase Running; progress (only_running) never replaces a
  * terminate request. */
 static int write_running(struct sync_run *s, bool only_running)
@@ -180,6 +204,43 @@ static int write_running(struct sync_run *s, bool only_running)
 	int rc = os ? write_op_state(s, os, NULL, only_running) : err_set(BERR_NOMEM, "out of memory");
 	json_decref(os);
 	return rc;
+}
+
+static void *first_write_main(void *arg)
+{
+	struct sync_run *s = arg;
+	if ((s->first_rc = write_op_state_now(s, s->first_os, NULL, false)) < 0) {
+		log_debug("operationState not written", "app", s->name, "error", err_msg(), NULL);
+		err_clear();
+	}
+	return NULL;
+}
+
+/* Records phase Running on a thread of its own while the first step
+ * applies: with thousands of resources the Application object is large and
+ * a write of it takes long. Harmless for a resume: the operation stays
+ * until the final write, so a controller killed before this write landed
+ * starts it again (applying is idempotent; no hook has finished yet). Every
+ * later write joins it first. */
+static void start_running(struct sync_run *s)
+{
+	json_t *os = op_state_json(s, "Running"), *copy = NULL;
+	/* the workers append to s->results meanwhile: the thread gets a copy */
+	if (os && (copy = json_deep_copy(s->results)))
+		json_object_set_new(json_object_get(os, "syncResult"), "resources", copy);
+	if (!os || !copy) {
+		json_decref(os);
+		return;
+	}
+	s->first_os = os;
+	if (pthread_create(&s->first_write, NULL, first_write_main, s) == 0) {
+		s->first_write_pending = true;
+		return;
+	}
+	first_write_main(s);
+	s->running_written = s->first_rc == 0;
+	json_decref(s->first_os);
+	s->first_os = NULL;
 }
 
 /* ---- termination ---- */
@@ -571,6 +632,7 @@ static int run_tasks(struct sync_run *s, const struct syncplan *p)
 			return err_set(BERR_NOMEM, "out of memory");
 		snprintf(s->message, sizeof(s->message), "running %s wave %d", syncplan_phase_name(p->tasks[from].phase),
 			 p->tasks[from].wave);
+		int64_t t_apply = clock_mono_ms();
 		for (size_t i = from; i < end && !s->failed;) {
 			size_t j = i + 1;
 			if (!p->tasks[i].hook)
@@ -581,6 +643,7 @@ static int run_tasks(struct sync_run *s, const struct syncplan *p)
 			i = j;
 		}
 		int64_t t_wait = clock_mono_ms();
+		s->apply_ms += t_wait - t_apply;
 		if (!s->failed && !s->dry_run)
 			wait_step(s, p, from, end, created, end >= p->n);
 		s->wait_ms += clock_mono_ms() - t_wait;
@@ -614,6 +677,48 @@ static int run_fail_hooks(struct sync_run *s, const struct syncplan *p)
 	str_copy(s->message, saved, sizeof(saved));
 	s->failed = true;
 	return 0;
+}
+
+/* ---- compares while an operation runs ---- */
+
+/* {app name: monotonic ms of its last compare while busy}; one controller
+ * per process. An entry lives from the first compare that finds the app
+ * busy to the first that finds it idle. */
+static pthread_mutex_t busy_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *busy_apps;
+
+int64_t ctl_compare_delay(struct ctl *c, const char *name, bool busy)
+{
+	int64_t now = clock_mono_ms(), delay = 0;
+	(void)c;
+	pthread_mutex_lock(&busy_mu);
+	if (!busy_apps)
+		busy_apps = json_object();
+	json_t *e = json_object_get(busy_apps, name);
+	if (!busy) {
+		if (e)
+			json_object_del(busy_apps, name);
+	} else if (!e) {
+		json_object_set_new(busy_apps, name, json_integer(now));
+		delay = SYNC_COMPARE_INTERVAL_MS;
+	} else if (now - json_integer_value(e) >= SYNC_COMPARE_INTERVAL_MS) {
+		json_integer_set(e, now);
+	} else {
+		delay = SYNC_COMPARE_INTERVAL_MS - (now - json_integer_value(e));
+	}
+	pthread_mutex_unlock(&busy_mu);
+	return delay;
+}
+
+/* The operation has ended: the next compare runs at once, even one that
+ * still finds the operation in a stale cached copy of the app. */
+static void compare_now(const char *name)
+{
+	pthread_mutex_lock(&busy_mu);
+	json_t *e = json_object_get(busy_apps, name);
+	if (e)
+		json_integer_set(e, INT64_MIN / 2);
+	pthread_mutex_unlock(&busy_mu);
 }
 
 /* ---- the operation ---- */
@@ -739,15 +844,15 @@ static json_t *history_json(struct sync_run *s, const json_t *obj)
 }
 
 /* One debug line: total, preparing (manifests, project, plan), applying,
- * waiting for health, writing operationState (count). */
+ * waiting for health, writing operationState (count; the first write
+ * overlaps applying). */
 static void log_timings(const struct sync_run *s)
 {
 	int64_t total = clock_mono_ms() - s->t_start;
-	int64_t run = total - s->prepare_ms - s->wait_ms - s->write_ms;
 	char v[6][24];
 	snprintf(v[0], sizeof(v[0]), "%lld", (long long)total);
 	snprintf(v[1], sizeof(v[1]), "%lld", (long long)s->prepare_ms);
-	snprintf(v[2], sizeof(v[2]), "%lld", (long long)(run > 0 ? run : 0));
+	snprintf(v[2], sizeof(v[2]), "%lld", (long long)s->apply_ms);
 	snprintf(v[3], sizeof(v[3]), "%lld", (long long)s->wait_ms);
 	snprintf(v[4], sizeof(v[4]), "%lld/%u", (long long)s->write_ms, s->writes);
 	snprintf(v[5], sizeof(v[5]), "%zu", s->n_tasks);
@@ -899,8 +1004,8 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 		s.failed = true;
 		goto done;
 	}
-	if (!s.dry_run && write_running(&s, false) < 0)
-		err_clear();
+	if (!s.dry_run)
+		start_running(&s);
 	if ((rc = select_objects(&s, op, desired_all, &desired, &prune)) < 0 ||
 	    (rc = ensure_namespace(&s)) < 0) {
 		s.failed = true;
@@ -919,7 +1024,7 @@ static int sync_app(struct ctl *c, const json_t *obj, struct model_app *app, str
 		snprintf(s.message, sizeof(s.message), "%s", err_msg());
 		goto done;
 	}
-	s.prepare_ms = clock_mono_ms() - s.t_start - s.write_ms;
+	s.prepare_ms = clock_mono_ms() - s.t_start;
 	s.n_tasks = plan.n;
 	run_tasks(&s, &plan);
 	if (s.failed && !s.terminated)
@@ -938,6 +1043,7 @@ done:
 	free(s.started_at);
 	free(type);
 	pthread_mutex_destroy(&s.mu);
+	compare_now(app->meta.name);
 	workq_add(c->status_q, app->meta.name);
 	return rc;
 }

@@ -43,6 +43,8 @@ static void cp_batch(const struct lc_event *ev, size_t n, void *userdata)
 		else if (!strcmp(r->kind, MODEL_KIND_PROJECT) || !strcmp(r->kind, "Secret") ||
 			 !strcmp(r->name, "berth-cm"))
 			all = true;
+		if (!strcmp(r->kind, "Secret"))
+			atomic_fetch_add(&c->secrets_gen, 1); /* clusters compare their Secret */
 	}
 	if (all)
 		ctl_enqueue_all_apps(c);

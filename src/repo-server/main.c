@@ -14,7 +14,6 @@
 #include "err.h"
 #include "fsx.h"
 #include "log.h"
-#include "osrand.h"
 #include "server.h"
 #include "str.h"
 
@@ -141,45 +140,11 @@ static void ref_store_put(void *arg, const char *key, const char *text, size_t l
 
 static int setup_cache(const struct flags *f, struct repo_server *s)
 {
-	char *password = NULL, *secret = NULL;
-	size_t secret_len = 0;
-	uint8_t random_key[32];
-	int rc = 0;
+	struct rcache_opts base = {.timeout_ms = 1000, .pool_size = 8, .on_state = on_redis_state};
 
-	if (f->d.server_secret_file) {
-		if ((rc = daemonopts_read_secret(f->d.server_secret_file, &secret, &secret_len)) < 0)
-			return err_prefix(rc, "--server-secret-file");
-		if (secret_len < 16) {
-			rc = err_set(BERR_INVALID, "--server-secret-file: the key must have at least 16 bytes");
-			goto out;
-		}
-		if (secret_len > 64)
-			secret_len = 64; /* rcache takes up to 64 bytes; a longer secret is cut */
-	} else if (f->d.redis) {
-		if ((rc = osrand_bytes(random_key, sizeof(random_key))) < 0)
-			return rc;
+	if (f->d.redis && !f->d.server_secret_file)
 		log_info("no --server-secret-file: signing the cache with a random per-process key", NULL);
-	}
-	if (!f->d.redis)
-		goto out;
-	if (f->d.redis_password_file &&
-	    (rc = daemonopts_read_secret(f->d.redis_password_file, &password, NULL)) < 0) {
-		err_prefix(rc, "--redis-password-file");
-		goto out;
-	}
-	struct rcache_opts ro = {.addr = f->d.redis,
-				 .password = password,
-				 .hmac_key = secret ? (const uint8_t *)secret : random_key,
-				 .hmac_key_len = secret ? secret_len : sizeof(random_key),
-				 .timeout_ms = 1000,
-				 .pool_size = 8,
-				 .on_state = on_redis_state};
-	rc = rcache_new(&ro, &s->cache);
-out:
-	daemonopts_secret_free(password);
-	daemonopts_secret_free(secret);
-	explicit_bzero(random_key, sizeof(random_key));
-	return rc;
+	return daemonopts_open_cache(&f->d, &base, &s->cache);
 }
 
 /* Private checkouts are written and removed for every render, so they

@@ -4,9 +4,10 @@
 # next sync, HookSucceeded and Helm's hook-succeeded delete it after
 # success, HookFailed after failure), Skip objects never applied; auto-sync
 # never retries a revision that failed (without retry), refuses to prune
-# every resource unless allowEmpty; ApplyOutOfSyncOnly=true leaves objects
-# already in sync alone; a resource tracked by another app (whose name
-# starts like this one's) is a SharedResourceWarning.
+# every resource unless allowEmpty; a rollback is refused while auto-sync
+# is on; ApplyOutOfSyncOnly=true leaves objects already in sync alone; a
+# resource tracked by another app (whose name starts like this one's) is a
+# SharedResourceWarning.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/controller-lib.sh"
 
@@ -82,6 +83,17 @@ t_ok "without allowEmpty nothing is pruned" k get configmap lonely
 k -n berth patch applications.berth.dev empty --type merge \
 	-p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true,"allowEmpty":true}}}}' >/dev/null
 wait_for "with allowEmpty the last resource is pruned" 60 bash -c "! kubectl get configmap lonely >/dev/null 2>&1"
+
+# ---- rollback is refused while auto-sync is on
+wait_for "empty: prune recorded in history" 30 bash -c "[ \"\$(kubectl -n berth get applications.berth.dev empty -o json | jq '.status.history | length')\" = 2 ]"
+rev1=$(app_field empty '.status.history[0].revision')
+src=$(app_field empty '.status.history[0].source' | jq -c .)
+k -n berth patch applications.berth.dev empty --type merge \
+	-p "{\"operation\":{\"sync\":{\"revision\":\"$rev1\",\"source\":$src},\"initiatedBy\":{\"username\":\"tester\"}}}" >/dev/null
+wait_for_line "$CTL_LOG" "rollback refused: auto-sync is on" 30
+wait_for "refused rollback request cleared" 30 bash -c "[ \"\$(kubectl -n berth get applications.berth.dev empty -o json | jq -c '.operation')\" = null ]"
+t_fail "refused rollback brought nothing back" k get configmap lonely
+t_eq "refused rollback adds no history" "$(app_field empty '.status.history | length')" "2"
 
 # ---- ApplyOutOfSyncOnly (objects with Replace=true would otherwise be PUT)
 app_apply oos oos manual

@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "err.h"
 #include "jsonx.h"
+#include "osrand.h"
 #include "str.h"
 #include "store.h"
 
@@ -58,15 +58,15 @@ static void token_hex(char *out, size_t nbytes)
 	unsigned char raw[64];
 	if (nbytes > sizeof(raw))
 		nbytes = sizeof(raw);
-	if (getrandom(raw, nbytes, 0) != (ssize_t)nbytes) {
+	if (osrand_bytes(raw, nbytes) < 0) {
+		err_clear();
 		uint64_t x = (uint64_t)clock_wall_ms() ^ (uint64_t)clock_mono_ms() << 20;
 		for (size_t i = 0; i < nbytes; i++) {
 			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 			raw[i] = (unsigned char)(x >> 56);
 		}
 	}
-	for (size_t i = 0; i < nbytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	str_hex(raw, nbytes, out);
 }
 
 /* xorshift under mu: a fraction in [0, 1). */
@@ -319,7 +319,7 @@ struct faults *faults_new(struct ks_store *s, const char *admin_token, const cha
 		f->orig_token = str_dup(cluster_token);
 		f->cur_token = str_dup(cluster_token);
 	}
-	if (getrandom(&f->rng, sizeof(f->rng), 0) != sizeof(f->rng) || f->rng == 0)
+	if (osrand_bytes(&f->rng, sizeof(f->rng)) < 0 || f->rng == 0)
 		f->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)clock_wall_ms();
 	if (pthread_create(&f->timer, NULL, timer_main, f) != 0) {
 		faults_free(f);

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,14 +55,6 @@ static const char usage[] =
 	"  --log-level LEVEL         debug, info, warn or error (default info)\n"
 	"  --version                 print the version and exit\n"
 	"  --help                    print this help and exit\n";
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static int read_file(const char *path, char **ret)
 {
@@ -442,17 +435,24 @@ int main(int argc, char **argv)
 	}
 	store_bookmark_interval_ms = cfg.bookmark_ms;
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* SIGINT/SIGTERM are blocked before any thread starts (every thread
+	 * inherits the mask) and taken with sigwait once serving: a handler
+	 * plus pause() lost a signal that arrived just before pause() or was
+	 * delivered to another thread, and the process never stopped. */
+	sigset_t stop_set;
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 
 	if (sim_start_cluster(&sim, &cfg) < 0 || sim_start_server(&sim, &cfg, host, port) < 0 ||
 	    sim_write_files(&sim, &cfg) < 0)
 		goto out;
 	printf("kube-sim ready %s\n", sim.url);
 	fflush(stdout);
-	while (!stop_requested)
-		pause();
+	int sig = 0;
+	while (sigwait(&stop_set, &sig) != 0)
+		;
 	rc = 0;
 out:
 	sim_stop(&sim);

@@ -20,7 +20,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "buf.h"
@@ -28,6 +27,7 @@
 #include "err.h"
 #include "jsonx.h"
 #include "kmap.h"
+#include "osrand.h"
 #include "selector.h"
 #include "store_int.h"
 #include "str.h"
@@ -699,10 +699,9 @@ static void random_hex(char *out, size_t nbytes)
 	unsigned char raw[32];
 	if (nbytes > sizeof(raw))
 		nbytes = sizeof(raw);
-	if (getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
+	if (osrand_bytes(raw, nbytes) < 0)
 		memset(raw, 0, sizeof(raw));
-	for (size_t i = 0; i < nbytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	str_hex(raw, nbytes, out);
 }
 
 /* Writes one page of items [pos, pos+count) followed by the list tail. */

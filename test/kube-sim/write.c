@@ -12,11 +12,11 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "clock.h"
 #include "err.h"
 #include "jsonx.h"
+#include "osrand.h"
 #include "patch.h"
 #include "store.h"
 #include "store_int.h"
@@ -38,7 +38,7 @@ static const char *sub_name(const struct ks_write_opts *o)
 static void uuid_v4(char out[37])
 {
 	unsigned char r[16];
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+	if (osrand_bytes(r, sizeof(r)) < 0)
 		memset(r, 0x5a, sizeof(r));
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
@@ -50,7 +50,7 @@ static void random_suffix(char out[6])
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	unsigned char r[5];
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+	if (osrand_bytes(r, sizeof(r)) < 0)
 		memset(r, 7, sizeof(r));
 	for (int i = 0; i < 5; i++)
 		out[i] = alphabet[r[i] % (sizeof(alphabet) - 1)];

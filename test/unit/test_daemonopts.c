@@ -211,6 +211,66 @@ START_TEST(missing_or_huge_secret_file_leaves_output_untouched)
 }
 END_TEST
 
+START_TEST(cache_without_redis_is_none_but_secret_file_is_checked)
+{
+	char *short_key = write_temp("too short\n", 10);
+	struct daemon_opts d = {0};
+	struct rcache_opts base = {0};
+	struct rcache *c = (struct rcache *)&d;
+	ck_assert_int_eq(daemonopts_open_cache(&d, &base, &c), 0);
+	ck_assert_ptr_null(c);
+	d.server_secret_file = short_key;
+	c = (struct rcache *)&d;
+	ck_assert_int_eq(daemonopts_open_cache(&d, &base, &c), BERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "--server-secret-file: the key must have at least 16 bytes"));
+	ck_assert_ptr_eq(c, (struct rcache *)&d);
+	unlink(short_key);
+	free(short_key);
+}
+END_TEST
+
+START_TEST(cache_with_redis_uses_secret_file_then_base_key_then_random)
+{
+	char *key = write_temp("0123456789abcdef0123456789abcdef\n", 33);
+	struct daemon_opts d = {.redis = "127.0.0.1:1", .server_secret_file = key};
+	struct rcache_opts base = {.hmac_key = (const uint8_t *)"short", .hmac_key_len = 5};
+	struct rcache *c = NULL;
+	/* the file's key wins over base's (too short) one */
+	ck_assert_int_eq(daemonopts_open_cache(&d, &base, &c), 0);
+	ck_assert_ptr_nonnull(c);
+	rcache_free(c);
+	/* without the file, base's key is used: refused for its length */
+	d.server_secret_file = NULL;
+	c = NULL;
+	ck_assert_int_eq(daemonopts_open_cache(&d, &base, &c), BERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "--redis: "));
+	ck_assert_ptr_null(c);
+	/* without either, a random key */
+	base.hmac_key = NULL;
+	base.hmac_key_len = 0;
+	ck_assert_int_eq(daemonopts_open_cache(&d, &base, &c), 0);
+	ck_assert_ptr_nonnull(c);
+	rcache_free(c);
+	unlink(key);
+	free(key);
+}
+END_TEST
+
+START_TEST(cache_errors_name_the_flag)
+{
+	struct daemon_opts d = {.redis = "127.0.0.1:1", .redis_password_file = "/nonexistent/berth-password"};
+	struct rcache_opts base = {0};
+	struct rcache *c = NULL;
+	ck_assert_int_eq(daemonopts_open_cache(&d, &base, &c), BERR_NOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "--redis-password-file: "));
+	d.redis_password_file = NULL;
+	d.redis = "no port";
+	ck_assert_int_lt(daemonopts_open_cache(&d, &base, &c), 0);
+	ck_assert_ptr_nonnull(strstr(err_msg(), "--redis: "));
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("daemonopts");
@@ -230,6 +290,9 @@ int main(void)
 	tcase_add_test(tc, secret_file_loses_trailing_whitespace_only);
 	tcase_add_test(tc, empty_secret_file_gives_empty_string);
 	tcase_add_test(tc, missing_or_huge_secret_file_leaves_output_untouched);
+	tcase_add_test(tc, cache_without_redis_is_none_but_secret_file_is_checked);
+	tcase_add_test(tc, cache_with_redis_uses_secret_file_then_base_key_then_random);
+	tcase_add_test(tc, cache_errors_name_the_flag);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -95,26 +95,57 @@ START_TEST(non_object_is_invalid)
 }
 END_TEST
 
-START_TEST(deployment_paused_is_suspended)
-{
-	struct health h;
-	ck_assert_int_eq(assess("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web'},"
-				"'spec':{'paused':true}}",
-				&h),
-			 HEALTH_SUSPENDED);
-	ck_assert_str_eq(h.message, "Deployment is paused");
-}
-END_TEST
+/* One object, the health it has and (when not NULL) the message. */
+static const struct object_case {
+	const char *what, *object;
+	enum health_status status;
+	const char *message;
+} object_cases[] = {
+	{"deployment paused is suspended",
+	 "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web'},"
+	 "'spec':{'paused':true}}",
+	 HEALTH_SUSPENDED, "Deployment is paused"},
+	{"deployment progress deadline exceeded is degraded",
+	 "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','generation':2},"
+	 "'spec':{'replicas':2},'status':{'observedGeneration':2,'conditions':[{'type':"
+	 "'Progressing','status':'False','reason':'ProgressDeadlineExceeded'}]}}",
+	 HEALTH_DEGRADED, "Deployment \"web\" exceeded its progress deadline"},
+	{"replicaset failure condition is degraded",
+	 "{'apiVersion':'apps/v1','kind':'ReplicaSet','metadata':{'name':'rs','generation':1},"
+	 "'spec':{'replicas':2},'status':{'observedGeneration':1,'conditions':[{'type':'ReplicaFailure',"
+	 "'status':'True','message':'quota exceeded'}]}}",
+	 HEALTH_DEGRADED, "quota exceeded"},
+	{"pod crashloop with restart always is degraded",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Always'},"
+	 "'status':{'phase':'Running','containerStatuses':[{'name':'a','state':{'waiting':{'reason':"
+	 "'CrashLoopBackOff','message':'back-off 5m'}}},{'name':'b','state':{'waiting':{'reason':"
+	 "'ErrImagePull','message':'no such image'}}}]}}",
+	 HEALTH_DEGRADED, "back-off 5m, no such image"},
+	{"pod image pull backoff in hook pod is not degraded",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Never'},"
+	 "'status':{'phase':'Pending','containerStatuses':[{'name':'a','state':{'waiting':{'reason':"
+	 "'ImagePullBackOff'}}}]}}",
+	 HEALTH_PROGRESSING, NULL},
+	{"pod failed reports the container exit code",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Never'},"
+	 "'status':{'phase':'Failed','containerStatuses':[{'name':'main','state':{'terminated':"
+	 "{'exitCode':3,'reason':'Error'}}}]}}",
+	 HEALTH_DEGRADED, "container \"main\" failed with exit code 3"},
+	{"pod not ready after a restart is degraded",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Always'},"
+	 "'status':{'phase':'Running','conditions':[{'type':'Ready','status':'False'}],"
+	 "'containerStatuses':[{'name':'a','lastState':{'terminated':{'exitCode':1}}}]}}",
+	 HEALTH_DEGRADED, NULL},
+};
 
-START_TEST(deployment_progress_deadline_exceeded_is_degraded)
+START_TEST(object_has_the_health_of_its_kind_rules)
 {
+	const struct object_case *c = &object_cases[_i];
 	struct health h;
-	ck_assert_int_eq(assess("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','generation':2},"
-				"'spec':{'replicas':2},'status':{'observedGeneration':2,'conditions':[{'type':"
-				"'Progressing','status':'False','reason':'ProgressDeadlineExceeded'}]}}",
-				&h),
-			 HEALTH_DEGRADED);
-	ck_assert_str_eq(h.message, "Deployment \"web\" exceeded its progress deadline");
+	assess(c->object, &h);
+	ck_assert_msg(h.status == c->status, "%s: status %d, want %d", c->what, h.status, c->status);
+	if (c->message)
+		ck_assert_msg(!strcmp(h.message, c->message), "%s: message \"%s\"", c->what, h.message);
 }
 END_TEST
 
@@ -222,42 +253,6 @@ START_TEST(daemonset_waits_for_updated_and_available_pods)
 }
 END_TEST
 
-START_TEST(replicaset_failure_condition_is_degraded)
-{
-	struct health h;
-	assess("{'apiVersion':'apps/v1','kind':'ReplicaSet','metadata':{'name':'rs','generation':1},"
-	       "'spec':{'replicas':2},'status':{'observedGeneration':1,'conditions':[{'type':'ReplicaFailure',"
-	       "'status':'True','message':'quota exceeded'}]}}",
-	       &h);
-	ck_assert_int_eq(h.status, HEALTH_DEGRADED);
-	ck_assert_str_eq(h.message, "quota exceeded");
-}
-END_TEST
-
-START_TEST(pod_crashloop_with_restart_always_is_degraded)
-{
-	struct health h;
-	assess("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Always'},"
-	       "'status':{'phase':'Running','containerStatuses':[{'name':'a','state':{'waiting':{'reason':"
-	       "'CrashLoopBackOff','message':'back-off 5m'}}},{'name':'b','state':{'waiting':{'reason':"
-	       "'ErrImagePull','message':'no such image'}}}]}}",
-	       &h);
-	ck_assert_int_eq(h.status, HEALTH_DEGRADED);
-	ck_assert_str_eq(h.message, "back-off 5m, no such image");
-}
-END_TEST
-
-START_TEST(pod_image_pull_backoff_in_hook_pod_is_not_degraded)
-{
-	struct health h;
-	assess("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Never'},"
-	       "'status':{'phase':'Pending','containerStatuses':[{'name':'a','state':{'waiting':{'reason':"
-	       "'ImagePullBackOff'}}}]}}",
-	       &h);
-	ck_assert_int_eq(h.status, HEALTH_PROGRESSING);
-}
-END_TEST
-
 START_TEST(pod_running_with_restart_never_is_progressing_unless_annotated)
 {
 	struct health h;
@@ -274,29 +269,6 @@ START_TEST(pod_running_with_restart_never_is_progressing_unless_annotated)
 	/* without restartPolicy the API server's default, Always, applies */
 	snprintf(text, sizeof(text), "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},%s}", ready);
 	ck_assert_int_eq(assess(text, &h), HEALTH_HEALTHY);
-}
-END_TEST
-
-START_TEST(pod_failed_reports_the_container_exit_code)
-{
-	struct health h;
-	assess("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Never'},"
-	       "'status':{'phase':'Failed','containerStatuses':[{'name':'main','state':{'terminated':"
-	       "{'exitCode':3,'reason':'Error'}}}]}}",
-	       &h);
-	ck_assert_int_eq(h.status, HEALTH_DEGRADED);
-	ck_assert_str_eq(h.message, "container \"main\" failed with exit code 3");
-}
-END_TEST
-
-START_TEST(pod_not_ready_after_a_restart_is_degraded)
-{
-	struct health h;
-	assess("{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'restartPolicy':'Always'},"
-	       "'status':{'phase':'Running','conditions':[{'type':'Ready','status':'False'}],"
-	       "'containerStatuses':[{'name':'a','lastState':{'terminated':{'exitCode':1}}}]}}",
-	       &h);
-	ck_assert_int_eq(h.status, HEALTH_DEGRADED);
 }
 END_TEST
 
@@ -873,20 +845,14 @@ int main(void)
 	tcase_add_test(tc, unknown_kind_has_no_health);
 	tcase_add_test(tc, object_being_deleted_is_progressing_whatever_its_kind);
 	tcase_add_test(tc, non_object_is_invalid);
-	tcase_add_test(tc, deployment_paused_is_suspended);
-	tcase_add_test(tc, deployment_progress_deadline_exceeded_is_degraded);
+	tcase_add_loop_test(tc, object_has_the_health_of_its_kind_rules, 0, sizeof(object_cases) / sizeof(*object_cases));
 	tcase_add_test(tc, deployment_rollout_messages_match_argo);
 	tcase_add_test(tc, deployment_complete_is_healthy);
 	tcase_add_test(tc, field_of_wrong_type_gives_unknown_naming_the_field);
 	tcase_add_test(tc, statefulset_waits_for_ready_pods);
 	tcase_add_test(tc, statefulset_partitioned_rollout);
 	tcase_add_test(tc, daemonset_waits_for_updated_and_available_pods);
-	tcase_add_test(tc, replicaset_failure_condition_is_degraded);
-	tcase_add_test(tc, pod_crashloop_with_restart_always_is_degraded);
-	tcase_add_test(tc, pod_image_pull_backoff_in_hook_pod_is_not_degraded);
 	tcase_add_test(tc, pod_running_with_restart_never_is_progressing_unless_annotated);
-	tcase_add_test(tc, pod_failed_reports_the_container_exit_code);
-	tcase_add_test(tc, pod_not_ready_after_a_restart_is_degraded);
 	tcase_add_test(tc, job_states);
 	tcase_add_test(tc, cronjob_states_follow_argo_bundled_check);
 	tcase_add_test(tc, loadbalancer_service_without_ingress_is_progressing);

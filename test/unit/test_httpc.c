@@ -29,39 +29,23 @@ static atomic_int producers;  /* stream-writing threads still running */
 
 /* ------------------------------------------------------------- handlers */
 
+/* 429 with the Retry-After of ud (NULL: an HTTP-date 2 s ahead) on the
+ * first call, 200 "ok" afterwards. */
 static void h_429_then_ok(struct httpd_req *req, void *ud)
 {
-	(void)ud;
-	if (atomic_fetch_add(&calls, 1) == 0) {
-		httpd_add_header(req, "Retry-After", "1");
-		httpd_respond_error(req, 429, "slow down");
-		return;
-	}
-	httpd_respond(req, 200, "text/plain", "ok", 2);
-}
+	const char *retry_after = ud;
+	char date[64];
 
-static void h_429_date_then_ok(struct httpd_req *req, void *ud)
-{
-	(void)ud;
 	if (atomic_fetch_add(&calls, 1) == 0) {
-		char date[64];
-		time_t when = time(NULL) + 2;
-		struct tm tm;
-		gmtime_r(&when, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		httpd_add_header(req, "Retry-After", date);
+		if (!retry_after) {
+			time_t when = time(NULL) + 2;
+			struct tm tm;
+			gmtime_r(&when, &tm);
+			strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			retry_after = date;
+		}
+		httpd_add_header(req, "Retry-After", retry_after);
 		httpd_respond_error(req, 429, "slow down");
-		return;
-	}
-	httpd_respond(req, 200, "text/plain", "ok", 2);
-}
-
-static void h_429_long_then_ok(struct httpd_req *req, void *ud)
-{
-	(void)ud;
-	if (atomic_fetch_add(&calls, 1) == 0) {
-		httpd_add_header(req, "Retry-After", "3600");
-		httpd_respond_error(req, 429, "come back in an hour");
 		return;
 	}
 	httpd_respond(req, 200, "text/plain", "ok", 2);
@@ -204,10 +188,10 @@ static void setup(void)
 	atomic_store(&calls, 0);
 	atomic_store(&producers, 0);
 	ck_assert_int_eq(httpd_new(&cfg, &srv), 0);
-	httpd_route(srv, "GET", "/429", h_429_then_ok, NULL);
-	httpd_route(srv, "GET", "/429-date", h_429_date_then_ok, NULL);
+	httpd_route(srv, "GET", "/429", h_429_then_ok, (void *)"1");
+	httpd_route(srv, "GET", "/429-date", h_429_then_ok, NULL);
 	httpd_route(srv, "GET", "/503", h_503_twice, NULL);
-	httpd_route(srv, "GET", "/429-long", h_429_long_then_ok, NULL);
+	httpd_route(srv, "GET", "/429-long", h_429_then_ok, (void *)"3600");
 	httpd_route(srv, "*", "/always/429", h_always, (void *)(uintptr_t)429);
 	httpd_route(srv, "*", "/always/500", h_always, (void *)(uintptr_t)500);
 	httpd_route(srv, "GET", "/big", h_big, NULL);
@@ -233,14 +217,21 @@ static void teardown(void)
 	srv = NULL;
 }
 
-static int do_req(const char *method, const char *path, struct httpc_resp *r)
+/* A request for path on the test server through client c; r is initialised
+ * here and released by the caller. */
+static int do_req_on(struct httpc *c, const char *method, const char *path, struct httpc_resp *r)
 {
 	char url[512];
 	struct httpc_req req = {.method = method};
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	req.url = url;
 	httpc_resp_init(r);
-	return httpc_request(cli, &req, r);
+	return httpc_request(c, &req, r);
+}
+
+static int do_req(const char *method, const char *path, struct httpc_resp *r)
+{
+	return do_req_on(cli, method, path, r);
 }
 
 /* -------------------------------------------------------------- retries */
@@ -278,14 +269,9 @@ START_TEST(retry_after_is_capped)
 	struct httpc *c2;
 	struct httpc_config cfg = {.retry = {.max_attempts = 2, .max_retry_after_ms = 200}};
 	struct httpc_resp r;
-	char url[256];
-	struct httpc_req req = {0};
 	ck_assert_int_eq(httpc_new(&cfg, &c2), 0);
-	snprintf(url, sizeof(url), "%s/429-long", base);
-	req.url = url;
-	httpc_resp_init(&r);
 	int64_t t0 = clock_mono_ms();
-	ck_assert_int_eq(httpc_request(c2, &req, &r), 0);
+	ck_assert_int_eq(do_req_on(c2, "GET", "/429-long", &r), 0);
 	int64_t elapsed = clock_mono_ms() - t0;
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_ge(elapsed, 200);
@@ -349,13 +335,8 @@ START_TEST(internal_error_is_retried_only_when_configured)
 
 	struct httpc *c2;
 	struct httpc_config cfg = {.retry = {.max_attempts = 3, .base_delay_ms = 10, .retry_5xx = true}};
-	char url[256];
-	struct httpc_req req = {0};
 	ck_assert_int_eq(httpc_new(&cfg, &c2), 0);
-	snprintf(url, sizeof(url), "%s/always/500", base);
-	req.url = url;
-	httpc_resp_init(&r);
-	ck_assert_int_eq(httpc_request(c2, &req, &r), 0);
+	ck_assert_int_eq(do_req_on(c2, "GET", "/always/500", &r), 0);
 	ck_assert_uint_eq(r.attempts, 3);
 	httpc_resp_release(&r);
 	httpc_free(c2);

@@ -211,68 +211,41 @@ static bool raw_read_until_close(int fd, struct buf *out, int64_t timeout_ms)
 
 /* ------------------------------------------------------------- routing */
 
-START_TEST(route_param_is_extracted)
-{
-	struct httpc_resp r;
-	ck_assert_int_eq(get("/api/v1/applications/guestbook", &r), 200);
-	json_t *v = body_json(&r);
-	ck_assert_str_eq(jx_str(v, "route"), "app");
-	ck_assert_str_eq(jx_str(v, "name"), "guestbook");
-	json_decref(v);
-	httpc_resp_release(&r);
-}
-END_TEST
+/* Routing as a table: a path, the status it gets and, for a match, fields
+ * of the echoing handler's JSON answer (key, value pairs). */
+static const struct route_case {
+	const char *what, *path;
+	long status;
+	const char *fields[8];
+} route_cases[] = {
+	{"route param is extracted", "/api/v1/applications/guestbook", 200,
+	 {"route", "app", "name", "guestbook"}},
+	{"route with two params matches both", "/api/v1/namespaces/berth/pods/web-1", 200,
+	 {"ns", "berth", "name", "web-1"}},
+	{"route param decodes percent escapes within one segment", "/api/v1/applications/a%2Fb%20c", 200,
+	 {"name", "a/b c", "raw", "/api/v1/applications/a%2Fb%20c", "path", "/api/v1/applications/a/b c"}},
+	{"route tail wildcard takes the rest of the path", "/static/js/app/main.js", 200,
+	 {"route", "static", "rest", "js/app/main.js"}},
+	{"route tail wildcard matches an empty rest", "/static/", 200, {"rest", ""}},
+	{"route does not match extra segments", "/api/v1/applications/web/extra", 404, {NULL}},
+	{"route does not match an empty segment", "/api/v1/applications/", 404, {NULL}},
+	{"route does not match missing segments", "/api/v1/applications", 404, {NULL}},
+};
 
-START_TEST(route_with_two_params_matches_both)
+START_TEST(route_table_case)
 {
+	const struct route_case *rc = &route_cases[_i];
 	struct httpc_resp r;
-	ck_assert_int_eq(get("/api/v1/namespaces/berth/pods/web-1", &r), 200);
-	json_t *v = body_json(&r);
-	ck_assert_str_eq(jx_str(v, "ns"), "berth");
-	ck_assert_str_eq(jx_str(v, "name"), "web-1");
-	json_decref(v);
-	httpc_resp_release(&r);
-}
-END_TEST
-
-START_TEST(route_param_decodes_percent_escapes_within_one_segment)
-{
-	struct httpc_resp r;
-	ck_assert_int_eq(get("/api/v1/applications/a%2Fb%20c", &r), 200);
-	json_t *v = body_json(&r);
-	ck_assert_str_eq(jx_str(v, "name"), "a/b c");
-	ck_assert_str_eq(jx_str(v, "raw"), "/api/v1/applications/a%2Fb%20c");
-	ck_assert_str_eq(jx_str(v, "path"), "/api/v1/applications/a/b c");
-	json_decref(v);
-	httpc_resp_release(&r);
-}
-END_TEST
-
-START_TEST(route_tail_wildcard_takes_the_rest_of_the_path)
-{
-	struct httpc_resp r;
-	ck_assert_int_eq(get("/static/js/app/main.js", &r), 200);
-	json_t *v = body_json(&r);
-	ck_assert_str_eq(jx_str(v, "route"), "static");
-	ck_assert_str_eq(jx_str(v, "rest"), "js/app/main.js");
-	json_decref(v);
-	httpc_resp_release(&r);
-	ck_assert_int_eq(get("/static/", &r), 200);
-	v = body_json(&r);
-	ck_assert_str_eq(jx_str(v, "rest"), "");
-	json_decref(v);
-	httpc_resp_release(&r);
-}
-END_TEST
-
-START_TEST(route_does_not_match_extra_or_missing_segments)
-{
-	struct httpc_resp r;
-	ck_assert_int_eq(get("/api/v1/applications/web/extra", &r), 404);
-	httpc_resp_release(&r);
-	ck_assert_int_eq(get("/api/v1/applications/", &r), 404);
-	httpc_resp_release(&r);
-	ck_assert_int_eq(get("/api/v1/applications", &r), 404);
+	ck_assert_msg(get(rc->path, &r) == rc->status, "%s: %s got %ld", rc->what, rc->path, r.status);
+	if (rc->fields[0]) {
+		json_t *v = body_json(&r);
+		for (size_t k = 0; k + 1 < 8 && rc->fields[k]; k += 2) {
+			const char *got = jx_str(v, rc->fields[k]);
+			ck_assert_msg(got && !strcmp(got, rc->fields[k + 1]), "%s: %s is \"%s\", want \"%s\"", rc->what,
+				      rc->fields[k], got ? got : "(none)", rc->fields[k + 1]);
+		}
+		json_decref(v);
+	}
 	httpc_resp_release(&r);
 }
 END_TEST
@@ -1404,11 +1377,7 @@ int main(void)
 	TCase *tc = tcase_create("basics");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, route_param_is_extracted);
-	tcase_add_test(tc, route_with_two_params_matches_both);
-	tcase_add_test(tc, route_param_decodes_percent_escapes_within_one_segment);
-	tcase_add_test(tc, route_tail_wildcard_takes_the_rest_of_the_path);
-	tcase_add_test(tc, route_does_not_match_extra_or_missing_segments);
+	tcase_add_loop_test(tc, route_table_case, 0, sizeof(route_cases) / sizeof(*route_cases));
 	tcase_add_test(tc, unknown_path_gets_404_json_error);
 	tcase_add_test(tc, known_path_with_wrong_method_gets_405_and_allow);
 	tcase_add_test(tc, head_is_served_by_the_get_route_without_body);

@@ -746,42 +746,28 @@ START_TEST(nesting_past_the_depth_bound_is_too_large)
 }
 END_TEST
 
-START_TEST(block_nesting_past_the_depth_bound_is_too_large)
-{
-	struct kyaml_limits lim = { .max_depth = 3 };
-	const char *y = "a:\n  b:\n    c:\n      d: 1\n";
-	expect_error_lim(y, strlen(y), &lim, BERR_TOOLARGE, "line 4 column 7");
-}
-END_TEST
+/* Inputs past one bound of struct kyaml_limits: BERR_TOOLARGE, and where. */
+static const struct limit_case {
+	const char *what;
+	struct kyaml_limits lim;
+	const char *yaml, *msg_part;
+} limit_cases[] = {
+	{"block nesting past the depth bound", {.max_depth = 3},
+	 "a:\n  b:\n    c:\n      d: 1\n", "line 4 column 7"},
+	{"an alias that would nest too deep", {.max_depth = 3},
+	 "a: &a [[1]]\nb:\n  c: *a\n", "line 3 column 6: alias \"a\""},
+	{"input past the byte bound", {.max_bytes = 8},
+	 "a: 123456\n", "10 bytes is over the 8-byte limit"},
+	{"documents past the count bound", {.max_docs = 2},
+	 "a\n---\nb\n---\nc\n", "more than 2 documents"},
+	{"values past the node bound", {.max_nodes = 4},
+	 "[1, 2, 3, 4, 5]\n", "more than 4 values"},
+};
 
-START_TEST(alias_that_would_nest_too_deep_is_too_large)
+START_TEST(input_past_a_configured_bound_is_too_large)
 {
-	struct kyaml_limits lim = { .max_depth = 3 };
-	const char *y = "a: &a [[1]]\nb:\n  c: *a\n";
-	expect_error_lim(y, strlen(y), &lim, BERR_TOOLARGE, "line 3 column 6: alias \"a\"");
-}
-END_TEST
-
-START_TEST(input_past_the_byte_bound_is_too_large)
-{
-	struct kyaml_limits lim = { .max_bytes = 8 };
-	expect_error_lim("a: 123456\n", 10, &lim, BERR_TOOLARGE, "10 bytes is over the 8-byte limit");
-}
-END_TEST
-
-START_TEST(documents_past_the_count_bound_are_too_large)
-{
-	struct kyaml_limits lim = { .max_docs = 2 };
-	const char *y = "a\n---\nb\n---\nc\n";
-	expect_error_lim(y, strlen(y), &lim, BERR_TOOLARGE, "more than 2 documents");
-}
-END_TEST
-
-START_TEST(values_past_the_node_bound_are_too_large)
-{
-	struct kyaml_limits lim = { .max_nodes = 4 };
-	const char *y = "[1, 2, 3, 4, 5]\n";
-	expect_error_lim(y, strlen(y), &lim, BERR_TOOLARGE, "more than 4 values");
+	const struct limit_case *c = &limit_cases[_i];
+	expect_error_lim(c->yaml, strlen(c->yaml), &c->lim, BERR_TOOLARGE, c->msg_part);
 }
 END_TEST
 
@@ -1867,11 +1853,7 @@ int main(void)
 	tcase_add_test(tc, invalid_utf8_is_invalid_with_line);
 	tcase_add_test(tc, unclosed_flow_collection_is_invalid);
 	tcase_add_test(tc, nesting_past_the_depth_bound_is_too_large);
-	tcase_add_test(tc, block_nesting_past_the_depth_bound_is_too_large);
-	tcase_add_test(tc, alias_that_would_nest_too_deep_is_too_large);
-	tcase_add_test(tc, input_past_the_byte_bound_is_too_large);
-	tcase_add_test(tc, documents_past_the_count_bound_are_too_large);
-	tcase_add_test(tc, values_past_the_node_bound_are_too_large);
+	tcase_add_loop_test(tc, input_past_a_configured_bound_is_too_large, 0, sizeof(limit_cases) / sizeof(*limit_cases));
 	tcase_add_test(tc, nul_byte_in_input_is_invalid);
 	tcase_add_test(tc, load_any_reads_json);
 	tcase_add_test(tc, load_any_falls_back_to_yaml_for_flow_yaml_and_block_yaml);
