@@ -67,10 +67,12 @@ test('the tree shows the Deployment\'s own ReplicaSet and Pods', async (t) => {
   const page = await newPage(b);
   await login(page, '/applications/guestbook');
   for (const kind of k) await page.waitForSelector(`svg.tree .node[data-kind="${kind}"]`);
-  // Each owned object is drawn one column right of its owner.
-  const x = async (kind) => (await page.locator(`svg.tree .node[data-kind="${kind}"]`).first().boundingBox()).x;
-  assert.ok(await x('Deployment') < await x('ReplicaSet') && await x('ReplicaSet') < await x('Pod'),
-    `Deployment → ReplicaSet → Pod (tree: ${JSON.stringify(await nodes())})`);
+  // Each owned object is drawn one column right of its owner (read from
+  // the layout in one go: an event may redraw the tree at any moment).
+  const columns = () => page.evaluate(() => Object.fromEntries(['Deployment', 'ReplicaSet', 'Pod'].map((k) => [k,
+    Number(/translate\(([\d.]+)/.exec(document.querySelector(`svg.tree .node[data-kind="${k}"]`)?.getAttribute('transform') || '')?.[1])])));
+  const c = await columns();
+  assert.ok(c.Deployment < c.ReplicaSet && c.ReplicaSet < c.Pod, `Deployment → ReplicaSet → Pod (columns ${JSON.stringify(c)}, tree: ${JSON.stringify(await nodes())})`);
   await screenshot(page, 'e2e-tree');
 });
 
