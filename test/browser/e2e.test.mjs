@@ -260,8 +260,12 @@ test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
   const timings = await page.evaluate(() => performance.getEntriesByType('resource')
     .filter((e) => e.name.includes('/api/')).map((e) => [e.name.replace(/^.*\/api/, '/api'), Math.round(e.startTime), Math.round(e.duration)]));
   t.diagnostic(JSON.stringify(timings));
+  // Reported, not asserted (a known API server gap, see the session's
+  // report): with thousands of apps the stream's first snapshot outgrows
+  // the server's per-stream queue and the stream is cut, then retried.
+  t.diagnostic(`event stream with ${N} apps: ${await page.getAttribute('#live-state', 'data-state')}`);
   const lists = timings.filter(([n]) => /^\/api\/v1\/applications(\?|$)/.test(n));
   assert.ok(lists.length > 1 && lists.every(([n]) => /[?&]limit=\d+/.test(n)), `the list is read page by page: ${JSON.stringify(lists)}`);
-  assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms`);
+  assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms (first requests [path, start, duration]: ${JSON.stringify(timings.slice(0, 3))})`);
   await screenshot(page, 'e2e-10k');
 });
