@@ -16,13 +16,13 @@
  * token's sub and whose groups are the claims named by berth-rbac-cm's
  * scopes. The browser is sent to return_url (a same-origin path); the CLI
  * (`berth login --sso`) passes a loopback return_url
- * ("http://127.0.0.1:PORT/...") and receives the token there as ?token=.
- *
- * A CLI that also sends its own PKCE challenge (code_challenge, S256, as
- * RFC 8252 asks of native apps) receives instead a one-time ?code= at the
+ * ("http://127.0.0.1:PORT/...") together with its own PKCE challenge
+ * (code_challenge, S256, as RFC 8252 asks of native apps; a loopback
+ * return_url without one is refused). It receives a one-time ?code= at the
  * loopback URL and redeems it with POST /auth/token {code, code_verifier}:
- * the session token then never appears in a URL (browser history), and a
- * code seen by anyone else is worthless without the CLI's verifier. A
+ * the session token never appears in a URL (browser history, a listener
+ * another local user put on the port), and a code seen by anyone else is
+ * worthless without the CLI's verifier. A
  * grant is stored like a pending login (Redis key "oidc:grant:<sha256 of
  * code>", else the bounded table), is used once (a wrong verifier spends
  * it) and expires after a minute. */
@@ -445,9 +445,11 @@ void api_auth_login(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 400, "return_url: only a path on this site is accepted");
 		goto out;
 	}
-	if (cli_challenge && (!loopback_return_url(ret) || !str_eq_null(cli_method, "S256") ||
-			      strlen(cli_challenge) != 43 ||
-			      strspn(cli_challenge, B64URL_CHARS) != 43)) {
+	/* A loopback return_url is the CLI's, and only with its challenge: a
+	 * session token is never put in a URL. */
+	if ((cli_challenge || loopback_return_url(ret)) &&
+	    (!cli_challenge || !loopback_return_url(ret) || !str_eq_null(cli_method, "S256") ||
+	     strlen(cli_challenge) != 43 || strspn(cli_challenge, B64URL_CHARS) != 43)) {
 		httpd_respond_error(req, 400, "code_challenge: an S256 challenge (43 characters) with a loopback "
 					      "return_url is expected");
 		goto out;
@@ -521,8 +523,9 @@ out:
 }
 
 /* Where the callback sends a CLI's browser: its loopback URL with a code
- * to redeem when it sent a PKCE challenge (the challenge moves from pd to
- * the new grant), else with the token. NULL when out of memory. */
+ * to redeem with the verifier of its PKCE challenge (the challenge moves
+ * from pd to the new grant). NULL when out of memory or when pd has no
+ * challenge (api_auth_login refuses that). */
 static char *loopback_location(struct api_server *s, struct pending *pd, const char *token)
 {
 	const char *sep = strchr(pd->return_url, '?') ? "&" : "?";
@@ -530,7 +533,7 @@ static char *loopback_location(struct api_server *s, struct pending *pd, const c
 	char *loc;
 
 	if (!pd->cli_challenge)
-		return str_printf("%s%stoken=%s", pd->return_url, sep, token);
+		return NULL;
 	if (oidc_random(&grant.state) < 0 || !(grant.token = str_dup(token)) ||
 	    !(loc = str_printf("%s%scode=%s", pd->return_url, sep, grant.state))) {
 		pending_clear(&grant);
