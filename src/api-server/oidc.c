@@ -10,7 +10,8 @@
  * kid. state, nonce and the PKCE verifier come from the OS RNG; a pending
  * login lives ten minutes in Redis (key "oidc:pending:<sha256 of state>",
  * taken with GETDEL: used once, and any replica can finish a login another
- * started) or, without Redis, in this process's memory (table bounded).
+ * started; writes bounded per window, see redis_budget_take) or, without
+ * Redis, in this process's memory (table bounded).
  *
  * After the callback the user gets a Berth session whose subject is the ID
  * token's sub and whose groups are the claims named by berth-rbac-cm's
@@ -43,6 +44,7 @@
 #include "str.h"
 
 #define PENDING_MAX 4096
+#define REDIS_PENDING_MAX 16384
 #define PENDING_TTL_MS (10 * 60 * 1000)
 #define GRANT_TTL_MS (60 * 1000)
 #define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -337,6 +339,38 @@ static bool pending_from_json(const json_t *v, const char *state, bool grant, st
 	return ok;
 }
 
+/* Whether one more pending login or grant may go to Redis. /auth/login is
+ * anonymous, so what it writes there is bounded: at most REDIS_PENDING_MAX
+ * per PENDING_TTL_MS window and process (keys live one window, so about
+ * twice that exist at once, a few MB). Past it, logins go to the bounded
+ * memory table: a flood then costs cross-replica completion for a while,
+ * never Redis memory. $BERTH_FAILPOINT_OIDC_REDIS_MAX lowers the bound for
+ * tests. */
+static bool redis_budget_take(void)
+{
+	static int max = -1;
+	static int64_t window_start;
+	static int used;
+	int64_t now = clock_mono_ms();
+	bool ok;
+
+	pthread_mutex_lock(&oc.mu);
+	if (max < 0) {
+		const char *e = getenv("BERTH_FAILPOINT_OIDC_REDIS_MAX");
+		if (!e || str_to_int(e, 0, REDIS_PENDING_MAX, &max) < 0)
+			max = REDIS_PENDING_MAX;
+	}
+	if (!window_start || now - window_start > PENDING_TTL_MS) {
+		window_start = now;
+		used = 0;
+	}
+	ok = used < max;
+	if (ok)
+		used++;
+	pthread_mutex_unlock(&oc.mu);
+	return ok;
+}
+
 /* Stores a pending login or grant in Redis (any replica can finish it, a
  * restart does not lose it), else in this process's memory. Takes
  * ownership of in's strings. */
@@ -347,7 +381,7 @@ static int pending_put(struct api_server *s, struct pending *in)
 	int rc = BERR_UNAVAILABLE;
 	int ttl_ms = in->grant ? GRANT_TTL_MS : PENDING_TTL_MS;
 
-	if (s->cache) {
+	if (s->cache && redis_budget_take()) {
 		pending_key(in->state, in->grant, key, sizeof(key));
 		if ((text = pending_text(in)) != NULL) {
 			rc = rcache_set(s->cache, key, text, strlen(text), ttl_ms / 1000);
