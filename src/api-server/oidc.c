@@ -419,17 +419,15 @@ static bool pending_take(struct api_server *s, const char *state, bool grant, st
 	return found || pending_take_mem(state, grant, out);
 }
 
-/* http://127.0.0.1:PORT/... or http://localhost:PORT/... (the CLI). */
+/* http://127.0.0.1:PORT/... (the CLI). Not "localhost", which a hosts
+ * file or resolver may send elsewhere (RFC 8252 8.3). */
 static bool loopback_return_url(const char *u)
 {
 	const char *rest;
 
-	if (str_starts_with(u, "http://127.0.0.1:"))
-		rest = u + 17;
-	else if (str_starts_with(u, "http://localhost:"))
-		rest = u + 17;
-	else
+	if (!str_starts_with(u, "http://127.0.0.1:"))
 		return false;
+	rest = u + strlen("http://127.0.0.1:");
 	size_t digits = strspn(rest, "0123456789");
 	if (!digits || digits > 5 || (rest[digits] != '/' && rest[digits] != '\0'))
 		return false;

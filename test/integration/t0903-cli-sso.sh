@@ -162,6 +162,8 @@ t_eq "a used code: 400" "$CODE" 400
 chal=$(printf x | openssl dgst -sha256 -binary | b64url)
 t_eq "a challenge with a return_url on the site: 400" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=/applications&code_challenge=$chal&code_challenge_method=S256")" 400
+t_eq "a challenge with a localhost (not 127.0.0.1) return_url: 400" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=http%3A%2F%2Flocalhost%3A$CB_PORT%2Fcb&code_challenge=$chal&code_challenge_method=S256")" 400
 t_eq "a plain (not S256) challenge: 400" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=$ret&code_challenge=$chal&code_challenge_method=plain")" 400
 
