@@ -365,13 +365,7 @@ static void *hub_main(void *arg)
 			pthread_mutex_lock(&h->mu);
 			continue;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = clock_realtime_after_ms(200);
 		pthread_cond_timedwait(&h->cond, &h->mu, &ts);
 		int64_t now = clock_mono_ms(), wall = clock_wall_ms() / 1000;
 		if (now >= next_beat) {
