@@ -257,6 +257,10 @@ test('a large app (400 resources) draws, fits to the view, pans with the keyboar
   await page.waitForFunction(() => /scale\(0\./.test(document.querySelector('svg.tree g.viewport').getAttribute('transform') || ''));
   const fitted = await scale();
   assert.ok(fitted < 1, `fitted to the view (scale ${fitted})`);
+  // Taller than the view: the application itself starts in view.
+  const svgBox = await page.locator('svg.tree').boundingBox();
+  const appBox = await page.locator('svg.tree .app-node').boundingBox();
+  assert.ok(appBox.y >= svgBox.y && appBox.y + appBox.height <= svgBox.y + svgBox.height, 'the application node is in view');
   await screenshot(page, 'application-large');
   await page.click('#zoom-in');
   assert.ok(await scale() > fitted);

@@ -67,10 +67,12 @@ test('the tree shows the Deployment\'s own ReplicaSet and Pods', async (t) => {
   const page = await newPage(b);
   await login(page, '/applications/guestbook');
   for (const kind of k) await page.waitForSelector(`svg.tree .node[data-kind="${kind}"]`);
-  // Each owned object is drawn one column right of its owner.
-  const x = async (kind) => (await page.locator(`svg.tree .node[data-kind="${kind}"]`).first().boundingBox()).x;
-  assert.ok(await x('Deployment') < await x('ReplicaSet') && await x('ReplicaSet') < await x('Pod'),
-    `Deployment → ReplicaSet → Pod (tree: ${JSON.stringify(await nodes())})`);
+  // Each owned object is drawn one column right of its owner (read from
+  // the layout in one go: an event may redraw the tree at any moment).
+  const columns = () => page.evaluate(() => Object.fromEntries(['Deployment', 'ReplicaSet', 'Pod'].map((k) => [k,
+    Number(/translate\(([\d.]+)/.exec(document.querySelector(`svg.tree .node[data-kind="${k}"]`)?.getAttribute('transform') || '')?.[1])])));
+  const c = await columns();
+  assert.ok(c.Deployment < c.ReplicaSet && c.ReplicaSet < c.Pod, `Deployment → ReplicaSet → Pod (columns ${JSON.stringify(c)}, tree: ${JSON.stringify(await nodes())})`);
   await screenshot(page, 'e2e-tree');
 });
 
@@ -258,8 +260,12 @@ test('10,000 apps created in kube-sim: first screen within 1 s', async (t) => {
   const timings = await page.evaluate(() => performance.getEntriesByType('resource')
     .filter((e) => e.name.includes('/api/')).map((e) => [e.name.replace(/^.*\/api/, '/api'), Math.round(e.startTime), Math.round(e.duration)]));
   t.diagnostic(JSON.stringify(timings));
+  // Reported, not asserted (a known API server gap, see the session's
+  // report): with thousands of apps the stream's first snapshot outgrows
+  // the server's per-stream queue and the stream is cut, then retried.
+  t.diagnostic(`event stream with ${N} apps: ${await page.getAttribute('#live-state', 'data-state')}`);
   const lists = timings.filter(([n]) => /^\/api\/v1\/applications(\?|$)/.test(n));
   assert.ok(lists.length > 1 && lists.every(([n]) => /[?&]limit=\d+/.test(n)), `the list is read page by page: ${JSON.stringify(lists)}`);
-  assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms`);
+  assert.ok(ms < 1000, `first screen took ${Math.round(ms)} ms (first requests [path, start, duration]: ${JSON.stringify(timings.slice(0, 3))})`);
   await screenshot(page, 'e2e-10k');
 });

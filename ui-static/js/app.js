@@ -194,6 +194,8 @@ export async function appPage(root, name) {
     // null means "not in Git"; absent means the server did not say.
     if (!desired && item?.targetState === undefined) desired = maskSecret(await renderedFor(res));
     if (selected !== res) return;
+    // Argo CD's shape also has normalizedLiveState: compared when given.
+    const left = maskSecret(parseState(item?.normalizedLiveState)) || live;
     const right = maskSecret(parseState(item?.predictedLiveState)) || desired;
     const content = h('div', {class: 'panel-content'});
     const show = () => {
@@ -205,8 +207,8 @@ export async function appPage(root, name) {
         mount(content, desired ? h('pre', {class: 'code', id: 'desired-manifest'}, toYaml(desired)) : h('p', {class: 'muted'}, 'Not in Git (extraneous).'));
       } else if (typeof item?.diff === 'string') {
         mount(content, diffView(unifiedRows(item.diff), 'left live, right desired (as the server compared them)'));
-      } else if (live || (item?.liveState === null && right)) {
-        mount(content, diffView(sideBySide(toYaml(live), toYaml(right)), 'left live, right desired'));
+      } else if (left || (item?.liveState === null && right)) {
+        mount(content, diffView(sideBySide(toYaml(left), toYaml(right)), 'left live, right desired'));
       } else {
         mount(content, h('p', {class: 'muted', id: 'diff-summary'}, 'The server has no compared live state for this resource; its sync status is shown on the node. See Desired manifest.'));
       }

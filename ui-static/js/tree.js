@@ -29,7 +29,7 @@ function build(appName, nodes, resources) {
     if (parents.length) parents[0].children.push(node);
     else root.children.push(node);
   }
-  const order = (a, b) => `${a.res.kind}/${a.res.name}`.localeCompare(`${b.res.kind}/${b.res.name}`);
+  const order = (a, b) => `${a.res.kind}/${a.res.name}`.localeCompare(`${b.res.kind}/${b.res.name}`, undefined, {numeric: true});
   const sortRec = (n) => { n.children.sort(order); n.children.forEach(sortRec); };
   sortRec(root);
   return root;
@@ -116,6 +116,9 @@ export function drawTree(container, {appName, app, nodes, resources, onSelect, v
     // tall app is then panned through rather than shrunk to dots).
     view.k = Math.max(0.1, Math.min(1, (w - 40) / maxX, Math.max((hh - 40) / maxY, 0.45)));
     view.x = 20; view.y = 20;
+    // Taller than the view: start with the application (drawn at the
+    // middle of its children) in view rather than the first leaves.
+    if (maxY * view.k + 40 > hh) view.y = Math.min(20, hh / 2 - (root.y + H / 2) * view.k);
     apply();
   };
   svg.addEventListener('wheel', (e) => {
