@@ -174,6 +174,25 @@ test('filter and search the list; javascript: and <script> stay inert', async (t
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 });
 
+test('Delete asks for the app name typed, then the app is gone from the list', async (t) => {
+  if (!needsBerth(t)) return;
+  const page = await newPage(b);
+  await login(page, '/applications/evil');
+  await page.waitForSelector('#app-title:has-text("evil")');
+  await page.click('#btn-delete');
+  assert.equal(await page.isDisabled('#delete-go'), true);
+  await page.fill('#delete-confirm', 'evi');
+  assert.equal(await page.isDisabled('#delete-go'), true);
+  await page.fill('#delete-confirm', 'evil');
+  await page.click('#delete-go');
+  await page.waitForURL(/\/applications$/);
+  await page.waitForSelector('[data-app="guestbook"]');
+  await until('evil to be gone', 30000, async () => (await page.locator('[data-app="evil"]').count()) === 0);
+  await until('the API server to forget evil', 30000, async () => {
+    try { await berth.api('GET', '/api/v1/applications/evil'); return false; } catch (e) { return /404/.test(e.message); }
+  });
+});
+
 test('settings: add and remove a repository, a cluster and a project on the real API server', async (t) => {
   if (!needsBerth(t)) return;
   const page = await newPage(b);
