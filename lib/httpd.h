@@ -1,5 +1,5 @@
 /*
- * httpd — the HTTP server every Berth daemon and kube-sim is built on: a thin
+ * httpd — the HTTP server every Berth daemon is built on: a thin
  * layer over libmicrohttpd with routing, bounded request bodies, JSON
  * responses, TLS (optionally with client certificates), an access log, and
  * streaming responses (Kubernetes watch, Server-Sent Events).

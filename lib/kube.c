@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "jscan.h"
 #include "jsonx.h"
 #include "kube_int.h"
 #include "str.h"
@@ -393,6 +394,28 @@ out:
 	return rc;
 }
 
+/* A request whose 2xx answer is left in resp (initialised by the caller);
+ * any other status mapped to its error. */
+static int request_ok(struct kube_client *kc, const char *method, const char *path, const char *content_type,
+		      const char *body, size_t body_len, struct httpc_resp *resp)
+{
+	int rc;
+	char what[512];
+
+	if ((rc = kube_do(kc, method, path, NULL, content_type, body, body_len, resp)) < 0)
+		return rc;
+	if (resp->status < 200 || resp->status > 299) {
+		snprintf(what, sizeof(what), "%s %s", method, path);
+		rc = kube_map_error(what, resp->status, resp->body.ptr, resp->body.len);
+		pthread_mutex_lock(&kc->mu);
+		kc->m.errors++;
+		pthread_mutex_unlock(&kc->mu);
+		return rc;
+	}
+	last_status_set(NULL);
+	return 0;
+}
+
 /* A request whose 2xx JSON body goes to *ret (may be NULL); errors mapped. */
 static int request_json(struct kube_client *kc, const char *method, const char *path, const char *content_type,
 			const char *body, size_t body_len, json_t **ret)
@@ -400,19 +423,10 @@ static int request_json(struct kube_client *kc, const char *method, const char *
 	struct httpc_resp resp;
 	json_t *doc = NULL;
 	int rc;
-	char what[512];
 
 	httpc_resp_init(&resp);
-	if ((rc = kube_do(kc, method, path, NULL, content_type, body, body_len, &resp)) < 0)
+	if ((rc = request_ok(kc, method, path, content_type, body, body_len, &resp)) < 0)
 		goto out;
-	if (resp.status < 200 || resp.status > 299) {
-		snprintf(what, sizeof(what), "%s %s", method, path);
-		rc = kube_map_error(what, resp.status, resp.body.ptr, resp.body.len);
-		pthread_mutex_lock(&kc->mu);
-		kc->m.errors++;
-		pthread_mutex_unlock(&kc->mu);
-		goto out;
-	}
 	if (ret) {
 		if ((rc = jx_parse(resp.body.ptr, resp.body.len, KUBE_MAX_RESPONSE_BYTES, JX_MAX_DEPTH, &doc)) < 0) {
 			rc = err_prefix(rc, "%s %s: response", method, path);
@@ -420,7 +434,6 @@ static int request_json(struct kube_client *kc, const char *method, const char *
 		}
 		*ret = doc;
 	}
-	last_status_set(NULL);
 out:
 	httpc_resp_release(&resp);
 	return rc;
@@ -534,8 +547,74 @@ static int page_url(const struct buf *base, unsigned limit, const char *cont, co
 	return 0;
 }
 
-int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
-		    kube_page_fn on_page, void *userdata)
+/* One page fetched: parsed (kube_list_pages) or taken apart (raw). */
+struct page_sink {
+	kube_page_fn on_page;
+	kube_raw_page_fn on_raw;
+	void *userdata;
+};
+
+/* The raw page body: kind, apiVersion and metadata parsed, items as text.
+ * *ret_cont receives a copy of metadata.continue (NULL when none). */
+static int raw_page(const struct page_sink *sink, const char *body, size_t len, bool restarted, char **ret_cont)
+{
+	struct jscan it;
+	struct jscan_span k, v, items = {NULL, 0};
+	json_t *meta = NULL, *lk = NULL, *av = NULL;
+	int rc, more;
+
+	*ret_cont = NULL;
+	if ((rc = jscan_open(&it, body, len, '{')) < 0)
+		return err_prefix(rc, "list page");
+	while ((more = jscan_next(&it, &k, &v)) == 1) {
+		json_t **dst = jscan_key_is(&k, "metadata") ? &meta : jscan_key_is(&k, "kind") ? &lk
+			     : jscan_key_is(&k, "apiVersion") ? &av : NULL;
+		if (jscan_key_is(&k, "items"))
+			items = v;
+		else if (dst && !*dst && (rc = jx_parse(v.p, v.len, v.len + 1, JX_MAX_DEPTH, dst)) < 0)
+			goto out;
+	}
+	if ((rc = more) < 0)
+		goto out;
+	if (!items.p || items.p[0] != '[') {
+		rc = err_set(BERR_INVALID, "list page: no items array");
+		goto out;
+	}
+	if (!meta)
+		meta = json_object();
+	const char *cont = jx_str(meta, "continue");
+	if (cont && *cont && !(*ret_cont = strdup(cont))) {
+		rc = err_set(BERR_NOMEM, "list: out of memory");
+		goto out;
+	}
+	rc = sink->on_raw(items.p, items.len, meta, json_string_value(lk), json_string_value(av), restarted,
+			  sink->userdata);
+out:
+	json_decref(meta);
+	json_decref(lk);
+	json_decref(av);
+	return rc;
+}
+
+/* The parsed page to on_page. *ret_cont as raw_page. */
+static int parsed_page(const struct page_sink *sink, const char *body, size_t len, bool restarted, char **ret_cont)
+{
+	json_t *page = NULL;
+	int rc;
+	*ret_cont = NULL;
+	if ((rc = jx_parse(body, len, KUBE_MAX_RESPONSE_BYTES, JX_MAX_DEPTH, &page)) < 0)
+		return err_prefix(rc, "list page");
+	complete_items(page);
+	rc = sink->on_page(page, restarted, sink->userdata);
+	const char *next = jx_path_str(page, "metadata", "continue", NULL);
+	if (rc == 0 && next && *next && !(*ret_cont = strdup(next)))
+		rc = err_set(BERR_NOMEM, "list: out of memory");
+	json_decref(page);
+	return rc;
+}
+
+static int list_loop(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
+		     const struct page_sink *sink)
 {
 	struct buf base, url;
 	struct kube_target lt = *t;
@@ -559,35 +638,30 @@ int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const s
 	if ((rc = build_url(kc, &lt, &base_o, false, &base, NULL)) < 0)
 		goto out;
 	for (;;) {
-		json_t *page = NULL;
+		struct httpc_resp resp;
+		char *next = NULL;
 		if ((rc = page_url(&base, limit, cont, o, &url)) < 0)
 			goto out;
-		rc = request_json(kc, "GET", url.ptr, NULL, NULL, 0, &page);
+		httpc_resp_init(&resp);
+		resp.body.max = KUBE_MAX_RESPONSE_BYTES;
+		rc = request_ok(kc, "GET", url.ptr, NULL, NULL, 0, &resp);
 		if (rc == BERR_GONE && cont && restarts < 3) {
 			/* The continue token expired: start over. */
+			httpc_resp_release(&resp);
 			restarts++;
 			restarted = true;
 			free(cont);
 			cont = NULL;
 			continue;
 		}
-		if (rc < 0)
-			goto out;
-		complete_items(page);
-		rc = on_page(page, restarted, userdata);
+		if (rc == 0)
+			rc = sink->on_raw ? raw_page(sink, resp.body.ptr, resp.body.len, restarted, &next)
+					  : parsed_page(sink, resp.body.ptr, resp.body.len, restarted, &next);
+		httpc_resp_release(&resp);
 		restarted = false;
-		const char *next = jx_path_str(page, "metadata", "continue", NULL);
 		free(cont);
-		cont = next && *next ? strdup(next) : NULL;
-		bool more = next && *next;
-		json_decref(page);
-		if (rc < 0)
-			goto out;
-		if (more && !cont) {
-			rc = err_set(BERR_NOMEM, "list: out of memory");
-			goto out;
-		}
-		if (!more)
+		cont = next;
+		if (rc < 0 || !cont)
 			break;
 	}
 out:
@@ -595,6 +669,20 @@ out:
 	buf_release(&base);
 	buf_release(&url);
 	return rc;
+}
+
+int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
+		    kube_page_fn on_page, void *userdata)
+{
+	struct page_sink sink = {.on_page = on_page, .userdata = userdata};
+	return list_loop(kc, t, o, &sink);
+}
+
+int kube_list_pages_raw(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
+			kube_raw_page_fn on_page, void *userdata)
+{
+	struct page_sink sink = {.on_raw = on_page, .userdata = userdata};
+	return list_loop(kc, t, o, &sink);
 }
 
 struct list_acc {

@@ -47,7 +47,11 @@
  *     generateName create would make a second object). The caller gets
  *     BERR_UNAVAILABLE and decides (re-read, then retry).
  * A 401 makes the client refresh its credential once (re-read tokenFile,
- * re-run the exec plugin) and retry.
+ * re-run the exec plugin) and retry. An exec plugin's client certificate
+ * and key that change on a refresh (after a 401, or when its
+ * expirationTimestamp is near) are presented by every connection opened and
+ * every watch started afterwards; idle connections made with the old pair
+ * are closed (requests and watches in flight finish with it).
  * Every request first takes a token from the per-client QPS/burst bucket;
  * time spent waiting is counted in the metrics.
  *
@@ -210,6 +214,21 @@ typedef int (*kube_page_fn)(json_t *page, bool restarted, void *userdata);
  * snapshot is the last page's metadata.resourceVersion. */
 int kube_list_pages(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
 		    kube_page_fn on_page, void *userdata);
+
+/* A page of kube_list_pages_raw: items is the raw JSON text of the page's
+ * items array ("[...]", borrowed for the call; walk it with lib/jscan),
+ * meta the page's metadata (borrowed), list_kind and api_version the
+ * page's kind ("ConfigMapList") and apiVersion (NULL when absent); items
+ * do not carry kind and apiVersion. restarted as for kube_page_fn. Return
+ * 0 to go on or a BERR code to stop. */
+typedef int (*kube_raw_page_fn)(const char *items, size_t items_len, const json_t *meta, const char *list_kind,
+				const char *api_version, bool restarted, void *userdata);
+
+/* kube_list_pages without parsing the items: for callers that read only
+ * part of each object (the live cache). BERR_INVALID when a page is not a
+ * JSON object with an items array. */
+int kube_list_pages_raw(struct kube_client *kc, const struct kube_target *t, const struct kube_req_opts *o,
+			kube_raw_page_fn on_page, void *userdata);
 
 /* POST obj to the collection of t (name ignored). ret may be NULL. */
 int kube_create(struct kube_client *kc, const struct kube_target *t, const json_t *obj,

@@ -27,13 +27,16 @@
 
 #include "clock.h"
 #include "err.h"
+#include "jscan.h"
 #include "jsonx.h"
 #include "kube.h"
 #include "lcmap.h"
 #include "livecache_int.h"
 #include "str.h"
 
-#define LC_WORKERS 3
+/* Ten types listed by five workers overlap the round trips of their pages
+ * (bench/RESULTS.md); once synced, workers only restart watches. */
+#define LC_WORKERS 5
 
 enum lc_state { ST_NEED_RESOLVE, ST_NEED_LIST, ST_NEED_WATCH, ST_WATCHING, ST_REMOVED };
 
@@ -83,6 +86,7 @@ struct livecache {
 	size_t n_workers;
 	bool dispatcher_started;
 	bool disc_busy;              /* a worker is running discovery */
+	unsigned lists_running;      /* workers in do_list */
 	bool quiet;                  /* applying a first list with skip_initial_events */
 
 	struct lc_type **types;
@@ -367,22 +371,133 @@ static bool drop_fresh_cb(void *val, void *ud)
 	return true;
 }
 
-static int on_page(json_t *page, bool restarted, void *userdata)
+/* Parses value text into member key of obj. */
+static int set_parsed(json_t *obj, const struct jscan_span *k, const struct jscan_span *v)
+{
+	json_t *val = NULL;
+	int rc = jx_parse(v->p, v->len, v->len + 1, JX_MAX_DEPTH, &val);
+	if (rc < 0)
+		return rc;
+	if (json_object_setn_new(obj, k->p, k->len, val) < 0)
+		return err_set(BERR_NOMEM, "list: out of memory");
+	return 0;
+}
+
+/* The parts of a list item a compact record and the callers' predicates
+ * read (livecache.h): every top-level member but spec and the data of
+ * ConfigMaps and Secrets, and metadata without managedFields. NULL with
+ * *err 0 when the item should be parsed whole instead (escaped keys), or
+ * with *err a BERR code. */
+static json_t *partial_item(const char *text, size_t len, int *err)
+{
+	struct jscan it, mit;
+	struct jscan_span k, v, mk, mv;
+	json_t *o = json_object(), *md = NULL;
+	int rc = 0, more;
+
+	*err = 0;
+	if (!o) {
+		*err = BERR_NOMEM;
+		return NULL;
+	}
+	if ((rc = jscan_open(&it, text, len, '{')) < 0)
+		goto fail;
+	while ((more = jscan_next(&it, &k, &v)) == 1) {
+		if (jscan_key_escaped(&k))
+			goto whole;
+		if (jscan_key_is(&k, "spec") || jscan_key_is(&k, "data") || jscan_key_is(&k, "stringData") ||
+		    jscan_key_is(&k, "binaryData"))
+			continue;
+		if (!jscan_key_is(&k, "metadata") || v.p[0] != '{') {
+			if ((rc = set_parsed(o, &k, &v)) < 0)
+				goto fail;
+			continue;
+		}
+		if (!(md = json_object()) || json_object_set_new_nocheck(o, "metadata", md) < 0) {
+			rc = BERR_NOMEM;
+			goto fail;
+		}
+		if ((rc = jscan_open(&mit, v.p, v.len, '{')) < 0)
+			goto fail;
+		while ((more = jscan_next(&mit, &mk, &mv)) == 1) {
+			if (jscan_key_escaped(&mk))
+				goto whole;
+			if (!jscan_key_is(&mk, "managedFields") && (rc = set_parsed(md, &mk, &mv)) < 0)
+				goto fail;
+		}
+		if ((rc = more) < 0)
+			goto fail;
+	}
+	if ((rc = more) < 0)
+		goto fail;
+	return o;
+whole:
+	json_decref(o);
+	return NULL;
+fail:
+	json_decref(o);
+	*err = rc;
+	return NULL;
+}
+
+/* Gives obj kind and apiVersion when it has none (list items do not). */
+static int complete_item(json_t *obj, const struct lc_type *t)
+{
+	if (!json_object_get(obj, "kind") && json_object_set_new(obj, "kind", json_string(t->kind)) < 0)
+		return BERR_NOMEM;
+	if (!json_object_get(obj, "apiVersion") && json_object_set_new(obj, "apiVersion", json_string(t->api_version)) < 0)
+		return BERR_NOMEM;
+	return 0;
+}
+
+/* One item of a page as a record: from its partial parse when the record
+ * is compact, from the whole item when it is kept full. NULL (skip it) when
+ * it has no name; *err a BERR code on failure. */
+static const struct lc_record *item_record(struct list_ctx *c, const char *text, size_t len, int *err)
+{
+	json_t *obj = partial_item(text, len, err);
+	const struct lc_record *r = NULL;
+	if (*err < 0)
+		return NULL;
+	if ((obj && (*err = complete_item(obj, c->t)) < 0))
+		goto out;
+	if (!obj || (c->lc->keep_full && c->lc->keep_full(obj, c->lc->keep_full_data))) {
+		json_decref(obj);
+		obj = NULL;
+		if ((*err = jx_parse(text, len, len + 1, JX_MAX_DEPTH, &obj)) < 0 || (*err = complete_item(obj, c->t)) < 0)
+			goto out;
+	}
+	const char *name = jx_path_str(obj, "metadata", "name", NULL);
+	if (name && *name && !(r = make_record(c->lc, c->t, obj)))
+		*err = err_set(BERR_NOMEM, "list %s: out of memory", c->t->kind);
+out:
+	json_decref(obj);
+	return r;
+}
+
+static int on_page(const char *items, size_t items_len, const json_t *meta, const char *list_kind,
+		   const char *api_version, bool restarted, void *userdata)
 {
 	struct list_ctx *c = userdata;
-	json_t *items = json_object_get(page, "items"), *it;
-	size_t i;
+	struct jscan it;
+	struct jscan_span k, v;
+	int rc, more;
+	(void)list_kind;
+	(void)api_version;
 	if (restarted) {
 		lcmap_each(&c->fresh, drop_fresh_cb, NULL);
 		lcmap_release(&c->fresh);
 	}
-	json_array_foreach(items, i, it) {
-		const char *name = jx_path_str(it, "metadata", "name", NULL);
-		if (!name || !*name)
+	if ((rc = jscan_open(&it, items, items_len, '[')) < 0)
+		return rc;
+	while ((more = jscan_next(&it, &k, &v)) == 1) {
+		if (v.p[0] != '{')
 			continue;
-		const struct lc_record *r = make_record(c->lc, c->t, it);
+		const struct lc_record *r = item_record(c, v.p, v.len, &rc);
+		if (rc < 0)
+			return err_prefix(rc, "list %s", c->t->kind);
 		if (!r)
-			return err_set(BERR_NOMEM, "list %s: out of memory", c->t->kind);
+			continue;
 		const struct lc_record *dup = lcmap_del(&c->fresh, r->namespace_, r->name, NULL, NULL);
 		lc_record_unref(dup);
 		if (lcmap_add(&c->fresh, r->namespace_, r->name, NULL, (void *)r) < 0) {
@@ -390,7 +505,9 @@ static int on_page(json_t *page, bool restarted, void *userdata)
 			return BERR_NOMEM;
 		}
 	}
-	const char *rv = jx_path_str(page, "metadata", "resourceVersion", NULL);
+	if (more < 0)
+		return err_prefix(more, "list %s", c->t->kind);
+	const char *rv = jx_str(meta, "resourceVersion");
 	if (rv)
 		str_copy(c->rv, rv, sizeof(c->rv));
 	return 0;
@@ -447,7 +564,7 @@ static int do_list(struct livecache *lc, struct lc_type *t)
 	lcmap_init(&c.fresh);
 	struct kube_target kt = {.api_version = t->api_version, .kind = t->kind, .namespace_ = lc->namespace_};
 	struct kube_req_opts o = {.label_selector = lc->label_selector};
-	rc = kube_list_pages(lc->kc, &kt, &o, on_page, &c);
+	rc = kube_list_pages_raw(lc->kc, &kt, &o, on_page, &c);
 	pthread_mutex_lock(&lc->mu);
 	if (rc == 0 && t->state != ST_REMOVED) {
 		lc->quiet = lc->skip_initial_events && !t->listed;
@@ -679,11 +796,19 @@ static void worker_run_type_locked(struct livecache *lc, struct lc_type *t)
 {
 	enum lc_state st = t->state;
 	t->busy = true;
+	if (st == ST_NEED_LIST)
+		lc->lists_running++;
 	pthread_mutex_unlock(&lc->mu);
 	int rc = st == ST_NEED_LIST ? do_list(lc, t) : do_watch(lc, t);
-	if (st == ST_NEED_LIST)
-		malloc_trim(0); /* give the parsed pages back to the system */
 	pthread_mutex_lock(&lc->mu);
+	if (st == ST_NEED_LIST && --lc->lists_running == 0) {
+		/* Give the parsed pages back to the system once no list runs:
+		 * trimming after each one cost ~15% of the initial sync's CPU
+		 * (consolidating the heap while the other lists allocate). */
+		pthread_mutex_unlock(&lc->mu);
+		malloc_trim(0);
+		pthread_mutex_lock(&lc->mu);
+	}
 	t->busy = false;
 	pthread_cond_broadcast(&lc->worker_cond);
 	if (rc < 0) {

@@ -99,9 +99,16 @@ struct lc_event {
 	const struct lc_record *new_;
 };
 
-/* Decides whether obj (full, borrowed) is kept full. */
+/* Decides whether obj (borrowed) is kept full. It must decide from
+ * apiVersion, kind, metadata (managedFields aside) and status: while a LIST
+ * is applied the cache parses only those parts of the items it will keep
+ * compact (spec, and the data of ConfigMaps and Secrets, are most of the
+ * bytes), and parses the whole item once this says full. Watch events give
+ * the whole object. */
 typedef bool (*lc_keep_fn)(const json_t *obj, void *userdata);
-/* Returns the caller key of obj as a new malloc'd string, or NULL for none. */
+/* Returns the caller key of obj as a new malloc'd string, or NULL for none.
+ * Sees what lc_keep_fn sees (from a LIST, the whole object only when it is
+ * kept full). */
 typedef char *(*lc_key_fn)(const json_t *obj, void *userdata);
 /* Receives a batch of n >= 1 changes (borrowed for the call). */
 typedef void (*lc_batch_fn)(const struct lc_event *events, size_t n, void *userdata);

@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "jsonx.h"
+#include "secretmask.h"
 #include "server.h"
 #include "str.h"
 
@@ -112,8 +113,23 @@ static void attach_diffs(json_t *v, const json_t *diffs)
 	}
 }
 
+/* True when v (n bytes) is already a mask: a run of '+' (lib/secretmask). */
+static bool is_mask(const char *v, size_t n)
+{
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\r'))
+		n--;
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != '+')
+			return false;
+	return true;
+}
+
 /* Masks the values of data/stringData in a Secret's diff text: every line
- * indented under a "data:" or "stringData:" line keeps its key only. */
+ * indented under a "data:" or "stringData:" line keeps its key only,
+ * unless its value is a mask already (the controller's masks tell equal
+ * from different values; they are kept). */
 static json_t *mask_diff_text(const char *diff)
 {
 	struct buf b;
@@ -130,10 +146,15 @@ static json_t *mask_diff_text(const char *diff)
 			in_data = -1;
 		const char *colon = memchr(body, ':', blen);
 		int rc;
-		if (in_data >= 0 && colon && ind > in_data)
-			rc = buf_printf(&b, "%.*s: " MASK, (int)(colon - line), line);
-		else
+		if (in_data >= 0 && colon && ind > in_data) {
+			const char *val = colon + 1 + (colon + 1 < line + len && colon[1] == ' ');
+			if (is_mask(val, (size_t)(line + len - val)))
+				rc = buf_printf(&b, "%.*s", (int)len, line);
+			else
+				rc = buf_printf(&b, "%.*s: " MASK, (int)(colon - line), line);
+		} else {
 			rc = buf_printf(&b, "%.*s", (int)len, line);
+		}
 		if (in_data < 0 && (!strncmp(body + ind, "data:", 5) || !strncmp(body + ind, "stringData:", 11)))
 			in_data = ind;
 		if (rc == 0 && line[len])
@@ -149,28 +170,35 @@ out:
 }
 
 /* Re-masks a Secret item of the controller's managed-resources list: its
- * states (JSON text) and its diff. The controller masks already; this is
- * the API server's own guarantee. */
+ * states (JSON text) together, as the controller masks them (so its masks,
+ * which tell equal from different values, come out the same), and its
+ * diff. The controller masks already; this is the API server's own
+ * guarantee. A state that does not parse is dropped. */
 static void mask_managed_item(json_t *it)
 {
-	const char *states[] = {"liveState", "targetState", "predictedLiveState"};
+	const char *states[] = {"targetState", "liveState", "predictedLiveState"};
+	json_t *objs[3] = {NULL, NULL, NULL};
 
 	if (!str_eq_null(jx_str(it, "kind"), "Secret"))
 		return;
-	for (size_t k = 0; k < sizeof(states) / sizeof(*states); k++) {
+	for (size_t k = 0; k < 3; k++) {
 		const char *text = jx_str(it, states[k]);
-		json_t *v = NULL;
-		if (!text)
-			continue;
-		if (jx_parse(text, strlen(text), strlen(text) + 1, 64, &v) < 0) {
+		if (text && jx_parse(text, strlen(text), strlen(text) + 1, 64, &objs[k]) < 0) {
+			objs[k] = NULL;
 			json_object_set_new(it, states[k], json_null());
-			continue;
 		}
-		mask_secrets(v, 0);
-		char *t = json_dumps(v, JSON_COMPACT);
+	}
+	if (secretmask_apply(objs, 3) < 0) {
+		for (size_t k = 0; k < 3; k++)
+			mask_secrets(objs[k], 0);
+	}
+	for (size_t k = 0; k < 3; k++) {
+		if (!objs[k])
+			continue;
+		char *t = json_dumps(objs[k], JSON_COMPACT);
 		json_object_set_new(it, states[k], t ? json_string(t) : json_null());
 		free(t);
-		json_decref(v);
+		json_decref(objs[k]);
 	}
 	const char *diff = jx_str(it, "diff");
 	if (diff) {

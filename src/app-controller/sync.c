@@ -3,8 +3,14 @@
  * starting only when the previous one is applied and healthy.
  *
  * State lives in status.operationState: Running with the operation when it
- * starts, syncResult.resources updated after every step, then Succeeded or
- * Failed, history appended and the top-level operation cleared. A
+ * starts, syncResult.resources updated after every step that another
+ * follows (or in which a hook finished), then Succeeded or Failed, history
+ * appended and the top-level operation cleared. Each write is one JSON
+ * patch of operationState (the Application of a large app is large, and
+ * every write of it costs the API server and every watcher). While the
+ * operation is pending or running, compares of the app are held back
+ * (ctl_compare_delay): each of its applies and writes would otherwise queue
+ * a full compare that competes with it. A
  * controller killed mid-sync finds phase Running on restart and walks the
  * plan again: applying is idempotent, and hooks recorded as finished in
  * syncResult are not run twice. */
@@ -302,6 +308,20 @@ static int live_of(struct cluster *cl, const json_t *obj, json_t **ret)
 	return kube_get(cl->kc, &t, NULL, ret);
 }
 
+/* Whether every type of the cache has been listed: then an object it does
+ * not hold is created without a GET first. Not the strict
+ * livecache_synced, which is false while any watch event waits for
+ * delivery — always, during a sync that creates objects. A cache behind
+ * the cluster costs nothing worse than an AlreadyExists answer, after which
+ * the object is read. */
+static bool cache_listed(struct livecache *lc)
+{
+	if (livecache_wait_synced(lc, 0) == 0)
+		return true;
+	err_clear();
+	return false;
+}
+
 /* Applies one desired object; 0 with *ret_changed telling whether a write
  * was sent, or a BERR code (message in err). */
 static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_opts, bool *ret_changed)
@@ -326,12 +346,15 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 	char group[256];
 	annot_api_group(desired, group, sizeof(group));
 	const struct lc_record *rec = livecache_get(s->cl->lc, group, t.kind, t.namespace_, t.name);
-	if (rec && rec->full && lc_record_object(rec, &live) == 0)
+	bool cached = false;
+	if (rec && rec->full && lc_record_object(rec, &live) == 0) {
 		rc = 0;
-	else if (!rec && livecache_synced(s->cl->lc))
+		cached = true;
+	} else if (!rec && cache_listed(s->cl->lc)) {
 		rc = BERR_NOTFOUND;
-	else
+	} else {
 		rc = live_of(s->cl, desired, &live);
+	}
 	lc_record_unref(rec);
 	if (rc == BERR_NOTFOUND) {
 		err_clear();
@@ -375,6 +398,14 @@ static int apply_object(struct sync_run *s, const json_t *desired, unsigned obj_
 		rc = kube_patch(s->cl->kc, &t, dr.patch_is_strategic ? KUBE_PATCH_STRATEGIC : KUBE_PATCH_MERGE, dr.patch,
 				&ro, NULL);
 		*ret_changed = true;
+		if (rc == BERR_NOTFOUND && cached) {
+			/* deleted since the cache saw it */
+			err_clear();
+			if ((body = with_last_applied(desired)))
+				rc = kube_create(s->cl->kc, &t, body, &ro, NULL);
+			else
+				rc = err_set(BERR_NOMEM, "out of memory");
+		}
 	}
 	diff_result_release(&dr);
 out:
@@ -1057,8 +1088,10 @@ int ctl_sync(struct ctl *c, const char *name)
 	int rc;
 
 	if ((rc = ctl_app_get(c, name, true, &obj)) < 0) {
-		if (rc == BERR_NOTFOUND)
+		if (rc == BERR_NOTFOUND) {
 			err_clear();
+			ctl_compare_delay(c, name, false);
+		}
 		return rc == BERR_NOTFOUND ? 0 : rc;
 	}
 	if ((rc = model_app_parse(obj, &app)) < 0 || !ctl_app_in_shard(c, &app))

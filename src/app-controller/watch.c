@@ -32,14 +32,52 @@ void ctl_enqueue_all_apps(struct ctl *c)
 	lc_records_free(&rs);
 }
 
+/* The Application without what the reconciler itself writes (new
+ * reference, or NULL). */
+static json_t *outside_reconciler(const struct lc_record *r)
+{
+	static const char *const owned[] = {"reconciledAt", "sync", "health", "resources", "conditions",
+					    "observedGeneration", "sourceType", NULL};
+	json_t *obj = NULL;
+	if (!r->full || lc_record_object(r, &obj) < 0) {
+		err_clear();
+		return NULL;
+	}
+	json_t *md = json_object_get(obj, "metadata"), *st = json_object_get(obj, "status");
+	json_object_del(md, "resourceVersion");
+	json_object_del(md, "managedFields");
+	for (size_t i = 0; owned[i]; i++)
+		json_object_del(st, owned[i]);
+	return obj;
+}
+
+/* True when an Application changed only in what the reconciler writes:
+ * its own status write coming back. Comparing again would find the same
+ * (live changes come as their own events), so it is not queued; this saves
+ * one reconcile per status write. A change by anyone else (spec,
+ * operation, annotations, operationState and history from the operation
+ * workers, deletion) is queued. */
+static bool own_status_write(const struct lc_event *e)
+{
+	if (!e->old || !e->new_)
+		return false;
+	json_t *a = outside_reconciler(e->old), *b = outside_reconciler(e->new_);
+	bool same = a && b && json_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	return same;
+}
+
 static void cp_batch(const struct lc_event *ev, size_t n, void *userdata)
 {
 	struct ctl *c = userdata;
 	bool all = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct lc_record *r = ev[i].new_ ? ev[i].new_ : ev[i].old;
-		if (!strcmp(r->kind, MODEL_KIND_APP) && !strcmp(r->group, MODEL_GROUP))
-			workq_add(c->status_q, r->name);
+		if (!strcmp(r->kind, MODEL_KIND_APP) && !strcmp(r->group, MODEL_GROUP)) {
+			if (!own_status_write(&ev[i]))
+				workq_add(c->status_q, r->name);
+		}
 		else if (!strcmp(r->kind, MODEL_KIND_PROJECT) || !strcmp(r->kind, "Secret") ||
 			 !strcmp(r->name, "berth-cm"))
 			all = true;

@@ -521,6 +521,8 @@ static int diff_item(const json_t *item, struct buf *out, bool *differs)
 	char label[768];
 	int rc = 0;
 
+	bool normalized = live && want;
+
 	if (!live)
 		live = state_of(item, "liveState");
 	if (!want)
@@ -529,13 +531,19 @@ static int diff_item(const json_t *item, struct buf *out, bool *differs)
 	buf_init(&b, CLI_MAX_INPUT);
 	if ((rc = yaml_of(live, &a)) < 0 || (rc = yaml_of(want, &b)) < 0)
 		goto out;
-	json_t *mod = json_object_get(item, "modified");
+	/* The verdict, most direct first: the server's "modified"; the
+	 * controller's masked diff text (empty: no difference); the normalised
+	 * live and predicted states; else the sync status alone (raw liveState
+	 * and targetState always differ in server-set fields). */
+	json_t *mod = json_object_get(item, "modified"), *diff = json_object_get(item, "diff");
 	bool changed;
 	if (json_is_boolean(mod))
 		changed = json_is_true(mod);
-	else if (live || want)
+	else if (json_is_string(diff))
+		changed = json_string_length(diff) > 0;
+	else if (normalized)
 		changed = a.len != b.len || (a.len && memcmp(a.ptr, b.ptr, a.len) != 0);
-	else /* only the sync status is known (no cached states) */
+	else
 		changed = str_eq_null(jx_str(item, "status"), "OutOfSync") ||
 			  json_is_true(json_object_get(item, "requiresPruning"));
 	if (!changed)
@@ -544,7 +552,7 @@ static int diff_item(const json_t *item, struct buf *out, bool *differs)
 	snprintf(label, sizeof(label), "%s/%s %s/%s", cli_str(item, "", "group", NULL), cli_str(item, "", "kind", NULL),
 		 cli_str(item, "", "namespace", NULL), cli_str(item, "", "name", NULL));
 	buf_printf(out, "\n===== %s ======\n", label);
-	if (jx_str(item, "diff"))
+	if (jx_str(item, "diff") && *jx_str(item, "diff"))
 		rc = buf_puts(out, jx_str(item, "diff"));
 	else if (!live && !want)
 		rc = buf_printf(out, "%s (no detail: the server has no cached states)\n",

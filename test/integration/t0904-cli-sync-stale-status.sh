@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Regression test for the intermittent "sync the Argo CD app" timeout of
 # t0901 ("no operation requested, last operation none" although the
-# controller had synced the app): the reconcile that sees a new operation
-# queues it and then writes the status it computed from the copy it read
-# before the operation ran. That write meets a conflict (the operation
-# wrote operationState meanwhile); it used to be retried with the stale
-# copy's operationState (none), erasing the operation's result, so
-# `berth app sync` waited for a result that had vanished.
+# controller had synced the app): a reconcile writes the status it
+# computed from a copy of the app read before (or during) an operation,
+# after the operation has written its result. That write meets a conflict;
+# it used to be retried with the stale copy's operationState (none, or
+# Running), erasing the operation's result, so `berth app sync` waited for
+# a result that had vanished (or the operation ran again).
 #
-# The window is made wide and certain with the controller's failpoint
-# BERTH_FAILPOINT_STATUS_WRITE_DELAY_MS: every status write waits that long
-# after computing its status, while the operation runs and ends.
+# The windows are made wide and certain with the controller's failpoint
+# BERTH_FAILPOINT_STATUS_WRITE_DELAY_MS (every status write waits that long
+# after computing its status) and slow Deployments in kube-sim:
+#  A. a never-synced app: the reconcile that finds the new operation queues
+#     it, then writes the status computed from its pre-operation copy;
+#  B. an operation longer than the controller's compare interval during an
+#     operation (5 s; a wave waits for a Deployment kube-sim makes ready
+#     after 6 s): the compare in the middle reads Running and writes after
+#     the operation has ended.
 . "$(dirname "$0")/test-lib.sh"
 
-export BERTH_FAILPOINT_STATUS_WRITE_DELAY_MS=4000
+export BERTH_FAILPOINT_STATUS_WRITE_DELAY_MS=6000
+export KUBE_SIM_ARGS="--status-delay 6000"
 start_berth || t_done
 if [ "$BERTH_HAVE_API" != 1 ] || [ "$BERTH_HAVE_CONTROLLER" != 1 ] || [ "$BERTH_HAVE_REPO" != 1 ]; then
 	t_skip "sync against a delayed status write" "a daemon is not built yet"
@@ -25,6 +32,7 @@ make_repo demo "$BERTH_TOP/examples"
 REPO=$GIT_HTTP_URL/demo.git
 berth repo add "$REPO" >/dev/null
 
+# ---- A: the reconcile that queues the operation ------------------------------------------
 t_ok "app create (never synced: no operationState yet)" berth app create stale --repo "$REPO" --path web \
 	--dest-server https://kubernetes.default.svc --dest-namespace demo-stale --sync-option CreateNamespace=true
 compared() { [ -n "$(berth app get stale -o json | jq -r '.status.sync.status // empty')" ]; }
@@ -42,5 +50,48 @@ t_eq "the sync's result survives the status write computed before it" \
 	"$(jq -r '.status.operationState.phase // "none"' <<<"$app")" Succeeded
 t_eq "...and so does the history entry" "$(jq '.status.history | length' <<<"$app")" 1
 t_eq "no operation is left requested" "$(jq -r 'has("operation")' <<<"$app")" false
-t_ok "app wait --operation --sync returns at once" berth app wait stale --operation --sync --timeout 30
+t_ok "app wait --operation returns at once" berth app wait stale --operation --timeout 30
+# An erased result would make the controller find Running with no operation and run it again.
+t_fail "...and the controller did not run the operation again" grep -q "resuming sync app=stale\$" \
+	"$TEST_DIR/app-controller.log"
+
+# ---- B: a compare in the middle of a long operation --------------------------------------
+mkdir -p "$TEST_DIR/slow"
+cat >"$TEST_DIR/slow/deploy.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: slow, annotations: {argocd.argoproj.io/sync-wave: "0"}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: slow}}
+  template:
+    metadata: {labels: {app: slow}}
+    spec: {containers: [{name: c, image: nginx:1.27}]}
+YAML
+cat >"$TEST_DIR/slow/after.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: "1"}}
+data: {x: "1"}
+YAML
+make_repo slow "$TEST_DIR/slow"
+berth repo add "$GIT_HTTP_URL/slow.git" >/dev/null
+t_ok "app create (two waves: a Deployment, then a ConfigMap)" berth app create slow --repo "$GIT_HTTP_URL/slow.git" \
+	--path . --dest-server https://kubernetes.default.svc --dest-namespace demo-slow --sync-option CreateNamespace=true
+compared_slow() { [ -n "$(berth app get slow -o json | jq -r '.status.sync.status // empty')" ]; }
+wait_for "the controller compared it once" 60 compared_slow
+start=$SECONDS
+out=$(berth app sync slow --timeout 90 2>&1)
+t_eq "app sync succeeds" "$?" 0
+took=$((SECONDS - start))
+# Shorter than 5 s, no compare ran during the operation: the test proves nothing.
+t_match "the operation outlasted the compare interval (${took}s)" "$took" '^([5-9]|1[0-9])$'
+t_ok "a refresh after the sync" berth app get slow --refresh
+app=$(berth app get slow -o json)
+t_eq "the result survives the compare made during the operation" \
+	"$(jq -r '.status.operationState.phase // "none"' <<<"$app")" Succeeded
+t_eq "...and the operation did not run again (one history entry)" "$(jq '.status.history | length' <<<"$app")" 1
+t_ok "app wait --operation returns at once" berth app wait slow --operation --timeout 30
+t_fail "...and the controller did not run the operation again" grep -q "resuming sync app=slow\$" \
+	"$TEST_DIR/app-controller.log"
 t_done

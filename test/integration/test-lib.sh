@@ -25,7 +25,8 @@
 #   start_git_daemon           GIT_DAEMON_URL
 #   make_repo NAME DIR         bare repo $GIT_ROOT/NAME.git holding DIR's files in one commit
 #   repo_commit NAME MSG CMD...  clone NAME, run CMD inside the clone, commit, push
-#   start_kube_sim             kube-sim with TLS + token: KUBE_SIM_URL, BERTH_KUBECONFIG; kube ARGS... (kubectl)
+#   start_kube_sim             kube-sim with TLS + token: KUBE_SIM_URL, BERTH_KUBECONFIG; kube ARGS... (kubectl);
+#                              $KUBE_SIM_ARGS are added to its flags (e.g. --status-delay 1500)
 #   start_berth [NS]           kube-sim + Redis + repo server + controller + API server (those built;
 #                              the others are skipped with a message) in control-plane namespace NS
 #                              (default berth): BERTH_SERVER (http URL), BERTH_ADMIN_PASSWORD,
@@ -378,8 +379,9 @@ start_kube_sim() {
 _tl_run_kube_sim() {
 	KUBE_SIM_PORT=$(free_port) || return 1
 	rm -f "$BERTH_KUBECONFIG"
+	# shellcheck disable=SC2086
 	run_bg kube-sim kube-sim --listen "127.0.0.1:$KUBE_SIM_PORT" --write-kubeconfig "$BERTH_KUBECONFIG" \
-		--tls --token "$KUBE_SIM_TOKEN" --status-delay 100
+		--tls --token "$KUBE_SIM_TOKEN" --status-delay 100 ${KUBE_SIM_ARGS:-}
 	_tl_probe=(grep -q "^kube-sim ready" "$TEST_DIR/kube-sim.log")
 }
 

@@ -7,6 +7,15 @@
  * /api/v1/... and /apis/{g}/{v}/... -> resource handlers over the store.
  * Every error answers a Kubernetes Status body built from the err record
  * (store_status_body), so codes and reasons follow KUBE-API.md §7.
+ *
+ * Why not lib/httpd: a watch here is pulled. libmicrohttpd asks watch_reader
+ * for bytes when the socket can take them, and the reader waits on the
+ * store's event window, so a slow client only falls behind the window and
+ * gets the 410 ERROR event a real API server sends. lib/httpd's streams are
+ * pushed into a bounded queue that closes a slow client's stream instead,
+ * and would need a pump thread per watch. Dispatch is by parsed Kubernetes
+ * path, not by route patterns, so only the libmicrohttpd glue would be
+ * shared.
  */
 #include "server.h"
 

@@ -206,34 +206,40 @@ void registry_release(struct ks_registry *r)
 	memset(r, 0, sizeof(*r));
 }
 
-struct ks_tstate *registry_find(struct ks_registry *r, const char *group, const char *resource, bool served_only)
+static bool has_resource(const struct ks_tstate *ts, const char *group, const char *resource)
+{
+	return strcmp(ts->t.group, group) == 0 && strcmp(ts->t.plural, resource) == 0;
+}
+
+static bool has_kind(const struct ks_tstate *ts, const char *api_version, const char *kind)
+{
+	return strcmp(ts->api_version, api_version) == 0 && strcmp(ts->t.kind, kind) == 0;
+}
+
+/* The first type (served ones only, if asked) for which match(ts, a, b). */
+static struct ks_tstate *registry_first(struct ks_registry *r, bool served_only,
+					bool (*match)(const struct ks_tstate *, const char *, const char *),
+					const char *a, const char *b)
 {
 	struct ks_tstate *found = NULL;
 	pthread_rwlock_rdlock(&r->lock);
 	for (size_t i = 0; i < r->n && !found; i++) {
 		struct ks_tstate *ts = r->types[i];
-		if (served_only && !ts->t.served)
-			continue;
-		if (strcmp(ts->t.group, group) == 0 && strcmp(ts->t.plural, resource) == 0)
+		if ((!served_only || ts->t.served) && match(ts, a, b))
 			found = ts;
 	}
 	pthread_rwlock_unlock(&r->lock);
 	return found;
 }
 
+struct ks_tstate *registry_find(struct ks_registry *r, const char *group, const char *resource, bool served_only)
+{
+	return registry_first(r, served_only, has_resource, group, resource);
+}
+
 struct ks_tstate *registry_by_kind(struct ks_registry *r, const char *api_version, const char *kind, bool served_only)
 {
-	struct ks_tstate *found = NULL;
-	pthread_rwlock_rdlock(&r->lock);
-	for (size_t i = 0; i < r->n && !found; i++) {
-		struct ks_tstate *ts = r->types[i];
-		if (served_only && !ts->t.served)
-			continue;
-		if (strcmp(ts->api_version, api_version) == 0 && strcmp(ts->t.kind, kind) == 0)
-			found = ts;
-	}
-	pthread_rwlock_unlock(&r->lock);
-	return found;
+	return registry_first(r, served_only, has_kind, api_version, kind);
 }
 
 static int crd_invalid(const char *field, const char *msg)

@@ -46,6 +46,19 @@ static void uuid_v4(char out[37])
 		 r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
+/* What the server sets on every object it creates: a new uid, the creation
+ * time and, for types that have one, generation 1. */
+static void stamp_created(const struct ks_type *t, json_t *meta)
+{
+	char uid[37], now[32];
+	uuid_v4(uid);
+	clock_now_rfc3339(now, sizeof(now));
+	json_object_set_new(meta, "uid", json_string(uid));
+	json_object_set_new(meta, "creationTimestamp", json_string(now));
+	if (t->has_generation)
+		json_object_set_new(meta, "generation", json_integer(1));
+}
+
 static void random_suffix(char out[6])
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
@@ -549,13 +562,8 @@ int store_create(struct ks_store *s, const struct ks_type *t, const char *ns, co
 	if (t->has_status && !is_kind(t, "", "Namespace"))
 		json_object_del(obj, "status");
 
-	char uid[37], now[32], suffix[6];
-	uuid_v4(uid);
-	clock_now_rfc3339(now, sizeof(now));
-	json_object_set_new(meta, "uid", json_string(uid));
-	json_object_set_new(meta, "creationTimestamp", json_string(now));
-	if (t->has_generation)
-		json_object_set_new(meta, "generation", json_integer(1));
+	char suffix[6];
+	stamp_created(t, meta);
 
 	store_wrlock(s);
 	struct notes n;
@@ -621,13 +629,8 @@ static int create_applied(struct ks_store *s, struct ks_tstate *ts, const char *
 			return rc;
 		}
 	}
-	char uid[37], now[32], key[512];
-	uuid_v4(uid);
-	clock_now_rfc3339(now, sizeof(now));
-	json_object_set_new(meta, "uid", json_string(uid));
-	json_object_set_new(meta, "creationTimestamp", json_string(now));
-	if (t->has_generation)
-		json_object_set_new(meta, "generation", json_integer(1));
+	char key[512];
+	stamp_created(t, meta);
 	if (t->has_status && o->sub != KS_SUB_STATUS)
 		json_object_del(obj, "status");
 	obj_key(t, ns, name, key, sizeof(key));

@@ -217,16 +217,24 @@ static void teardown(void)
 	srv = NULL;
 }
 
-/* A request for path on the test server through client c; r is initialised
- * here and released by the caller. */
-static int do_req_on(struct httpc *c, const char *method, const char *path, struct httpc_resp *r)
+/* Sends req (its url set to base+path for the call) through client c; r is
+ * initialised here and released by the caller. httpc_request's return. */
+static int request_on(struct httpc *c, struct httpc_req *req, const char *path, struct httpc_resp *r)
 {
 	char url[512];
-	struct httpc_req req = {.method = method};
+	int rc;
 	snprintf(url, sizeof(url), "%s%s", base, path);
-	req.url = url;
+	req->url = url;
 	httpc_resp_init(r);
-	return httpc_request(c, &req, r);
+	rc = httpc_request(c, req, r);
+	req->url = NULL;
+	return rc;
+}
+
+static int do_req_on(struct httpc *c, const char *method, const char *path, struct httpc_resp *r)
+{
+	struct httpc_req req = {.method = method};
+	return request_on(c, &req, path, r);
 }
 
 static int do_req(const char *method, const char *path, struct httpc_resp *r)
@@ -308,7 +316,6 @@ END_TEST
 START_TEST(post_is_not_retried_unless_asked)
 {
 	struct httpc_resp r;
-	char url[256];
 	ck_assert_int_eq(do_req("POST", "/always/429", &r), 0);
 	ck_assert_int_eq(r.status, 429);
 	ck_assert_uint_eq(r.attempts, 1);
@@ -316,10 +323,7 @@ START_TEST(post_is_not_retried_unless_asked)
 	httpc_resp_release(&r);
 
 	struct httpc_req req = {.method = "POST", .retry_unsafe = true};
-	snprintf(url, sizeof(url), "%s/always/429", base);
-	req.url = url;
-	httpc_resp_init(&r);
-	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	ck_assert_int_eq(request_on(cli, &req, "/always/429", &r), 0);
 	ck_assert_uint_eq(r.attempts, 4);
 	httpc_resp_release(&r);
 }
@@ -439,13 +443,9 @@ END_TEST
 START_TEST(per_request_timeout_gives_timeout)
 {
 	struct httpc_resp r;
-	char url[256];
 	struct httpc_req req = {.timeout_ms = 300};
-	snprintf(url, sizeof(url), "%s/slow", base);
-	req.url = url;
-	httpc_resp_init(&r);
 	int64_t t0 = clock_mono_ms();
-	ck_assert_int_eq(httpc_request(cli, &req, &r), BERR_TIMEOUT);
+	ck_assert_int_eq(request_on(cli, &req, "/slow", &r), BERR_TIMEOUT);
 	ck_assert_int_lt(clock_mono_ms() - t0, 1450);  /* the handler answers at 1500 */
 	ck_assert_ptr_nonnull(strstr(err_msg(), "/slow"));
 	httpc_resp_release(&r);

@@ -148,15 +148,26 @@ static void teardown(void)
 	srv = NULL;
 }
 
+/* Sends req (its url set to base+path for the call) through client c into
+ * out, which is initialised here (the caller releases it). httpc_request's
+ * return. */
+static int request_on(struct httpc *c, struct httpc_req *req, const char *path, struct httpc_resp *out)
+{
+	char url[512];
+	int rc;
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	req->url = url;
+	httpc_resp_init(out);
+	rc = httpc_request(c, req, out);
+	req->url = NULL;
+	return rc;
+}
+
 /* GET base+path; returns status, body in *out (caller releases). */
 static long get(const char *path, struct httpc_resp *out)
 {
-	char url[512];
 	struct httpc_req req = {0};
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	req.url = url;
-	httpc_resp_init(out);
-	ck_assert_msg(httpc_request(cli, &req, out) == 0, "GET %s: %s", path, err_msg());
+	ck_assert_msg(request_on(cli, &req, path, out) == 0, "GET %s: %s", path, err_msg());
 	return out->status;
 }
 
@@ -267,11 +278,7 @@ START_TEST(known_path_with_wrong_method_gets_405_and_allow)
 {
 	struct httpc_req req = {.method = "PUT"};
 	struct httpc_resp r;
-	char url[256];
-	snprintf(url, sizeof(url), "%s/api/v1/applications/web", base);
-	req.url = url;
-	httpc_resp_init(&r);
-	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	ck_assert_int_eq(request_on(cli, &req, "/api/v1/applications/web", &r), 0);
 	ck_assert_int_eq(r.status, 405);
 	ck_assert_str_eq(httpc_resp_header(&r, "Allow"), "GET, DELETE");
 	httpc_resp_release(&r);
@@ -282,11 +289,7 @@ START_TEST(head_is_served_by_the_get_route_without_body)
 {
 	struct httpc_req req = {.method = "HEAD"};
 	struct httpc_resp r;
-	char url[256];
-	snprintf(url, sizeof(url), "%s/api/v1/applications/web", base);
-	req.url = url;
-	httpc_resp_init(&r);
-	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	ck_assert_int_eq(request_on(cli, &req, "/api/v1/applications/web", &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_uint_eq(r.body.len, 0);
 	ck_assert_str_eq(httpc_resp_header(&r, "Content-Type"), "application/json");
@@ -400,12 +403,8 @@ START_TEST(query_is_decoded_and_repeated_keys_kept)
 	struct httpc_req req = {0};
 	struct httpc_resp r;
 	const char *hdrs[] = {"X-Test-Header: hello", "Cookie: theme=dark; berth.token=abc.def", NULL};
-	char url[256];
-	snprintf(url, sizeof(url), "%s/query?a=1&a=two%%203&q=x+y%%2Bz&flag", base);
-	req.url = url;
 	req.headers = hdrs;
-	httpc_resp_init(&r);
-	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	ck_assert_int_eq(request_on(cli, &req, "/query?a=1&a=two%203&q=x+y%2Bz&flag", &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	json_t *v = body_json(&r);
 	ck_assert_int_eq(json_array_size(json_object_get(v, "a")), 2);
@@ -425,16 +424,13 @@ END_TEST
 /* GET /query with Content-Type ct; whether the server saw application/json. */
 static bool seen_as_json(const char *ct)
 {
-	char url[256], hdr[256];
+	char hdr[256];
 	const char *hdrs[] = {hdr, NULL};
 	struct httpc_req req = {.headers = hdrs};
 	struct httpc_resp r;
 	bool json;
-	snprintf(url, sizeof(url), "%s/query", base);
 	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ct);
-	req.url = url;
-	httpc_resp_init(&r);
-	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	ck_assert_int_eq(request_on(cli, &req, "/query", &r), 0);
 	json_t *v = body_json(&r);
 	json = json_is_true(json_object_get(v, "json"));
 	json_decref(v);
@@ -479,12 +475,8 @@ START_TEST(body_at_the_limit_is_accepted)
 	char body[1024];
 	struct httpc_req req = {.method = "POST", .body = body, .body_len = sizeof(body)};
 	struct httpc_resp r;
-	char url[256];
 	memset(body, 'x', sizeof(body));
-	snprintf(url, sizeof(url), "%s/body", base);
-	req.url = url;
-	httpc_resp_init(&r);
-	ck_assert_int_eq(httpc_request(cli, &req, &r), 0);
+	ck_assert_int_eq(request_on(cli, &req, "/body", &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body.ptr, "1024");
 	httpc_resp_release(&r);
@@ -1200,14 +1192,10 @@ static int tls_get(const char *ca, const char *cert, const char *key, struct htt
 	struct httpc_config ccfg = {.ca_pem = ca_pem, .client_cert_pem = cert_pem, .client_key_pem = key_pem,
 				    .timeout_ms = 5000};
 	struct httpc *c;
-	char url[256];
 	struct httpc_req req = {0};
 	int rc;
 	ck_assert_int_eq(httpc_new(&ccfg, &c), 0);
-	snprintf(url, sizeof(url), "%s/whoami", base);
-	req.url = url;
-	httpc_resp_init(r);
-	rc = httpc_request(c, &req, r);
+	rc = request_on(c, &req, "/whoami", r);
 	httpc_free(c);
 	free(ca_pem);
 	free(cert_pem);
@@ -1230,13 +1218,9 @@ START_TEST(tls_insecure_client_skips_verification)
 	struct httpc_config cfg = {.insecure_skip_verify = true};
 	struct httpc *c;
 	struct httpc_resp r;
-	char url[256];
 	struct httpc_req req = {0};
-	snprintf(url, sizeof(url), "%s/whoami", base);
-	req.url = url;
 	ck_assert_int_eq(httpc_new(&cfg, &c), 0);
-	httpc_resp_init(&r);
-	ck_assert_msg(httpc_request(c, &req, &r) == 0, "%s", err_msg());
+	ck_assert_msg(request_on(c, &req, "/whoami", &r) == 0, "%s", err_msg());
 	ck_assert_int_eq(r.status, 200);
 	httpc_resp_release(&r);
 	httpc_free(c);

@@ -1670,6 +1670,75 @@ START_TEST(cache_of_every_type_follows_crds)
 }
 END_TEST
 
+/* Records built from a LIST (items parsed in part) are the same as those
+ * built from watch events (whole objects): meta, kept annotations, owners,
+ * caller key, and the full objects. */
+START_TEST(list_records_equal_watch_records)
+{
+	struct kube_client *kc = client(AUTH_TOKEN);
+	static const struct lc_type_spec types[] = {{"", "ConfigMap"}, {"", "Secret"}, {"", "Namespace"}};
+	static const char *const ann[] = {"berth.dev/tracking-id", NULL};
+	struct livecache_opts o = {.types = types, .n_types = 3, .label_selector = "lvw=yes", .keep_full = keep_full_label,
+				   .annotations = ann, .caller_key = key_from_label, .backoff_base_ms = 50,
+				   .backoff_max_ms = 500};
+	struct livecache *from_watch = NULL, *from_list = NULL;
+	ck_assert_int_eq(livecache_new(kc, &o, &from_watch), 0);
+	ck_assert_int_eq(livecache_wait_synced(from_watch, 20000), 0);
+	for (int n = 0; n < 2; n++) {
+		json_t *ns = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}}", "apiVersion", "v1", "kind", "Namespace",
+				       "metadata", "name", n ? "lvw-b" : "lvw-a", "labels", "lvw", "yes", "app", "ns",
+				       "full", n ? "yes" : "no");
+		struct kube_target t = {.api_version = "v1", .kind = "Namespace"};
+		int rc = kube_create(kc, &t, ns, NULL, NULL);
+		ck_assert_msg(rc == 0 || rc == BERR_EXISTS, "%s", err_msg());
+		json_decref(ns);
+	}
+	char name[32];
+	for (int i = 0; i < 8; i++) {
+		bool secret = i % 2;
+		snprintf(name, sizeof(name), "o%d", i);
+		json_t *obj = json_pack(
+			"{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, s:b}]}, s:{s:s}}",
+			"apiVersion", "v1", "kind", secret ? "Secret" : "ConfigMap", "metadata", "name", name, "namespace",
+			"lvw-a", "labels", "lvw", "yes", "app", i < 4 ? "one" : "two", "full", i % 3 ? "no" : "yes",
+			"annotations", "berth.dev/tracking-id", "one:/ConfigMap:lvw-a/o0", "other", "x", "ownerReferences",
+			"apiVersion", "v1", "kind", "ConfigMap", "name", "owner", "uid", "u-1", "controller", 1, "data", "k",
+			secret ? "djA=" : "v0");
+		struct kube_target t;
+		kube_target_of(obj, &t);
+		int rc = kube_create(kc, &t, obj, NULL, NULL);
+		ck_assert_msg(rc == 0 || rc == BERR_EXISTS, "%s", err_msg());
+		json_decref(obj);
+	}
+	wait_cached(from_watch, "Namespace", NULL, "lvw-b", true);
+	wait_cached(from_watch, "Secret", "lvw-a", "o7", true);
+	ck_assert_int_eq(livecache_new(kc, &o, &from_list), 0);
+	ck_assert_int_eq(livecache_wait_synced(from_list, 20000), 0);
+	for (int k = 0; k < 3; k++) {
+		struct lc_records a, b;
+		ck_assert_int_eq(livecache_list(from_watch, "", types[k].kind, NULL, &a), 0);
+		ck_assert_int_eq(livecache_list(from_list, "", types[k].kind, NULL, &b), 0);
+		ck_assert_int_eq(a.n, k == 2 ? 2 : 4);
+		ck_assert_int_eq(a.n, b.n);
+		for (size_t i = 0; i < a.n; i++) {
+			json_t *ja = lc_record_to_json(a.v[i]), *jb = lc_record_to_json(b.v[i]);
+			char *sa = json_dumps(ja, JSON_SORT_KEYS), *sb = json_dumps(jb, JSON_SORT_KEYS);
+			ck_assert_msg(jx_equal(ja, jb), "watch %s\nlist  %s", sa, sb);
+			ck_assert_msg(json_object_size(json_object_get(ja, "meta")) > 0, "%s", sa);
+			free(sa);
+			free(sb);
+			json_decref(ja);
+			json_decref(jb);
+		}
+		lc_records_free(&a);
+		lc_records_free(&b);
+	}
+	livecache_free(from_list);
+	livecache_free(from_watch);
+	kube_client_free(kc);
+}
+END_TEST
+
 static int free_tcp_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1777,6 +1846,7 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, cache_indexes_owners);
 	tcase_add_test(tc, cache_can_skip_initial_events);
 	tcase_add_test(tc, cache_of_every_type_follows_crds);
+	tcase_add_test(tc, list_records_equal_watch_records);
 	tcase_add_test(tc, cache_converges_after_10k_writes_with_faults);
 	tcase_add_test(tc, cache_reconnects_after_api_server_restart);
 	suite_add_tcase(s, tc);
