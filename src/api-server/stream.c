@@ -676,15 +676,17 @@ int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_acce
 		else
 			hi = mid;
 	}
+	/* With a memo, whether the caller sees an entry is read from it (no
+	 * RBAC check per entry, which matters for a full list). */
+	const struct visible_memo *m = memo_key ? memo_get(h, memo_key, accept, ud) : NULL;
 	for (i = lo; i < h->n_names && (!limit || json_array_size(entries) < limit); i++) {
 		json_t *e = json_object_get(h->state, h->names[i]);
-		if (e && accept(e, ud))
+		if (e && (m ? m->cum[i + 1] > m->cum[i] : accept(e, ud)))
 			json_array_append(entries, e);
 	}
 	if (i < h->n_names && limit && json_array_size(entries) == limit) {
 		/* What is left: from the memo when the caller gave a key,
 		 * else counted here. */
-		const struct visible_memo *m = memo_key ? memo_get(h, memo_key, accept, ud) : NULL;
 		if (m) {
 			remaining = m->cum[h->n_names] - m->cum[i];
 		} else {
