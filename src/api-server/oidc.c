@@ -680,6 +680,8 @@ void api_auth_token(struct httpd_req *req, void *ud)
 	char challenge[44];
 	struct api_server *s = ud;
 
+	if (!api_require_json(req))
+		goto out;
 	if (httpd_req_json(req, &body) < 0 || !jx_str(body, "code") || !jx_str(body, "code_verifier")) {
 		httpd_respond_error(req, 400, "body: {\"code\": ..., \"code_verifier\": ...} is expected");
 		goto out;

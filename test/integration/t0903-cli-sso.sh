@@ -147,6 +147,8 @@ token_for() { api POST /auth/token "{\"code\":\"$1\",\"code_verifier\":\"$2\"}";
 pkce_login
 code=$LOGIN_CODE
 t_match "a login with a challenge sends a code to the loopback URL" "$code" '^[A-Za-z0-9_-]{43}$'
+api POST /auth/token "{\"code\":\"$code\",\"code_verifier\":\"$VERIFIER\"}" "" text/plain
+t_eq "a redeem without Content-Type: application/json: 415" "$CODE" 415
 token_for "$code" "$(head -c 32 /dev/urandom | b64url)"
 t_eq "the code with another verifier: 400" "$CODE" 400
 t_fail "...and no token" grep -q eyJ <<<"$BODY"
