@@ -21,12 +21,11 @@
  * (code_challenge, S256, as RFC 8252 asks of native apps; a loopback
  * return_url without one is refused). It receives a one-time ?code= at the
  * loopback URL and redeems it with POST /auth/token {code, code_verifier}:
- * the session token never appears in a URL (browser history, a listener
- * another local user put on the port), and a code seen by anyone else is
- * worthless without the CLI's verifier. A
- * grant is stored like a pending login (Redis key "oidc:grant:<sha256 of
- * code>", else the bounded table), is used once (a wrong verifier spends
- * it) and expires after a minute. */
+ * the session token never appears in a URL (browser history), and a code
+ * seen by anyone else is worthless without the CLI's verifier. A grant is
+ * stored like a pending login (Redis key "oidc:grant:<sha256 of code>",
+ * else the bounded table), is used once (a wrong verifier spends it) and
+ * expires after a minute. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
