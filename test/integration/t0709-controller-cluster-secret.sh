@@ -65,7 +65,15 @@ sim_admin() {
 sim_watches() { sim_admin "$1" GET watches | jq -r ".$2"; }
 ks2_watches() { sim_watches 2 "$1"; }
 ks2_open_watches() { [ "$(ks2_watches open)" "$@" ]; }
-ctl_metrics_name_ks2() { curl -sS --max-time 5 "http://127.0.0.1:$CTL_PORT/metrics" | grep -qF "cluster=\"$KS2_URL\""; }
+# (the metrics read whole first: grep -q ending early would fail curl under pipefail)
+ctl_metrics_name_ks2() {
+	local m
+	m=$(curl -sS --max-time 5 "http://127.0.0.1:$CTL_PORT/metrics") && grep -qF "cluster=\"$KS2_URL\"" <<<"$m"
+}
+ctl_metrics_lack_ks2() {
+	local m
+	m=$(curl -sS --max-time 5 "http://127.0.0.1:$CTL_PORT/metrics") && ! grep -qF "cluster=\"$KS2_URL\"" <<<"$m"
+}
 t_ok "the controller watches the second cluster" ks2_open_watches -gt 0
 t_ok "its cache is in the metrics" ctl_metrics_name_ks2
 
@@ -87,8 +95,7 @@ t_eq "replicas from Git on the new server" \
 # every stream on both servers is ended; once the new server's cache has
 # watched again (as many streams reopened as it had), none came back to the
 # old server.
-wait_for "the old cluster's cache leaves the metrics" 30 bash -c "! curl -sS --max-time 5 \
-	http://127.0.0.1:$CTL_PORT/metrics | grep -qF 'cluster=\"$KS2_URL\"'"
+wait_for "the old cluster's cache leaves the metrics" 30 ctl_metrics_lack_ks2
 ks2_opened=$(ks2_watches opened)
 ks3_open=$(sim_watches 3 open) ks3_opened=$(sim_watches 3 opened)
 t_match "the new server is watched" "$ks3_open" '^[1-9][0-9]*$'
