@@ -71,8 +71,10 @@ login() {
 start_op() { # [ENV=...]
 	OP_PORT=${OP_PORT:-$(free_port)}
 	ISSUER=http://127.0.0.1:$OP_PORT
+	# emptied before the fork: a restart must not find the last run's ready line
+	: >"$TEST_DIR/op.log"
 	env "$@" GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret \
-		>"$TEST_DIR/op.log" 2>&1 &
+		>>"$TEST_DIR/op.log" 2>&1 &
 	OP_PID=$!
 	_tl_pids+=("$OP_PID")
 	wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }
