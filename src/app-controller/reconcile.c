@@ -605,9 +605,10 @@ static json_t *state_text(json_t *obj, size_t *budget)
 /* app:<ns>:<name>:managed-resources: {"items": [{group, version, kind,
  * namespace, name, status, health, liveState, targetState,
  * predictedLiveState, diff}]} as the dashboard and `berth app diff` read it
- * (states as JSON text, Secret values masked). Bounded: once the states
- * have used MANAGED_MAX_BYTES, later items carry only their diff and the
- * view is marked "truncated". Written only when its signature changed. */
+ * (states as JSON text, Secret values masked). Bounded: once states and
+ * diffs have used MANAGED_MAX_BYTES, later items carry neither (diff "")
+ * and the view is marked "truncated". Written only when its signature
+ * changed. */
 static void store_managed(struct ctl *c, const char *name, const struct compare *cmp)
 {
 	char sig[65];
@@ -628,6 +629,13 @@ static void store_managed(struct ctl *c, const char *name, const struct compare 
 		json_object_del(it, "requiresPruning");
 		json_object_del(it, "syncWave");
 		const char *d = jx_str(r->verdict, "d"), *p = jx_str(r->verdict, "p");
+		size_t dl = d ? strlen(d) : 0;
+		if (dl > budget) {
+			dl = 0;
+			d = NULL;
+			truncated = true;
+		}
+		budget -= dl;
 		json_object_set_new(it, "diff", json_string(d ? d : ""));
 		if (budget > 0) {
 			json_t *objs[2] = {r->desired ? json_deep_copy(r->desired) : NULL,

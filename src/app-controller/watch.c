@@ -61,6 +61,11 @@ static bool own_status_write(const struct lc_event *e)
 {
 	if (!e->old || !e->new_)
 		return false;
+	/* spec or operation changed (the generation moved), or deletion: no
+	 * need to parse to know */
+	if (!json_equal(json_object_get(e->old->meta, "generation"), json_object_get(e->new_->meta, "generation")) ||
+	    !str_eq_null(e->old->deletion_timestamp, e->new_->deletion_timestamp))
+		return false;
 	json_t *a = outside_reconciler(e->old), *b = outside_reconciler(e->new_);
 	bool same = a && b && json_equal(a, b);
 	json_decref(a);

@@ -7,7 +7,7 @@
 # state it put in the return URL, redeems the one-time code the server
 # sent there with its PKCE verifier (the token never appears in a URL),
 # stores the session as a context and uses it. Also: $BROWSER is started on the URL, a callback with a foreign state
-# ends the login, stray requests do not, the wait is bounded, a server
+# ends the login, stray, oversized and idle requests do not, the wait is bounded, a server
 # without SSO and bad flags are refused with exit 2.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/api-lib.sh"
@@ -109,6 +109,18 @@ start_login "$TEST_DIR/login3.out" --sso-port "$port" --sso-timeout 60
 wait_for_line "$TEST_DIR/login3.out" "^  http" 10
 t_eq "a stray request to the port: 404" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/favicon.ico")" 404
+t_ok "...and berth keeps waiting" kill -0 "$LOGIN_PID"
+# A head over the listener's 16 KiB bound is dropped unread: its foreign state would end the login.
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+t_eq "a request head over 16 KiB: closed without an answer" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "X-Big: $big" "http://127.0.0.1:$port/auth/callback?state=forged")" 000
+t_eq "...and berth still answers (the head was not read as a callback)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port/favicon.ico")" 404
+# A connection that sends nothing holds the listener 5 s at most.
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+t_eq "an idle connection does not block the listener" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "http://127.0.0.1:$port/favicon.ico")" 404
+exec 3>&-
 t_ok "...and berth keeps waiting" kill -0 "$LOGIN_PID"
 t_eq "a callback with another state: 400" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/auth/callback?state=forged&token=eyJx.y.z")" 400
