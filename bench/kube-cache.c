@@ -155,17 +155,25 @@ static pthread_mutex_t lat_mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t *lat;
 static size_t n_lat, cap_lat;
 
+static int64_t writes_from_ms; /* under lat_mu; 0 until the writers start */
+
 static void on_batch(const struct lc_event *ev, size_t n, void *ud)
 {
 	(void)ud;
 	int64_t now = clock_mono_ms();
 	pthread_mutex_lock(&lat_mu);
+	/* Only this run's writes: the initial list's events carry the stamps
+	 * an earlier run against the same kube-sim left. */
+	if (!writes_from_ms) {
+		pthread_mutex_unlock(&lat_mu);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!ev[i].new_)
 			continue;
 		const char *ts = jx_path_str((json_t *)ev[i].new_->meta, "annotations", "bench/t", NULL);
 		int64_t t;
-		if (!ts || str_to_i64(ts, &t) < 0 || n_lat == cap_lat)
+		if (!ts || str_to_i64(ts, &t) < 0 || t < writes_from_ms || n_lat == cap_lat)
 			continue;
 		lat[n_lat++] = now - t;
 	}
@@ -293,6 +301,9 @@ int main(int argc, char **argv)
 	pthread_t th[2];
 	struct writer w[2] = {{0, 0}, {0, 1}};
 	int64_t w0 = clock_mono_ms();
+	pthread_mutex_lock(&lat_mu);
+	writes_from_ms = w0;
+	pthread_mutex_unlock(&lat_mu);
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, writer_main, &w[i]);
 	for (int i = 0; i < 2; i++)

@@ -26,6 +26,10 @@ void clock_now_rfc3339(char *out, size_t size);
  * offset). 0 with *out set, or BERR_INVALID. */
 int clock_parse_rfc3339(const char *s, time_t *out);
 
+/* The CLOCK_REALTIME instant ms milliseconds from now (ms >= 0), as
+ * pthread_cond_timedwait wants its deadline. */
+struct timespec clock_realtime_after_ms(int64_t ms);
+
 /* Sleeps ms milliseconds (restarting after signals). */
 void clock_sleep_ms(int64_t ms);
 

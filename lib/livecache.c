@@ -82,6 +82,7 @@ struct livecache {
 	pthread_mutex_t mu;
 	pthread_cond_t worker_cond, disp_cond, sync_cond;
 	bool stop;
+	bool stopped;            /* livecache_stop ran (threads joined, watches ended) */
 	pthread_t workers[LC_WORKERS], dispatcher;
 	size_t n_workers;
 	bool dispatcher_started;
@@ -1007,11 +1008,16 @@ fail:
 	return rc;
 }
 
-void livecache_free(struct livecache *lc)
+void livecache_stop(struct livecache *lc)
 {
 	if (!lc)
 		return;
 	pthread_mutex_lock(&lc->mu);
+	if (lc->stopped) {
+		pthread_mutex_unlock(&lc->mu);
+		return;
+	}
+	lc->stopped = true;
 	lc->stop = true;
 	pthread_cond_broadcast(&lc->worker_cond);
 	pthread_cond_broadcast(&lc->disp_cond);
@@ -1020,17 +1026,25 @@ void livecache_free(struct livecache *lc)
 		pthread_join(lc->workers[i], NULL);
 	if (lc->dispatcher_started)
 		pthread_join(lc->dispatcher, NULL);
-	/* Stop the watches and wait for their on_end (which touches the types). */
+	/* Stop the watches and wait for their on_end (which touches the types).
+	 * The types keep their state and objects: a stopped cache stays
+	 * readable. */
 	pthread_mutex_lock(&lc->mu);
 	for (size_t i = 0; i < lc->n_types; i++) {
 		struct lc_type *t = lc->types[i];
 		if (t->watch_active && t->watch)
 			kube_watch_stop(lc->kc, t->watch);
-		t->state = ST_REMOVED;
 	}
 	while (lc->active_watches > 0)
 		timed_wait(&lc->sync_cond, &lc->mu, 100);
 	pthread_mutex_unlock(&lc->mu);
+}
+
+void livecache_free(struct livecache *lc)
+{
+	if (!lc)
+		return;
+	livecache_stop(lc);
 	for (size_t i = 0; i < lc->n_pend; i++) {
 		lc_record_unref(lc->pend[i].old);
 		lc_record_unref(lc->pend[i].new_);

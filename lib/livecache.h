@@ -153,7 +153,13 @@ struct livecache_opts {
  * BERR_NOMEM. */
 int livecache_new(struct kube_client *kc, const struct livecache_opts *opts, struct livecache **ret);
 
-/* Stops the watches and threads and frees the cache (records still
+/* Stops the watches and threads but keeps the cache readable (lookups
+ * answer from what it held; it no longer changes, and livecache_wait_synced
+ * may time out). For a cache that is retired but may still be read by
+ * threads that picked it up before. Idempotent; NULL is fine. */
+void livecache_stop(struct livecache *lc);
+
+/* Stops the watches and threads (livecache_stop) and frees the cache (records still
  * referenced by the caller stay valid until unref'd). NULL is fine. */
 void livecache_free(struct livecache *lc);
 

@@ -10,22 +10,22 @@
  * kid. state, nonce and the PKCE verifier come from the OS RNG; a pending
  * login lives ten minutes in Redis (key "oidc:pending:<sha256 of state>",
  * taken with GETDEL: used once, and any replica can finish a login another
- * started) or, without Redis, in this process's memory (table bounded).
+ * started; writes bounded per window, see redis_budget_take) or, without
+ * Redis, in this process's memory (table bounded).
  *
  * After the callback the user gets a Berth session whose subject is the ID
  * token's sub and whose groups are the claims named by berth-rbac-cm's
  * scopes. The browser is sent to return_url (a same-origin path); the CLI
  * (`berth login --sso`) passes a loopback return_url
- * ("http://127.0.0.1:PORT/...") and receives the token there as ?token=.
- *
- * A CLI that also sends its own PKCE challenge (code_challenge, S256, as
- * RFC 8252 asks of native apps) receives instead a one-time ?code= at the
+ * ("http://127.0.0.1:PORT/...") together with its own PKCE challenge
+ * (code_challenge, S256, as RFC 8252 asks of native apps; a loopback
+ * return_url without one is refused). It receives a one-time ?code= at the
  * loopback URL and redeems it with POST /auth/token {code, code_verifier}:
- * the session token then never appears in a URL (browser history), and a
- * code seen by anyone else is worthless without the CLI's verifier. A
- * grant is stored like a pending login (Redis key "oidc:grant:<sha256 of
- * code>", else the bounded table), is used once (a wrong verifier spends
- * it) and expires after a minute. */
+ * the session token never appears in a URL (browser history), and a code
+ * seen by anyone else is worthless without the CLI's verifier. A grant is
+ * stored like a pending login (Redis key "oidc:grant:<sha256 of code>",
+ * else the bounded table), is used once (a wrong verifier spends it) and
+ * expires after a minute. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +43,7 @@
 #include "str.h"
 
 #define PENDING_MAX 4096
+#define REDIS_PENDING_MAX 16384
 #define PENDING_TTL_MS (10 * 60 * 1000)
 #define GRANT_TTL_MS (60 * 1000)
 #define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -337,6 +338,38 @@ static bool pending_from_json(const json_t *v, const char *state, bool grant, st
 	return ok;
 }
 
+/* Whether one more pending login or grant may go to Redis. /auth/login is
+ * anonymous, so what it writes there is bounded: at most REDIS_PENDING_MAX
+ * per PENDING_TTL_MS window and process (keys live one window, so about
+ * twice that exist at once, a few MB). Past it, logins go to the bounded
+ * memory table: a flood then costs cross-replica completion for a while,
+ * never Redis memory. $BERTH_FAILPOINT_OIDC_REDIS_MAX lowers the bound for
+ * tests. */
+static bool redis_budget_take(void)
+{
+	static int max = -1;
+	static int64_t window_start;
+	static int used;
+	int64_t now = clock_mono_ms();
+	bool ok;
+
+	pthread_mutex_lock(&oc.mu);
+	if (max < 0) {
+		const char *e = getenv("BERTH_FAILPOINT_OIDC_REDIS_MAX");
+		if (!e || str_to_int(e, 0, REDIS_PENDING_MAX, &max) < 0)
+			max = REDIS_PENDING_MAX;
+	}
+	if (!window_start || now - window_start > PENDING_TTL_MS) {
+		window_start = now;
+		used = 0;
+	}
+	ok = used < max;
+	if (ok)
+		used++;
+	pthread_mutex_unlock(&oc.mu);
+	return ok;
+}
+
 /* Stores a pending login or grant in Redis (any replica can finish it, a
  * restart does not lose it), else in this process's memory. Takes
  * ownership of in's strings. */
@@ -347,7 +380,7 @@ static int pending_put(struct api_server *s, struct pending *in)
 	int rc = BERR_UNAVAILABLE;
 	int ttl_ms = in->grant ? GRANT_TTL_MS : PENDING_TTL_MS;
 
-	if (s->cache) {
+	if (s->cache && redis_budget_take()) {
 		pending_key(in->state, in->grant, key, sizeof(key));
 		if ((text = pending_text(in)) != NULL) {
 			rc = rcache_set(s->cache, key, text, strlen(text), ttl_ms / 1000);
@@ -385,17 +418,15 @@ static bool pending_take(struct api_server *s, const char *state, bool grant, st
 	return found || pending_take_mem(state, grant, out);
 }
 
-/* http://127.0.0.1:PORT/... or http://localhost:PORT/... (the CLI). */
+/* http://127.0.0.1:PORT/... (the CLI). Not "localhost", which a hosts
+ * file or resolver may send elsewhere (RFC 8252 8.3). */
 static bool loopback_return_url(const char *u)
 {
 	const char *rest;
 
-	if (str_starts_with(u, "http://127.0.0.1:"))
-		rest = u + 17;
-	else if (str_starts_with(u, "http://localhost:"))
-		rest = u + 17;
-	else
+	if (!str_starts_with(u, "http://127.0.0.1:"))
 		return false;
+	rest = u + strlen("http://127.0.0.1:");
 	size_t digits = strspn(rest, "0123456789");
 	if (!digits || digits > 5 || (rest[digits] != '/' && rest[digits] != '\0'))
 		return false;
@@ -445,9 +476,11 @@ void api_auth_login(struct httpd_req *req, void *ud)
 		httpd_respond_error(req, 400, "return_url: only a path on this site is accepted");
 		goto out;
 	}
-	if (cli_challenge && (!loopback_return_url(ret) || !str_eq_null(cli_method, "S256") ||
-			      strlen(cli_challenge) != 43 ||
-			      strspn(cli_challenge, B64URL_CHARS) != 43)) {
+	/* A loopback return_url is the CLI's, and only with its challenge: a
+	 * session token is never put in a URL. */
+	if ((cli_challenge || loopback_return_url(ret)) &&
+	    (!cli_challenge || !loopback_return_url(ret) || !str_eq_null(cli_method, "S256") ||
+	     strlen(cli_challenge) != 43 || strspn(cli_challenge, B64URL_CHARS) != 43)) {
 		httpd_respond_error(req, 400, "code_challenge: an S256 challenge (43 characters) with a loopback "
 					      "return_url is expected");
 		goto out;
@@ -521,8 +554,9 @@ out:
 }
 
 /* Where the callback sends a CLI's browser: its loopback URL with a code
- * to redeem when it sent a PKCE challenge (the challenge moves from pd to
- * the new grant), else with the token. NULL when out of memory. */
+ * to redeem with the verifier of its PKCE challenge (the challenge moves
+ * from pd to the new grant). NULL when out of memory or when pd has no
+ * challenge (api_auth_login refuses that). */
 static char *loopback_location(struct api_server *s, struct pending *pd, const char *token)
 {
 	const char *sep = strchr(pd->return_url, '?') ? "&" : "?";
@@ -530,7 +564,7 @@ static char *loopback_location(struct api_server *s, struct pending *pd, const c
 	char *loc;
 
 	if (!pd->cli_challenge)
-		return str_printf("%s%stoken=%s", pd->return_url, sep, token);
+		return NULL;
 	if (oidc_random(&grant.state) < 0 || !(grant.token = str_dup(token)) ||
 	    !(loc = str_printf("%s%scode=%s", pd->return_url, sep, grant.state))) {
 		pending_clear(&grant);
@@ -645,6 +679,8 @@ void api_auth_token(struct httpd_req *req, void *ud)
 	char challenge[44];
 	struct api_server *s = ud;
 
+	if (!api_require_json(req))
+		goto out;
 	if (httpd_req_json(req, &body) < 0 || !jx_str(body, "code") || !jx_str(body, "code_verifier")) {
 		httpd_respond_error(req, 400, "body: {\"code\": ..., \"code_verifier\": ...} is expected");
 		goto out;

@@ -220,7 +220,8 @@ int sse_hub_get(struct api_server *s, const char *name, json_t **ret);
  * and the caller. With a memo_key naming the caller (its identity and the
  * settings it runs on), whether each entry is accepted is remembered
  * until an app comes, goes or changes project, so later pages cost
- * O(page), not O(apps). 0 or BERR_UNAVAILABLE / BERR_NOMEM. */
+ * O(page), not O(apps), and a full list checks no entry again.
+ * 0 or BERR_UNAVAILABLE / BERR_NOMEM. */
 typedef bool (*sse_accept_fn)(json_t *entry, void *ud);
 int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_accept_fn accept, void *ud,
 		 const char *memo_key, json_t **ret_entries, size_t *ret_remaining);

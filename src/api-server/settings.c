@@ -310,13 +310,7 @@ void *settings_reloader(void *arg)
 		pthread_mutex_lock(&rw.mu);
 		if (!rw.dirty) {
 			/* Short waits: stopping is a flag, not a signal. */
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = clock_realtime_after_ms(200);
 			pthread_cond_timedwait(&rw.cond, &rw.mu, &ts);
 		}
 		bool reload = rw.dirty || clock_mono_ms() >= resync;

@@ -365,13 +365,7 @@ static void *hub_main(void *arg)
 			pthread_mutex_lock(&h->mu);
 			continue;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = clock_realtime_after_ms(200);
 		pthread_cond_timedwait(&h->cond, &h->mu, &ts);
 		int64_t now = clock_mono_ms(), wall = clock_wall_ms() / 1000;
 		if (now >= next_beat) {
@@ -682,15 +676,17 @@ int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_acce
 		else
 			hi = mid;
 	}
+	/* With a memo, whether the caller sees an entry is read from it (no
+	 * RBAC check per entry, which matters for a full list). */
+	const struct visible_memo *m = memo_key ? memo_get(h, memo_key, accept, ud) : NULL;
 	for (i = lo; i < h->n_names && (!limit || json_array_size(entries) < limit); i++) {
 		json_t *e = json_object_get(h->state, h->names[i]);
-		if (e && accept(e, ud))
+		if (e && (m ? m->cum[i + 1] > m->cum[i] : accept(e, ud)))
 			json_array_append(entries, e);
 	}
 	if (i < h->n_names && limit && json_array_size(entries) == limit) {
 		/* What is left: from the memo when the caller gave a key,
 		 * else counted here. */
-		const struct visible_memo *m = memo_key ? memo_get(h, memo_key, accept, ud) : NULL;
 		if (m) {
 			remaining = m->cum[h->n_names] - m->cum[i];
 		} else {

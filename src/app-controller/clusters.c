@@ -12,7 +12,9 @@
  * struct stays and the old client and cache are retired: freed
  * CLUSTER_RETIRE_MS later, when no request can still be using them. A Secret
  * that names a new server URL is a new cluster for the apps that resolve to
- * it. */
+ * it; a cluster no Secret names any more (deleted or moved) is retired
+ * whole by ctl_clusters_sweep: its cache stops watching at once, the struct
+ * is freed after the same grace period. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +88,23 @@ static void cluster_free(struct cluster *cl)
 	free(cl);
 }
 
+/* Frees the retired clusters older than CLUSTER_RETIRE_MS (all with force).
+ * Caller holds clusters_mu (or is the only thread left). */
+static void reap_gone(struct ctl *c, bool force)
+{
+	int64_t now = clock_mono_ms();
+	struct cluster **p = &c->gone_clusters;
+	while (*p) {
+		struct cluster *cl = *p;
+		if (!force && now - cl->gone_since_ms < CLUSTER_RETIRE_MS) {
+			p = &cl->gone_next;
+			continue;
+		}
+		*p = cl->gone_next;
+		cluster_free(cl);
+	}
+}
+
 void ctl_clusters_free(struct ctl *c)
 {
 	for (size_t i = 0; i < c->n_clusters; i++)
@@ -93,6 +112,56 @@ void ctl_clusters_free(struct ctl *c)
 	free(c->clusters);
 	c->clusters = NULL;
 	c->n_clusters = 0;
+	reap_gone(c, true);
+}
+
+/* Whether a cluster Secret still names server (true on a listing error:
+ * keep the cluster rather than drop a live one). */
+static bool secret_names_server(struct ctl *c, const char *server)
+{
+	struct lc_records rs = {0};
+	bool found = false;
+	if (livecache_list(c->cp, "", "Secret", c->ns, &rs) < 0) {
+		err_clear();
+		return true;
+	}
+	for (size_t i = 0; i < rs.n && !found; i++) {
+		const char *type = jx_path_str(rs.v[i]->meta, "labels", MODEL_SECRET_TYPE_LABEL, NULL);
+		struct model_cluster mc = {0};
+		json_t *obj = NULL;
+		if (!type || strcmp(type, "cluster") || lc_record_object(rs.v[i], &obj) < 0)
+			continue;
+		if (model_cluster_from_secret(obj, &mc) == 0 && mc.server && !strcmp(mc.server, server))
+			found = true;
+		err_clear();
+		model_cluster_release(&mc);
+		json_decref(obj);
+	}
+	lc_records_free(&rs);
+	return found;
+}
+
+void ctl_clusters_sweep(struct ctl *c)
+{
+	pthread_mutex_lock(&c->clusters_mu);
+	reap_gone(c, false);
+	for (size_t i = 0; i < c->n_clusters;) {
+		struct cluster *cl = c->clusters[i];
+		if (!strcmp(cl->server, MODEL_IN_CLUSTER_SERVER) || secret_names_server(c, cl->server)) {
+			i++;
+			continue;
+		}
+		memmove(&c->clusters[i], &c->clusters[i + 1], (c->n_clusters - i - 1) * sizeof(c->clusters[0]));
+		c->n_clusters--;
+		livecache_stop(cl->lc);
+		for (struct cluster_retired *r = cl->retired; r; r = r->next)
+			livecache_stop(r->lc);
+		cl->gone_since_ms = clock_mono_ms();
+		cl->gone_next = c->gone_clusters;
+		c->gone_clusters = cl;
+		log_info("cluster secret gone: cache stopped", "server", cl->server, NULL);
+	}
+	pthread_mutex_unlock(&c->clusters_mu);
 }
 
 int ctl_cluster_list(struct ctl *c, struct model_cluster **ret, size_t *ret_n)
@@ -300,6 +369,7 @@ int ctl_cluster_get(struct ctl *c, const char *server, struct cluster **ret)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->clusters_mu);
+	reap_gone(c, false);
 	unsigned gen = atomic_load(&c->secrets_gen);
 	for (size_t i = 0; i < c->n_clusters; i++) {
 		if (strcmp(c->clusters[i]->server, server))

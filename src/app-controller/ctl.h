@@ -52,6 +52,8 @@ struct cluster {
 	int64_t last_probe_ms;      /* monotonic time of the last reachability probe */
 	int last_probe_rc;
 	char last_error[256];
+	int64_t gone_since_ms;      /* monotonic; set when its Secret went (on ctl.gone_clusters) */
+	struct cluster *gone_next;
 };
 
 struct ctl_metrics {
@@ -80,6 +82,7 @@ struct ctl {
 	pthread_mutex_t clusters_mu;
 	struct cluster **clusters;
 	size_t n_clusters;
+	struct cluster *gone_clusters; /* retired: caches stopped, freed CLUSTER_RETIRE_MS later */
 	atomic_uint secrets_gen;    /* bumped on every Secret event (clusters compare theirs) */
 
 	struct ctl_metrics m;
@@ -102,6 +105,11 @@ bool ctl_cluster_in_shard(const struct ctl *c, const char *server);
  * apps of other shards are left to their replicas. */
 bool ctl_app_in_shard(struct ctl *c, const struct model_app *app);
 void ctl_clusters_free(struct ctl *c);
+/* After a Secret event: retires every cluster no cluster Secret names any
+ * more (deleted, or moved to a new server URL): it leaves the list (and the
+ * metrics), its cache stops watching at once, and the struct, client and
+ * cache are freed CLUSTER_RETIRE_MS later (workers may still hold it). */
+void ctl_clusters_sweep(struct ctl *c);
 /* Whether the cluster answered a GET /version within the last
  * CLUSTER_PROBE_MS (probed again when older). 0 or the probe's BERR code
  * with the message in cl->last_error. */

@@ -504,6 +504,8 @@ out:
 	return cl;
 }
 
+#define SELF_HEAL_DELAY_MS 5000
+
 /* Should an automated sync start now? (DESIGN.md §7 guards) */
 static bool want_auto_sync(struct ctl *c, const json_t *obj, const struct model_app *app, const char *rev,
 			   const struct compare *cmp, size_t n_desired)
@@ -535,6 +537,18 @@ static bool want_auto_sync(struct ctl *c, const json_t *obj, const struct model_
 			}
 		} else if (!app->sync_policy.self_heal) {
 			return false; /* this revision was synced; drift is corrected only by self-heal */
+		} else {
+			/* self-heal waits SELF_HEAL_DELAY_MS after the last sync (as Argo CD's
+			 * self-heal timeout): a compare right after it may still see a live
+			 * cache without the sync's own writes, and must not sync again */
+			time_t fin;
+			const char *fs = jx_str(os, "finishedAt");
+			int64_t due = fs && clock_parse_rfc3339(fs, &fin) == 0
+					      ? (int64_t)fin * 1000 + SELF_HEAL_DELAY_MS - clock_wall_ms() : 0;
+			if (due > 0) {
+				workq_add_after(c->status_q, app->meta.name, due);
+				return false;
+			}
 		}
 	}
 	if (app->sync_policy.prune && n_desired == 0 && !app->sync_policy.allow_empty) {

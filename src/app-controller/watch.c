@@ -76,7 +76,7 @@ static bool own_status_write(const struct lc_event *e)
 static void cp_batch(const struct lc_event *ev, size_t n, void *userdata)
 {
 	struct ctl *c = userdata;
-	bool all = false;
+	bool all = false, secrets = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct lc_record *r = ev[i].new_ ? ev[i].new_ : ev[i].old;
 		if (!strcmp(r->kind, MODEL_KIND_APP) && !strcmp(r->group, MODEL_GROUP)) {
@@ -86,9 +86,13 @@ static void cp_batch(const struct lc_event *ev, size_t n, void *userdata)
 		else if (!strcmp(r->kind, MODEL_KIND_PROJECT) || !strcmp(r->kind, "Secret") ||
 			 !strcmp(r->name, "berth-cm"))
 			all = true;
-		if (!strcmp(r->kind, "Secret"))
+		if (!strcmp(r->kind, "Secret")) {
 			atomic_fetch_add(&c->secrets_gen, 1); /* clusters compare their Secret */
+			secrets = true;
+		}
 	}
+	if (secrets)
+		ctl_clusters_sweep(c); /* caches of clusters whose Secret went */
 	if (all)
 		ctl_enqueue_all_apps(c);
 }

@@ -227,6 +227,50 @@ out:
 	return rc;
 }
 
+/* berth login SERVER with a username and password (asked on the terminal
+ * when pass is NULL): POST /api/v1/session, the token saved as context
+ * ctx_name. A CLI exit code. */
+static int login_password(const char *argv0, struct cli_global *g, const char *user, const char *pass,
+			  const char *ctx_name)
+{
+	struct cli_conn conn;
+	char typed[512];
+	json_t *body = NULL, *resp = NULL;
+	long status = 0;
+	int rc;
+
+	if (!pass) {
+		if (ask_password("Password: ", typed, sizeof(typed)) < 0)
+			return cli_usage_error(argv0, "no terminal to ask the password on: give --password");
+		pass = typed;
+	}
+	if ((rc = cli_connect(argv0, g, false, &conn)) != 0) {
+		explicit_bzero(typed, sizeof(typed));
+		return rc;
+	}
+	body = json_pack("{s:s,s:s}", "username", user, "password", pass);
+	if ((rc = cli_request(&conn, "POST", "/api/v1/session", body, &status, &resp)) != 0)
+		goto out;
+	if (status == 401 || status == 403) {
+		rc = cli_error(argv0, "login to %s failed: invalid username or password", conn.base);
+		goto out;
+	}
+	if (status < 200 || status >= 300 || !jx_str(resp, "token")) {
+		rc = cli_error(argv0, "login to %s failed: HTTP %ld%s%s", conn.base, status,
+			       jx_str(resp, "error") ? ": " : "", jx_str(resp, "error") ? jx_str(resp, "error") : "");
+		goto out;
+	}
+	if ((rc = save_context(argv0, g, ctx_name, conn.base, user, jx_str(resp, "token"))))
+		goto out;
+	printf("'%s' logged in to %s\n", user, conn.base);
+out:
+	explicit_bzero(typed, sizeof(typed));
+	json_decref(body);
+	json_decref(resp);
+	cli_conn_release(&conn);
+	return rc;
+}
+
 int cmd_login(int argc, char **argv)
 {
 	enum { OPT_USER = CLI_OPT_FIRST_FREE, OPT_PASS, OPT_SSO, OPT_NAME, OPT_SSO_PORT, OPT_SSO_TIMEOUT,
@@ -247,9 +291,6 @@ int cmd_login(int argc, char **argv)
 	struct cli_global g = {0};
 	struct cli_conn conn;
 	const char *user = "admin", *pass = NULL, *name = NULL;
-	char typed[512];
-	json_t *body = NULL, *resp = NULL;
-	long status = 0;
 	bool sso = false, user_given = false;
 	int c, rc;
 
@@ -291,34 +332,7 @@ int cmd_login(int argc, char **argv)
 		cli_conn_release(&conn);
 		return rc;
 	}
-	if (!pass) {
-		if (ask_password("Password: ", typed, sizeof(typed)) < 0)
-			return cli_usage_error(argv[0], "no terminal to ask the password on: give --password");
-		pass = typed;
-	}
-	if ((rc = cli_connect(argv[0], &g, false, &conn)) != 0)
-		return rc;
-	body = json_pack("{s:s,s:s}", "username", user, "password", pass);
-	if ((rc = cli_request(&conn, "POST", "/api/v1/session", body, &status, &resp)) != 0)
-		goto out;
-	if (status == 401 || status == 403) {
-		rc = cli_error(argv[0], "login to %s failed: invalid username or password", conn.base);
-		goto out;
-	}
-	if (status < 200 || status >= 300 || !jx_str(resp, "token")) {
-		rc = cli_error(argv[0], "login to %s failed: HTTP %ld%s%s", conn.base, status,
-			       jx_str(resp, "error") ? ": " : "", jx_str(resp, "error") ? jx_str(resp, "error") : "");
-		goto out;
-	}
-	if ((rc = save_context(argv[0], &g, name ? name : argv[optind], conn.base, user, jx_str(resp, "token"))))
-		goto out;
-	printf("'%s' logged in to %s\n", user, conn.base);
-out:
-	explicit_bzero(typed, sizeof(typed));
-	json_decref(body);
-	json_decref(resp);
-	cli_conn_release(&conn);
-	return rc;
+	return login_password(argv[0], &g, user, pass, name ? name : argv[optind]);
 }
 
 static const char logout_usage[] =

@@ -371,6 +371,8 @@ test('settings: add and remove a repository, cluster and project; user info; log
   await login(page, '/settings');
   await page.waitForSelector('#settings-clusters:has-text("in-cluster")');
   assert.equal(await page.innerText('#user-iss'), 'berth');
+  // The control-plane cluster is built in: no Remove button.
+  assert.equal(await page.locator('button[aria-label="Remove https://kubernetes.default.svc"]').count(), 0);
   await page.fill('#repositories-repo', 'https://git.example/new.git');
   await page.fill('#repositories-password', 'hunter2');
   await page.click('#repositories-form button[type=submit]');

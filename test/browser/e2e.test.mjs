@@ -174,6 +174,59 @@ test('filter and search the list; javascript: and <script> stay inert', async (t
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 });
 
+test('Delete asks for the app name typed, then the app is gone from the list', async (t) => {
+  if (!needsBerth(t)) return;
+  const page = await newPage(b);
+  await login(page, '/applications/evil');
+  await page.waitForSelector('#app-title:has-text("evil")');
+  await page.click('#btn-delete');
+  assert.equal(await page.isDisabled('#delete-go'), true);
+  await page.fill('#delete-confirm', 'evi');
+  assert.equal(await page.isDisabled('#delete-go'), true);
+  await page.fill('#delete-confirm', 'evil');
+  await page.click('#delete-go');
+  await page.waitForURL(/\/applications$/);
+  await page.waitForSelector('[data-app="guestbook"]');
+  await until('evil to be gone', 30000, async () => (await page.locator('[data-app="evil"]').count()) === 0);
+  await until('the API server to forget evil', 30000, async () => {
+    try { await berth.api('GET', '/api/v1/applications/evil'); return false; } catch (e) { return /404/.test(e.message); }
+  });
+});
+
+test('settings: add and remove a repository, a cluster and a project on the real API server', async (t) => {
+  if (!needsBerth(t)) return;
+  const page = await newPage(b);
+  page.on('dialog', (d) => d.accept());
+  await login(page, '/settings');
+  await page.waitForSelector('#settings-projects:has-text("default")');
+  await page.fill('#repositories-repo', 'https://git.example/settings-e2e.git');
+  await page.fill('#repositories-username', 'bob');
+  await page.fill('#repositories-password', 'pa55-settings-e2e');
+  await page.click('#repositories-form button[type=submit]');
+  await page.waitForSelector('#repositories-list:has-text("git.example/settings-e2e.git")');
+  await page.fill('#clusters-name', 'far-away');
+  await page.fill('#clusters-server', 'https://far-away.example:6443');
+  await page.fill('#clusters-bearerToken', 'tok-settings-e2e');
+  await page.click('#clusters-form button[type=submit]');
+  await page.waitForSelector('#clusters-list:has-text("far-away.example")');
+  await page.fill('#projects-name', 'team-e2e');
+  await page.click('#projects-form button[type=submit]');
+  await page.waitForSelector('#projects-list:has-text("team-e2e")');
+  // Stored in the cluster, where the daemons read them.
+  assert.ok((await berth.api('GET', '/api/v1/repositories')).items.some((r) => r.repo === 'https://git.example/settings-e2e.git'));
+  assert.ok((await berth.api('GET', '/api/v1/projects')).items.some((p) => p.metadata?.name === 'team-e2e'));
+  const html = await page.content();
+  assert.ok(!html.includes('pa55-settings-e2e') && !html.includes('tok-settings-e2e'), 'credentials never come back to the page');
+  await screenshot(page, 'e2e-settings');
+  await page.click('button[aria-label="Remove https://git.example/settings-e2e.git"]');
+  await page.click('button[aria-label="Remove https://far-away.example:6443"]');
+  await page.click('button[aria-label="Remove team-e2e"]');
+  await page.waitForSelector('#projects-list:not(:has-text("team-e2e"))');
+  await page.waitForSelector('#clusters-list:not(:has-text("far-away.example"))');
+  await page.waitForSelector('#repositories-list:not(:has-text("settings-e2e"))');
+  assert.ok(!(await berth.api('GET', '/api/v1/repositories')).items.some((r) => r.repo === 'https://git.example/settings-e2e.git'));
+});
+
 test('SSO login through the real oidc-provider returns to the page asked for', async (t) => {
   if (!needsBerth(t)) return;
   await import('oidc-provider'); // test/package.json; scripts/install-deps installs it

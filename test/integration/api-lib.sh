@@ -28,6 +28,20 @@ api_kube_sim() {
 	echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"berth"}}' | k create -f - >/dev/null
 }
 
+# api_repo_server — berth-secret with server.secretkey $KEY (also in
+# $TEST_DIR/secret: one signing key for everyone's Redis entries) and a repo
+# server using it and $REDIS_ADDR (password in $TEST_DIR/redis-pw); RS_URL.
+api_repo_server() {
+	KEY=integration-test-secret-key-0123456789-abcdef
+	printf '%s\n' "$KEY" >"$TEST_DIR/secret"
+	k -n berth create secret generic berth-secret --from-literal=server.secretkey="$KEY" >/dev/null
+	run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --redis "$REDIS_ADDR" \
+		--redis-password-file "$TEST_DIR/redis-pw" --server-secret-file "$TEST_DIR/secret" \
+		--cache-dir "$TEST_DIR/rs-cache" --work-dir "$TEST_DIR/rs-work" --parallelism 2
+	wait_for_line "$TEST_DIR/repo-server.log" 'berth-repo-server ready' 60 || { t_done; exit 1; }
+	RS_URL=http://127.0.0.1:$(sed -n 's/.*berth-repo-server ready.* port=\([0-9]*\).*/\1/p' "$TEST_DIR/repo-server.log" | head -1)
+}
+
 start_api_server() {
 	API_PORT=$(free_port)
 	API=http://127.0.0.1:$API_PORT
@@ -57,8 +71,10 @@ login() {
 start_op() { # [ENV=...]
 	OP_PORT=${OP_PORT:-$(free_port)}
 	ISSUER=http://127.0.0.1:$OP_PORT
+	# emptied before the fork: a restart must not find the last run's ready line
+	: >"$TEST_DIR/op.log"
 	env "$@" GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$OP_PORT" "$API/auth/callback" op-s3cret \
-		>"$TEST_DIR/op.log" 2>&1 &
+		>>"$TEST_DIR/op.log" 2>&1 &
 	OP_PID=$!
 	_tl_pids+=("$OP_PID")
 	wait_for_line "$TEST_DIR/op.log" "^oidc ready" 30 || { t_done; exit 1; }

@@ -55,6 +55,28 @@ k2n scale deploy kustomize-guestbook-ui --replicas 4 >/dev/null
 wait_for "self-heal through the new cache" 60 bash -c \
 	"[ \"\$(kubectl --kubeconfig $TEST_DIR/kubeconfig-2 --token tok-two get deploy kustomize-guestbook-ui -o jsonpath='{.spec.replicas}')\" = 2 ]"
 
+# kube-sim N's admin endpoint: sim_admin N METHOD WHAT
+sim_admin() {
+	local url=KS$1_URL
+	curl -sS --max-time 5 --cacert "$TEST_DIR/kubeconfig-$1.ca.crt" -X "$2" \
+		-H "Authorization: Bearer $(cat "$TEST_DIR/kubeconfig-$1.admin-token")" "${!url}/_admin/$3"
+}
+# watch streams of kube-sim N: open now / ever opened
+sim_watches() { sim_admin "$1" GET watches | jq -r ".$2"; }
+ks2_watches() { sim_watches 2 "$1"; }
+ks2_open_watches() { [ "$(ks2_watches open)" "$@" ]; }
+# (the metrics read whole first: grep -q ending early would fail curl under pipefail)
+ctl_metrics_name_ks2() {
+	local m
+	m=$(curl -sS --max-time 5 "http://127.0.0.1:$CTL_PORT/metrics") && grep -qF "cluster=\"$KS2_URL\"" <<<"$m"
+}
+ctl_metrics_lack_ks2() {
+	local m
+	m=$(curl -sS --max-time 5 "http://127.0.0.1:$CTL_PORT/metrics") && ! grep -qF "cluster=\"$KS2_URL\"" <<<"$m"
+}
+t_ok "the controller watches the second cluster" ks2_open_watches -gt 0
+t_ok "its cache is in the metrics" ctl_metrics_name_ks2
+
 # a new server URL under the same cluster name: the app moves there
 run_bg kube-sim-3 kube-sim --listen 127.0.0.1:0 --write-kubeconfig "$TEST_DIR/kubeconfig-3" --tls --token tok-three \
 	--status-delay 100
@@ -67,6 +89,22 @@ wait_for "app deployed on the new server" 90 kubectl --kubeconfig "$TEST_DIR/kub
 wait_app remote Synced Healthy 60
 t_eq "replicas from Git on the new server" \
 	"$(kubectl --kubeconfig "$TEST_DIR/kubeconfig-3" get deploy kustomize-guestbook-ui -o jsonpath='{.spec.replicas}')" "2"
+
+# the old server's cache is retired: it leaves the metrics and stops
+# watching. kube-sim sees a client gone only when it writes to the stream, so
+# every stream on both servers is ended; once the new server's cache has
+# watched again (as many streams reopened as it had), none came back to the
+# old server.
+wait_for "the old cluster's cache leaves the metrics" 30 ctl_metrics_lack_ks2
+ks2_opened=$(ks2_watches opened)
+ks3_open=$(sim_watches 3 open) ks3_opened=$(sim_watches 3 opened)
+t_match "the new server is watched" "$ks3_open" '^[1-9][0-9]*$'
+sim_admin 2 POST drop-watches >/dev/null
+sim_admin 3 POST drop-watches >/dev/null
+ks3_rewatched() { [ "$(sim_watches 3 opened)" -ge $((ks3_opened + ks3_open)) ]; }
+wait_for "the new cluster's cache watches again" 60 ks3_rewatched
+t_eq "no watch stream open on the old server" "$(ks2_watches open)" "0"
+t_eq "no watch request reached the old server" "$(ks2_watches opened)" "$ks2_opened"
 
 t_ok "one controller process throughout" kill -0 "$CTL_PID0"
 t_eq "the controller never restarted" "$(grep -c 'berth-app-controller ready' "$CTL_LOG")" "1"

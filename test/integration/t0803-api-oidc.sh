@@ -6,7 +6,8 @@
 # to RBAC roles). Also: open redirects refused, unknown state refused, and
 # an ID token signed by a key the provider's JWKS does not publish refused;
 # a login started on one API server finishes on a second one sharing Redis
-# (pending logins live there, used once).
+# (pending logins live there, used once), and anonymous /auth/login
+# requests past a bound per window are kept in memory, not Redis.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/api-lib.sh"
 
@@ -66,14 +67,12 @@ t_eq "authenticated API call with the OIDC session (group → role:readonly)" "$
 api DELETE /api/v1/applications/a1 "" "$TOKEN"
 t_eq "readonly through the group: delete refused" "$CODE" 403
 
-# -- the CLI's loopback flow (berth login --sso): the token comes to a local port --------------
-CLI_PORT=$(free_port)
-run_bg cli-listener python3 -m http.server --bind 127.0.0.1 "$CLI_PORT"
-wait_for "the stand-in CLI listener answers" 10 curl -s -o /dev/null "http://127.0.0.1:$CLI_PORT/"
-sso_login bob "http%3A%2F%2F127.0.0.1%3A$CLI_PORT%2Fcallback"
-t_match "the loopback return URL receives the token" "$FINAL" "^http://127.0.0.1:$CLI_PORT/callback\?token=eyJ"
-api GET /api/v1/session/userinfo "" "${FINAL#*token=}"
-t_eq "that token is bob's session" "$(jqb .username)" bob
+# -- a loopback return URL (berth login --sso) only with the CLI's PKCE challenge ------------
+# (the session token then comes as a one-time code, never in a URL: t0903)
+for ret in "http://127.0.0.1:$(free_port)/callback" 'http://localhost:8085/'; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --get --data-urlencode "return_url=$ret" "$API/auth/login")
+	t_eq "loopback return_url $ret without a code_challenge: 400" "$code" 400
+done
 
 # -- a login started on one API server, finished on another sharing Redis ---------------------
 API2_PORT=$(free_port)
@@ -108,6 +107,19 @@ t_eq "...and on server 1" "$(jqb .username)" carol
 t_eq "the pending login was taken from Redis" "$(pending_keys)" "$before"
 t_eq "the same callback again (server 1): refused, used once" "$(curl -s -o /dev/null -w '%{http_code}' "$next")" 400
 t_eq "the same callback again (server 2): refused" "$(curl -s -o /dev/null -w '%{http_code}' "$cb2")" 400
+
+# -- anonymous /auth/login cannot fill Redis: past a bound per window, pending logins stay in memory
+API3_PORT=$(free_port)
+run_bg api-server3 env BERTH_FAILPOINT_OIDC_REDIS_MAX=2 berth-api-server --insecure --listen 127.0.0.1:$API3_PORT \
+	--kubeconfig "$KUBECONFIG" --redis "$REDIS_ADDR" --redis-password-file "$TEST_DIR/redis-pw"
+wait_for_line "$TEST_DIR/api-server3.log" "berth-api-server ready" 20 || { t_done; exit 1; }
+before=$(pending_keys)
+codes=
+for _ in 1 2 3 4 5; do
+	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$API3_PORT/auth/login?return_url=/")"
+done
+t_eq "five logins started past the Redis bound of 2: all sent to the provider" "$codes" " 303 303 303 303 303"
+t_eq "...and only two of them written to Redis" "$(pending_keys)" "$((before + 2))"
 
 # -- ID tokens the provider's published keys do not verify ------------------------------------
 # forged_login DESC FORGE_JWKS-mode

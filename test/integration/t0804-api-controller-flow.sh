@@ -19,15 +19,7 @@ printf '%s' "$REDIS_PASSWORD" >"$TEST_DIR/redis-pw"
 start_git_http
 make_repo examples "$FIXTURES/argocd-example-apps"
 api_kube_sim
-# One signing key for everyone's Redis entries: berth-secret's server.secretkey.
-KEY=integration-test-secret-key-0123456789-abcdef
-printf '%s\n' "$KEY" >"$TEST_DIR/secret"
-k -n berth create secret generic berth-secret --from-literal=server.secretkey="$KEY" >/dev/null
-run_bg repo-server berth-repo-server --listen 127.0.0.1:0 --redis "$REDIS_ADDR" \
-	--redis-password-file "$TEST_DIR/redis-pw" --server-secret-file "$TEST_DIR/secret" \
-	--cache-dir "$TEST_DIR/rs-cache" --work-dir "$TEST_DIR/rs-work" --parallelism 2
-wait_for_line "$TEST_DIR/repo-server.log" 'berth-repo-server ready' 60 || { t_done; exit 1; }
-RS_URL=http://127.0.0.1:$(sed -n 's/.*berth-repo-server ready.* port=\([0-9]*\).*/\1/p' "$TEST_DIR/repo-server.log" | head -1)
+api_repo_server
 run_bg controller berth-app-controller --listen 127.0.0.1:0 --kubeconfig "$KUBECONFIG" --namespace berth \
 	--repo-server "$RS_URL" --redis "$REDIS_ADDR" --redis-password-file "$TEST_DIR/redis-pw" \
 	--server-secret-file "$TEST_DIR/secret" --resync 30s

@@ -7,7 +7,7 @@
 # state it put in the return URL, redeems the one-time code the server
 # sent there with its PKCE verifier (the token never appears in a URL),
 # stores the session as a context and uses it. Also: $BROWSER is started on the URL, a callback with a foreign state
-# ends the login, stray requests do not, the wait is bounded, a server
+# ends the login, stray, oversized and idle requests do not, the wait is bounded, a server
 # without SSO and bad flags are refused with exit 2.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/api-lib.sh"
@@ -110,6 +110,18 @@ wait_for_line "$TEST_DIR/login3.out" "^  http" 10
 t_eq "a stray request to the port: 404" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/favicon.ico")" 404
 t_ok "...and berth keeps waiting" kill -0 "$LOGIN_PID"
+# A head over the listener's 16 KiB bound is dropped unread: its foreign state would end the login.
+big=$(head -c 20000 /dev/zero | tr '\0' a)
+t_eq "a request head over 16 KiB: closed without an answer" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "X-Big: $big" "http://127.0.0.1:$port/auth/callback?state=forged")" 000
+t_eq "...and berth still answers (the head was not read as a callback)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port/favicon.ico")" 404
+# A connection that sends nothing holds the listener 5 s at most.
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+t_eq "an idle connection does not block the listener" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "http://127.0.0.1:$port/favicon.ico")" 404
+exec 3>&-
+t_ok "...and berth keeps waiting" kill -0 "$LOGIN_PID"
 t_eq "a callback with another state: 400" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/auth/callback?state=forged&token=eyJx.y.z")" 400
 wait "$LOGIN_PID"
@@ -135,6 +147,8 @@ token_for() { api POST /auth/token "{\"code\":\"$1\",\"code_verifier\":\"$2\"}";
 pkce_login
 code=$LOGIN_CODE
 t_match "a login with a challenge sends a code to the loopback URL" "$code" '^[A-Za-z0-9_-]{43}$'
+api POST /auth/token "{\"code\":\"$code\",\"code_verifier\":\"$VERIFIER\"}" "" text/plain
+t_eq "a redeem without Content-Type: application/json: 415" "$CODE" 415
 token_for "$code" "$(head -c 32 /dev/urandom | b64url)"
 t_eq "the code with another verifier: 400" "$CODE" 400
 t_fail "...and no token" grep -q eyJ <<<"$BODY"
@@ -150,6 +164,8 @@ t_eq "a used code: 400" "$CODE" 400
 chal=$(printf x | openssl dgst -sha256 -binary | b64url)
 t_eq "a challenge with a return_url on the site: 400" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=/applications&code_challenge=$chal&code_challenge_method=S256")" 400
+t_eq "a challenge with a localhost (not 127.0.0.1) return_url: 400" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=http%3A%2F%2Flocalhost%3A$CB_PORT%2Fcb&code_challenge=$chal&code_challenge_method=S256")" 400
 t_eq "a plain (not S256) challenge: 400" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$API/auth/login?return_url=$ret&code_challenge=$chal&code_challenge_method=plain")" 400
 

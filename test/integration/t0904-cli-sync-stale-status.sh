@@ -32,28 +32,35 @@ make_repo demo "$BERTH_TOP/examples"
 REPO=$GIT_HTTP_URL/demo.git
 berth repo add "$REPO" >/dev/null
 
+# compared APP — the controller has compared APP at least once.
+compared() { [ -n "$(berth app get "$1" -o json | jq -r '.status.sync.status // empty')" ]; }
+
+# result_survives APP — after `berth app sync APP` succeeded: once every
+# status write computed before now has landed, the sync's result is still
+# there and the operation was not run again. Status writes of one app are
+# serialised, and a refresh is answered by a reconcile that runs after them.
+result_survives() {
+	t_ok "$1: a refresh after the sync" berth app get "$1" --refresh
+	local app
+	app=$(berth app get "$1" -o json)
+	t_eq "$1: the sync's result survives the stale status write" \
+		"$(jq -r '.status.operationState.phase // "none"' <<<"$app")" Succeeded
+	t_eq "$1: ...and so does the history entry (one)" "$(jq '.status.history | length' <<<"$app")" 1
+	t_eq "$1: no operation is left requested" "$(jq -r 'has("operation")' <<<"$app")" false
+	t_ok "$1: app wait --operation returns at once" berth app wait "$1" --operation --timeout 30
+	# An erased result makes the controller find Running without an operation and run it again.
+	t_fail "$1: the controller did not run the operation again" grep -q "resuming sync app=$1\$" \
+		"$TEST_DIR/app-controller.log"
+}
+
 # ---- A: the reconcile that queues the operation ------------------------------------------
 t_ok "app create (never synced: no operationState yet)" berth app create stale --repo "$REPO" --path web \
 	--dest-server https://kubernetes.default.svc --dest-namespace demo-stale --sync-option CreateNamespace=true
-compared() { [ -n "$(berth app get stale -o json | jq -r '.status.sync.status // empty')" ]; }
-wait_for "the controller compared the app once" 60 compared
-
+wait_for "the controller compared the app once" 60 compared stale
 out=$(berth app sync stale --timeout 60 2>&1)
 t_eq "app sync succeeds" "$?" 0
 t_match "...and says so" "$out" "Phase: +Succeeded"
-# Status writes of one app are serialised, and the refresh is answered by a
-# reconcile that runs after every write computed before it — also the one
-# computed before the sync — has landed.
-t_ok "a refresh after the sync" berth app get stale --refresh
-app=$(berth app get stale -o json)
-t_eq "the sync's result survives the status write computed before it" \
-	"$(jq -r '.status.operationState.phase // "none"' <<<"$app")" Succeeded
-t_eq "...and so does the history entry" "$(jq '.status.history | length' <<<"$app")" 1
-t_eq "no operation is left requested" "$(jq -r 'has("operation")' <<<"$app")" false
-t_ok "app wait --operation returns at once" berth app wait stale --operation --timeout 30
-# An erased result would make the controller find Running with no operation and run it again.
-t_fail "...and the controller did not run the operation again" grep -q "resuming sync app=stale\$" \
-	"$TEST_DIR/app-controller.log"
+result_survives stale
 
 # ---- B: a compare in the middle of a long operation --------------------------------------
 mkdir -p "$TEST_DIR/slow"
@@ -78,20 +85,12 @@ make_repo slow "$TEST_DIR/slow"
 berth repo add "$GIT_HTTP_URL/slow.git" >/dev/null
 t_ok "app create (two waves: a Deployment, then a ConfigMap)" berth app create slow --repo "$GIT_HTTP_URL/slow.git" \
 	--path . --dest-server https://kubernetes.default.svc --dest-namespace demo-slow --sync-option CreateNamespace=true
-compared_slow() { [ -n "$(berth app get slow -o json | jq -r '.status.sync.status // empty')" ]; }
-wait_for "the controller compared it once" 60 compared_slow
+wait_for "the controller compared it once" 60 compared slow
 start=$SECONDS
 out=$(berth app sync slow --timeout 90 2>&1)
 t_eq "app sync succeeds" "$?" 0
 took=$((SECONDS - start))
 # Shorter than 5 s, no compare ran during the operation: the test proves nothing.
 t_match "the operation outlasted the compare interval (${took}s)" "$took" '^([5-9]|1[0-9])$'
-t_ok "a refresh after the sync" berth app get slow --refresh
-app=$(berth app get slow -o json)
-t_eq "the result survives the compare made during the operation" \
-	"$(jq -r '.status.operationState.phase // "none"' <<<"$app")" Succeeded
-t_eq "...and the operation did not run again (one history entry)" "$(jq '.status.history | length' <<<"$app")" 1
-t_ok "app wait --operation returns at once" berth app wait slow --operation --timeout 30
-t_fail "...and the controller did not run the operation again" grep -q "resuming sync app=slow\$" \
-	"$TEST_DIR/app-controller.log"
+result_survives slow
 t_done

@@ -108,7 +108,11 @@ free_port() {
 run_bg() {
 	local name=$1
 	shift
-	"$@" >"$TEST_DIR/$name.log" 2>&1 &
+	# Emptied here, not by the child's redirection: that one runs after the
+	# fork, so a wait_for_line right after could still find the line a
+	# previous process of the same name left in the log.
+	: >"$TEST_DIR/$name.log"
+	"$@" >>"$TEST_DIR/$name.log" 2>&1 &
 	LAST_PID=$!
 	_tl_pids+=("$LAST_PID")
 }

@@ -524,6 +524,13 @@ int faults_admin(struct faults *f, const char *method, const char *path, const c
 		}
 		return status_body(405, "MethodNotAllowed", "use GET, PUT or DELETE", ret_body);
 	}
+	if (get && strcmp(what, "watches") == 0) {
+		size_t open = 0;
+		uint64_t opened = 0;
+		store_watch_counts(f->s, &open, &opened);
+		*ret_body = json_pack("{s:I, s:I}", "open", (json_int_t)open, "opened", (json_int_t)opened);
+		return *ret_body ? 200 : status_body(500, "InternalError", "out of memory", ret_body);
+	}
 	if (!put)
 		return status_body(405, "MethodNotAllowed", "use POST", ret_body);
 	if (strcmp(what, "compact") == 0) {

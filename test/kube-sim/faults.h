@@ -24,6 +24,8 @@
  *   DELETE /_admin/faults            clear every fault (token state too)
  *   POST   /_admin/compact           compact the watch history now
  *   POST   /_admin/drop-watches      end every open watch stream now
+ *   GET    /_admin/watches           {"open": N, "opened": M}: watch streams open
+ *                                    now and ever opened
  *   POST   /_admin/token/expire      the cluster token stops working (401)
  *   POST   /_admin/token/rotate      a new cluster token replaces the old one;
  *                                    answer {"token":"..."}; body {"token":"x"} picks it

@@ -311,6 +311,8 @@ struct ks_store {
 	pthread_cond_t wcond;
 	uint64_t wseq;       /* bumped on every commit and drop */
 	uint64_t drop_gen;   /* bumped by store_drop_watches */
+	uint64_t watches_opened; /* ever (store_watch_counts) */
+	size_t watches_open;
 
 	pthread_mutex_t cmu;
 	struct cont_snapshot *conts;
@@ -912,6 +914,7 @@ struct ks_watch {
 	struct selector ls, fs;
 	uint64_t cursor;        /* last RV delivered */
 	uint64_t drop_gen;
+	bool counted;           /* in ks_store.watches_open */
 	bool bookmarks;
 	bool expired;           /* deliver the 410 ERROR, then end */
 	bool ended;
@@ -944,6 +947,9 @@ int store_watch_open(struct ks_store *s, const struct ks_type *t, const char *ns
 	bool initial = !rvs || !*rvs || strcmp(rvs, "0") == 0 || (o && o->send_initial_events);
 	pthread_mutex_lock(&s->wmu);
 	w->drop_gen = s->drop_gen;
+	w->counted = true;
+	s->watches_open++;
+	s->watches_opened++;
 	pthread_mutex_unlock(&s->wmu);
 	pthread_rwlock_rdlock(&s->lock);
 	if (initial) {
@@ -975,6 +981,11 @@ void store_watch_close(struct ks_watch *w)
 {
 	if (!w)
 		return;
+	if (w->counted) {
+		pthread_mutex_lock(&w->s->wmu);
+		w->s->watches_open--;
+		pthread_mutex_unlock(&w->s->wmu);
+	}
 	for (size_t i = w->pos; i < w->ninitial; i++)
 		blob_unref(w->initial[i]);
 	free(w->initial);
@@ -1161,6 +1172,14 @@ void store_drop_watches(struct ks_store *s)
 	s->drop_gen++;
 	s->wseq++;
 	pthread_cond_broadcast(&s->wcond);
+	pthread_mutex_unlock(&s->wmu);
+}
+
+void store_watch_counts(struct ks_store *s, size_t *open, uint64_t *opened)
+{
+	pthread_mutex_lock(&s->wmu);
+	*open = s->watches_open;
+	*opened = s->watches_opened;
 	pthread_mutex_unlock(&s->wmu);
 }
 

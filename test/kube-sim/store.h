@@ -220,6 +220,8 @@ void store_watch_close(struct ks_watch *w);
 void store_compact(struct ks_store *s);
 /* Ends every open watch stream (clients see the stream close). */
 void store_drop_watches(struct ks_store *s);
+/* Watches open now and ever opened (GET /_admin/watches). */
+void store_watch_counts(struct ks_store *s, size_t *open, uint64_t *opened);
 
 /* ---- persistence ---------------------------------------------------------------- */
 

@@ -206,6 +206,20 @@ START_TEST(buf_url_escape_over_the_limit_leaves_buffer_unchanged)
 }
 END_TEST
 
+START_TEST(clock_realtime_after_ms_carries_into_seconds)
+{
+	struct timespec now, ts;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts = clock_realtime_after_ms(1999);
+	ck_assert_int_ge(ts.tv_nsec, 0);
+	ck_assert_int_lt(ts.tv_nsec, 1000000000L);
+	int64_t ms = ((int64_t)ts.tv_sec - now.tv_sec) * 1000 + (ts.tv_nsec - now.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 1999);
+	ck_assert_int_lt(ms, 1999 + 1000);
+}
+END_TEST
+
 START_TEST(clock_round_trips_rfc3339)
 {
 	char s[32];
@@ -243,6 +257,7 @@ int main(void)
 	tcase_add_test(tc, buf_url_escape_keeps_only_unreserved_characters);
 	tcase_add_test(tc, buf_url_escape_over_the_limit_leaves_buffer_unchanged);
 	tcase_add_test(tc, clock_round_trips_rfc3339);
+	tcase_add_test(tc, clock_realtime_after_ms_carries_into_seconds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -67,6 +67,14 @@ static void h_always(struct httpd_req *req, void *ud)
 	httpd_respond_error(req, (unsigned)(uintptr_t)ud, "nope");
 }
 
+/* Always the status of ud with "Retry-After: 0". */
+static void h_always_retry_after(struct httpd_req *req, void *ud)
+{
+	atomic_fetch_add(&calls, 1);
+	httpd_add_header(req, "Retry-After", "0");
+	httpd_respond_error(req, (unsigned)(uintptr_t)ud, "later");
+}
+
 static void h_big(struct httpd_req *req, void *ud)
 {
 	static char big[100000];
@@ -194,6 +202,8 @@ static void setup(void)
 	httpd_route(srv, "GET", "/429-long", h_429_then_ok, (void *)"3600");
 	httpd_route(srv, "*", "/always/429", h_always, (void *)(uintptr_t)429);
 	httpd_route(srv, "*", "/always/500", h_always, (void *)(uintptr_t)500);
+	httpd_route(srv, "*", "/always/503", h_always, (void *)(uintptr_t)503);
+	httpd_route(srv, "*", "/always/503-retry-after", h_always_retry_after, (void *)(uintptr_t)503);
 	httpd_route(srv, "GET", "/big", h_big, NULL);
 	httpd_route(srv, "GET", "/slow", h_slow, NULL);
 	httpd_route(srv, "*", "/echo/{rest...}", h_echo, NULL);
@@ -343,6 +353,36 @@ START_TEST(internal_error_is_retried_only_when_configured)
 	ck_assert_int_eq(do_req_on(c2, "GET", "/always/500", &r), 0);
 	ck_assert_uint_eq(r.attempts, 3);
 	httpc_resp_release(&r);
+	httpc_free(c2);
+}
+END_TEST
+
+static unsigned attempts_of(struct httpc *c, const char *method, const char *path)
+{
+	char url[512];
+	struct httpc_resp r;
+	struct httpc_req req = {.method = method, .url = url, .retry_unsafe = true, .retry_unsafe_rejected_only = true};
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	httpc_resp_init(&r);
+	ck_assert_int_eq(httpc_request(c, &req, &r), 0);
+	unsigned n = r.attempts;
+	httpc_resp_release(&r);
+	return n;
+}
+
+START_TEST(unsafe_methods_are_retried_only_when_rejected_unprocessed)
+{
+	struct httpc *c2;
+	struct httpc_config cfg = {.retry = {.max_attempts = 3, .base_delay_ms = 5, .retry_5xx = true}};
+	ck_assert_int_eq(httpc_new(&cfg, &c2), 0);
+	/* 429, and a 5xx with Retry-After: the server did not act on it. */
+	ck_assert_uint_eq(attempts_of(c2, "POST", "/always/429"), 3);
+	ck_assert_uint_eq(attempts_of(c2, "PATCH", "/always/503-retry-after"), 3);
+	/* A bare 5xx: the write may have been applied. */
+	ck_assert_uint_eq(attempts_of(c2, "POST", "/always/500"), 1);
+	ck_assert_uint_eq(attempts_of(c2, "PATCH", "/always/503"), 1);
+	/* Idempotent methods are not limited by the flag. */
+	ck_assert_uint_eq(attempts_of(c2, "PUT", "/always/500"), 3);
 	httpc_free(c2);
 }
 END_TEST
@@ -1047,6 +1087,7 @@ int main(void)
 	tcase_add_test(tc, service_unavailable_is_retried_with_backoff);
 	tcase_add_test(tc, retries_stop_at_max_attempts_and_return_last_response);
 	tcase_add_test(tc, post_is_not_retried_unless_asked);
+	tcase_add_test(tc, unsafe_methods_are_retried_only_when_rejected_unprocessed);
 	tcase_add_test(tc, internal_error_is_retried_only_when_configured);
 	tcase_add_test(tc, connection_refused_is_unavailable_and_hides_credentials);
 	tcase_add_test(tc, connection_refused_is_retried_with_backoff);

@@ -1556,6 +1556,38 @@ START_TEST(cache_indexes_owners)
 }
 END_TEST
 
+START_TEST(stopped_cache_stays_readable_and_stops_following)
+{
+	struct kube_client *kc = client(AUTH_TOKEN);
+	make_ns(kc, "stopped");
+	static const struct lc_type_spec types[] = {{"", "ConfigMap"}};
+	struct livecache_opts o = {.types = types, .n_types = 1, .namespace_ = "stopped"};
+	struct livecache *lc = NULL, *peer = NULL;
+	struct kube_target t = {.api_version = "v1", .kind = "ConfigMap", .namespace_ = "stopped"};
+	json_t *a = cm("stopped", "a", "1"), *b = cm("stopped", "b", "1");
+	ck_assert_int_eq(livecache_new(kc, &o, &lc), 0);
+	ck_assert_int_eq(livecache_new(kc, &o, &peer), 0);
+	ck_assert_int_eq(livecache_wait_synced(lc, 20000), 0);
+	ck_assert_int_eq(kube_create(kc, &t, a, NULL, NULL), 0);
+	wait_cached(lc, "ConfigMap", "stopped", "a", true);
+	livecache_stop(lc);
+	livecache_stop(lc); /* idempotent */
+	const struct lc_record *r = livecache_get(lc, "", "ConfigMap", "stopped", "a");
+	ck_assert_ptr_nonnull(r);
+	lc_record_unref(r);
+	ck_assert_int_eq(livecache_wait_synced(lc, 5000), 0);
+	ck_assert_int_eq(kube_create(kc, &t, b, NULL, NULL), 0);
+	wait_cached(peer, "ConfigMap", "stopped", "b", true); /* a running cache sees it */
+	r = livecache_get(lc, "", "ConfigMap", "stopped", "b");
+	ck_assert_ptr_null(r);
+	json_decref(a);
+	json_decref(b);
+	livecache_free(peer);
+	livecache_free(lc);
+	kube_client_free(kc);
+}
+END_TEST
+
 static void count_batch(const struct lc_event *ev, size_t n, void *ud)
 {
 	struct view *v = ud;
@@ -1844,6 +1876,7 @@ static Suite *kube_suite(void)
 	tc = tcase_create("livecache");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, cache_indexes_owners);
+	tcase_add_test(tc, stopped_cache_stays_readable_and_stops_following);
 	tcase_add_test(tc, cache_can_skip_initial_events);
 	tcase_add_test(tc, cache_of_every_type_follows_crds);
 	tcase_add_test(tc, list_records_equal_watch_records);

@@ -13,6 +13,8 @@ const KINDS = {
   },
   clusters: {
     title: 'Clusters', key: (c) => c.server,
+    // The control-plane cluster is always there (DESIGN.md §3): nothing to remove.
+    fixed: (c) => c.server === 'https://kubernetes.default.svc',
     cols: [['Name', (c) => c.name || '—'], ['Server', (c) => h('span', {class: 'mono'}, c.server)]],
     fields: [['name', 'Name', 'text', true], ['server', 'Server URL', 'url', true], ['bearerToken', 'Bearer token', 'password'], ['insecure', 'Skip TLS verification', 'checkbox']],
     body: (v) => ({name: v.name, server: v.server, config: {bearerToken: v.bearerToken || undefined, tlsClientConfig: {insecure: !!v.insecure}}}),
@@ -55,7 +57,7 @@ function section(kind) {
       mount(list, items.length ? h('table', {class: 'grid'},
         h('thead', null, h('tr', null, k.cols.map(([c]) => h('th', null, c)), h('th', null, ''))),
         h('tbody', null, items.map((it) => h('tr', null, k.cols.map(([, f]) => h('td', null, f(it))),
-          h('td', null, h('button', {type: 'button', class: 'danger', 'aria-label': `Remove ${k.key(it)}`, on: {click: async () => {
+          h('td', null, k.fixed?.(it) ? h('span', {class: 'muted'}, 'built in') : h('button', {type: 'button', class: 'danger', 'aria-label': `Remove ${k.key(it)}`, on: {click: async () => {
             if (!confirm(`Remove ${k.key(it)}?`)) return;
             try { await Api.remove(kind, k.key(it)); toast('Removed', 'ok'); await load(); }
             catch (x) { toast(`${k.title}: ${x.message}`, 'bad'); }
