@@ -174,13 +174,19 @@ static char *list_memo_key(const struct list_filter *f, const struct principal *
 /* Writes the list by hand so cached items go out as the text they were
  * dumped to when they changed, not dumped again per request. remaining > 0:
  * a page, continued after its last item. */
-static void respond_list(struct httpd_req *req, const struct list_item *v, size_t n, size_t remaining)
+static void respond_list(struct httpd_req *req, const struct list_item *v, size_t n, size_t remaining,
+			 uint64_t version)
 {
 	struct buf b;
 	int rc;
 
 	buf_init(&b, (size_t)1 << 30);
 	rc = buf_printf(&b, "{\"apiVersion\":\"%s\",\"kind\":\"ApplicationList\",\"metadata\":{", MODEL_API_VERSION);
+	/* The version the stream resumes from (only when the list came from
+	 * the hub: the API server's own numbering, opaque to clients). */
+	if (rc == 0 && version)
+		rc = buf_printf(&b, "\"resourceVersion\":\"%llu\"%s", (unsigned long long)version,
+				remaining && n ? "," : "");
 	if (rc == 0 && remaining && n) {
 		json_t *c = json_string(v[n - 1].name);
 		rc = buf_puts(&b, "\"continue\":");
@@ -231,9 +237,10 @@ void api_apps_list(struct httpd_req *req, void *ud)
 	}
 	list_filter_init(&f, req, &p);
 	size_t remaining = 0;
+	uint64_t version = 0;
 	char *memo = list_memo_key(&f, &p);
 	rc = sel && *sel ? BERR_UNAVAILABLE
-			 : sse_hub_page(s, cont, (size_t)limit, list_accept, &f, memo, &held, &remaining);
+			 : sse_hub_page(s, cont, (size_t)limit, list_accept, &f, memo, &held, &remaining, &version);
 	free(memo);
 	if (rc == 0) {
 		n = json_array_size(held);
@@ -247,7 +254,7 @@ void api_apps_list(struct httpd_req *req, void *ud)
 			v[i].obj = json_object_get(e, "obj");
 			v[i].json = jx_str(e, "json");
 		}
-		respond_list(req, v, n, remaining);
+		respond_list(req, v, n, remaining, version);
 		goto out;
 	}
 	struct kube_req_opts o = {.label_selector = sel};
@@ -270,7 +277,7 @@ void api_apps_list(struct httpd_req *req, void *ud)
 	}
 	qsort(v, n, sizeof(*v), cmp_by_name);
 	bool more = limit > 0 && (size_t)limit < n;
-	respond_list(req, v, more ? (size_t)limit : n, more ? n - (size_t)limit : 0);
+	respond_list(req, v, more ? (size_t)limit : n, more ? n - (size_t)limit : 0, 0);
 out:
 	free(v);
 	json_decref(list);

@@ -221,10 +221,13 @@ int sse_hub_get(struct api_server *s, const char *name, json_t **ret);
  * settings it runs on), whether each entry is accepted is remembered
  * until an app comes, goes or changes project, so later pages cost
  * O(page), not O(apps), and a full list checks no entry again.
+ * *ret_version is the hub's sequence number the page is current at: the
+ * list's metadata.resourceVersion, which the stream takes as
+ * ?resourceVersion= to send only what changed after it.
  * 0 or BERR_UNAVAILABLE / BERR_NOMEM. */
 typedef bool (*sse_accept_fn)(json_t *entry, void *ud);
 int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_accept_fn accept, void *ud,
-		 const char *memo_key, json_t **ret_entries, size_t *ret_remaining);
+		 const char *memo_key, json_t **ret_entries, size_t *ret_remaining, uint64_t *ret_version);
 
 /* ---- webhook.c ---- */
 void api_webhook(struct httpd_req *req, void *ud);

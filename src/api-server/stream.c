@@ -49,7 +49,14 @@ struct sse_sub {
 	char *project_filter;        /* ?project= */
 	volatile bool dead;          /* to be closed */
 	volatile bool conn_done;     /* httpd is done with the stream: may be freed */
+	bool snap;                   /* still being sent the current state */
+	char *snap_after;            /* the last name the snapshot has passed (NULL: none yet) */
 };
+
+/* A subscriber's snapshot is written as the client reads: the hub tops its
+ * queue up to this many bytes, in name order, from a cursor. */
+#define SNAP_FILL (256u << 10)
+#define SNAP_TICK_MS 20
 
 /* A write this process made and the cache has not seen yet (read your
  * own writes: lists from the cache wait for these). */
@@ -131,23 +138,76 @@ static char *dump_app(const json_t *obj)
 	return out;
 }
 
-/* Sends s the current state (hub->mu held). */
-static void send_state(struct sse_hub *h, struct sse_sub *sub)
-{
-	const char *name;
-	json_t *e;
+static int names_rebuild(struct sse_hub *h);
 
-	json_object_foreach(h->state, name, e) {
-		json_t *obj = json_object_get(e, "obj");
-		char object[512];
-		api_app_object(obj, object, sizeof(object));
-		if (!sub_wants(sub, object, name))
+/* Writes frame without its "id:" line: during a snapshot the client's
+ * last event id must not move past what the snapshot has not sent yet. */
+static void write_without_id(struct sse_sub *sub, const char *frame)
+{
+	const char *nl = strchr(frame, '\n');
+	const char *d = nl ? nl + 1 : frame;
+
+	if (httpd_stream_write(sub->stream, d, strlen(d)) < 0)
+		sub->dead = true;
+}
+
+/* True when an event for name must wait for the snapshot (which will
+ * send the app's state then) rather than go out now. */
+static bool snap_pending(const struct sse_sub *sub, const char *name)
+{
+	return sub->snap && (!sub->snap_after || strcmp(name, sub->snap_after) > 0);
+}
+
+/* Tops sub's queue up with the next apps of its snapshot, in name order
+ * (hub->mu held). At its end an "id:" line carries the hub's sequence
+ * number: the state sent reflects every event up to it, so a reconnect
+ * resumes from there. */
+static void snap_fill(struct sse_hub *h, struct sse_sub *sub)
+{
+	size_t lo = 0, hi;
+
+	if (!sub->snap || sub->dead)
+		return;
+	if (h->names_dirty && names_rebuild(h) < 0) {
+		sub->dead = true;
+		return;
+	}
+	hi = h->n_names;
+	while (sub->snap_after && lo < hi) { /* first name > snap_after */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(h->names[mid], sub->snap_after) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t i = lo;
+	for (; i < h->n_names && !sub->dead && httpd_stream_queued(sub->stream) < SNAP_FILL; i++) {
+		json_t *e = json_object_get(h->state, h->names[i]);
+		if (!e || !sub_wants(sub, jx_str(e, "object"), h->names[i]))
 			continue;
-		char *f = make_frame((uint64_t)json_integer_value(json_object_get(e, "seq")), "ADDED",
+		char *f = str_printf("data: {\"result\":{\"type\":\"ADDED\",\"application\":%s}}\n\n",
 				     jx_str(e, "json"));
-		if (f && httpd_stream_write(sub->stream, f, strlen(f)) < 0)
+		if (!f || httpd_stream_write(sub->stream, f, strlen(f)) < 0)
 			sub->dead = true;
 		free(f);
+	}
+	if (i > lo) {
+		char *a = str_dup(h->names[i - 1]);
+		if (!a) {
+			sub->dead = true;
+			return;
+		}
+		free(sub->snap_after);
+		sub->snap_after = a;
+	}
+	if (i == h->n_names && !sub->dead) {
+		char mark[48];
+		int n = snprintf(mark, sizeof(mark), "id: %llu\n\n", (unsigned long long)h->seq);
+		if (httpd_stream_write(sub->stream, mark, (size_t)n) < 0)
+			sub->dead = true;
+		sub->snap = false;
+		free(sub->snap_after);
+		sub->snap_after = NULL;
 	}
 }
 
@@ -207,8 +267,11 @@ static void record_event(struct sse_hub *h, enum kube_event_type type, const jso
 	free(text);
 	expect_seen(h, name, jx_path_str(obj, "metadata", "resourceVersion", NULL), type == KUBE_EV_DELETED);
 	for (struct sse_sub *sub = h->subs; frame && sub; sub = sub->next) {
-		if (!sub->dead && sub_wants(sub, object, name) &&
-		    httpd_stream_write(sub->stream, frame, strlen(frame)) < 0)
+		if (sub->dead || !sub_wants(sub, object, name) || snap_pending(sub, name))
+			continue;
+		if (sub->snap)
+			write_without_id(sub, frame);
+		else if (httpd_stream_write(sub->stream, frame, strlen(frame)) < 0)
 			sub->dead = true;
 	}
 }
@@ -317,6 +380,7 @@ static void reap(struct sse_hub *h)
 			principal_release(&sub->p);
 			free(sub->name_filter);
 			free(sub->project_filter);
+			free(sub->snap_after);
 			free(sub);
 		} else {
 			pp = &sub->next;
@@ -365,7 +429,12 @@ static void *hub_main(void *arg)
 			pthread_mutex_lock(&h->mu);
 			continue;
 		}
-		struct timespec ts = clock_realtime_after_ms(200);
+		bool snapping = false;
+		for (struct sse_sub *sub = h->subs; sub; sub = sub->next) {
+			snap_fill(h, sub);
+			snapping |= sub->snap && !sub->dead;
+		}
+		struct timespec ts = clock_realtime_after_ms(snapping ? SNAP_TICK_MS : 200);
 		pthread_cond_timedwait(&h->cond, &h->mu, &ts);
 		int64_t now = clock_mono_ms(), wall = clock_wall_ms() / 1000;
 		if (now >= next_beat) {
@@ -437,6 +506,7 @@ void sse_hub_free(struct api_server *s)
 		principal_release(&sub->p);
 		free(sub->name_filter);
 		free(sub->project_filter);
+		free(sub->snap_after);
 		free(sub);
 	}
 	for (size_t i = 0; i < SSE_RING; i++) {
@@ -474,6 +544,7 @@ void api_stream_apps(struct httpd_req *req, void *ud)
 	struct sse_hub *h = s->hub;
 	struct sse_sub *sub = calloc(1, sizeof(*sub));
 	const char *last = httpd_req_header(req, "Last-Event-ID");
+	const char *rv = httpd_req_query(req, "resourceVersion");
 	const char *name = httpd_req_query(req, "name"), *proj = httpd_req_query(req, "project");
 	uint64_t from = 0;
 
@@ -489,6 +560,10 @@ void api_stream_apps(struct httpd_req *req, void *ud)
 		sub->name_filter = str_dup(name);
 	if (proj && *proj)
 		sub->project_filter = str_dup(proj);
+	/* Last-Event-ID (set by the browser on a reconnect) is newer than
+	 * the resourceVersion the stream was first opened with. */
+	if (!(last && *last) && rv && *rv)
+		last = rv;
 	if (last && str_to_u64(last, &from) < 0)
 		from = 0;
 	httpd_add_header(req, "Cache-Control", "no-cache");
@@ -510,10 +585,12 @@ void api_stream_apps(struct httpd_req *req, void *ud)
 				httpd_stream_write(sub->stream, e->frame, strlen(e->frame));
 		}
 	} else if (!from || from != h->seq) {
-		send_state(h, sub);
+		sub->snap = true;
 	}
 	sub->next = h->subs;
 	h->subs = sub;
+	snap_fill(h, sub);
+	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -650,7 +727,7 @@ static const struct visible_memo *memo_get(struct sse_hub *h, const char *key, s
 }
 
 int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_accept_fn accept, void *ud,
-		 const char *memo_key, json_t **ret_entries, size_t *ret_remaining)
+		 const char *memo_key, json_t **ret_entries, size_t *ret_remaining, uint64_t *ret_version)
 {
 	struct sse_hub *h = s->hub;
 	json_t *entries = NULL;
@@ -698,6 +775,7 @@ int sse_hub_page(struct api_server *s, const char *after, size_t limit, sse_acce
 	}
 	*ret_entries = entries;
 	*ret_remaining = remaining;
+	*ret_version = h->seq;
 	entries = NULL;
 	rc = 0;
 out:

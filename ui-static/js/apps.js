@@ -299,7 +299,10 @@ export async function appsPage(root) {
   };
   if (loading) loadRest(first.metadata.continue);
 
+  // From the first page's version: the stream replays what changed since
+  // (later pages are newer still, and the stream's events come in order).
   const stream = appStream({
+    resourceVersion: first?.metadata?.resourceVersion,
     onEvent(type, app) {
       const name = app?.metadata?.name;
       if (!name) return;
