@@ -7,10 +7,18 @@
  * "<project>/<name>", checked per subscriber per event). The controller's
  * status writes arrive through the same watch, so a client sees a sync go
  * from Running to Synced. A new client first receives the current state of
- * every app it may see; a client that reconnects with Last-Event-ID gets
- * the events it missed from the ring (or the current state when the ring
- * no longer reaches back that far). Heartbeat comments keep proxies from
- * closing idle streams; a subscriber whose token expires is closed.
+ * every app it may see; a client that reconnects with Last-Event-ID, or
+ * passes ?resourceVersion= (a list's metadata.resourceVersion, which is
+ * the hub's sequence number the list was current at), gets the events
+ * after it from the ring (or the current state when the ring no longer
+ * reaches back that far). The current state is written as the client
+ * reads it: the hub tops the stream's queue up in name order from a
+ * cursor (memory per stream stays bounded, any number of apps fits the
+ * queue cap); live events for apps past the cursor wait for it, and ids
+ * are withheld until the snapshot ends with an "id:" line, so a reconnect
+ * never skips apps the snapshot had not reached. Heartbeat comments keep
+ * proxies from closing idle streams; a subscriber whose token expires is
+ * closed.
  *
  * The hub's state doubles as the Application cache the list and get
  * endpoints read (Argo CD serves them from an informer the same way): it
