@@ -138,5 +138,7 @@ forged_login "ID token signed by another key than the JWKS gives for its kid" 1
 t_match "...refused for its signature" "$(grep 'ID token refused' "$TEST_DIR/api-server.log" | tail -1)" 'signature'
 forged_login "ID token whose kid the JWKS lacks, even refetched" kid
 t_match "...refused for its kid" "$(grep 'ID token refused' "$TEST_DIR/api-server.log" | tail -1)" 'unknown signing key'
+forged_login "JWKS answered with an empty body" empty
+t_ok "...and the API server still serves" curl -sf -o /dev/null "$API/api/v1/settings"
 t_fail "no client secret in the log" grep -q op-s3cret "$TEST_DIR/api-server.log"
 t_done

@@ -11,7 +11,8 @@
 // different key under the same kid, so every ID token it issues is signed
 // by a key the relying party was not given (the test of a forged token);
 // with FORGE_JWKS=kid it publishes only a different key under another kid
-// (the ID tokens' kid is unknown to the relying party even after a refetch).
+// (the ID tokens' kid is unknown to the relying party even after a refetch);
+// with FORGE_JWKS=empty its JWKS answer is 200 with an empty body.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -49,6 +50,10 @@ const provider = new Provider(issuer, {
 const handler = provider.callback();
 http.createServer((req, res) => {
   const forge = process.env.FORGE_JWKS;
+  if (forge === 'empty' && req.url === '/jwks') {
+    res.end();
+    return;
+  }
   if (forge && req.url === '/jwks') {
     res.setHeader('Content-Type', 'application/jwk-set+json');
     res.end(JSON.stringify({ keys: [{ ...decoy, kid: forge === 'kid' ? `${kid}-other` : kid, alg: 'RS256', use: 'sig' }] }));
