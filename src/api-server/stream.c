@@ -474,6 +474,11 @@ int sse_hub_start(struct api_server *s)
 	h->s = s;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cond, NULL);
+	/* Numbering starts from the wall clock (in µs): an id or
+	 * resourceVersion a client got from an earlier run of the server is
+	 * then below this run's window and gets the current state, never
+	 * another run's events. */
+	h->seq = (uint64_t)clock_wall_ms() * 1000u;
 	h->watch_ended = true; /* the thread starts the first watch */
 	h->watch_rc = 0;
 	s->hub = h;

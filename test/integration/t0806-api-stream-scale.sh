@@ -32,6 +32,8 @@ wait_for "the API server has all $N apps" 120 listed
 api GET '/api/v1/applications?limit=100' '' "$ADMIN"
 RV=$(jqb .metadata.resourceVersion)
 t_match "a list from the cache carries a resourceVersion" "$RV" '^[0-9]+$'
+# A change between the list and the stream: replayed from the window.
+k -n berth patch applications.berth.dev load-0007 --type merge -p '{"metadata":{"labels":{"after":"list"}}}' >/dev/null
 
 # A slow reader (1 MB/s) for the snapshot; the queue cap is 1 MiB.
 run_bg full curl -sN --limit-rate 1M -H "Authorization: Bearer $ADMIN" "$API/api/v1/stream/applications"
@@ -54,6 +56,9 @@ mod() { grep '"type":"MODIFIED"' "$1" | grep -q '"revision":"live1"'; }
 wait_for "the full stream then gets live changes" 10 mod "$F"
 wait_for "the stream from the list's version gets the change" 10 mod "$R"
 t_eq "and no snapshot" "$(grep -c '"type":"ADDED"' "$R")" 0
+t_ok "but the change made after the list, before the stream opened" \
+	grep -q '"type":"MODIFIED".*"after":"list"' "$R"
+t_eq "and nothing from before the list" "$(grep -c '^data:' "$R")" 2
 t_ok "the full stream stayed open" kill -0 "$full_pid"
 
 # A resourceVersion older than the event window: a fresh subscriber's view.
