@@ -102,8 +102,11 @@ int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status)
 		atomic_fetch_add(&c->m.status_skipped, 1);
 		return 0;
 	}
-	if (failpoint_delay_ms() > 0)
+	if (failpoint_delay_ms() > 0) {
+		const char *rev = jx_path_str(status, "sync", "revision", NULL);
+		log_info("failpoint: status write delayed", "app", name, "revision", rev ? rev : "", NULL);
 		clock_sleep_ms(failpoint_delay_ms());
+	}
 	rc = write_once(c, obj, status);
 	if (rc == BERR_CONFLICT) {
 		err_clear();
@@ -148,9 +151,49 @@ int ctl_operation_clear(struct ctl *c, const char *name)
 	return patch_operation(c, name, NULL);
 }
 
-int ctl_operation_set(struct ctl *c, const char *name, json_t *operation)
+int ctl_operation_start(struct ctl *c, const json_t *obj, json_t *operation)
 {
-	return patch_operation(c, name, operation);
+	const char *name = jx_path_str(obj, "metadata", "name", NULL);
+	json_t *fresh = NULL, *patch = NULL;
+	int rc;
+
+	if (!name) {
+		json_decref(operation);
+		return err_set(BERR_INVALID, "application without a name");
+	}
+	if ((rc = ctl_app_get(c, name, true, &fresh)) < 0) {
+		json_decref(operation);
+		return rc;
+	}
+	const char *rv = jx_path_str(fresh, "metadata", "resourceVersion", NULL);
+	json_t *g_then = jx_path((json_t *)obj, "metadata", "generation", NULL);
+	json_t *g_now = jx_path(fresh, "metadata", "generation", NULL);
+	/* An operation (a user's request) or a spec change since obj was read
+	 * wins: the caller decides again from the new state. */
+	json_t *cur_op = json_object_get(fresh, "operation");
+	if (!rv || (cur_op && !json_is_null(cur_op)) ||
+	    json_integer_value(g_then) != json_integer_value(g_now)) {
+		json_decref(operation);
+		rc = 0;
+		goto out;
+	}
+	patch = json_pack("{s:{s:s},s:o}", "metadata", "resourceVersion", rv, "operation", operation);
+	if (!patch) {
+		rc = err_set(BERR_NOMEM, "out of memory");
+		goto out;
+	}
+	struct kube_target t = app_target(c, name, NULL);
+	rc = kube_patch(c->kc, &t, KUBE_PATCH_MERGE, patch, NULL, NULL);
+	if (rc == BERR_CONFLICT) {
+		err_clear();
+		rc = 0;
+	} else if (rc == 0) {
+		rc = 1;
+	}
+out:
+	json_decref(fresh);
+	json_decref(patch);
+	return rc;
 }
 
 void ctl_publish(struct ctl *c, const char *name, const char *what)

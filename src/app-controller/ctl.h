@@ -138,8 +138,13 @@ int ctl_app_get(struct ctl *c, const char *name, bool fresh, json_t **ret);
 int ctl_status_write(struct ctl *c, const json_t *obj, json_t *status);
 /* Removes the top-level operation of the app. */
 int ctl_operation_clear(struct ctl *c, const char *name);
-/* Sets the top-level operation of the app (new reference consumed). */
-int ctl_operation_set(struct ctl *c, const char *name, json_t *operation);
+/* Starts an operation (new reference consumed) on the app read as obj,
+ * unless it changed since: reads the app afresh and gives way when it
+ * already has an operation (a user's request made meanwhile) or another
+ * generation (spec or operation changed), then patches with its
+ * resourceVersion as a precondition. Returns 1 when set, 0 when it gave
+ * way (the caller should decide again from the new state), or a BERR code. */
+int ctl_operation_start(struct ctl *c, const json_t *obj, json_t *operation);
 /* Publishes an app change on the event channel (no-op without Redis). */
 void ctl_publish(struct ctl *c, const char *name, const char *what);
 

@@ -559,7 +559,8 @@ static bool want_auto_sync(struct ctl *c, const json_t *obj, const struct model_
 	return true;
 }
 
-static int start_auto_sync(struct ctl *c, const struct model_app *app, const char *rev, int64_t retry_count)
+static int start_auto_sync(struct ctl *c, const json_t *obj, const struct model_app *app, const char *rev,
+			   int64_t retry_count)
 {
 	json_t *opts = json_array();
 	for (size_t i = 0; i < app->sync_policy.sync_options.n; i++)
@@ -569,11 +570,15 @@ static int start_auto_sync(struct ctl *c, const struct model_app *app, const cha
 			       "automated", 1, "retry", "limit", (json_int_t)retry_count);
 	if (!op)
 		return err_set(BERR_NOMEM, "out of memory");
-	log_info("auto-sync", "app", app->meta.name, "revision", rev, NULL);
-	int rc = ctl_operation_set(c, app->meta.name, op);
-	if (rc == 0)
+	int rc = ctl_operation_start(c, obj, op);
+	if (rc == 1) {
+		log_info("auto-sync", "app", app->meta.name, "revision", rev, NULL);
 		workq_add(c->op_q, app->meta.name);
-	return rc;
+	} else if (rc == 0) { /* gave way: decide again once the cache has the change */
+		log_info("auto-sync gave way to a newer state of the app", "app", app->meta.name, NULL);
+		workq_add_after(c->status_q, app->meta.name, 1000);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 /* Signature of what the managed-resources view shows: per resource its
@@ -731,7 +736,7 @@ static int reconcile_app(struct ctl *c, const json_t *obj, struct model_app *app
 		if (str_eq_null(jx_path_str(os, "syncResult", "revision", NULL), rev) &&
 		    str_eq_null(jx_str(os, "phase"), "Failed"))
 			count = json_integer_value(json_object_get(os, "retryCount")) + 1;
-		rc = start_auto_sync(c, app, rev, count);
+		rc = start_auto_sync(c, obj, app, rev, count);
 	}
 	rc = rc < 0 ? rc : 0;
 out:
