@@ -7,8 +7,7 @@
  *   app:<ns>:<name>:resource-tree      {"nodes":[{..., parentRefs:[...]}]}
  *   app:<ns>:<name>:managed-resources  {"items":[{group, version, kind,
  *       namespace, name, status, health, liveState, targetState,
- *       predictedLiveState?, diff}]}  (states are JSON text or null)
- *   app:<ns>:<name>:managed-diffs      (older) "g/k/ns/name" -> diff text */
+ *       predictedLiveState?, diff}]}  (states are JSON text or null) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,26 +90,6 @@ static json_t *nodes_from_status(const json_t *app, bool managed)
 		json_array_append_new(nodes, n);
 	}
 	return managed ? json_pack("{s:o}", "items", nodes) : json_pack("{s:o}", "nodes", nodes);
-}
-
-/* Gives each item the controller's unified diff of that resource, found in
- * diffs (a map "group/kind/namespace/name" → diff text). */
-static void attach_diffs(json_t *v, const json_t *diffs)
-{
-	json_t *it;
-	size_t i;
-	char key[1024];
-
-	if (!json_is_object(diffs))
-		return;
-	json_array_foreach(json_object_get(v, "items"), i, it) {
-		snprintf(key, sizeof(key), "%s/%s/%s/%s", jx_str(it, "group") ? jx_str(it, "group") : "",
-			 jx_str(it, "kind") ? jx_str(it, "kind") : "", jx_str(it, "namespace") ? jx_str(it, "namespace") : "",
-			 jx_str(it, "name") ? jx_str(it, "name") : "");
-		json_t *d = json_object_get(diffs, key);
-		if (json_is_string(d) && json_string_length(d) > 0)
-			json_object_set(it, "diff", d);
-	}
 }
 
 /* True when v (n bytes) is already a mask: a run of '+' (lib/secretmask). */
@@ -239,15 +218,8 @@ static void view(struct httpd_req *req, void *ud, const char *what, bool managed
 		return;
 	if (api_app_load(s, req, &p, name, "get", &app) < 0)
 		goto out;
-	if (managed && !(v = managed_from_cache(s, name))) {
-		/* Older controllers: the status's list with the diffs map. */
-		json_t *diffs = cached(s, "managed-diffs", name);
-		v = nodes_from_status(app, true);
-		attach_diffs(v, diffs);
-		json_decref(diffs);
-	} else if (!managed && !(v = cached(s, what, name))) {
-		v = nodes_from_status(app, false);
-	}
+	if (!(v = managed ? managed_from_cache(s, name) : cached(s, what, name)))
+		v = nodes_from_status(app, managed);
 	mask_secrets(v, 0);
 	httpd_respond_json(req, 200, v);
 out:
