@@ -81,27 +81,7 @@ start_op() { # [ENV=...]
 }
 
 oidc_configure() {
-	cat >"$TEST_DIR/cm.yaml" <<EOF2
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-cm, namespace: berth}
-data:
-  url: $API
-  oidc.config: |
-    name: Test IdP
-    issuer: $ISSUER
-    clientID: berth
-    clientSecret: \$berth-secret:oidc.clientSecret
-    requestedScopes: [openid, email, groups]
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: berth-rbac-cm, namespace: berth}
-data:
-  scopes: '[groups]'
-  policy.csv: |
-    g, berth-devs, role:readonly
-EOF2
+	oidc_settings_yaml "$API" "$ISSUER" >"$TEST_DIR/cm.yaml"
 	# The secret first: once the settings show the provider, the client secret is there too.
 	k -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null
 	k apply -f "$TEST_DIR/cm.yaml" >/dev/null

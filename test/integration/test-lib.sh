@@ -25,6 +25,7 @@
 #   start_git_daemon           GIT_DAEMON_URL
 #   make_repo NAME DIR         bare repo $GIT_ROOT/NAME.git holding DIR's files in one commit
 #   repo_commit NAME MSG CMD...  clone NAME, run CMD inside the clone, commit, push
+#   oidc_settings_yaml URL ISSUER  berth-cm + berth-rbac-cm for the test OpenID Provider (YAML on stdout)
 #   start_kube_sim             kube-sim with TLS + token: KUBE_SIM_URL, BERTH_KUBECONFIG; kube ARGS... (kubectl);
 #                              $KUBE_SIM_ARGS are added to its flags (e.g. --status-delay 1500)
 #   start_berth [NS]           kube-sim + Redis + repo server + controller + API server (those built;
@@ -367,6 +368,33 @@ repo_commit() {
 
 repo_head() {
 	git -C "$GIT_ROOT/$1.git" rev-parse "${2:-HEAD}"
+}
+
+# oidc_settings_yaml URL ISSUER — berth-cm naming the test OpenID Provider
+# ("Test IdP", client berth, secret from berth-secret:oidc.clientSecret) and
+# berth-rbac-cm making group berth-devs read-only, as YAML on stdout.
+oidc_settings_yaml() {
+	cat <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-cm, namespace: berth}
+data:
+  url: $1
+  oidc.config: |
+    name: Test IdP
+    issuer: $2
+    clientID: berth
+    clientSecret: \$berth-secret:oidc.clientSecret
+    requestedScopes: [openid, email, groups]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: berth-rbac-cm, namespace: berth}
+data:
+  scopes: '[groups]'
+  policy.csv: |
+    g, berth-devs, role:readonly
+EOF
 }
 
 # ---- kube-sim and the Berth daemons --------------------------------------

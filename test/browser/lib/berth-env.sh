@@ -36,27 +36,7 @@ start_oidc() {
 	run_bg oidc env GROUPS=berth-devs node "$BERTH_TOP/test/oidc/provider.mjs" "$port" "$BERTH_SERVER/auth/callback" op-s3cret
 	wait_for_line "$TEST_DIR/oidc.log" "^oidc ready" 30 || return 1
 	kube -n berth patch secret berth-secret --type merge -p '{"stringData":{"oidc.clientSecret":"op-s3cret"}}' >/dev/null || return 1
-	kube apply -f - >/dev/null <<-EOF2 || return 1
-	apiVersion: v1
-	kind: ConfigMap
-	metadata: {name: berth-cm, namespace: berth}
-	data:
-	  url: $BERTH_SERVER
-	  oidc.config: |
-	    name: Test IdP
-	    issuer: http://127.0.0.1:$port
-	    clientID: berth
-	    clientSecret: \$berth-secret:oidc.clientSecret
-	    requestedScopes: [openid, email, groups]
-	---
-	apiVersion: v1
-	kind: ConfigMap
-	metadata: {name: berth-rbac-cm, namespace: berth}
-	data:
-	  scopes: '[groups]'
-	  policy.csv: |
-	    g, berth-devs, role:readonly
-	EOF2
+	oidc_settings_yaml "$BERTH_SERVER" "http://127.0.0.1:$port" | kube apply -f - >/dev/null || return 1
 	wait_for "settings show the provider" 20 bash -c "curl -sf '$BERTH_SERVER/api/v1/settings' | grep -q 'Test IdP'"
 }
 
